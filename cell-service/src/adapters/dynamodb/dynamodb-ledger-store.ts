@@ -1,0 +1,438 @@
+import {
+  BatchGetItemCommand,
+  type ConsumedCapacity,
+  DescribeTableCommand,
+  DynamoDBClient,
+  type DynamoDBClientConfig,
+  GetItemCommand,
+  type Put,
+  QueryCommand,
+  type QueryCommandInput,
+  type TransactWriteItem,
+  TransactWriteItemsCommand,
+} from "@aws-sdk/client-dynamodb";
+import {
+  type Changes,
+  type CommitOutcome,
+  type CommitRequest,
+  ContentionError,
+  type EntryPage,
+  type IdempotencyRecord,
+  type LedgerStore,
+} from "../../application/ledger-store.js";
+import type { LedgerEntry } from "../../domain/ledger-entry.js";
+import type { Transfer } from "../../domain/transfer.js";
+import type { Wallet } from "../../domain/wallet.js";
+import {
+  bigintValue,
+  entryFromItem,
+  entryKey,
+  entryToItem,
+  type Item,
+  idempotencyFromItem,
+  idempotencyKey,
+  idempotencyToItem,
+  integerValue,
+  MAX_SEQUENCE,
+  MAX_TIME_MS,
+  ownerKey,
+  ownerToItem,
+  stringValue,
+  timeKey,
+  transferFromItem,
+  transferKey,
+  transferToItem,
+  walletFromItem,
+  walletIdFromOwnerItem,
+  walletKey,
+  walletToItem,
+} from "./item-codec.js";
+import {
+  type CellTableName,
+  cellTableNames,
+  ENTRIES_BY_TIME_INDEX,
+  ENTRIES_BY_TRANSACTION_INDEX,
+} from "./table-definitions.js";
+import { classifyWriteFailure, type ItemRole, isRetryableError } from "./write-failures.js";
+
+export interface DynamoDbLedgerStoreOptions {
+  cellId: string;
+  tablePrefix?: string;
+  /** A caller-owned client (not destroyed by close()); otherwise one is created from endpoint/region. */
+  client?: DynamoDBClient;
+  /** Local emulators (moto, DynamoDB Local); absent in AWS. */
+  endpoint?: string;
+  region?: string;
+  /** Read-decide-write attempts of one commit before ContentionError. */
+  maxAttempts?: number;
+  /** Every DynamoDB call, with the capacity units it consumed (0 when unreported or failed). */
+  onCall?: (operation: string, capacityUnits: number) => void;
+}
+
+const DEFAULT_MAX_ATTEMPTS = 12;
+const BACKOFF_BASE_MS = 10;
+const BACKOFF_CAP_MS = 250;
+const BATCH_GET_LIMIT = 100;
+const STREAM_PAGE_SIZE = 500;
+
+const RETRY = Symbol("retry");
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Full jitter: contenders spread out instead of colliding again in lockstep. */
+function backoffMs(retry: number): number {
+  return Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (retry - 1));
+}
+
+function capacityOf(consumed: ConsumedCapacity | ConsumedCapacity[] | undefined): number {
+  const list = consumed === undefined ? [] : Array.isArray(consumed) ? consumed : [consumed];
+  return list.reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
+}
+
+function createClient(options: DynamoDbLedgerStoreOptions): DynamoDBClient {
+  // Socket timeouts turn a hung connection into a retry; the SDK resends with the same ClientRequestToken.
+  const config: DynamoDBClientConfig = { requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000 } };
+  if (options.endpoint !== undefined) {
+    config.endpoint = options.endpoint;
+    config.region = options.region ?? process.env.AWS_REGION ?? "us-east-1";
+    if (!process.env.AWS_ACCESS_KEY_ID || !process.env.AWS_SECRET_ACCESS_KEY) {
+      config.credentials = { accessKeyId: "test", secretAccessKey: "test" };
+    }
+  } else if (options.region !== undefined) {
+    config.region = options.region;
+  }
+  return new DynamoDBClient(config);
+}
+
+/** The byTime key just below an entry's: "strictly older than the cursor" as an inclusive bound. */
+function keyBelow(before: { createdAt: number; sequence: number }): string | undefined {
+  if (before.sequence > 0) return timeKey(before.createdAt, Math.min(before.sequence - 1, MAX_SEQUENCE));
+  return before.createdAt > 0 ? timeKey(before.createdAt - 1, MAX_SEQUENCE) : undefined;
+}
+
+function clampMs(ms: number): number {
+  if (Number.isNaN(ms)) throw new Error("time bound is NaN");
+  return Math.min(Math.max(ms, 0), MAX_TIME_MS);
+}
+
+interface WritePlan {
+  items: TransactWriteItem[];
+  roles: ItemRole[];
+}
+
+export class DynamoDbLedgerStore implements LedgerStore {
+  private readonly client: DynamoDBClient;
+  private readonly ownsClient: boolean;
+  private readonly tables: Record<CellTableName, string>;
+  private readonly maxAttempts: number;
+  private readonly onCall: ((operation: string, capacityUnits: number) => void) | undefined;
+  private closed = false;
+
+  constructor(options: DynamoDbLedgerStoreOptions) {
+    this.tables = cellTableNames(options.cellId, options.tablePrefix);
+    const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+    if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new Error(`maxAttempts must be >= 1: ${maxAttempts}`);
+    this.maxAttempts = maxAttempts;
+    this.onCall = options.onCall;
+    this.ownsClient = options.client === undefined;
+    this.client = options.client ?? createClient(options);
+  }
+
+  async commit<T>(request: CommitRequest<T>): Promise<CommitOutcome<T>> {
+    const walletIds = [...new Set(request.walletIds)];
+    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+      if (attempt > 1) await sleep(backoffMs(attempt - 1));
+      const outcome = await this.attempt(request, walletIds);
+      if (outcome !== RETRY) return outcome;
+    }
+    throw new ContentionError();
+  }
+
+  private async attempt<T>(request: CommitRequest<T>, walletIds: string[]): Promise<CommitOutcome<T> | typeof RETRY> {
+    let wallets: Map<string, Wallet>;
+    try {
+      wallets = await this.readWallets(walletIds);
+    } catch (error) {
+      if (isRetryableError(error)) return RETRY;
+      throw error;
+    }
+    // As late as possible: entry times must not be older than any write that could precede this one.
+    const now = Date.now();
+    const { changes, result } = request.decide({ wallets, now });
+    const plan = this.plan(changes);
+    if (plan.items.length === 0) return { ok: true, result };
+    try {
+      await this.measured("TransactWriteItems", () =>
+        this.client.send(new TransactWriteItemsCommand({ TransactItems: plan.items, ReturnConsumedCapacity: "TOTAL" })),
+      );
+      return { ok: true, result };
+    } catch (error) {
+      const verdict = classifyWriteFailure(error, plan.roles);
+      if (verdict === "idempotency-exists" || verdict === "user-has-wallet") return { ok: false, reason: verdict };
+      if (verdict === "retry") return RETRY;
+      throw error;
+    }
+  }
+
+  private plan(changes: Changes): WritePlan {
+    const plan: WritePlan = { items: [], roles: [] };
+    const put = (role: ItemRole, table: CellTableName, item: Item, condition: Omit<Put, "Item" | "TableName">) => {
+      plan.items.push({ Put: { ...condition, TableName: this.tables[table], Item: item } });
+      plan.roles.push(role);
+    };
+    if (changes.newWallet) {
+      const wallet = changes.newWallet;
+      put("new-wallet", "wallets", walletToItem(wallet), { ConditionExpression: "attribute_not_exists(walletId)" });
+      put("owner", "owners", ownerToItem(wallet.userId, wallet.walletId), {
+        ConditionExpression: "attribute_not_exists(userId)",
+      });
+    }
+    for (const update of changes.walletUpdates ?? []) {
+      const values: Item = { ":expected": integerValue(update.expectedVersion) };
+      let condition = "#version = :expected";
+      // Defence in depth: the domain already refused overdrafts; the store refuses them again.
+      if (update.debit !== undefined) {
+        values[":debit"] = bigintValue(update.debit);
+        condition += " AND #balance >= :debit";
+      }
+      put("wallet-update", "wallets", walletToItem(update.wallet), {
+        ConditionExpression: condition,
+        ExpressionAttributeNames:
+          update.debit === undefined ? { "#version": "version" } : { "#version": "version", "#balance": "balance" },
+        ExpressionAttributeValues: values,
+      });
+    }
+    for (const entry of changes.entries ?? []) {
+      put("entry", "entries", entryToItem(entry), { ConditionExpression: "attribute_not_exists(walletId)" });
+    }
+    for (const { transfer, expectedStatus } of changes.transfers ?? []) {
+      put(
+        "transfer",
+        "transfers",
+        transferToItem(transfer),
+        expectedStatus === undefined
+          ? { ConditionExpression: "attribute_not_exists(transferId)" }
+          : {
+              ConditionExpression: "#status = :expectedStatus",
+              ExpressionAttributeNames: { "#status": "status" },
+              ExpressionAttributeValues: { ":expectedStatus": stringValue(expectedStatus) },
+            },
+      );
+    }
+    if (changes.idempotency) {
+      put("idempotency", "idempotency", idempotencyToItem(changes.idempotency), {
+        ConditionExpression: "attribute_not_exists(scopeKey)",
+      });
+    }
+    return plan;
+  }
+
+  private async readWallets(walletIds: string[]): Promise<Map<string, Wallet>> {
+    const wallets = new Map<string, Wallet>();
+    if (walletIds.length === 1 && walletIds[0] !== undefined) {
+      const item = await this.getItem("wallets", walletKey(walletIds[0]));
+      if (item) wallets.set(walletIds[0], walletFromItem(item));
+      return wallets;
+    }
+    for (let i = 0; i < walletIds.length; i += BATCH_GET_LIMIT) {
+      for (const item of await this.batchGetWallets(walletIds.slice(i, i + BATCH_GET_LIMIT))) {
+        const wallet = walletFromItem(item);
+        wallets.set(wallet.walletId, wallet);
+      }
+    }
+    return wallets;
+  }
+
+  private async batchGetWallets(walletIds: string[]): Promise<Item[]> {
+    const table = this.tables.wallets;
+    const found: Item[] = [];
+    let keys: Item[] = walletIds.map(walletKey);
+    for (let round = 1; keys.length > 0; round++) {
+      if (round > this.maxAttempts) throw new ContentionError("DynamoDB kept leaving wallet reads unprocessed");
+      if (round > 1) await sleep(backoffMs(round - 1));
+      const out = await this.measured("BatchGetItem", () =>
+        this.client.send(
+          new BatchGetItemCommand({
+            RequestItems: { [table]: { Keys: keys, ConsistentRead: true } },
+            ReturnConsumedCapacity: "TOTAL",
+          }),
+        ),
+      );
+      found.push(...(out.Responses?.[table] ?? []));
+      keys = out.UnprocessedKeys?.[table]?.Keys ?? [];
+    }
+    return found;
+  }
+
+  private async getItem(table: CellTableName, key: Item): Promise<Item | undefined> {
+    const out = await this.measured("GetItem", () =>
+      this.client.send(
+        new GetItemCommand({
+          TableName: this.tables[table],
+          Key: key,
+          ConsistentRead: true,
+          ReturnConsumedCapacity: "TOTAL",
+        }),
+      ),
+    );
+    return out.Item;
+  }
+
+  private async query(input: Omit<QueryCommandInput, "TableName" | "ConsistentRead" | "ReturnConsumedCapacity">) {
+    return this.measured("Query", () =>
+      this.client.send(
+        new QueryCommand({
+          ...input,
+          TableName: this.tables.entries,
+          ConsistentRead: true,
+          ReturnConsumedCapacity: "TOTAL",
+        }),
+      ),
+    );
+  }
+
+  private async measured<O extends object>(operation: string, call: () => Promise<O>): Promise<O> {
+    let out: O;
+    try {
+      out = await call();
+    } catch (error) {
+      this.report(operation, 0);
+      throw error;
+    }
+    this.report(
+      operation,
+      capacityOf((out as { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] }).ConsumedCapacity),
+    );
+    return out;
+  }
+
+  private report(operation: string, capacityUnits: number): void {
+    try {
+      this.onCall?.(operation, capacityUnits);
+    } catch {
+      // Metrics must never turn a committed write into a reported failure.
+    }
+  }
+
+  async getWallet(walletId: string): Promise<Wallet | undefined> {
+    const item = await this.getItem("wallets", walletKey(walletId));
+    return item && walletFromItem(item);
+  }
+
+  async getWalletIdByUser(userId: string): Promise<string | undefined> {
+    const item = await this.getItem("owners", ownerKey(userId));
+    return item && walletIdFromOwnerItem(item);
+  }
+
+  async getIdempotency(scopeKey: string): Promise<IdempotencyRecord | undefined> {
+    const item = await this.getItem("idempotency", idempotencyKey(scopeKey));
+    return item && idempotencyFromItem(item);
+  }
+
+  async getTransfer(transferId: string): Promise<Transfer | undefined> {
+    const item = await this.getItem("transfers", transferKey(transferId));
+    return item && transferFromItem(item);
+  }
+
+  async getEntryByTransactionId(walletId: string, transactionId: string): Promise<LedgerEntry | undefined> {
+    const out = await this.query({
+      IndexName: ENTRIES_BY_TRANSACTION_INDEX,
+      KeyConditionExpression: "#w = :w AND #t = :t",
+      ExpressionAttributeNames: { "#w": "walletId", "#t": "transactionId" },
+      ExpressionAttributeValues: { ":w": stringValue(walletId), ":t": stringValue(transactionId) },
+      Limit: 1,
+    });
+    const key = out.Items?.[0];
+    if (!key) return undefined;
+    const sequence = key.sequence?.N;
+    if (sequence === undefined) throw new Error(`byTransactionId index item without sequence for ${transactionId}`);
+    const item = await this.getItem("entries", entryKey(walletId, Number(sequence)));
+    return item && entryFromItem(item);
+  }
+
+  async getLatestEntryAtOrBefore(walletId: string, atMs: number): Promise<LedgerEntry | undefined> {
+    if (atMs < 0) return undefined;
+    const out = await this.query({
+      IndexName: ENTRIES_BY_TIME_INDEX,
+      KeyConditionExpression: "#w = :w AND #t <= :upper",
+      ExpressionAttributeNames: { "#w": "walletId", "#t": "timeKey" },
+      ExpressionAttributeValues: {
+        ":w": stringValue(walletId),
+        ":upper": stringValue(timeKey(Math.floor(clampMs(atMs)), MAX_SEQUENCE)),
+      },
+      ScanIndexForward: false,
+      Limit: 1,
+    });
+    const item = out.Items?.[0];
+    return item && entryFromItem(item);
+  }
+
+  async listEntries(walletId: string, page: EntryPage): Promise<LedgerEntry[]> {
+    const limit = Math.floor(page.limit);
+    if (!(limit > 0)) return [];
+    if ((page.toMs !== undefined && page.toMs < 0) || (page.fromMs !== undefined && page.fromMs > MAX_TIME_MS)) {
+      return [];
+    }
+    const lower = timeKey(Math.ceil(clampMs(page.fromMs ?? 0)), 0);
+    let upper = timeKey(Math.floor(clampMs(page.toMs ?? MAX_TIME_MS)), MAX_SEQUENCE);
+    if (page.before) {
+      const below = keyBelow(page.before);
+      if (below === undefined) return [];
+      if (below < upper) upper = below;
+    }
+    // BETWEEN with lower > upper is a ValidationException, not an empty result.
+    if (lower > upper) return [];
+    const entries: LedgerEntry[] = [];
+    let start: Item | undefined;
+    do {
+      const out = await this.query({
+        IndexName: ENTRIES_BY_TIME_INDEX,
+        KeyConditionExpression: "#w = :w AND #t BETWEEN :lower AND :upper",
+        ExpressionAttributeNames: { "#w": "walletId", "#t": "timeKey" },
+        ExpressionAttributeValues: {
+          ":w": stringValue(walletId),
+          ":lower": stringValue(lower),
+          ":upper": stringValue(upper),
+        },
+        ScanIndexForward: false,
+        Limit: limit - entries.length,
+        ExclusiveStartKey: start,
+      });
+      for (const item of out.Items ?? []) entries.push(entryFromItem(item));
+      start = out.LastEvaluatedKey;
+    } while (start !== undefined && entries.length < limit);
+    return entries.slice(0, limit);
+  }
+
+  async *streamEntries(walletId: string): AsyncIterable<LedgerEntry> {
+    let start: Item | undefined;
+    do {
+      const out = await this.query({
+        KeyConditionExpression: "#w = :w",
+        ExpressionAttributeNames: { "#w": "walletId" },
+        ExpressionAttributeValues: { ":w": stringValue(walletId) },
+        ScanIndexForward: true,
+        Limit: STREAM_PAGE_SIZE,
+        ExclusiveStartKey: start,
+      });
+      for (const item of out.Items ?? []) yield entryFromItem(item);
+      start = out.LastEvaluatedKey;
+    } while (start !== undefined);
+  }
+
+  async ping(): Promise<void> {
+    await this.measured("DescribeTable", () =>
+      this.client.send(new DescribeTableCommand({ TableName: this.tables.wallets })),
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.ownsClient) this.client.destroy();
+  }
+}
+
+export function createDynamoDbLedgerStore(options: DynamoDbLedgerStoreOptions): LedgerStore {
+  return new DynamoDbLedgerStore(options);
+}

@@ -1,0 +1,122 @@
+/**
+ * The DynamoDB tables of one cell, as plain data. Kept free of SDK imports so
+ * the CDK stacks and the runtime (ensure-tables.ts) read the same description
+ * and cannot drift apart.
+ */
+
+export type CellTableName = "wallets" | "owners" | "entries" | "transfers" | "idempotency";
+
+export type KeyAttributeType = "S" | "N";
+
+export interface KeyAttribute {
+  readonly name: string;
+  readonly type: KeyAttributeType;
+}
+
+export interface LocalIndexDefinition {
+  readonly indexName: string;
+  /** LSIs share the table's partition key; only the sort key differs. */
+  readonly sortKey: KeyAttribute;
+  readonly projection: "ALL" | "KEYS_ONLY";
+}
+
+export interface CellTableDefinition {
+  readonly logicalName: CellTableName;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+  /** Every attribute a key of the table or of an index uses (what CreateTable wants). */
+  readonly attributeDefinitions: readonly KeyAttribute[];
+  /** LSIs can only be created together with the table, never added later. */
+  readonly localSecondaryIndexes: readonly LocalIndexDefinition[];
+  /** Epoch-seconds attribute DynamoDB's TTL expires items by. */
+  readonly ttlAttribute?: string;
+  readonly billingMode: "PAY_PER_REQUEST";
+  /** Items are written once and never updated or deleted: infrastructure may deny both. */
+  readonly ledgerImmutable: boolean;
+}
+
+export const ENTRIES_BY_TIME_INDEX = "byTime";
+export const ENTRIES_BY_TRANSACTION_INDEX = "byTransactionId";
+
+export const CELL_TABLES: Readonly<Record<CellTableName, CellTableDefinition>> = {
+  wallets: {
+    logicalName: "wallets",
+    partitionKey: { name: "walletId", type: "S" },
+    attributeDefinitions: [{ name: "walletId", type: "S" }],
+    localSecondaryIndexes: [],
+    billingMode: "PAY_PER_REQUEST",
+    ledgerImmutable: false,
+  },
+  owners: {
+    logicalName: "owners",
+    partitionKey: { name: "userId", type: "S" },
+    attributeDefinitions: [{ name: "userId", type: "S" }],
+    localSecondaryIndexes: [],
+    billingMode: "PAY_PER_REQUEST",
+    ledgerImmutable: false,
+  },
+  entries: {
+    logicalName: "entries",
+    partitionKey: { name: "walletId", type: "S" },
+    sortKey: { name: "sequence", type: "N" },
+    attributeDefinitions: [
+      { name: "walletId", type: "S" },
+      { name: "sequence", type: "N" },
+      { name: "timeKey", type: "S" },
+      { name: "transactionId", type: "S" },
+    ],
+    localSecondaryIndexes: [
+      { indexName: ENTRIES_BY_TIME_INDEX, sortKey: { name: "timeKey", type: "S" }, projection: "ALL" },
+      {
+        indexName: ENTRIES_BY_TRANSACTION_INDEX,
+        sortKey: { name: "transactionId", type: "S" },
+        projection: "KEYS_ONLY",
+      },
+    ],
+    billingMode: "PAY_PER_REQUEST",
+    ledgerImmutable: true,
+  },
+  transfers: {
+    logicalName: "transfers",
+    partitionKey: { name: "transferId", type: "S" },
+    attributeDefinitions: [{ name: "transferId", type: "S" }],
+    localSecondaryIndexes: [],
+    billingMode: "PAY_PER_REQUEST",
+    ledgerImmutable: false,
+  },
+  idempotency: {
+    logicalName: "idempotency",
+    partitionKey: { name: "scopeKey", type: "S" },
+    attributeDefinitions: [{ name: "scopeKey", type: "S" }],
+    localSecondaryIndexes: [],
+    ttlAttribute: "ttl",
+    billingMode: "PAY_PER_REQUEST",
+    ledgerImmutable: false,
+  },
+};
+
+export const CELL_TABLE_NAMES: readonly CellTableName[] = ["wallets", "owners", "entries", "transfers", "idempotency"];
+
+export const DEFAULT_TABLE_PREFIX = "cellwallet";
+
+const CELL_ID = /^[a-z0-9-]{1,40}$/;
+// Table names allow [A-Za-z0-9_.-]; 255 minus the cell id and suffixes leaves ample room.
+const PREFIX = /^[A-Za-z0-9_.-]{1,160}$/;
+
+export function assertValidCellId(cellId: string): void {
+  if (!CELL_ID.test(cellId)) throw new Error(`invalid cellId ${JSON.stringify(cellId)}: 1..40 of [a-z0-9-]`);
+}
+
+/** Physical table names of one cell: `${prefix}-${cellId}-${logical}`. */
+export function cellTableNames(cellId: string, prefix = DEFAULT_TABLE_PREFIX): Record<CellTableName, string> {
+  assertValidCellId(cellId);
+  if (!PREFIX.test(prefix)) throw new Error(`invalid table prefix ${JSON.stringify(prefix)}`);
+  const name = (table: CellTableName) => `${prefix}-${cellId}-${table}`;
+  return {
+    wallets: name("wallets"),
+    owners: name("owners"),
+    entries: name("entries"),
+    transfers: name("transfers"),
+    idempotency: name("idempotency"),
+  };
+}

@@ -1,0 +1,86 @@
+import { JsonNumber, problem } from "@cellwallet/contract";
+import type { MiddlewareHandler } from "hono";
+import { isLosslessNumber, parse } from "lossless-json";
+import type { CellEnv } from "./context.js";
+import { sendProblem } from "./respond.js";
+
+export const MAX_BODY_BYTES = 16 * 1024;
+const JSON_MEDIA = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
+
+function toPlain(value: unknown): unknown {
+  if (isLosslessNumber(value)) return new JsonNumber(value.value);
+  if (Array.isArray(value)) return value.map(toPlain);
+  if (value !== null && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    // defineProperty: a "__proto__" member stays a plain (and then rejected) field.
+    for (const [k, v] of Object.entries(value)) {
+      Object.defineProperty(out, k, { value: toPlain(v), enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  }
+  return value;
+}
+
+async function readLimited(request: Request, limit: number): Promise<Uint8Array | undefined> {
+  if (!request.body) return new Uint8Array();
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * For requests with a body: 415 unless application/json, 413 past 16 KiB, 400
+ * malformed-json unless valid UTF-8 JSON (duplicate keys included). Numbers are
+ * kept as their literal text (JsonNumber), and the route validators see this
+ * lossless value instead of JSON.parse's rounded one.
+ */
+export function jsonBody(): MiddlewareHandler<CellEnv> {
+  return async (c, next) => {
+    const method = c.req.method;
+    if (method !== "POST" && method !== "PUT" && method !== "PATCH") return next();
+    const declared = c.req.header("content-length");
+    if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) {
+      return sendProblem(c, problem("payload-too-large", `request bodies are at most ${MAX_BODY_BYTES} bytes`));
+    }
+    const type = c.req.header("content-type");
+    if (!type || !JSON_MEDIA.test(type.trim())) {
+      return sendProblem(c, problem("unsupported-media-type", "send the body as application/json"));
+    }
+    const bytes = await readLimited(c.req.raw, MAX_BODY_BYTES);
+    if (bytes === undefined) {
+      return sendProblem(c, problem("payload-too-large", `request bodies are at most ${MAX_BODY_BYTES} bytes`));
+    }
+    let text: string;
+    let parsed: unknown;
+    try {
+      text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+      parsed = toPlain(parse(text));
+    } catch (error) {
+      const why = error instanceof Error ? error.message : "invalid JSON";
+      return sendProblem(c, problem("malformed-json", `the body is not valid JSON: ${why.slice(0, 200)}`));
+    }
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+      return sendProblem(
+        c,
+        problem("validation-error", "the body must be a JSON object", {
+          errors: [{ pointer: "", detail: "must be an object" }],
+        }),
+      );
+    }
+    c.set("parsedBody", parsed);
+    // The route validators read c.req.json(): give them the lossless value.
+    (c.req as unknown as { json: () => Promise<unknown> }).json = async () => parsed;
+    return next();
+  };
+}

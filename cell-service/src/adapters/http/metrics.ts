@@ -1,0 +1,33 @@
+import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+
+/** Prometheus metrics of one cell process; every series carries `cell` and `az`. Labels stay bounded. */
+export class CellMetrics {
+  readonly registry = new Registry();
+  readonly requests: Counter<"method" | "route" | "status">;
+  readonly latency: Histogram<"method" | "route" | "status">;
+  readonly operations: Counter<"type" | "outcome">;
+
+  constructor(cellId: string, az: string) {
+    this.registry.setDefaultLabels({ cell: cellId, az });
+    collectDefaultMetrics({ register: this.registry });
+    this.requests = new Counter({
+      name: "cellwallet_http_requests_total",
+      help: "HTTP requests by route template and status",
+      labelNames: ["method", "route", "status"],
+      registers: [this.registry],
+    });
+    this.latency = new Histogram({
+      name: "cellwallet_http_request_duration_seconds",
+      help: "HTTP request latency by route template and status",
+      labelNames: ["method", "route", "status"],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [this.registry],
+    });
+    this.operations = new Counter({
+      name: "cellwallet_wallet_operations_total",
+      help: "Wallet operations by type and outcome (ok, refused)",
+      labelNames: ["type", "outcome"],
+      registers: [this.registry],
+    });
+  }
+}

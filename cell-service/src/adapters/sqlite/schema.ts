@@ -1,0 +1,75 @@
+/**
+ * The embedded store's schema. Ledger entries are append-only: triggers refuse
+ * UPDATE and DELETE, so not even a bug in this service can rewrite history.
+ */
+export const SCHEMA_VERSION = 1;
+
+export const SCHEMA = `
+CREATE TABLE IF NOT EXISTS wallets (
+  wallet_id     TEXT PRIMARY KEY,
+  user_id       TEXT NOT NULL UNIQUE,          -- one wallet per user, enforced by the store
+  currency      TEXT NOT NULL,
+  balance       INTEGER NOT NULL CHECK (balance >= 0),
+  version       INTEGER NOT NULL CHECK (version >= 0),
+  head_hash     TEXT NOT NULL,
+  last_entry_at INTEGER NOT NULL,
+  created_at    INTEGER NOT NULL,
+  updated_at    INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS entries (
+  wallet_id              TEXT NOT NULL,
+  sequence               INTEGER NOT NULL CHECK (sequence >= 1),
+  transaction_id         TEXT NOT NULL,
+  type                   TEXT NOT NULL,
+  amount                 INTEGER NOT NULL CHECK (amount > 0),
+  currency               TEXT NOT NULL,
+  balance_after          INTEGER NOT NULL,
+  created_at             INTEGER NOT NULL,
+  context_digest         TEXT NOT NULL,
+  prev_hash              TEXT NOT NULL,
+  hash                   TEXT NOT NULL,
+  reference              TEXT,
+  transfer_id            TEXT,
+  counterparty_wallet_id TEXT,
+  context                TEXT NOT NULL,        -- audit context (JSON), for auditors only
+  PRIMARY KEY (wallet_id, sequence)
+) STRICT, WITHOUT ROWID;
+
+-- Historical balance and time-bounded listing: one index seek.
+CREATE INDEX IF NOT EXISTS entries_by_time ON entries (wallet_id, created_at, sequence);
+CREATE UNIQUE INDEX IF NOT EXISTS entries_by_transaction ON entries (wallet_id, transaction_id);
+
+CREATE TRIGGER IF NOT EXISTS entries_are_append_only_update BEFORE UPDATE ON entries
+BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS entries_are_append_only_delete BEFORE DELETE ON entries
+BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
+
+CREATE TABLE IF NOT EXISTS transfers (
+  transfer_id         TEXT PRIMARY KEY,
+  from_wallet_id      TEXT NOT NULL,
+  to_wallet_id        TEXT NOT NULL,
+  from_user_id        TEXT NOT NULL,
+  to_user_id          TEXT,
+  amount              INTEGER NOT NULL CHECK (amount > 0),
+  currency            TEXT NOT NULL,
+  status              TEXT NOT NULL CHECK (status IN ('PENDING', 'COMPLETED', 'FAILED')),
+  created_at          INTEGER NOT NULL,
+  completed_at        INTEGER,
+  reference           TEXT,
+  destination_cell_id TEXT
+) STRICT;
+CREATE INDEX IF NOT EXISTS transfers_pending ON transfers (status, created_at) WHERE status = 'PENDING';
+
+CREATE TABLE IF NOT EXISTS idempotency (
+  scope_key    TEXT PRIMARY KEY,
+  fingerprint  TEXT NOT NULL,
+  status       INTEGER NOT NULL,
+  content_type TEXT NOT NULL,
+  location     TEXT,
+  body         TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  expires_at   INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS idempotency_expiry ON idempotency (expires_at);
+`;

@@ -1,0 +1,300 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import type {
+  Changes,
+  CommitOutcome,
+  CommitRequest,
+  EntryPage,
+  IdempotencyRecord,
+  LedgerStore,
+} from "../../application/ledger-store.js";
+import type { LedgerEntry } from "../../domain/ledger-entry.js";
+import type { Transfer } from "../../domain/transfer.js";
+import type { Wallet } from "../../domain/wallet.js";
+import {
+  entryFromRow,
+  entryParams,
+  idempotencyFromRow,
+  idempotencyParams,
+  transferFromRow,
+  transferParams,
+  walletFromRow,
+  walletParams,
+} from "./rows.js";
+import { SCHEMA } from "./schema.js";
+
+export interface SqliteStoreOptions {
+  /** Database file; several processes (the AZ replicas of a local cell) may share it. */
+  path: string;
+  /** Most operations in one group commit. */
+  maxBatch?: number;
+  /** How long a writer waits for another process's write lock, in ms. */
+  busyTimeoutMs?: number;
+}
+
+type Row = Record<string, unknown>;
+
+interface Pending {
+  request: CommitRequest<unknown>;
+  resolve(outcome: CommitOutcome<unknown>): void;
+  reject(error: unknown): void;
+}
+
+/** A constraint the store enforces that a caller must handle (not a bug). */
+class Refused extends Error {
+  constructor(readonly reason: "idempotency-exists" | "user-has-wallet") {
+    super(reason);
+  }
+}
+
+function isConstraintError(error: unknown): boolean {
+  return error instanceof Error && "code" in error && String(error.code).startsWith("SQLITE_CONSTRAINT");
+}
+
+/**
+ * The embedded store on SQLite (better-sqlite3): WAL with synchronous=FULL, so
+ * every commit is fsynced. Concurrent commits are grouped: all operations that
+ * arrive within one event-loop turn run in one transaction (each in its own
+ * savepoint, so one refusal never undoes another) and share one fsync.
+ */
+export class SqliteLedgerStore implements LedgerStore {
+  private readonly db: Database.Database;
+  private readonly queue: Pending[] = [];
+  private flushScheduled = false;
+  private readonly maxBatch: number;
+  private readonly stmt;
+
+  constructor(options: SqliteStoreOptions) {
+    mkdirSync(dirname(options.path), { recursive: true });
+    this.db = new Database(options.path);
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("synchronous = FULL");
+    this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    this.db.transaction(() => this.db.exec(SCHEMA)).immediate();
+    this.maxBatch = options.maxBatch ?? 256;
+    const prepare = (sql: string) => this.db.prepare(sql).safeIntegers(true);
+    this.stmt = {
+      wallet: prepare("SELECT * FROM wallets WHERE wallet_id = ?"),
+      walletIdByUser: prepare("SELECT wallet_id FROM wallets WHERE user_id = ?"),
+      insertWallet: prepare(
+        `INSERT INTO wallets (wallet_id, user_id, currency, balance, version, head_hash, last_entry_at, created_at, updated_at)
+         VALUES (@wallet_id, @user_id, @currency, @balance, @version, @head_hash, @last_entry_at, @created_at, @updated_at)`,
+      ),
+      updateWallet: prepare(
+        `UPDATE wallets SET balance = @balance, version = @version, head_hash = @head_hash,
+           last_entry_at = @last_entry_at, updated_at = @updated_at
+         WHERE wallet_id = @wallet_id AND version = @expected_version AND balance >= @debit`,
+      ),
+      insertEntry: prepare(
+        `INSERT INTO entries (wallet_id, sequence, transaction_id, type, amount, currency, balance_after, created_at,
+           context_digest, prev_hash, hash, reference, transfer_id, counterparty_wallet_id, context)
+         VALUES (@wallet_id, @sequence, @transaction_id, @type, @amount, @currency, @balance_after, @created_at,
+           @context_digest, @prev_hash, @hash, @reference, @transfer_id, @counterparty_wallet_id, @context)`,
+      ),
+      insertTransfer: prepare(
+        `INSERT INTO transfers (transfer_id, from_wallet_id, to_wallet_id, from_user_id, to_user_id, amount, currency,
+           status, created_at, completed_at, reference, destination_cell_id)
+         VALUES (@transfer_id, @from_wallet_id, @to_wallet_id, @from_user_id, @to_user_id, @amount, @currency,
+           @status, @created_at, @completed_at, @reference, @destination_cell_id)`,
+      ),
+      updateTransfer: prepare(
+        `UPDATE transfers SET status = @status, completed_at = @completed_at, to_user_id = @to_user_id
+         WHERE transfer_id = @transfer_id AND status = @expected_status`,
+      ),
+      insertIdempotency: prepare(
+        `INSERT INTO idempotency (scope_key, fingerprint, status, content_type, location, body, created_at, expires_at)
+         VALUES (@scope_key, @fingerprint, @status, @content_type, @location, @body, @created_at, @expires_at)`,
+      ),
+      idempotency: prepare("SELECT * FROM idempotency WHERE scope_key = ?"),
+      transfer: prepare("SELECT * FROM transfers WHERE transfer_id = ?"),
+      entryByTransaction: prepare("SELECT * FROM entries WHERE wallet_id = ? AND transaction_id = ?"),
+      latestAtOrBefore: prepare(
+        `SELECT * FROM entries WHERE wallet_id = ? AND created_at <= ?
+         ORDER BY created_at DESC, sequence DESC LIMIT 1`,
+      ),
+      page: prepare(
+        `SELECT * FROM entries
+         WHERE wallet_id = @wallet_id AND created_at >= @from AND created_at <= @to
+           AND (created_at < @before_at OR (created_at = @before_at AND sequence < @before_seq))
+         ORDER BY created_at DESC, sequence DESC LIMIT @limit`,
+      ),
+      ascending: prepare("SELECT * FROM entries WHERE wallet_id = ? AND sequence > ? ORDER BY sequence LIMIT ?"),
+      sweepIdempotency: prepare("DELETE FROM idempotency WHERE expires_at < ?"),
+      ping: prepare("SELECT 1"),
+    };
+  }
+
+  commit<T>(request: CommitRequest<T>): Promise<CommitOutcome<T>> {
+    return new Promise<CommitOutcome<T>>((resolve, reject) => {
+      this.queue.push({ request, resolve: resolve as Pending["resolve"], reject });
+      this.scheduleFlush();
+    });
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+      if (this.queue.length > 0) this.scheduleFlush();
+    });
+  }
+
+  /** One group commit: BEGIN IMMEDIATE, a savepoint per operation, one COMMIT (one fsync). */
+  private flush(): void {
+    const batch = this.queue.splice(0, this.maxBatch);
+    const settled: { pending: Pending; outcome?: CommitOutcome<unknown>; error?: unknown }[] = [];
+    try {
+      this.db.exec("BEGIN IMMEDIATE");
+    } catch (error) {
+      for (const pending of batch) pending.reject(error);
+      return;
+    }
+    for (const pending of batch) {
+      this.db.exec("SAVEPOINT op");
+      try {
+        const outcome = this.applyOne(pending.request);
+        this.db.exec("RELEASE op");
+        settled.push({ pending, outcome });
+      } catch (error) {
+        this.db.exec("ROLLBACK TO op");
+        this.db.exec("RELEASE op");
+        if (error instanceof Refused) settled.push({ pending, outcome: { ok: false, reason: error.reason } });
+        else settled.push({ pending, error });
+      }
+    }
+    try {
+      this.db.exec("COMMIT");
+    } catch (error) {
+      if (this.db.inTransaction) this.db.exec("ROLLBACK");
+      for (const pending of batch) pending.reject(error);
+      return;
+    }
+    for (const { pending, outcome, error } of settled) {
+      if (outcome) pending.resolve(outcome);
+      else pending.reject(error);
+    }
+  }
+
+  private applyOne(request: CommitRequest<unknown>): CommitOutcome<unknown> {
+    const wallets = new Map<string, Wallet>();
+    for (const id of request.walletIds) {
+      const row = this.stmt.wallet.get(id) as Row | undefined;
+      if (row) wallets.set(id, walletFromRow(row));
+    }
+    // Under the write lock, so entry times are monotonic across processes too.
+    const { changes, result } = request.decide({ wallets, now: Date.now() });
+    this.write(changes);
+    return { ok: true, result };
+  }
+
+  private write(changes: Changes): void {
+    if (changes.idempotency) {
+      try {
+        this.stmt.insertIdempotency.run(idempotencyParams(changes.idempotency));
+      } catch (error) {
+        if (isConstraintError(error)) throw new Refused("idempotency-exists");
+        throw error;
+      }
+    }
+    if (changes.newWallet) {
+      try {
+        this.stmt.insertWallet.run(walletParams(changes.newWallet));
+      } catch (error) {
+        if (isConstraintError(error) && this.stmt.walletIdByUser.get(changes.newWallet.userId)) {
+          throw new Refused("user-has-wallet");
+        }
+        throw error;
+      }
+    }
+    for (const update of changes.walletUpdates ?? []) {
+      const info = this.stmt.updateWallet.run({
+        ...walletParams(update.wallet),
+        expected_version: update.expectedVersion,
+        debit: update.debit ?? 0n,
+      });
+      // Decisions are made under the lock, so a stale version here is a bug, not contention.
+      if (info.changes !== 1) throw new Error(`wallet ${update.wallet.walletId} changed under the write lock`);
+    }
+    for (const entry of changes.entries ?? []) this.stmt.insertEntry.run(entryParams(entry));
+    for (const { transfer, expectedStatus } of changes.transfers ?? []) {
+      if (expectedStatus === undefined) {
+        this.stmt.insertTransfer.run(transferParams(transfer));
+      } else {
+        const info = this.stmt.updateTransfer.run({ ...transferParams(transfer), expected_status: expectedStatus });
+        if (info.changes !== 1) throw new Error(`transfer ${transfer.transferId} is not ${expectedStatus}`);
+      }
+    }
+  }
+
+  async getWallet(walletId: string): Promise<Wallet | undefined> {
+    const row = this.stmt.wallet.get(walletId) as Row | undefined;
+    return row ? walletFromRow(row) : undefined;
+  }
+
+  async getWalletIdByUser(userId: string): Promise<string | undefined> {
+    const row = this.stmt.walletIdByUser.get(userId) as Row | undefined;
+    return row ? String(row.wallet_id) : undefined;
+  }
+
+  async getIdempotency(scopeKey: string): Promise<IdempotencyRecord | undefined> {
+    const row = this.stmt.idempotency.get(scopeKey) as Row | undefined;
+    return row ? idempotencyFromRow(row) : undefined;
+  }
+
+  async getTransfer(transferId: string): Promise<Transfer | undefined> {
+    const row = this.stmt.transfer.get(transferId) as Row | undefined;
+    return row ? transferFromRow(row) : undefined;
+  }
+
+  async getEntryByTransactionId(walletId: string, transactionId: string): Promise<LedgerEntry | undefined> {
+    const row = this.stmt.entryByTransaction.get(walletId, transactionId) as Row | undefined;
+    return row ? entryFromRow(row) : undefined;
+  }
+
+  async getLatestEntryAtOrBefore(walletId: string, atMs: number): Promise<LedgerEntry | undefined> {
+    const row = this.stmt.latestAtOrBefore.get(walletId, atMs) as Row | undefined;
+    return row ? entryFromRow(row) : undefined;
+  }
+
+  async listEntries(walletId: string, page: EntryPage): Promise<LedgerEntry[]> {
+    const rows = this.stmt.page.all({
+      wallet_id: walletId,
+      from: page.fromMs ?? Number.MIN_SAFE_INTEGER,
+      to: page.toMs ?? Number.MAX_SAFE_INTEGER,
+      before_at: page.before?.createdAt ?? Number.MAX_SAFE_INTEGER,
+      before_seq: page.before?.sequence ?? Number.MAX_SAFE_INTEGER,
+      limit: page.limit,
+    }) as Row[];
+    return rows.map(entryFromRow);
+  }
+
+  async *streamEntries(walletId: string): AsyncIterable<LedgerEntry> {
+    let after = 0;
+    for (;;) {
+      const rows = this.stmt.ascending.all(walletId, after, 500) as Row[];
+      if (rows.length === 0) return;
+      for (const row of rows) {
+        const entry = entryFromRow(row);
+        after = entry.sequence;
+        yield entry;
+      }
+    }
+  }
+
+  /** Removes idempotency records past their retention (kept at least 24 h by configuration). */
+  sweepIdempotency(nowMs: number): number {
+    return this.stmt.sweepIdempotency.run(nowMs).changes;
+  }
+
+  async ping(): Promise<void> {
+    this.stmt.ping.get();
+  }
+
+  async close(): Promise<void> {
+    while (this.queue.length > 0 || this.flushScheduled) await new Promise((r) => setImmediate(r));
+    this.db.close();
+  }
+}

@@ -1,0 +1,115 @@
+import { createHash } from "node:crypto";
+import { JsonNumber, type Problem, problem } from "@cellwallet/contract";
+import { Decimal } from "decimal.js";
+import type { ApiResponse } from "./api-response.js";
+import type { IdempotencyRecord, LedgerStore } from "./ledger-store.js";
+
+/** Records are kept at least this long; configuration may only lengthen it. */
+export const MIN_IDEMPOTENCY_RETENTION_MS = 24 * 60 * 60 * 1000;
+
+/** What identifies one idempotent request: who, which key, and what exactly was asked. */
+export interface IdempotencyTicket {
+  scopeKey: string;
+  fingerprint: string;
+  key: string;
+  retentionMs: number;
+}
+
+const sha256 = (text: string) => createHash("sha256").update(text, "utf8").digest("hex");
+
+/**
+ * Canonical text of a parsed body: sorted keys, numbers by numeric value (so
+ * `10.50` and `10.5` are the same number), strings as JSON. "The same request"
+ * means the same method, path and this text.
+ */
+export function canonicalBody(value: unknown): string {
+  if (value instanceof JsonNumber) return new Decimal(value.text).toString();
+  if (Array.isArray(value)) return `[${value.map(canonicalBody).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const keys = Object.keys(value).sort();
+    const record = value as Record<string, unknown>;
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalBody(record[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
+}
+
+export function ticketFor(
+  principalSubject: string,
+  key: string,
+  request: { method: string; path: string; body: unknown },
+  retentionMs: number,
+): IdempotencyTicket {
+  return {
+    key,
+    scopeKey: sha256(`${principalSubject}\n${key}`),
+    fingerprint: sha256(`${request.method.toUpperCase()} ${request.path}\n${canonicalBody(request.body)}`),
+    retentionMs: Math.max(retentionMs, MIN_IDEMPOTENCY_RETENTION_MS),
+  };
+}
+
+export function recordFor(ticket: IdempotencyTicket, response: ApiResponse, now: number): IdempotencyRecord {
+  const record: IdempotencyRecord = {
+    scopeKey: ticket.scopeKey,
+    fingerprint: ticket.fingerprint,
+    status: response.status,
+    contentType: response.contentType,
+    body: response.body,
+    createdAt: now,
+    expiresAt: now + ticket.retentionMs,
+  };
+  if (response.location !== undefined) record.location = response.location;
+  return record;
+}
+
+export function replay(record: IdempotencyRecord): ApiResponse {
+  const response: ApiResponse = {
+    status: record.status,
+    contentType: record.contentType,
+    body: record.body,
+    replayed: true,
+  };
+  if (record.location !== undefined) response.location = record.location;
+  return response;
+}
+
+const reused = (): Problem =>
+  problem("idempotency-key-reused", "this Idempotency-Key was already used for a different request");
+
+/** Decides from a stored record: replay the same request, refuse a different one. */
+export function answerFromRecord(ticket: IdempotencyTicket, record: IdempotencyRecord): ApiResponse | Problem {
+  return record.fingerprint === ticket.fingerprint ? replay(record) : reused();
+}
+
+/**
+ * Requests of this process that are still running, by scope key. A repeat that
+ * arrives meanwhile gets 409 (or 422 when it is a different request). Across
+ * processes the store's conditional write decides: the loser replays the winner.
+ */
+export class InFlight {
+  private readonly running = new Map<string, string>();
+
+  enter(ticket: IdempotencyTicket): Problem | undefined {
+    const fingerprint = this.running.get(ticket.scopeKey);
+    if (fingerprint === undefined) {
+      this.running.set(ticket.scopeKey, ticket.fingerprint);
+      return undefined;
+    }
+    if (fingerprint !== ticket.fingerprint) return reused();
+    return problem(
+      "idempotency-in-progress",
+      "a request with this Idempotency-Key is still in progress; retry shortly",
+    );
+  }
+
+  leave(ticket: IdempotencyTicket): void {
+    this.running.delete(ticket.scopeKey);
+  }
+}
+
+export async function lookup(
+  store: LedgerStore,
+  ticket: IdempotencyTicket,
+): Promise<ApiResponse | Problem | undefined> {
+  const record = await store.getIdempotency(ticket.scopeKey);
+  return record ? answerFromRecord(ticket, record) : undefined;
+}

@@ -1,0 +1,90 @@
+import type { LedgerEntry } from "../domain/ledger-entry.js";
+import type { Transfer } from "../domain/transfer.js";
+import type { Wallet } from "../domain/wallet.js";
+
+/**
+ * The stored outcome of an idempotent POST, written in the same transaction as
+ * the operation it guards, replayed byte for byte.
+ */
+export interface IdempotencyRecord {
+  /** sha256(principal + key): the key is scoped to the principal. */
+  scopeKey: string;
+  /** sha256 of method, path and canonical body: "the same request". */
+  fingerprint: string;
+  status: number;
+  contentType: string;
+  location?: string;
+  body: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/** Everything one operation changes, committed atomically or not at all. */
+export interface Changes {
+  /** A new wallet and its owner's uniqueness record (fails with user-has-wallet). */
+  newWallet?: Wallet;
+  /** Updated wallets, each conditional on the version read (and funds when debited). */
+  walletUpdates?: { wallet: Wallet; expectedVersion: number; debit?: bigint }[];
+  /** New entries, each conditional on (walletId, sequence) not existing. */
+  entries?: LedgerEntry[];
+  /** New transfers (must not exist) or status changes (conditional on the previous status). */
+  transfers?: { transfer: Transfer; expectedStatus?: Transfer["status"] }[];
+  idempotency?: IdempotencyRecord;
+}
+
+export interface DecisionState {
+  wallets: ReadonlyMap<string, Wallet>;
+  /** Epoch ms taken as late as possible: under the lock (embedded) or just before the conditional write. */
+  now: number;
+}
+
+export interface CommitRequest<T> {
+  /** Wallets decide() needs, read consistently (missing ones are absent from the map). */
+  walletIds: string[];
+  /** Pure: computes the changes from the state. Called again after a conflict. */
+  decide(state: DecisionState): { changes: Changes; result: T };
+}
+
+export type CommitOutcome<T> =
+  | { ok: true; result: T }
+  | { ok: false; reason: "idempotency-exists" }
+  | { ok: false; reason: "user-has-wallet" };
+
+export interface EntryPage {
+  /** Newest first. */
+  fromMs?: number;
+  toMs?: number;
+  /** Exclusive upper bound, from a cursor: entries strictly older than this one. */
+  before?: { createdAt: number; sequence: number };
+  limit: number;
+}
+
+/**
+ * The cell's storage port. Two adapters implement it (DynamoDB in production,
+ * SQLite embedded locally) and pass the same contract tests.
+ */
+export interface LedgerStore {
+  /** Reads, decides and writes atomically; retries internally on write conflicts. */
+  commit<T>(request: CommitRequest<T>): Promise<CommitOutcome<T>>;
+  getWallet(walletId: string): Promise<Wallet | undefined>;
+  getWalletIdByUser(userId: string): Promise<string | undefined>;
+  getIdempotency(scopeKey: string): Promise<IdempotencyRecord | undefined>;
+  getTransfer(transferId: string): Promise<Transfer | undefined>;
+  getEntryByTransactionId(walletId: string, transactionId: string): Promise<LedgerEntry | undefined>;
+  /** The entry with the highest sequence whose createdAt <= atMs: one indexed lookup. */
+  getLatestEntryAtOrBefore(walletId: string, atMs: number): Promise<LedgerEntry | undefined>;
+  listEntries(walletId: string, page: EntryPage): Promise<LedgerEntry[]>;
+  /** All entries of a wallet in ascending sequence order, streamed in pages. */
+  streamEntries(walletId: string): AsyncIterable<LedgerEntry>;
+  /** Throws when the store cannot be reached (readiness). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Thrown when conflicts persist beyond the retry budget: an outage-like condition, answered 503. */
+export class ContentionError extends Error {
+  constructor(message = "too much contention on the same wallets; retry later") {
+    super(message);
+    this.name = "ContentionError";
+  }
+}

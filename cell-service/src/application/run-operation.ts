@@ -1,0 +1,84 @@
+import type { Problem } from "@cellwallet/contract";
+import type { Result } from "../domain/result.js";
+import { type ApiResponse, problemResponse } from "./api-response.js";
+import { answerFromRecord, lookup, recordFor } from "./idempotency.js";
+import type { Changes, DecisionState } from "./ledger-store.js";
+import type { CellDeps, OperationContext } from "./operation-context.js";
+
+/** A use case's decision: what to change and what to answer, or a business refusal. */
+export type Decision = Result<{ changes: Changes; response: ApiResponse }>;
+
+export interface Operation {
+  /** Metrics label: create-wallet, deposit, withdraw, transfer. */
+  type: string;
+  walletIds: string[];
+  decide(state: DecisionState): Decision;
+  /** Answer when the store refused a second wallet for the user. */
+  onUserHasWallet?(): Promise<Problem>;
+}
+
+const isProblem = (v: ApiResponse | Problem): v is Problem => "code" in v;
+
+/**
+ * Runs a state-changing operation exactly once per Idempotency-Key: answers a
+ * repeat from the stored outcome, otherwise commits the changes together with
+ * the outcome in one atomic write. Business refusals are stored too.
+ */
+export async function runOperation(deps: CellDeps, ctx: OperationContext, op: Operation): Promise<ApiResponse> {
+  const ticket = ctx.idempotency;
+  const answer = (r: ApiResponse | Problem) => (isProblem(r) ? problemResponse(r, ctx.requestId) : r);
+  if (!ticket) return run(deps, ctx, op);
+
+  const busy = deps.inFlight.enter(ticket);
+  if (busy) return problemResponse(busy, ctx.requestId);
+  try {
+    const stored = await lookup(deps.store, ticket);
+    if (stored) return answer(stored);
+    return await run(deps, ctx, op);
+  } finally {
+    deps.inFlight.leave(ticket);
+  }
+}
+
+async function run(deps: CellDeps, ctx: OperationContext, op: Operation): Promise<ApiResponse> {
+  const ticket = ctx.idempotency;
+  const withRecord = (changes: Changes, response: ApiResponse, now: number): Changes =>
+    ticket ? { ...changes, idempotency: recordFor(ticket, response, now) } : changes;
+
+  const outcome = await deps.store.commit({
+    walletIds: op.walletIds,
+    decide: (state) => {
+      const decision = op.decide(state);
+      const response = decision.ok ? decision.value.response : problemResponse(decision.problem, ctx.requestId);
+      const changes = decision.ok ? decision.value.changes : {};
+      return { changes: withRecord(changes, response, state.now), result: { response, refused: !decision.ok } };
+    },
+  });
+
+  if (outcome.ok) {
+    deps.onOperation?.(op.type, outcome.result.refused ? "refused" : "ok");
+    return outcome.result.response;
+  }
+  if (outcome.reason === "idempotency-exists" && ticket) {
+    // Another process committed this key first: answer as it did.
+    const record = await deps.store.getIdempotency(ticket.scopeKey);
+    if (!record) throw new Error("idempotency record vanished after a conflict");
+    const answer = answerFromRecord(ticket, record);
+    return "code" in answer ? problemResponse(answer, ctx.requestId) : answer;
+  }
+  if (outcome.reason === "user-has-wallet" && op.onUserHasWallet) {
+    const refusal = problemResponse(await op.onUserHasWallet(), ctx.requestId);
+    deps.onOperation?.(op.type, "refused");
+    if (!ticket) return refusal;
+    const stored = await deps.store.commit({
+      walletIds: [],
+      decide: (state) => ({ changes: withRecord({}, refusal, state.now), result: refusal }),
+    });
+    if (stored.ok) return stored.result;
+    const record = await deps.store.getIdempotency(ticket.scopeKey);
+    if (!record) throw new Error("idempotency record vanished after a conflict");
+    const answer = answerFromRecord(ticket, record);
+    return "code" in answer ? problemResponse(answer, ctx.requestId) : answer;
+  }
+  throw new Error(`unexpected commit outcome ${outcome.reason}`);
+}

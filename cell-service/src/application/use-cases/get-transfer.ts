@@ -1,0 +1,18 @@
+import { isAllowed, problem } from "@cellwallet/contract";
+import { type ApiResponse, jsonResponse, problemResponse } from "../api-response.js";
+import type { CellDeps, OperationContext } from "../operation-context.js";
+import { transferView } from "../views.js";
+import { forbidden } from "./load-wallet.js";
+
+/** A transfer is visible to its sender, its receiver, operators and auditors. */
+export async function getTransfer(deps: CellDeps, ctx: OperationContext, transferId: string): Promise<ApiResponse> {
+  const transfer = await deps.store.getTransfer(transferId);
+  if (!transfer) {
+    return problemResponse(problem("transfer-not-found", `transfer ${transferId} does not exist`), ctx.requestId);
+  }
+  const party =
+    isAllowed(ctx.principal, "wallet:read", transfer.fromUserId) ||
+    (transfer.toUserId !== undefined && isAllowed(ctx.principal, "wallet:read", transfer.toUserId));
+  if (!party) return problemResponse(forbidden(`read transfer ${transferId}`), ctx.requestId);
+  return jsonResponse(200, transferView(transfer));
+}

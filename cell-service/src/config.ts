@@ -1,0 +1,70 @@
+import { resolve } from "node:path";
+import { assertProductionSafe, type JwtConfig, jwtConfigFromEnv } from "@cellwallet/contract";
+import { MIN_IDEMPOTENCY_RETENTION_MS } from "./application/idempotency.js";
+
+export type StoreConfig =
+  | { kind: "sqlite"; path: string }
+  | { kind: "dynamodb"; endpoint?: string; region: string; tablePrefix: string; createTables: boolean };
+
+export interface CellConfig {
+  cellId: string;
+  az: string;
+  host: string;
+  port: number;
+  production: boolean;
+  store: StoreConfig;
+  jwt: JwtConfig;
+  trustedProxies: string[];
+  idempotencyRetentionMs: number;
+  logLevel: string;
+}
+
+const CELL_ID = /^[a-z0-9-]{1,40}$/;
+
+/** Reads the cell's configuration from the environment (documented in the README). */
+export function cellConfigFromEnv(env: NodeJS.ProcessEnv): CellConfig {
+  const cellId = env.CELL_ID ?? "cell-1";
+  if (!CELL_ID.test(cellId)) throw new Error(`CELL_ID must be 1..40 of a-z 0-9 -, got ${cellId}`);
+  const production = env.WALLET_MODE === "production" || env.NODE_ENV === "production";
+  const retentionHours = Number(env.IDEMPOTENCY_RETENTION_HOURS ?? "24");
+  const retentionMs = retentionHours * 3600_000;
+  if (!Number.isFinite(retentionMs) || retentionMs < MIN_IDEMPOTENCY_RETENTION_MS) {
+    throw new Error("IDEMPOTENCY_RETENTION_HOURS must be at least 24");
+  }
+  const storeKind = env.WALLET_STORE ?? "sqlite";
+  let store: StoreConfig;
+  if (storeKind === "sqlite") {
+    const dataDir = resolve(env.WALLET_DATA_DIR ?? ".data");
+    store = { kind: "sqlite", path: env.WALLET_SQLITE_PATH ?? resolve(dataDir, cellId, "ledger.sqlite") };
+  } else if (storeKind === "dynamodb") {
+    store = {
+      kind: "dynamodb",
+      region: env.AWS_REGION ?? "us-east-1",
+      tablePrefix: env.WALLET_TABLE_PREFIX ?? "cellwallet",
+      // Locally (moto) the cell creates its tables; in AWS the infra stacks own them.
+      createTables: (env.WALLET_CREATE_TABLES ?? (env.DYNAMODB_ENDPOINT ? "true" : "false")) === "true",
+      ...(env.DYNAMODB_ENDPOINT ? { endpoint: env.DYNAMODB_ENDPOINT } : {}),
+    };
+  } else {
+    throw new Error(`WALLET_STORE must be sqlite or dynamodb, got ${storeKind}`);
+  }
+  const jwt = jwtConfigFromEnv(env);
+  if (production) assertProductionSafe(jwt);
+  const port = Number(env.PORT ?? "8081");
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT is not a port: ${env.PORT}`);
+  return {
+    cellId,
+    az: env.AZ ?? "az-1",
+    host: env.HOST ?? "127.0.0.1",
+    port,
+    production,
+    store,
+    jwt,
+    trustedProxies: (env.TRUSTED_PROXIES ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+    idempotencyRetentionMs: retentionMs,
+    logLevel: env.LOG_LEVEL ?? "info",
+  };
+}

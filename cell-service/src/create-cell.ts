@@ -1,0 +1,65 @@
+import { createTokenVerifier } from "@cellwallet/contract";
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import pino, { type Logger } from "pino";
+import { monotonicFactory } from "ulid";
+import { createCellApp } from "./adapters/http/app.js";
+import { ClientIpResolver } from "./adapters/http/client-ip.js";
+import type { CellEnv } from "./adapters/http/context.js";
+import { CellMetrics } from "./adapters/http/metrics.js";
+import { InFlight } from "./application/idempotency.js";
+import type { LedgerStore } from "./application/ledger-store.js";
+import type { CellDeps } from "./application/operation-context.js";
+import type { CellConfig } from "./config.js";
+
+export interface Cell {
+  app: OpenAPIHono<CellEnv>;
+  deps: CellDeps;
+  metrics: CellMetrics;
+  logger: Logger;
+  /** Marks the cell not ready (drain before shutdown). */
+  setReady(ready: boolean): void;
+}
+
+export function createLogger(config: Pick<CellConfig, "cellId" | "az" | "logLevel">): Logger {
+  return pino({
+    level: config.logLevel,
+    base: { service: "cell-service", cellId: config.cellId, az: config.az },
+    timestamp: () => `,"time":"${new Date().toISOString()}"`,
+    formatters: { level: (label) => ({ level: label }) },
+    messageKey: "msg",
+    // Defence in depth: these never belong in a log line.
+    redact: ["req.headers.authorization", "authorization", "token", "secret"],
+  });
+}
+
+/** Wires one cell process: the store, the use cases' dependencies and the HTTP app. */
+export function createCell(config: CellConfig, store: LedgerStore, logger = createLogger(config)): Cell {
+  const metrics = new CellMetrics(config.cellId, config.az);
+  const ulid = monotonicFactory();
+  const deps: CellDeps = {
+    cellId: config.cellId,
+    store,
+    newId: () => ulid(),
+    inFlight: new InFlight(),
+    idempotencyRetentionMs: config.idempotencyRetentionMs,
+    onOperation: (type, outcome) => metrics.operations.inc({ type, outcome }),
+  };
+  let ready = true;
+  const app = createCellApp({
+    deps,
+    metrics,
+    logger,
+    verifyToken: createTokenVerifier(config.jwt),
+    clientIp: new ClientIpResolver(config.trustedProxies),
+    ready: async () => {
+      if (!ready) return false;
+      try {
+        await store.ping();
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  });
+  return { app, deps, metrics, logger, setReady: (r) => (ready = r) };
+}

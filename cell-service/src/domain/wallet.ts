@@ -1,0 +1,30 @@
+import { GENESIS_HASH } from "@cellwallet/contract";
+
+/** A wallet's current state. `version` counts its ledger entries; `headHash` is the last entry's hash. */
+export interface Wallet {
+  walletId: string;
+  userId: string;
+  currency: string;
+  /** Integer minor units. */
+  balance: bigint;
+  version: number;
+  headHash: string;
+  /** createdAt of the last entry (epoch ms), 0 before the first: entry times never go backwards. */
+  lastEntryAt: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export function openWallet(walletId: string, userId: string, currency: string, now: number): Wallet {
+  return {
+    walletId,
+    userId,
+    currency,
+    balance: 0n,
+    version: 0,
+    headHash: GENESIS_HASH,
+    lastEntryAt: 0,
+    createdAt: now,
+    updatedAt: now,
+  };
+}

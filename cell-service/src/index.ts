@@ -1,0 +1,6 @@
+export { CELL_TABLES, cellTableNames } from "./adapters/dynamodb/table-definitions.js";
+export type { ApiResponse } from "./application/api-response.js";
+export type { LedgerStore } from "./application/ledger-store.js";
+export { type CellConfig, cellConfigFromEnv } from "./config.js";
+export { type Cell, createCell, createLogger } from "./create-cell.js";
+export { createLedgerStore } from "./create-store.js";

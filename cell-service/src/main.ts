@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+import { serve } from "@hono/node-server";
+import { SqliteLedgerStore } from "./adapters/sqlite/sqlite-ledger-store.js";
+import { cellConfigFromEnv } from "./config.js";
+import { createCell, createLogger } from "./create-cell.js";
+import { createLedgerStore } from "./create-store.js";
+
+/** The cell-service process: one cell replica in one AZ. Configured by environment (see README). */
+async function main(): Promise<void> {
+  let config: ReturnType<typeof cellConfigFromEnv>;
+  try {
+    config = cellConfigFromEnv(process.env);
+  } catch (error) {
+    console.error(`cell-service: ${(error as Error).message}`);
+    process.exit(2);
+  }
+  const logger = createLogger(config);
+  const store = await createLedgerStore(config.cellId, config.store);
+  const cell = createCell(config, store, logger);
+
+  const sweeper =
+    store instanceof SqliteLedgerStore
+      ? setInterval(() => store.sweepIdempotency(Date.now()), 3600_000).unref()
+      : undefined;
+
+  const server = serve({ fetch: cell.app.fetch, hostname: config.host, port: config.port }, (info) => {
+    logger.info({ port: info.port, host: config.host, store: config.store.kind }, "cell-service listening");
+  });
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    cell.setReady(false);
+    if (sweeper) clearInterval(sweeper);
+    server.close(async () => {
+      await store.close();
+      process.exit(0);
+    });
+    // Idle keep-alive connections would hold close() open.
+    (server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+    setTimeout(() => process.exit(0), 5000).unref();
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}
+
+main().catch((error) => {
+  console.error("cell-service failed to start:", error);
+  process.exit(1);
+});

@@ -1,0 +1,105 @@
+import { createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify, SignJWT } from "jose";
+import type { Principal } from "./auth.js";
+
+/**
+ * The development signing secret. It exists so `npm start` works out of the box;
+ * production mode refuses to start with it (see assertProductionSafe).
+ */
+export const DEVELOPMENT_JWT_SECRET = "cellwallet-local-development-secret-NOT-FOR-PRODUCTION";
+
+export type JwtConfig =
+  | { kind: "hs256"; secret: string; issuer?: string; audience?: string }
+  | { kind: "jwks"; jwksUrl: string; issuer: string; audience: string };
+
+export interface JwtEnv {
+  WALLET_JWT_SECRET?: string;
+  WALLET_JWKS_URL?: string;
+  WALLET_JWT_ISSUER?: string;
+  WALLET_JWT_AUDIENCE?: string;
+}
+
+export function jwtConfigFromEnv(env: JwtEnv): JwtConfig {
+  if (env.WALLET_JWKS_URL) {
+    if (!env.WALLET_JWT_ISSUER || !env.WALLET_JWT_AUDIENCE) {
+      throw new Error("WALLET_JWKS_URL needs WALLET_JWT_ISSUER and WALLET_JWT_AUDIENCE");
+    }
+    return {
+      kind: "jwks",
+      jwksUrl: env.WALLET_JWKS_URL,
+      issuer: env.WALLET_JWT_ISSUER,
+      audience: env.WALLET_JWT_AUDIENCE,
+    };
+  }
+  const config: JwtConfig = { kind: "hs256", secret: env.WALLET_JWT_SECRET || DEVELOPMENT_JWT_SECRET };
+  if (env.WALLET_JWT_ISSUER) config.issuer = env.WALLET_JWT_ISSUER;
+  if (env.WALLET_JWT_AUDIENCE) config.audience = env.WALLET_JWT_AUDIENCE;
+  return config;
+}
+
+/** Production refuses the development secret and short shared secrets. */
+export function assertProductionSafe(config: JwtConfig): void {
+  if (config.kind === "hs256") {
+    if (config.secret === DEVELOPMENT_JWT_SECRET) {
+      throw new Error(
+        "production mode refuses the development JWT secret: set WALLET_JWKS_URL (or a real WALLET_JWT_SECRET)",
+      );
+    }
+    if (config.secret.length < 32)
+      throw new Error("production mode needs a WALLET_JWT_SECRET of at least 32 characters");
+  }
+}
+
+export type VerifyResult = { ok: true; principal: Principal } | { ok: false; reason: string };
+
+export type TokenVerifier = (token: string) => Promise<VerifyResult>;
+
+export function createTokenVerifier(config: JwtConfig): TokenVerifier {
+  const key: Uint8Array | JWTVerifyGetKey =
+    config.kind === "hs256" ? new TextEncoder().encode(config.secret) : createRemoteJWKSet(new URL(config.jwksUrl));
+  const options = {
+    algorithms: config.kind === "hs256" ? ["HS256"] : ["RS256", "ES256", "EdDSA", "PS256"],
+    ...(config.issuer ? { issuer: config.issuer } : {}),
+    ...(config.audience ? { audience: config.audience } : {}),
+    requiredClaims: ["sub", "exp"],
+  };
+  return async (token) => {
+    let payload: JWTPayload;
+    try {
+      // jose accepts a key or a key-resolver; the overloads differ only in that.
+      payload =
+        key instanceof Uint8Array
+          ? (await jwtVerify(token, key, options)).payload
+          : (await jwtVerify(token, key, options)).payload;
+    } catch (error) {
+      return { ok: false, reason: error instanceof Error ? error.message : "invalid token" };
+    }
+    const subject = payload.sub;
+    if (typeof subject !== "string" || subject.length === 0 || subject.length > 128) {
+      return { ok: false, reason: "token has no usable sub" };
+    }
+    const scope = payload.scope;
+    const scopes = typeof scope === "string" ? scope.split(" ").filter((s) => s.length > 0) : [];
+    return { ok: true, principal: { subject, scopes } };
+  };
+}
+
+export interface MintOptions {
+  sub: string;
+  scopes: string[];
+  secret: string;
+  ttlSeconds?: number;
+  issuer?: string;
+  audience?: string;
+}
+
+/** Mints an HS256 token (local development, tests and the router-to-cell hop). */
+export async function mintToken(options: MintOptions): Promise<string> {
+  const jwt = new SignJWT({ scope: options.scopes.join(" ") })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setSubject(options.sub)
+    .setIssuedAt()
+    .setExpirationTime(`${options.ttlSeconds ?? 3600}s`);
+  if (options.issuer) jwt.setIssuer(options.issuer);
+  if (options.audience) jwt.setAudience(options.audience);
+  return jwt.sign(new TextEncoder().encode(options.secret));
+}

@@ -1,0 +1,59 @@
+import { Decimal } from "decimal.js";
+import { minorUnits } from "./currencies.js";
+import { JsonNumber } from "./json-number.js";
+
+// A private Decimal with ample precision: money never meets floating point.
+const D = Decimal.clone({ precision: 60, rounding: Decimal.ROUND_DOWN, toExpNeg: -100, toExpPos: 100 });
+
+/** Largest amount of one operation, in major units. */
+export const MAX_OPERATION_MAJOR = 1_000_000_000;
+
+const PLAIN_DECIMAL = /^(0|[1-9][0-9]*)(\.([0-9]+))?$/;
+
+export type AmountResult = { ok: true; minor: bigint } | { ok: false; reason: string };
+
+/**
+ * Reads a request amount: a JSON string (preferred) or a JSON number literal,
+ * decimal, > 0, at most the currency's minor digits, at most 1e9 major units.
+ */
+export function parseAmount(input: unknown, currency: string): AmountResult {
+  const digits = minorUnits(currency);
+  if (digits === undefined) return { ok: false, reason: `unknown currency ${currency}` };
+  let text: string;
+  if (typeof input === "string") text = input;
+  else if (input instanceof JsonNumber) text = input.text;
+  else return { ok: false, reason: "amount must be a decimal string or a JSON number" };
+
+  const match = PLAIN_DECIMAL.exec(text);
+  if (!match) {
+    return {
+      ok: false,
+      reason: 'amount must be a plain positive decimal such as "10.50" (no sign, exponent or spaces)',
+    };
+  }
+  const fraction = match[3] ?? "";
+  if (fraction.length > digits) {
+    return { ok: false, reason: `${currency} amounts have at most ${digits} decimal digit${digits === 1 ? "" : "s"}` };
+  }
+  const value = new D(text);
+  if (value.lte(0)) return { ok: false, reason: "amount must be greater than zero" };
+  if (value.gt(MAX_OPERATION_MAJOR)) {
+    return { ok: false, reason: `amount must be at most ${MAX_OPERATION_MAJOR} ${currency}` };
+  }
+  const minor = value.times(new D(10).pow(digits));
+  return { ok: true, minor: BigInt(minor.toFixed(0)) };
+}
+
+/** Formats integer minor units with exactly the currency's minor digits: 1050n USD -> "10.50". */
+export function formatMinor(minor: bigint, currency: string): string {
+  const digits = minorUnits(currency);
+  if (digits === undefined) throw new Error(`unknown currency ${currency}`);
+  return new D(minor.toString()).dividedBy(new D(10).pow(digits)).toFixed(digits);
+}
+
+/** Reads a formatted amount ("10.50") back into minor units; the inverse of formatMinor. */
+export function minorFromFormatted(text: string, currency: string): bigint {
+  const digits = minorUnits(currency);
+  if (digits === undefined) throw new Error(`unknown currency ${currency}`);
+  return BigInt(new D(text).times(new D(10).pow(digits)).toFixed(0));
+}
