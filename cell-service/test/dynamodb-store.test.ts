@@ -311,7 +311,8 @@ describe("conditional failures", () => {
       decide: ({ wallets }) => {
         const current = wallets.get(wallet.walletId);
         if (!current) throw new Error("missing");
-        const next = { ...current, balance: current.balance - 11n, version: current.version + 1 };
+        // Inconsistent on purpose (a buggy decision): only the stored-balance condition can catch it.
+        const next = { ...current, balance: 0n, version: current.version + 1 };
         return {
           changes: { walletUpdates: [{ wallet: next, expectedVersion: current.version, debit: 11n }] },
           result: null,
@@ -320,7 +321,15 @@ describe("conditional failures", () => {
     };
     await expect(limited.commit(overdraft)).rejects.toBeInstanceOf(ContentionError);
     await limited.close();
-    expect((await store.getWallet(wallet.walletId))?.balance).toBe(10n);
+    const negative: CommitRequest<null> = {
+      walletIds: [],
+      decide: () => ({
+        changes: { walletUpdates: [{ wallet: { ...wallet, balance: -1n, version: 2 }, expectedVersion: 1 }] },
+        result: null,
+      }),
+    };
+    await expect(store.commit(negative)).rejects.toThrow(/negative balance/);
+    expect(await store.getWallet(wallet.walletId)).toMatchObject({ version: 1, balance: 10n });
   });
 
   it("reads cancellation codes from the message when CancellationReasons are missing", () => {

@@ -188,6 +188,8 @@ export class DynamoDbLedgerStore implements LedgerStore {
       });
     }
     for (const update of changes.walletUpdates ?? []) {
+      if (update.wallet.balance < 0n)
+        throw new Error(`refusing to store a negative balance for ${update.wallet.walletId}`);
       const values: Item = { ":expected": integerValue(update.expectedVersion) };
       let condition = "#version = :expected";
       // Defence in depth: the domain already refused overdrafts; the store refuses them again.
