@@ -23,12 +23,14 @@ export interface MotoServer {
   stop(): Promise<void>;
 }
 
-/** Starts moto's server (from the project's .venv) on a free loopback port and waits until it answers. */
+/** Starts moto's server (from the project's .venv, requests serialized) on a free loopback port and waits until it answers. */
 export async function startMoto(): Promise<MotoServer> {
-  const bin = join(root, ".venv", "bin", "moto_server");
-  if (!existsSync(bin)) throw new Error(`moto_server not found at ${bin}: run 'node scripts/setup-test-tools.mjs'`);
+  const python = join(root, ".venv", "bin", "python");
+  if (!existsSync(python)) throw new Error(`no virtualenv at ${python}: run 'node scripts/setup-test-tools.mjs'`);
   const port = await freePort();
-  const child: ChildProcess = spawn(bin, ["-H", "127.0.0.1", "-p", String(port)], {
+  // Requests are serialized so moto keeps DynamoDB's transaction isolation (see the script).
+  const script = join(root, "scripts", "moto_serialized_server.py");
+  const child: ChildProcess = spawn(python, [script, "127.0.0.1", String(port)], {
     stdio: ["ignore", "ignore", "pipe"],
     env: { ...process.env, AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test" },
   });

@@ -1,5 +1,4 @@
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { createDynamoDbLedgerStore } from "./adapters/dynamodb/dynamodb-ledger-store.js";
+import { createDynamoDbClient, createDynamoDbLedgerStore } from "./adapters/dynamodb/dynamodb-ledger-store.js";
 import { ensureCellTables } from "./adapters/dynamodb/ensure-tables.js";
 import { SqliteLedgerStore } from "./adapters/sqlite/sqlite-ledger-store.js";
 import type { LedgerStore } from "./application/ledger-store.js";
@@ -8,17 +7,9 @@ import type { StoreConfig } from "./config.js";
 /** Opens the configured store adapter (creating DynamoDB tables locally when asked). */
 export async function createLedgerStore(cellId: string, config: StoreConfig): Promise<LedgerStore> {
   if (config.kind === "sqlite") return new SqliteLedgerStore({ path: config.path });
-  const client = new DynamoDBClient({
+  const client = createDynamoDbClient({
     region: config.region,
-    ...(config.endpoint
-      ? {
-          endpoint: config.endpoint,
-          credentials: {
-            accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? "test",
-            secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? "test",
-          },
-        }
-      : {}),
+    ...(config.endpoint ? { endpoint: config.endpoint } : {}),
   });
   if (config.createTables) await ensureCellTables(client, cellId, config.tablePrefix);
   return createDynamoDbLedgerStore({ cellId, tablePrefix: config.tablePrefix, client });

@@ -89,7 +89,7 @@ function capacityOf(consumed: ConsumedCapacity | ConsumedCapacity[] | undefined)
   return list.reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
 }
 
-function createClient(options: DynamoDbLedgerStoreOptions): DynamoDBClient {
+export function createDynamoDbClient(options: { endpoint?: string; region?: string }): DynamoDBClient {
   // Socket timeouts turn a hung connection into a retry; the SDK resends with the same ClientRequestToken.
   const config: DynamoDBClientConfig = { requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000 } };
   if (options.endpoint !== undefined) {
@@ -135,7 +135,7 @@ export class DynamoDbLedgerStore implements LedgerStore {
     this.maxAttempts = maxAttempts;
     this.onCall = options.onCall;
     this.ownsClient = options.client === undefined;
-    this.client = options.client ?? createClient(options);
+    this.client = options.client ?? createDynamoDbClient(options);
   }
 
   async commit<T>(request: CommitRequest<T>): Promise<CommitOutcome<T>> {

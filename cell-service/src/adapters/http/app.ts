@@ -267,6 +267,11 @@ export function createCellApp(options: CellAppOptions): OpenAPIHono<CellEnv> {
     return send(c, await auditWallet(deps, context(c), walletId));
   });
 
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+  });
   app.doc31("/openapi.json", openApiInfo);
   return app;
 }

@@ -11,13 +11,9 @@ const problem = (description: string) => ({
 });
 
 const IdempotencyHeaders = z.object({
-  "idempotency-key": z
-    .string()
-    .optional()
-    .openapi({
-      param: { name: "Idempotency-Key", in: "header" },
-      description: "1..255 printable ASCII; the same key and request replay the stored outcome.",
-    }),
+  "Idempotency-Key": z.string().optional().openapi({
+    description: "1..255 printable ASCII; the same key and request replay the stored outcome.",
+  }),
 });
 
 const common = {

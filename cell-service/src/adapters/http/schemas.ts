@@ -13,7 +13,8 @@ const Amount = z
   .openapi({
     description:
       'Positive decimal with at most the currency\'s minor digits, preferably a string ("10.50"); JSON numbers are read losslessly from their literal text.',
-    oneOf: [{ type: "string", example: "10.50" }, { type: "number" }],
+    type: ["string", "number"],
+    example: "10.50",
   });
 
 const Reference = z.string().max(128).openapi({ description: "Free text for the client, at most 128 characters." });
