@@ -15,10 +15,14 @@ export interface InProcessCell {
  * whole HTTP stack without the cost of a process start. (Process-level
  * behaviour is covered by tests that use startCellProcess.)
  */
-export async function startInProcessCell(store: LedgerStore, env: Record<string, string> = {}): Promise<InProcessCell> {
+export async function startInProcessCell(
+  store: LedgerStore,
+  env: Record<string, string> = {},
+  listenPort = 0,
+): Promise<InProcessCell> {
   const config: CellConfig = cellConfigFromEnv({ CELL_ID: "cell-test", AZ: "az-1", LOG_LEVEL: "silent", ...env });
   const cell = createCell(config, store, createLogger(config));
-  const server = serve({ fetch: cell.app.fetch, hostname: "127.0.0.1", port: 0 });
+  const server = serve({ fetch: cell.app.fetch, hostname: "127.0.0.1", port: listenPort });
   await new Promise<void>((resolve) => server.once("listening", () => resolve()));
   const { port } = server.address() as AddressInfo;
   return {

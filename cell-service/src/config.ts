@@ -1,5 +1,10 @@
 import { resolve } from "node:path";
-import { assertProductionSafe, type JwtConfig, jwtConfigFromEnv } from "@cellwallet/contract";
+import {
+  assertProductionSafe,
+  DEVELOPMENT_INTERNAL_SECRET,
+  type JwtConfig,
+  jwtConfigFromEnv,
+} from "@cellwallet/contract";
 import { MIN_IDEMPOTENCY_RETENTION_MS } from "./application/idempotency.js";
 
 export type StoreConfig =
@@ -17,6 +22,10 @@ export interface CellConfig {
   trustedProxies: string[];
   idempotencyRetentionMs: number;
   logLevel: string;
+  /** Secret of the service tokens between cells and router (HS256). */
+  internalSecret: string;
+  /** Cross-cell transfers: the router that reaches other cells; absent = this cell runs alone. */
+  crossCell?: { routerUrl: string; creditTimeoutMs: number; retryIntervalMs: number };
 }
 
 const CELL_ID = /^[a-z0-9-]{1,40}$/;
@@ -50,6 +59,22 @@ export function cellConfigFromEnv(env: NodeJS.ProcessEnv): CellConfig {
   }
   const jwt = jwtConfigFromEnv(env);
   if (production) assertProductionSafe(jwt);
+  const internalSecret = env.CELL_INTERNAL_SECRET || DEVELOPMENT_INTERNAL_SECRET;
+  if (production && (internalSecret === DEVELOPMENT_INTERNAL_SECRET || internalSecret.length < 32)) {
+    throw new Error("production mode needs a CELL_INTERNAL_SECRET of at least 32 characters (not the development one)");
+  }
+  const positive = (name: string, fallback: number) => {
+    const value = Number(env[name] ?? fallback);
+    if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer`);
+    return value;
+  };
+  const crossCell = env.ROUTER_INTERNAL_URL
+    ? {
+        routerUrl: env.ROUTER_INTERNAL_URL,
+        creditTimeoutMs: positive("CROSS_CELL_CREDIT_TIMEOUT_MS", 2000),
+        retryIntervalMs: positive("CROSS_CELL_RETRY_INTERVAL_MS", 2000),
+      }
+    : undefined;
   const port = Number(env.PORT ?? "8081");
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT is not a port: ${env.PORT}`);
   return {
@@ -66,5 +91,7 @@ export function cellConfigFromEnv(env: NodeJS.ProcessEnv): CellConfig {
       .filter(Boolean),
     idempotencyRetentionMs: retentionMs,
     logLevel: env.LOG_LEVEL ?? "info",
+    internalSecret,
+    ...(crossCell ? { crossCell } : {}),
   };
 }

@@ -6,12 +6,16 @@ import { createCellApp } from "./adapters/http/app.js";
 import { ClientIpResolver } from "./adapters/http/client-ip.js";
 import type { CellEnv } from "./adapters/http/context.js";
 import { CellMetrics } from "./adapters/http/metrics.js";
+import { HttpTransferCreditor } from "./adapters/router-client/http-transfer-creditor.js";
 import { InFlight } from "./application/idempotency.js";
 import type { LedgerStore } from "./application/ledger-store.js";
 import type { CellDeps } from "./application/operation-context.js";
+import { PendingTransferWorker } from "./application/pending-transfer-worker.js";
 import type { CellConfig } from "./config.js";
 
 export interface Cell {
+  /** Finishes cross-cell transfers left pending (present when cross-cell transfers are configured). */
+  worker?: PendingTransferWorker;
   app: OpenAPIHono<CellEnv>;
   deps: CellDeps;
   metrics: CellMetrics;
@@ -44,12 +48,28 @@ export function createCell(config: CellConfig, store: LedgerStore, logger = crea
     idempotencyRetentionMs: config.idempotencyRetentionMs,
     onOperation: (type, outcome) => metrics.operations.inc({ type, outcome }),
   };
+  let worker: PendingTransferWorker | undefined;
+  if (config.crossCell) {
+    const creditor = new HttpTransferCreditor({
+      routerUrl: config.crossCell.routerUrl,
+      cellId: config.cellId,
+      internalSecret: config.internalSecret,
+      timeoutMs: config.crossCell.creditTimeoutMs,
+    });
+    deps.creditor = creditor;
+    worker = new PendingTransferWorker(deps, creditor, logger, {
+      intervalMs: config.crossCell.retryIntervalMs,
+      minAgeMs: config.crossCell.creditTimeoutMs,
+      batch: 50,
+    });
+  }
   let ready = true;
   const app = createCellApp({
     deps,
     metrics,
     logger,
     verifyToken: createTokenVerifier(config.jwt),
+    verifyInternalToken: createTokenVerifier({ kind: "hs256", secret: config.internalSecret }),
     clientIp: new ClientIpResolver(config.trustedProxies),
     ready: async () => {
       if (!ready) return false;
@@ -61,5 +81,5 @@ export function createCell(config: CellConfig, store: LedgerStore, logger = crea
       }
     },
   });
-  return { app, deps, metrics, logger, setReady: (r) => (ready = r) };
+  return { app, deps, metrics, logger, setReady: (r) => (ready = r), ...(worker ? { worker } : {}) };
 }

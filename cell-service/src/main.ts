@@ -23,6 +23,7 @@ async function main(): Promise<void> {
       ? setInterval(() => store.sweepIdempotency(Date.now()), 3600_000).unref()
       : undefined;
 
+  cell.worker?.start();
   const server = serve({ fetch: cell.app.fetch, hostname: config.host, port: config.port }, (info) => {
     logger.info({ port: info.port, host: config.host, store: config.store.kind }, "cell-service listening");
   });
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, "shutting down");
     cell.setReady(false);
     if (sweeper) clearInterval(sweeper);
+    cell.worker?.stop();
     server.close(async () => {
       await store.close();
       process.exit(0);

@@ -30,10 +30,17 @@ export interface Changes {
   /** New transfers (must not exist) or status changes (conditional on the previous status). */
   transfers?: { transfer: Transfer; expectedStatus?: Transfer["status"] }[];
   idempotency?: IdempotencyRecord;
+  /**
+   * Replaces a stored outcome, conditional on its current status: a cross-cell
+   * transfer answered 201 after its credit was confirmed must replay as 201.
+   */
+  idempotencyUpdate?: { record: IdempotencyRecord; expectedStatus: number };
 }
 
 export interface DecisionState {
   wallets: ReadonlyMap<string, Wallet>;
+  /** Transfers named in transferIds, read consistently (missing ones absent). */
+  transfers: ReadonlyMap<string, Transfer>;
   /** Epoch ms taken as late as possible: under the lock (embedded) or just before the conditional write. */
   now: number;
 }
@@ -41,6 +48,8 @@ export interface DecisionState {
 export interface CommitRequest<T> {
   /** Wallets decide() needs, read consistently (missing ones are absent from the map). */
   walletIds: string[];
+  /** Transfers decide() needs (status changes are decided from the current status). */
+  transferIds?: string[];
   /** Pure: computes the changes from the state. Called again after a conflict. */
   decide(state: DecisionState): { changes: Changes; result: T };
 }
@@ -70,6 +79,8 @@ export interface LedgerStore {
   getWalletIdByUser(userId: string): Promise<string | undefined>;
   getIdempotency(scopeKey: string): Promise<IdempotencyRecord | undefined>;
   getTransfer(transferId: string): Promise<Transfer | undefined>;
+  /** Outgoing cross-cell transfers still PENDING, created at or before `createdBeforeMs`, oldest first. */
+  listPendingTransfers(createdBeforeMs: number, limit: number): Promise<Transfer[]>;
   getEntryByTransactionId(walletId: string, transactionId: string): Promise<LedgerEntry | undefined>;
   /** The entry with the highest sequence whose createdAt <= atMs: one indexed lookup. */
   getLatestEntryAtOrBefore(walletId: string, atMs: number): Promise<LedgerEntry | undefined>;

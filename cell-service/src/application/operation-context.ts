@@ -1,6 +1,7 @@
 import type { AuditContext, Principal } from "@cellwallet/contract";
 import type { IdempotencyTicket, InFlight } from "./idempotency.js";
 import type { LedgerStore } from "./ledger-store.js";
+import type { TransferCreditor } from "./transfer-creditor.js";
 
 /** What every use case needs from the cell. */
 export interface CellDeps {
@@ -9,6 +10,8 @@ export interface CellDeps {
   newId(): string;
   inFlight: InFlight;
   idempotencyRetentionMs: number;
+  /** Reaches other cells for cross-cell transfers; absent when this cell runs alone. */
+  creditor?: TransferCreditor;
   /** Optional hook counting operations by type and outcome (metrics). */
   onOperation?(type: string, outcome: string): void;
 }

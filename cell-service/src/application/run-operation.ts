@@ -13,6 +13,12 @@ export interface Operation {
   type: string;
   walletIds: string[];
   decide(state: DecisionState): Decision;
+  /**
+   * Runs after this request's own commit (not on replays), still holding the
+   * Idempotency-Key, and may replace the answer (a cross-cell transfer confirmed
+   * in time becomes 201).
+   */
+  afterCommit?(response: ApiResponse): Promise<ApiResponse>;
   /** Answer when the store refused a second wallet for the user. */
   onUserHasWallet?(): Promise<Problem>;
 }
@@ -57,6 +63,7 @@ async function run(deps: CellDeps, ctx: OperationContext, op: Operation): Promis
 
   if (outcome.ok) {
     deps.onOperation?.(op.type, outcome.result.refused ? "refused" : "ok");
+    if (!outcome.result.refused && op.afterCommit) return op.afterCommit(outcome.result.response);
     return outcome.result.response;
   }
   if (outcome.reason === "idempotency-exists" && ticket) {

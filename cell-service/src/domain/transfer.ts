@@ -15,7 +15,8 @@ export interface Transfer {
   transferId: string;
   fromWalletId: string;
   toWalletId: string;
-  fromUserId: string;
+  /** Unknown on the destination cell's record of an incoming cross-cell transfer. */
+  fromUserId?: string;
   /** Known when the destination wallet is local; learnt from the destination cell otherwise. */
   toUserId?: string;
   amount: bigint;
@@ -24,8 +25,10 @@ export interface Transfer {
   createdAt: number;
   completedAt?: number;
   reference?: string;
-  /** Cell holding the destination wallet when it is not this cell (cross-cell transfers). */
+  /** Cell holding the destination wallet when it is not this cell (outgoing cross-cell transfer). */
   destinationCellId?: string;
+  /** Cell that debited the sender (the destination cell's record of an incoming cross-cell transfer). */
+  sourceCellId?: string;
 }
 
 export interface TransferRequest {

@@ -52,6 +52,8 @@ import {
   cellTableNames,
   ENTRIES_BY_TIME_INDEX,
   ENTRIES_BY_TRANSACTION_INDEX,
+  PENDING_SHARDS,
+  PENDING_TRANSFERS_INDEX,
 } from "./table-definitions.js";
 import { classifyWriteFailure, type ItemRole, isRetryableError } from "./write-failures.js";
 
@@ -150,15 +152,20 @@ export class DynamoDbLedgerStore implements LedgerStore {
 
   private async attempt<T>(request: CommitRequest<T>, walletIds: string[]): Promise<CommitOutcome<T> | typeof RETRY> {
     let wallets: Map<string, Wallet>;
+    const transfers = new Map<string, Transfer>();
     try {
       wallets = await this.readWallets(walletIds);
+      for (const id of new Set(request.transferIds ?? [])) {
+        const item = await this.getItem("transfers", transferKey(id));
+        if (item) transfers.set(id, transferFromItem(item));
+      }
     } catch (error) {
       if (isRetryableError(error)) return RETRY;
       throw error;
     }
     // As late as possible: entry times must not be older than any write that could precede this one.
     const now = Date.now();
-    const { changes, result } = request.decide({ wallets, now });
+    const { changes, result } = request.decide({ wallets, transfers, now });
     const plan = this.plan(changes);
     if (plan.items.length === 0) return { ok: true, result };
     try {
@@ -224,6 +231,17 @@ export class DynamoDbLedgerStore implements LedgerStore {
     if (changes.idempotency) {
       put("idempotency", "idempotency", idempotencyToItem(changes.idempotency), {
         ConditionExpression: "attribute_not_exists(scopeKey)",
+      });
+    }
+    if (changes.idempotencyUpdate) {
+      const { record, expectedStatus } = changes.idempotencyUpdate;
+      put("idempotency-update", "idempotency", idempotencyToItem(record), {
+        ConditionExpression: "#status = :expectedStatus AND fingerprint = :fingerprint",
+        ExpressionAttributeNames: { "#status": "status" },
+        ExpressionAttributeValues: {
+          ":expectedStatus": integerValue(expectedStatus),
+          ":fingerprint": stringValue(record.fingerprint),
+        },
       });
     }
     return plan;
@@ -314,6 +332,33 @@ export class DynamoDbLedgerStore implements LedgerStore {
     } catch {
       // Metrics must never turn a committed write into a reported failure.
     }
+  }
+
+  async listPendingTransfers(createdBeforeMs: number, limit: number): Promise<Transfer[]> {
+    // The index is eventually consistent: fine for a retry queue, whose every action is conditional anyway.
+    const found: Transfer[] = [];
+    for (let shard = 0; shard < PENDING_SHARDS; shard++) {
+      const out = await this.measured("Query", () =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.tables.transfers,
+            IndexName: PENDING_TRANSFERS_INDEX,
+            KeyConditionExpression: "pendingShard = :shard AND createdAt <= :before",
+            ExpressionAttributeValues: {
+              ":shard": stringValue(String(shard)),
+              ":before": integerValue(createdBeforeMs),
+            },
+            Limit: limit,
+            ReturnConsumedCapacity: "TOTAL",
+          }),
+        ),
+      );
+      for (const item of out.Items ?? []) found.push(transferFromItem(item));
+    }
+    return found
+      .filter((t) => t.status === "PENDING")
+      .sort((a, b) => a.createdAt - b.createdAt)
+      .slice(0, limit);
   }
 
   async getWallet(walletId: string): Promise<Wallet | undefined> {

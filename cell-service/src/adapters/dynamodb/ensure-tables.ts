@@ -41,6 +41,16 @@ function createTableInput(tableName: string, definition: CellTableDefinition): C
       Projection: { ProjectionType: index.projection },
     }));
   }
+  if (definition.globalSecondaryIndexes.length > 0) {
+    input.GlobalSecondaryIndexes = definition.globalSecondaryIndexes.map((index) => ({
+      IndexName: index.indexName,
+      KeySchema: [
+        { AttributeName: index.partitionKey.name, KeyType: "HASH" as const },
+        ...(index.sortKey ? [{ AttributeName: index.sortKey.name, KeyType: "RANGE" as const }] : []),
+      ],
+      Projection: { ProjectionType: index.projection },
+    }));
+  }
   return input;
 }
 
@@ -60,8 +70,12 @@ function assertShape(tableName: string, table: TableDescription, definition: Cel
     `${definition.partitionKey.name}:HASH`,
     ...(definition.sortKey ? [`${definition.sortKey.name}:RANGE`] : []),
   ];
-  const indexes = (table.LocalSecondaryIndexes ?? []).map((i) => i.IndexName).sort();
-  const wantedIndexes = definition.localSecondaryIndexes.map((i) => i.indexName).sort();
+  const indexes = [...(table.LocalSecondaryIndexes ?? []), ...(table.GlobalSecondaryIndexes ?? [])]
+    .map((i) => i.IndexName)
+    .sort();
+  const wantedIndexes = [...definition.localSecondaryIndexes, ...definition.globalSecondaryIndexes]
+    .map((i) => i.indexName)
+    .sort();
   if (keys !== wanted.join(",") || indexes.join(",") !== wantedIndexes.join(",")) {
     throw new Error(
       `table ${tableName} exists with keys [${keys}] and indexes [${indexes}], expected [${wanted}] and [${wantedIndexes}]`,

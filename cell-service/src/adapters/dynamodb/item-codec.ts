@@ -4,6 +4,7 @@ import type { IdempotencyRecord } from "../../application/ledger-store.js";
 import type { LedgerEntry } from "../../domain/ledger-entry.js";
 import type { Transfer, TransferStatus } from "../../domain/transfer.js";
 import type { Wallet } from "../../domain/wallet.js";
+import { PENDING_SHARDS } from "./table-definitions.js";
 
 /**
  * Domain <-> DynamoDB item marshalling. Money travels as the decimal text of a
@@ -205,6 +206,13 @@ export function entryFromItem(item: Item): LedgerEntry {
   return entry;
 }
 
+/** A stable shard of the pending-transfers index for a transfer id. */
+export function pendingShard(transferId: string): string {
+  let h = 0;
+  for (let i = 0; i < transferId.length; i++) h = (h * 31 + transferId.charCodeAt(i)) >>> 0;
+  return String(h % PENDING_SHARDS);
+}
+
 const TRANSFER_STATUSES: readonly TransferStatus[] = ["PENDING", "COMPLETED", "FAILED"];
 
 export function transferToItem(transfer: Transfer): Item {
@@ -212,7 +220,6 @@ export function transferToItem(transfer: Transfer): Item {
     transferId: s(transfer.transferId),
     fromWalletId: s(transfer.fromWalletId),
     toWalletId: s(transfer.toWalletId),
-    fromUserId: s(transfer.fromUserId),
     amount: nb(transfer.amount),
     currency: s(transfer.currency),
     status: s(transfer.status),
@@ -220,10 +227,16 @@ export function transferToItem(transfer: Transfer): Item {
   };
   if (transfer.completedAt !== undefined) item.completedAt = n(transfer.completedAt);
   putOptional(item, {
+    fromUserId: transfer.fromUserId,
     toUserId: transfer.toUserId,
     reference: transfer.reference,
     destinationCellId: transfer.destinationCellId,
+    sourceCellId: transfer.sourceCellId,
   });
+  // Sparse index key: present only while an outgoing cross-cell transfer waits for its credit.
+  if (transfer.status === "PENDING" && transfer.destinationCellId !== undefined) {
+    item.pendingShard = s(pendingShard(transfer.transferId));
+  }
   return item;
 }
 
@@ -232,12 +245,15 @@ export function transferFromItem(item: Item): Transfer {
     transferId: str(item, "transferId"),
     fromWalletId: str(item, "fromWalletId"),
     toWalletId: str(item, "toWalletId"),
-    fromUserId: str(item, "fromUserId"),
     amount: big(item, "amount"),
     currency: str(item, "currency"),
     status: oneOf(item, "status", TRANSFER_STATUSES),
     createdAt: int(item, "createdAt"),
   };
+  const fromUserId = optStr(item, "fromUserId");
+  const sourceCellId = optStr(item, "sourceCellId");
+  if (fromUserId !== undefined) transfer.fromUserId = fromUserId;
+  if (sourceCellId !== undefined) transfer.sourceCellId = sourceCellId;
   const toUserId = optStr(item, "toUserId");
   const completedAt = optInt(item, "completedAt");
   const reference = optStr(item, "reference");

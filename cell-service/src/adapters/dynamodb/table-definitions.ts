@@ -20,6 +20,13 @@ export interface LocalIndexDefinition {
   readonly projection: "ALL" | "KEYS_ONLY";
 }
 
+export interface GlobalIndexDefinition {
+  readonly indexName: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+  readonly projection: "ALL" | "KEYS_ONLY";
+}
+
 export interface CellTableDefinition {
   readonly logicalName: CellTableName;
   readonly partitionKey: KeyAttribute;
@@ -28,6 +35,8 @@ export interface CellTableDefinition {
   readonly attributeDefinitions: readonly KeyAttribute[];
   /** LSIs can only be created together with the table, never added later. */
   readonly localSecondaryIndexes: readonly LocalIndexDefinition[];
+  /** GSIs are eventually consistent: only for background work, never on the money path. */
+  readonly globalSecondaryIndexes: readonly GlobalIndexDefinition[];
   /** Epoch-seconds attribute DynamoDB's TTL expires items by. */
   readonly ttlAttribute?: string;
   readonly billingMode: "PAY_PER_REQUEST";
@@ -37,6 +46,10 @@ export interface CellTableDefinition {
 
 export const ENTRIES_BY_TIME_INDEX = "byTime";
 export const ENTRIES_BY_TRANSACTION_INDEX = "byTransactionId";
+/** Sparse GSI over outgoing cross-cell transfers that are still PENDING (the retry worker's queue). */
+export const PENDING_TRANSFERS_INDEX = "pendingTransfers";
+/** Pending transfers are spread over this many GSI partitions so no one partition gets hot. */
+export const PENDING_SHARDS = 8;
 
 export const CELL_TABLES: Readonly<Record<CellTableName, CellTableDefinition>> = {
   wallets: {
@@ -44,6 +57,7 @@ export const CELL_TABLES: Readonly<Record<CellTableName, CellTableDefinition>> =
     partitionKey: { name: "walletId", type: "S" },
     attributeDefinitions: [{ name: "walletId", type: "S" }],
     localSecondaryIndexes: [],
+    globalSecondaryIndexes: [],
     billingMode: "PAY_PER_REQUEST",
     ledgerImmutable: false,
   },
@@ -52,6 +66,7 @@ export const CELL_TABLES: Readonly<Record<CellTableName, CellTableDefinition>> =
     partitionKey: { name: "userId", type: "S" },
     attributeDefinitions: [{ name: "userId", type: "S" }],
     localSecondaryIndexes: [],
+    globalSecondaryIndexes: [],
     billingMode: "PAY_PER_REQUEST",
     ledgerImmutable: false,
   },
@@ -73,14 +88,27 @@ export const CELL_TABLES: Readonly<Record<CellTableName, CellTableDefinition>> =
         projection: "KEYS_ONLY",
       },
     ],
+    globalSecondaryIndexes: [],
     billingMode: "PAY_PER_REQUEST",
     ledgerImmutable: true,
   },
   transfers: {
     logicalName: "transfers",
     partitionKey: { name: "transferId", type: "S" },
-    attributeDefinitions: [{ name: "transferId", type: "S" }],
+    attributeDefinitions: [
+      { name: "transferId", type: "S" },
+      { name: "pendingShard", type: "S" },
+      { name: "createdAt", type: "N" },
+    ],
     localSecondaryIndexes: [],
+    globalSecondaryIndexes: [
+      {
+        indexName: PENDING_TRANSFERS_INDEX,
+        partitionKey: { name: "pendingShard", type: "S" },
+        sortKey: { name: "createdAt", type: "N" },
+        projection: "ALL",
+      },
+    ],
     billingMode: "PAY_PER_REQUEST",
     ledgerImmutable: false,
   },
@@ -89,6 +117,7 @@ export const CELL_TABLES: Readonly<Record<CellTableName, CellTableDefinition>> =
     partitionKey: { name: "scopeKey", type: "S" },
     attributeDefinitions: [{ name: "scopeKey", type: "S" }],
     localSecondaryIndexes: [],
+    globalSecondaryIndexes: [],
     ttlAttribute: "ttl",
     billingMode: "PAY_PER_REQUEST",
     ledgerImmutable: false,

@@ -4,7 +4,14 @@
  */
 
 /** What each item of the transaction guards, by position (CancellationReasons are positional). */
-export type ItemRole = "new-wallet" | "owner" | "wallet-update" | "entry" | "transfer" | "idempotency";
+export type ItemRole =
+  | "new-wallet"
+  | "owner"
+  | "wallet-update"
+  | "entry"
+  | "transfer"
+  | "idempotency"
+  | "idempotency-update";
 
 export type WriteVerdict = "idempotency-exists" | "user-has-wallet" | "retry" | "propagate";
 

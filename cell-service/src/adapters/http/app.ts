@@ -28,6 +28,7 @@ import { authenticate } from "./authenticate.js";
 import { jsonBody } from "./body.js";
 import type { ClientIpResolver } from "./client-ip.js";
 import type { CellEnv } from "./context.js";
+import { registerInternalRoutes } from "./internal-routes.js";
 import type { CellMetrics } from "./metrics.js";
 import { type RouteResponse, send, sendProblem } from "./respond.js";
 import * as routes from "./routes.js";
@@ -36,6 +37,8 @@ import { validationHook } from "./validation-hook.js";
 export interface CellAppOptions {
   deps: CellDeps;
   verifyToken: TokenVerifier;
+  /** Verifies service tokens on the internal endpoints (cross-cell credits). */
+  verifyInternalToken: TokenVerifier;
   clientIp: ClientIpResolver;
   metrics: CellMetrics;
   logger: Logger;
@@ -111,6 +114,7 @@ export function createCellApp(options: CellAppOptions): OpenAPIHono<CellEnv> {
     }
     return next();
   });
+  registerInternalRoutes(app, deps, options.verifyInternalToken);
   app.use("/api/*", authenticate(options.verifyToken));
   app.use("/api/*", async (c, next) => {
     const socket = getConnInfo(c).remote.address;

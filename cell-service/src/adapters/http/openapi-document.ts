@@ -13,6 +13,7 @@ export function openApiDocument(): unknown {
   const app = createCellApp({
     deps: {} as CellDeps,
     verifyToken: createTokenVerifier({ kind: "hs256", secret: DEVELOPMENT_JWT_SECRET }),
+    verifyInternalToken: createTokenVerifier({ kind: "hs256", secret: DEVELOPMENT_JWT_SECRET }),
     clientIp: new ClientIpResolver([]),
     metrics: new CellMetrics("doc", "doc"),
     logger: pino({ level: "silent" }),

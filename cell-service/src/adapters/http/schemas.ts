@@ -17,7 +17,14 @@ const Amount = z
     example: "10.50",
   });
 
-const Reference = z.string().max(128).openapi({ description: "Free text for the client, at most 128 characters." });
+// A lone UTF-16 surrogate (legal as a JSON escape) is not Unicode text: RFC 8785 cannot canonicalize it,
+// so it could never be hashed into the chain. Refuse it here as a validation error.
+const LONE_SURROGATE = /\p{Cs}/u;
+const Reference = z
+  .string()
+  .max(128)
+  .refine((s) => !LONE_SURROGATE.test(s), { message: "must be well-formed Unicode text" })
+  .openapi({ description: "Free text for the client, at most 128 characters." });
 
 const Currency = z
   .string()

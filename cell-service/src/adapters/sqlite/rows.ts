@@ -96,13 +96,16 @@ export function transferFromRow(r: Row): Transfer {
     transferId: str(r.transfer_id),
     fromWalletId: str(r.from_wallet_id),
     toWalletId: str(r.to_wallet_id),
-    fromUserId: str(r.from_user_id),
     amount: big(r.amount),
     currency: str(r.currency),
     status: str(r.status) as TransferStatus,
     createdAt: num(r.created_at),
   };
+  const fromUserId = optStr(r.from_user_id);
   const toUserId = optStr(r.to_user_id);
+  const source = optStr(r.source_cell_id);
+  if (fromUserId !== undefined) t.fromUserId = fromUserId;
+  if (source !== undefined) t.sourceCellId = source;
   const reference = optStr(r.reference);
   const destination = optStr(r.destination_cell_id);
   if (toUserId !== undefined) t.toUserId = toUserId;
@@ -117,7 +120,7 @@ export function transferParams(t: Transfer) {
     transfer_id: t.transferId,
     from_wallet_id: t.fromWalletId,
     to_wallet_id: t.toWalletId,
-    from_user_id: t.fromUserId,
+    from_user_id: t.fromUserId ?? null,
     to_user_id: t.toUserId ?? null,
     amount: t.amount,
     currency: t.currency,
@@ -126,6 +129,7 @@ export function transferParams(t: Transfer) {
     completed_at: t.completedAt ?? null,
     reference: t.reference ?? null,
     destination_cell_id: t.destinationCellId ?? null,
+    source_cell_id: t.sourceCellId ?? null,
   };
 }
 

@@ -49,7 +49,7 @@ CREATE TABLE IF NOT EXISTS transfers (
   transfer_id         TEXT PRIMARY KEY,
   from_wallet_id      TEXT NOT NULL,
   to_wallet_id        TEXT NOT NULL,
-  from_user_id        TEXT NOT NULL,
+  from_user_id        TEXT,                  -- unknown on an incoming cross-cell transfer
   to_user_id          TEXT,
   amount              INTEGER NOT NULL CHECK (amount > 0),
   currency            TEXT NOT NULL,
@@ -57,7 +57,8 @@ CREATE TABLE IF NOT EXISTS transfers (
   created_at          INTEGER NOT NULL,
   completed_at        INTEGER,
   reference           TEXT,
-  destination_cell_id TEXT
+  destination_cell_id TEXT,
+  source_cell_id      TEXT
 ) STRICT;
 CREATE INDEX IF NOT EXISTS transfers_pending ON transfers (status, created_at) WHERE status = 'PENDING';
 

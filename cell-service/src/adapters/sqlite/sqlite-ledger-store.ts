@@ -1,13 +1,14 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import type {
-  Changes,
-  CommitOutcome,
-  CommitRequest,
-  EntryPage,
-  IdempotencyRecord,
-  LedgerStore,
+import {
+  type Changes,
+  type CommitOutcome,
+  type CommitRequest,
+  ContentionError,
+  type EntryPage,
+  type IdempotencyRecord,
+  type LedgerStore,
 } from "../../application/ledger-store.js";
 import type { LedgerEntry } from "../../domain/ledger-entry.js";
 import type { Transfer } from "../../domain/transfer.js";
@@ -53,6 +54,15 @@ function isConstraintError(error: unknown): boolean {
 }
 
 /**
+ * Another process (replica) held the write lock past busy_timeout: nothing was
+ * written, so this is an outage-like condition (503, retry) rather than a bug (500).
+ */
+function asContention(error: unknown): unknown {
+  const busy = error instanceof Error && "code" in error && /^SQLITE_(BUSY|LOCKED)/.test(String(error.code));
+  return busy ? new ContentionError("the ledger's write lock is held by another replica; retry later") : error;
+}
+
+/**
  * The embedded store on SQLite (better-sqlite3): WAL with synchronous=FULL, so
  * every commit is fsynced. Concurrent commits are grouped: all operations that
  * arrive within one event-loop turn run in one transaction (each in its own
@@ -94,9 +104,9 @@ export class SqliteLedgerStore implements LedgerStore {
       ),
       insertTransfer: prepare(
         `INSERT INTO transfers (transfer_id, from_wallet_id, to_wallet_id, from_user_id, to_user_id, amount, currency,
-           status, created_at, completed_at, reference, destination_cell_id)
+           status, created_at, completed_at, reference, destination_cell_id, source_cell_id)
          VALUES (@transfer_id, @from_wallet_id, @to_wallet_id, @from_user_id, @to_user_id, @amount, @currency,
-           @status, @created_at, @completed_at, @reference, @destination_cell_id)`,
+           @status, @created_at, @completed_at, @reference, @destination_cell_id, @source_cell_id)`,
       ),
       updateTransfer: prepare(
         `UPDATE transfers SET status = @status, completed_at = @completed_at, to_user_id = @to_user_id
@@ -106,7 +116,15 @@ export class SqliteLedgerStore implements LedgerStore {
         `INSERT INTO idempotency (scope_key, fingerprint, status, content_type, location, body, created_at, expires_at)
          VALUES (@scope_key, @fingerprint, @status, @content_type, @location, @body, @created_at, @expires_at)`,
       ),
+      updateIdempotency: prepare(
+        `UPDATE idempotency SET status = @status, content_type = @content_type, location = @location, body = @body
+         WHERE scope_key = @scope_key AND fingerprint = @fingerprint AND status = @expected_status`,
+      ),
       idempotency: prepare("SELECT * FROM idempotency WHERE scope_key = ?"),
+      pendingTransfers: prepare(
+        `SELECT * FROM transfers WHERE status = 'PENDING' AND created_at <= ? AND destination_cell_id IS NOT NULL
+         ORDER BY created_at LIMIT ?`,
+      ),
       transfer: prepare("SELECT * FROM transfers WHERE transfer_id = ?"),
       entryByTransaction: prepare("SELECT * FROM entries WHERE wallet_id = ? AND transaction_id = ?"),
       latestAtOrBefore: prepare(
@@ -149,7 +167,7 @@ export class SqliteLedgerStore implements LedgerStore {
     try {
       this.db.exec("BEGIN IMMEDIATE");
     } catch (error) {
-      for (const pending of batch) pending.reject(error);
+      for (const pending of batch) pending.reject(asContention(error));
       return;
     }
     for (const pending of batch) {
@@ -169,7 +187,7 @@ export class SqliteLedgerStore implements LedgerStore {
       this.db.exec("COMMIT");
     } catch (error) {
       if (this.db.inTransaction) this.db.exec("ROLLBACK");
-      for (const pending of batch) pending.reject(error);
+      for (const pending of batch) pending.reject(asContention(error));
       return;
     }
     for (const { pending, outcome, error } of settled) {
@@ -184,8 +202,13 @@ export class SqliteLedgerStore implements LedgerStore {
       const row = this.stmt.wallet.get(id) as Row | undefined;
       if (row) wallets.set(id, walletFromRow(row));
     }
+    const transfers = new Map<string, Transfer>();
+    for (const id of request.transferIds ?? []) {
+      const row = this.stmt.transfer.get(id) as Row | undefined;
+      if (row) transfers.set(id, transferFromRow(row));
+    }
     // Under the write lock, so entry times are monotonic across processes too.
-    const { changes, result } = request.decide({ wallets, now: Date.now() });
+    const { changes, result } = request.decide({ wallets, transfers, now: Date.now() });
     this.write(changes);
     return { ok: true, result };
   }
@@ -227,6 +250,11 @@ export class SqliteLedgerStore implements LedgerStore {
         if (info.changes !== 1) throw new Error(`transfer ${transfer.transferId} is not ${expectedStatus}`);
       }
     }
+    if (changes.idempotencyUpdate) {
+      const { record, expectedStatus } = changes.idempotencyUpdate;
+      const info = this.stmt.updateIdempotency.run({ ...idempotencyParams(record), expected_status: expectedStatus });
+      if (info.changes !== 1) throw new Error(`idempotency record is not ${expectedStatus}`);
+    }
   }
 
   async getWallet(walletId: string): Promise<Wallet | undefined> {
@@ -247,6 +275,10 @@ export class SqliteLedgerStore implements LedgerStore {
   async getTransfer(transferId: string): Promise<Transfer | undefined> {
     const row = this.stmt.transfer.get(transferId) as Row | undefined;
     return row ? transferFromRow(row) : undefined;
+  }
+
+  async listPendingTransfers(createdBeforeMs: number, limit: number): Promise<Transfer[]> {
+    return (this.stmt.pendingTransfers.all(createdBeforeMs, limit) as Row[]).map(transferFromRow);
   }
 
   async getEntryByTransactionId(walletId: string, transactionId: string): Promise<LedgerEntry | undefined> {

@@ -1,4 +1,4 @@
-import { isAllowed, problem } from "@cellwallet/contract";
+import { cellScopedId, isAllowed, problem } from "@cellwallet/contract";
 import { ok } from "../../domain/result.js";
 import { openWallet } from "../../domain/wallet.js";
 import { type ApiResponse, jsonResponse, problemResponse } from "../api-response.js";
@@ -25,7 +25,7 @@ export async function createWallet(
     type: "create-wallet",
     walletIds: [],
     decide: ({ now }) => {
-      const wallet = openWallet(deps.newId(), input.userId, input.currency, now);
+      const wallet = openWallet(cellScopedId(deps.newId(), deps.cellId), input.userId, input.currency, now);
       return ok({
         changes: { newWallet: wallet },
         response: jsonResponse(201, walletView(wallet), walletLocation(wallet.walletId)),

@@ -11,7 +11,7 @@ export async function getTransfer(deps: CellDeps, ctx: OperationContext, transfe
     return problemResponse(problem("transfer-not-found", `transfer ${transferId} does not exist`), ctx.requestId);
   }
   const party =
-    isAllowed(ctx.principal, "wallet:read", transfer.fromUserId) ||
+    (transfer.fromUserId !== undefined && isAllowed(ctx.principal, "wallet:read", transfer.fromUserId)) ||
     (transfer.toUserId !== undefined && isAllowed(ctx.principal, "wallet:read", transfer.toUserId));
   if (!party) return problemResponse(forbidden(`read transfer ${transferId}`), ctx.requestId);
   return jsonResponse(200, transferView(transfer));

@@ -1,9 +1,13 @@
-import { parseAmount, problem } from "@cellwallet/contract";
+import { cellHint, cellScopedId, parseAmount, problem } from "@cellwallet/contract";
+import { post } from "../../domain/ledger-entry.js";
 import { fail, ok } from "../../domain/result.js";
-import { checkTransferable, transferWithinCell } from "../../domain/transfer.js";
+import { checkTransferable, type Transfer, transferWithinCell } from "../../domain/transfer.js";
+import type { Wallet } from "../../domain/wallet.js";
 import { type ApiResponse, jsonResponse, problemResponse } from "../api-response.js";
 import type { CellDeps, OperationContext } from "../operation-context.js";
+import type { Decision } from "../run-operation.js";
 import { runOperation } from "../run-operation.js";
+import { creditRequestFor, settleTransfer } from "../settle-transfer.js";
 import { transferLocation, transferView } from "../views.js";
 import { loadAuthorized, walletNotFound } from "./load-wallet.js";
 
@@ -14,9 +18,19 @@ export interface TransferInput {
   reference?: string;
 }
 
+interface TransferIds {
+  transferId: string;
+  outTransactionId: string;
+  inTransactionId: string;
+}
+
 /**
- * Moves money from the caller's wallet to another. Within a cell both entries,
- * both wallet updates, the transfer record and the outcome are one atomic write.
+ * Moves money from the caller's wallet to another.
+ * - Same cell: both entries, both wallets, the transfer and the outcome in one atomic write (201).
+ * - Other cell: the debit, a PENDING transfer and a 202 outcome in one atomic write; then the
+ *   destination is asked (through the router) to credit, idempotently by transfer id. Confirmed
+ *   in time → COMPLETED (201); definitively refused → FAILED and refunded; otherwise 202 and
+ *   the pending-transfer worker finishes it.
  */
 export async function transferFunds(deps: CellDeps, ctx: OperationContext, input: TransferInput): Promise<ApiResponse> {
   const from = await loadAuthorized(deps, ctx, input.fromWalletId, "wallet:transfer-out");
@@ -24,44 +38,140 @@ export async function transferFunds(deps: CellDeps, ctx: OperationContext, input
   const amount = parseAmount(input.amount, from.wallet.currency);
   if (!amount.ok) return problemResponse(problem("invalid-amount", amount.reason), ctx.requestId);
   const same = checkTransferable(input.fromWalletId, input.toWalletId);
-  if (same.ok && !(await deps.store.getWallet(input.toWalletId))) {
-    return problemResponse(walletNotFound(input.toWalletId), ctx.requestId);
-  }
+  const local = same.ok ? await deps.store.getWallet(input.toWalletId) : undefined;
+  if (same.ok && !local && !deps.creditor) return problemResponse(walletNotFound(input.toWalletId), ctx.requestId);
 
-  const ids = { transferId: deps.newId(), outTransactionId: deps.newId(), inTransactionId: deps.newId() };
+  const ids: TransferIds = {
+    transferId: cellScopedId(deps.newId(), deps.cellId),
+    outTransactionId: deps.newId(),
+    inTransactionId: deps.newId(),
+  };
+  const reference = input.reference !== undefined ? { reference: input.reference } : {};
+  let pendingTransfer: Transfer | undefined;
+
   return runOperation(deps, ctx, {
-    type: "transfer",
+    type: local || !same.ok ? "transfer" : "transfer-cross-cell",
     walletIds: same.ok ? [input.fromWalletId, input.toWalletId] : [input.fromWalletId],
-    decide: ({ wallets, now }) => {
+    decide: ({ wallets, now }): Decision => {
+      pendingTransfer = undefined; // decide may run again after a conflict: only the last run counts
       if (!same.ok) return same;
       const source = wallets.get(input.fromWalletId);
-      const destination = wallets.get(input.toWalletId);
       if (!source) return fail(walletNotFound(input.fromWalletId));
-      if (!destination) return fail(walletNotFound(input.toWalletId));
-      const moved = transferWithinCell(
-        source,
-        destination,
-        {
-          ...ids,
-          amount: amount.minor,
-          context: ctx.audit,
-          ...(input.reference !== undefined ? { reference: input.reference } : {}),
-        },
-        now,
-      );
-      if (!moved.ok) return moved;
-      const { transfer, from: fromAfter, to: toAfter, entries } = moved.value;
-      return ok({
-        changes: {
-          walletUpdates: [
-            { wallet: fromAfter, expectedVersion: source.version, debit: amount.minor },
-            { wallet: toAfter, expectedVersion: destination.version },
-          ],
-          entries,
-          transfers: [{ transfer }],
-        },
-        response: jsonResponse(201, transferView(transfer), transferLocation(transfer.transferId)),
+      const destination = wallets.get(input.toWalletId);
+      if (destination) return withinCell(source, destination, ids, amount.minor, ctx, reference, now);
+      if (!deps.creditor) return fail(walletNotFound(input.toWalletId));
+      const debited = debitForCrossCell(deps, source, input.toWalletId, ids, amount.minor, ctx, reference, now);
+      if (debited.ok) pendingTransfer = debited.pending;
+      return debited.decision;
+    },
+    afterCommit: async (response) => {
+      if (!pendingTransfer || !deps.creditor) return response;
+      const pending = pendingTransfer;
+      const answer = await deps.creditor.credit(creditRequestFor(deps, pending), ctx.requestId);
+      if (answer.kind === "unavailable") return response;
+      const settled = await settleTransfer(deps, pending, answer, {
+        requestId: ctx.requestId,
+        ...(ctx.idempotency
+          ? {
+              idempotency: {
+                ticket: ctx.idempotency,
+                respond: (t: Transfer) => settledResponse(t, answer, ctx.requestId),
+              },
+            }
+          : {}),
       });
+      // Settled by someone else first (the worker): our stored answer is still the 202.
+      if (!settled.settledNow || !settled.transfer) return response;
+      return settled.response ?? settledResponse(settled.transfer, answer, ctx.requestId);
     },
   });
+}
+
+function settledResponse(
+  t: Transfer,
+  answer: { kind: "credited" } | { kind: "refused"; code: "wallet-not-found" | "currency-mismatch"; detail: string },
+  requestId: string,
+): ApiResponse {
+  if (answer.kind === "credited") return jsonResponse(201, transferView(t), transferLocation(t.transferId));
+  return problemResponse(
+    problem(answer.code, `${answer.detail}; transfer ${t.transferId} failed and the amount was refunded`, {
+      transferId: t.transferId,
+    }),
+    requestId,
+  );
+}
+
+function withinCell(
+  source: Wallet,
+  destination: Wallet,
+  ids: TransferIds,
+  amount: bigint,
+  ctx: OperationContext,
+  reference: { reference?: string },
+  now: number,
+): Decision {
+  const moved = transferWithinCell(source, destination, { ...ids, amount, context: ctx.audit, ...reference }, now);
+  if (!moved.ok) return moved;
+  const { transfer, from: fromAfter, to: toAfter, entries } = moved.value;
+  return ok({
+    changes: {
+      walletUpdates: [
+        { wallet: fromAfter, expectedVersion: source.version, debit: amount },
+        { wallet: toAfter, expectedVersion: destination.version },
+      ],
+      entries,
+      transfers: [{ transfer }],
+    },
+    response: jsonResponse(201, transferView(transfer), transferLocation(transfer.transferId)),
+  });
+}
+
+function debitForCrossCell(
+  deps: CellDeps,
+  source: Wallet,
+  toWalletId: string,
+  ids: TransferIds,
+  amount: bigint,
+  ctx: OperationContext,
+  reference: { reference?: string },
+  now: number,
+): { ok: true; decision: Decision; pending: Transfer } | { ok: false; decision: Decision } {
+  const debit = post(
+    source,
+    {
+      transactionId: ids.outTransactionId,
+      type: "TRANSFER_OUT",
+      amount,
+      transferId: ids.transferId,
+      counterpartyWalletId: toWalletId,
+      context: ctx.audit,
+      ...reference,
+    },
+    now,
+  );
+  if (!debit.ok) return { ok: false, decision: debit };
+  const pending: Transfer = {
+    transferId: ids.transferId,
+    fromWalletId: source.walletId,
+    toWalletId,
+    fromUserId: source.userId,
+    amount,
+    currency: source.currency,
+    status: "PENDING",
+    createdAt: debit.value.entry.createdAt,
+    destinationCellId: cellHint(toWalletId) ?? "unresolved",
+    ...reference,
+  };
+  return {
+    ok: true,
+    pending,
+    decision: ok({
+      changes: {
+        walletUpdates: [{ wallet: debit.value.wallet, expectedVersion: source.version, debit: amount }],
+        entries: [debit.value.entry],
+        transfers: [{ transfer: pending }],
+      },
+      response: jsonResponse(202, transferView(pending), transferLocation(pending.transferId)),
+    }),
+  };
 }

@@ -1,0 +1,72 @@
+import { INTERNAL_CREDIT_PATH, problem, SCOPES, type TokenVerifier } from "@cellwallet/contract";
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { z } from "zod";
+import type { CellDeps } from "../../application/operation-context.js";
+import { creditIncomingTransfer } from "../../application/use-cases/credit-incoming-transfer.js";
+import { authenticate } from "./authenticate.js";
+import { jsonBody } from "./body.js";
+import type { CellEnv } from "./context.js";
+import { send, sendProblem } from "./respond.js";
+import { fieldErrors } from "./validation-hook.js";
+
+const ID = /^[A-Za-z0-9_-]{1,128}$/;
+const CreditBody = z.strictObject({
+  transferId: z.string().regex(ID),
+  fromWalletId: z.string().regex(ID),
+  toWalletId: z.string().regex(ID),
+  amount: z.string().max(64),
+  currency: z.string().regex(/^[A-Z]{3}$/),
+  sourceCellId: z.string().regex(/^[a-z0-9-]{1,40}$/),
+  reference: z.string().max(128).optional(),
+});
+
+/**
+ * Endpoints other cells call through the router. Not part of the public API:
+ * they need a service token (scope wallet:internal) signed with the internal
+ * secret, which user tokens never are.
+ */
+export function registerInternalRoutes(app: OpenAPIHono<CellEnv>, deps: CellDeps, verifyInternal: TokenVerifier): void {
+  app.use("/internal/*", authenticate(verifyInternal));
+  app.use("/internal/*", async (c, next) => {
+    if (!c.get("principal").scopes.includes(SCOPES.internal)) {
+      return sendProblem(c, problem("forbidden", "internal endpoints need a service token"));
+    }
+    return next();
+  });
+  app.use("/internal/*", jsonBody());
+
+  app.post(INTERNAL_CREDIT_PATH, async (c) => {
+    const parsed = CreditBody.safeParse(c.get("parsedBody"));
+    if (!parsed.success) {
+      const errors = fieldErrors("json", parsed.error.issues);
+      return sendProblem(c, problem("validation-error", "not a credit request", { errors }));
+    }
+    const principal = c.get("principal");
+    const request = parsed.data;
+    return send(
+      c,
+      await creditIncomingTransfer(
+        deps,
+        {
+          principal,
+          requestId: c.get("requestId"),
+          audit: {
+            principal: principal.subject,
+            scopes: principal.scopes,
+            requestId: c.get("requestId"),
+            ...(c.req.header("idempotency-key") ? { idempotencyKey: c.req.header("idempotency-key") } : {}),
+          },
+        },
+        {
+          transferId: request.transferId,
+          fromWalletId: request.fromWalletId,
+          toWalletId: request.toWalletId,
+          amount: request.amount,
+          currency: request.currency,
+          sourceCellId: request.sourceCellId,
+          ...(request.reference !== undefined ? { reference: request.reference } : {}),
+        },
+      ),
+    );
+  });
+}
