@@ -49,6 +49,8 @@ export function assertProductionSafe(config: JwtConfig): void {
   }
 }
 
+const LONE_SURROGATE = /\p{Cs}/u;
+
 export type VerifyResult = { ok: true; principal: Principal } | { ok: false; reason: string };
 
 export type TokenVerifier = (token: string) => Promise<VerifyResult>;
@@ -74,10 +76,14 @@ export function createTokenVerifier(config: JwtConfig): TokenVerifier {
       return { ok: false, reason: error instanceof Error ? error.message : "invalid token" };
     }
     const subject = payload.sub;
-    if (typeof subject !== "string" || subject.length === 0 || subject.length > 128) {
+    // Lone surrogates cannot be canonicalized (RFC 8785) into the audit context: refuse them here.
+    if (typeof subject !== "string" || subject.length === 0 || subject.length > 128 || LONE_SURROGATE.test(subject)) {
       return { ok: false, reason: "token has no usable sub" };
     }
     const scope = payload.scope;
+    if (scope !== undefined && (typeof scope !== "string" || LONE_SURROGATE.test(scope))) {
+      return { ok: false, reason: "token has an unusable scope" };
+    }
     const scopes = typeof scope === "string" ? scope.split(" ").filter((s) => s.length > 0) : [];
     return { ok: true, principal: { subject, scopes } };
   };

@@ -3,7 +3,7 @@ import type { MiddlewareHandler } from "hono";
 import type { CellEnv } from "./context.js";
 import { sendProblem } from "./respond.js";
 
-const BEARER = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/;
+const BEARER = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i; // auth schemes are case-insensitive (RFC 9110)
 
 /** Every API call needs a valid bearer token; the principal comes only from it. */
 export function authenticate(verify: TokenVerifier): MiddlewareHandler<CellEnv> {
