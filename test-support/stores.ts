@@ -50,6 +50,8 @@ export async function openTestStore(adapter: AdapterName, motoEndpoint: string):
     store: createDynamoDbLedgerStore({ cellId, client }),
     env: {
       WALLET_STORE: "dynamodb",
+      // The tables are per cell: without it a process would use startCellProcess's default cell's tables.
+      CELL_ID: cellId,
       DYNAMODB_ENDPOINT: motoEndpoint,
       AWS_REGION: "us-east-1",
       AWS_ACCESS_KEY_ID: "test",

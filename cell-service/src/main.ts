@@ -40,8 +40,10 @@ async function main(): Promise<void> {
       await store.close();
       process.exit(0);
     });
-    // Idle keep-alive connections would hold close() open.
-    (server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+    // Keep-alive connections become idle as their last request finishes: close them as they do.
+    const closer = server as unknown as { closeIdleConnections?: () => void };
+    closer.closeIdleConnections?.();
+    setInterval(() => closer.closeIdleConnections?.(), 50).unref();
     setTimeout(() => process.exit(0), 5000).unref();
   };
   process.on("SIGTERM", () => stop("SIGTERM"));

@@ -1,7 +1,8 @@
 import { DEVELOPMENT_JWT_SECRET, isValidUserId, mintToken, SCOPES } from "@cellwallet/contract";
 import { Command, InvalidArgumentError } from "commander";
 
-const KNOWN_SCOPES = new Set<string>(Object.values(SCOPES));
+// wallet:internal is for service tokens between cells and router, never minted for users.
+const KNOWN_SCOPES = new Set<string>([SCOPES.wallet, SCOPES.operator, SCOPES.auditor]);
 
 function parseTtl(value: string): number {
   const match = /^([0-9]+)([smhd]?)$/.exec(value);
@@ -41,8 +42,8 @@ with the development secret: production tokens come from your identity provider.
       }
       const secret = env.WALLET_JWT_SECRET || DEVELOPMENT_JWT_SECRET;
       const production = env.WALLET_MODE === "production" || env.NODE_ENV === "production";
-      if (production && secret === DEVELOPMENT_JWT_SECRET) {
-        command.error("production mode refuses the development secret");
+      if (production && (secret === DEVELOPMENT_JWT_SECRET || secret.length < 32)) {
+        command.error("production mode refuses the development secret and secrets shorter than 32 characters");
       }
       const token = await mintToken({
         sub: options.sub,

@@ -59,7 +59,8 @@ export function createCellApp(options: CellAppOptions): OpenAPIHono<CellEnv> {
     c.set("requestId", requestId);
     await next();
     c.header("x-request-id", requestId);
-    const route = c.req.routePath && c.req.routePath !== "*" && c.res.status !== 404 ? c.req.routePath : "unmatched";
+    // The matched route template (bounded); unknown paths only ever match a middleware pattern.
+    const route = c.req.routePath && c.req.routePath !== "*" ? c.req.routePath : "unmatched";
     const status = String(c.res.status);
     const seconds = (performance.now() - started) / 1000;
     metrics.requests.inc({ method: c.req.method, route, status });
