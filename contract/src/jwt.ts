@@ -81,7 +81,7 @@ export function createTokenVerifier(config: JwtConfig): TokenVerifier {
       return { ok: false, reason: "token has no usable sub" };
     }
     const scope = payload.scope;
-    if (scope !== undefined && (typeof scope !== "string" || LONE_SURROGATE.test(scope))) {
+    if (typeof scope === "string" && LONE_SURROGATE.test(scope)) {
       return { ok: false, reason: "token has an unusable scope" };
     }
     const scopes = typeof scope === "string" ? scope.split(" ").filter((s) => s.length > 0) : [];

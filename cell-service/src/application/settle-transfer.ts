@@ -32,7 +32,7 @@ export async function settleTransfer(
     transferIds: [pending.transferId],
     decide: ({ wallets, transfers, now }) => {
       const current = transfers.get(pending.transferId);
-      if (!current || current.status !== "PENDING") {
+      if (current?.status !== "PENDING") {
         return { changes: {}, result: { transfer: current, settledNow: false } };
       }
       let changes: Changes;

@@ -1,79 +1,42 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { LocalPlatform, localPlatformOptionsFromEnv } from "./local-platform.js";
 
 /**
  * `npm start`: the local platform on the embedded store, data kept in
- * WALLET_DATA_DIR across restarts. Until the cell router lands, one cell serves
- * the public API directly on ROUTER_PORT, so clients already use the address
- * they will keep using.
+ * WALLET_DATA_DIR (default .data/) across restarts. Ctrl-C stops it cleanly.
  */
-const root = fileURLToPath(new URL("../../../", import.meta.url));
-const port = Number(process.env.ROUTER_PORT ?? "8080");
-const dataDir = resolve(process.env.WALLET_DATA_DIR ?? resolve(root, ".data"));
-const cellEntry = resolve(root, "cell-service/dist/main.js");
+const platform = new LocalPlatform(localPlatformOptionsFromEnv(process.env));
+let exiting = false;
 
-const children: ChildProcess[] = [];
-
-function startCell(cellId: string, az: string, cellPort: number): ChildProcess {
-  const child = spawn(process.execPath, [cellEntry], {
-    env: { ...process.env, CELL_ID: cellId, AZ: az, PORT: String(cellPort), WALLET_DATA_DIR: dataDir },
-    stdio: ["ignore", "inherit", "inherit"],
-  });
-  child.on("exit", (code, signal) => {
-    if (!stopping) {
-      console.error(`${cellId}/${az} exited (${signal ?? code}); stopping the platform`);
-      stop(1);
-    }
-  });
-  children.push(child);
-  return child;
+async function shutdown(code: number): Promise<void> {
+  if (exiting) return;
+  exiting = true;
+  console.log("\nstopping the local platform ...");
+  await platform.stop();
+  process.exit(code);
 }
 
-let stopping = false;
-function stop(code: number): void {
-  if (stopping) return;
-  stopping = true;
-  for (const child of children) child.kill("SIGTERM");
-  const deadline = setTimeout(() => {
-    for (const child of children) child.kill("SIGKILL");
-    process.exit(code);
-  }, 8000);
-  Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once("exit", r))))).then(() => {
-    clearTimeout(deadline);
-    process.exit(code);
-  });
-}
+platform.onUnexpectedExit = (p, code, signal) => {
+  console.error(`${p.name} exited unexpectedly (${signal ?? code}); stopping the platform`);
+  void shutdown(1);
+};
+process.on("SIGINT", () => void shutdown(0));
+process.on("SIGTERM", () => void shutdown(0));
 
-process.on("SIGINT", () => stop(0));
-process.on("SIGTERM", () => stop(0));
-
-startCell("cell-1", "az-1", port);
-
-async function waitReady(url: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url} did not become ready`);
-}
-
-waitReady(`http://127.0.0.1:${port}/ready`).then(
+platform.start().then(
   () => {
+    const { options } = platform;
+    const routers = options.azs.map((az) => `${platform.routerUrl(az)} (${az})`).join(", ");
     console.log(`
-Cellwallet is running (embedded store in ${dataDir}).
-  API:      http://localhost:${port}/api/v1   (OpenAPI: http://localhost:${port}/openapi.json)
+Cellwallet is running: ${options.cells} cells x ${options.azs.length} AZs on the embedded store (${options.dataDir}).
+  API:      http://localhost:${options.routerPort}/api/v1      routers: ${routers}
+  OpenAPI:  http://localhost:${options.routerPort}/openapi.json
   Token:    TOKEN=$(npx cellctl token --sub alice)
-  Try:      curl -s -X POST localhost:${port}/api/v1/wallets -H "Authorization: Bearer $TOKEN" \\
+  Try:      curl -s -X POST localhost:${options.routerPort}/api/v1/wallets -H "Authorization: Bearer $TOKEN" \\
               -H 'Content-Type: application/json' -d '{"userId":"alice"}'
 Press Ctrl-C to stop.`);
   },
-  (error: Error) => {
-    console.error(error.message);
-    stop(1);
+  async (error: Error) => {
+    console.error(`the local platform failed to start: ${error.message}`);
+    await shutdown(1);
   },
 );

@@ -60,7 +60,7 @@ export async function transferFunds(deps: CellDeps, ctx: OperationContext, input
       const destination = wallets.get(input.toWalletId);
       if (destination) return withinCell(source, destination, ids, amount.minor, ctx, reference, now);
       if (!deps.creditor) return fail(walletNotFound(input.toWalletId));
-      const debited = debitForCrossCell(deps, source, input.toWalletId, ids, amount.minor, ctx, reference, now);
+      const debited = debitForCrossCell(source, input.toWalletId, ids, amount.minor, ctx, reference, now);
       if (debited.ok) pendingTransfer = debited.pending;
       return debited.decision;
     },
@@ -127,7 +127,6 @@ function withinCell(
 }
 
 function debitForCrossCell(
-  deps: CellDeps,
   source: Wallet,
   toWalletId: string,
   ids: TransferIds,

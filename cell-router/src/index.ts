@@ -1,0 +1,11 @@
+export { createRouterApp, type RouterAppDeps } from "./app.js";
+export { type PlacementStoreConfig, type RouterConfig, routerConfigFromEnv } from "./config.js";
+export { type CellRouter, createLogger, createRouter, type RouterSettings } from "./create-router.js";
+export { orderEndpoints, weightedShuffle } from "./endpoint-order.js";
+export { Forwarder } from "./forward.js";
+export { EndpointHealth } from "./health.js";
+export { RouterMetrics } from "./metrics.js";
+export { type Lookup, type Onboarding, PlacementDirectory } from "./placement-directory.js";
+export { RateLimiter } from "./rate-limit.js";
+export { matchRoute, type Resolution, resolve } from "./resolution.js";
+export { loadState, type RouterState, saveState } from "./state-file.js";

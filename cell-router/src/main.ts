@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+import { DynamoDbPlacementStore, type PlacementStore, SqlitePlacementStore } from "@cellwallet/control-plane/placement";
+import { serve } from "@hono/node-server";
+import { type PlacementStoreConfig, type RouterConfig, routerConfigFromEnv } from "./config.js";
+import { createLogger, createRouter } from "./create-router.js";
+
+function openPlacementStore(config: PlacementStoreConfig): PlacementStore {
+  if (config.kind === "sqlite") return new SqlitePlacementStore({ path: config.path });
+  return new DynamoDbPlacementStore({
+    region: config.region,
+    ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+    ...(config.tablePrefix ? { tablePrefix: config.tablePrefix } : {}),
+  });
+}
+
+/** The cell-router process: one router in one AZ. Configured by environment (see cell-router/README.md). */
+async function main(): Promise<void> {
+  let config: RouterConfig;
+  try {
+    config = routerConfigFromEnv(process.env);
+  } catch (error) {
+    console.error(`cell-router: ${(error as Error).message}`);
+    process.exit(2);
+  }
+  const logger = createLogger(config);
+  const store = openPlacementStore(config.placementStore);
+  const router = createRouter(config, store, logger);
+  await router.start();
+  if (!router.directory.ready) {
+    logger.warn("no cell registry yet (placement store unreachable, no state file): not ready until one is read");
+  }
+
+  const server = serve({ fetch: router.app.fetch, hostname: config.host, port: config.port }, (info) => {
+    logger.info(
+      { port: info.port, host: config.host, placementStore: config.placementStore.kind, stateFile: config.stateFile },
+      "cell-router listening",
+    );
+  });
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    router.setReady(false);
+    server.close(async () => {
+      await router.close();
+      await store.close();
+      process.exit(0);
+    });
+    // Idle keep-alive connections would hold close() open.
+    (server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+    setTimeout(() => process.exit(0), 5000).unref();
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}
+
+main().catch((error) => {
+  console.error("cell-router failed to start:", error);
+  process.exit(1);
+});

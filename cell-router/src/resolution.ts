@@ -1,0 +1,167 @@
+import { cellHint, INTERNAL_CREDIT_PATH, isCurrency, isValidUserId } from "@cellwallet/contract";
+
+/**
+ * Which cell a request belongs to, decided from the request alone. Pure: no
+ * I/O, no registry, no placement store. The app turns a Resolution into a cell
+ * (placement lookup, onboarding, registry check) and forwards.
+ */
+
+/** Paths of the public API (CONVENTIONS.md); bounded, so (with the method) they are also metric labels. */
+export type RouteName =
+  | "wallets"
+  | "get-wallet"
+  | "deposit"
+  | "withdraw"
+  | "transfer"
+  | "get-transfer"
+  | "historical-balance"
+  | "list-transactions"
+  | "get-transaction"
+  | "audit"
+  | "internal-credit";
+
+export interface MatchedRoute {
+  name: RouteName;
+  /** Methods the path accepts (HEAD counts as GET). */
+  methods: readonly string[];
+  /** The resource id the route names in its path, decoded (undefined when it does not decode). */
+  id?: string | undefined;
+}
+
+interface RouteDef {
+  name: RouteName;
+  pattern: RegExp;
+  methods: readonly string[];
+}
+
+// Order matters: /wallets/transfer is a route of its own, not "the wallet called transfer".
+const ROUTES: readonly RouteDef[] = [
+  { name: "transfer", pattern: /^\/api\/v1\/wallets\/transfer$/, methods: ["POST"] },
+  { name: "wallets", pattern: /^\/api\/v1\/wallets$/, methods: ["GET", "POST"] },
+  { name: "get-wallet", pattern: /^\/api\/v1\/wallets\/([^/]+)$/, methods: ["GET"] },
+  { name: "deposit", pattern: /^\/api\/v1\/wallets\/([^/]+)\/deposit$/, methods: ["POST"] },
+  { name: "withdraw", pattern: /^\/api\/v1\/wallets\/([^/]+)\/withdraw$/, methods: ["POST"] },
+  { name: "historical-balance", pattern: /^\/api\/v1\/wallets\/([^/]+)\/balance\/historical$/, methods: ["GET"] },
+  { name: "list-transactions", pattern: /^\/api\/v1\/wallets\/([^/]+)\/transactions$/, methods: ["GET"] },
+  { name: "get-transaction", pattern: /^\/api\/v1\/wallets\/([^/]+)\/transactions\/[^/]+$/, methods: ["GET"] },
+  { name: "audit", pattern: /^\/api\/v1\/wallets\/([^/]+)\/audit$/, methods: ["GET"] },
+  { name: "get-transfer", pattern: /^\/api\/v1\/transfers\/([^/]+)$/, methods: ["GET"] },
+];
+
+function decode(segment: string | undefined): string | undefined {
+  if (segment === undefined) return undefined;
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The public API route of `path`, or undefined when the path names none. */
+export function matchRoute(path: string): MatchedRoute | undefined {
+  if (path === INTERNAL_CREDIT_PATH) return { name: "internal-credit", methods: ["POST"] };
+  for (const route of ROUTES) {
+    const m = route.pattern.exec(path);
+    if (m) return { name: route.name, methods: route.methods, id: decode(m[1]) };
+  }
+  return undefined;
+}
+
+/** The route name a metric or log line uses for `method` on `route` (GET and POST /wallets differ). */
+export function routeLabel(route: MatchedRoute | undefined, method: string): string {
+  if (route === undefined) return "unmatched";
+  if (route.name === "wallets") return method === "POST" ? "create-wallet" : "find-wallets";
+  return route.name;
+}
+
+export function isMethodAllowed(route: MatchedRoute, method: string): boolean {
+  return route.methods.includes(method === "HEAD" ? "GET" : method);
+}
+
+export type Resolution =
+  /** POST /wallets for a well-formed body: the user's placement, onboarding an unplaced user. */
+  | { kind: "create-wallet"; userId: string }
+  /** GET /wallets?userId=U: the user's placement; an unplaced user has no wallets. */
+  | { kind: "find-wallets"; userId: string }
+  /** A resource whose id names the cell that created it. */
+  | { kind: "hint"; cellId: string }
+  /** POST /internal/v1/transfers/credit: the receiver's cell, or undefined when toWalletId names none. */
+  | { kind: "internal-credit"; cellId: string | undefined; walletId: string }
+  /** Cannot tell: any active cell gives the exact validation or not-found answer. */
+  | { kind: "any" };
+
+export interface ResolveInput {
+  route: MatchedRoute | undefined;
+  method: string;
+  /** Query string parameters. */
+  query: URLSearchParams;
+  /** Raw body bytes (empty for requests without a body). */
+  body: Uint8Array;
+  /** The request's Content-Type header. */
+  contentType: string | undefined;
+}
+
+const JSON_MEDIA = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
+
+/**
+ * The body as a JSON object, read only to route: undefined unless it is
+ * declared application/json, valid UTF-8 and a JSON object. (The bytes are
+ * forwarded as they came; the cell parses them losslessly itself.)
+ */
+export function bodyObject(body: Uint8Array, contentType: string | undefined): Record<string, unknown> | undefined {
+  if (!contentType || !JSON_MEDIA.test(contentType.trim())) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body));
+    return parsed !== null && typeof parsed === "object" && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * POST /wallets bodies that the cell will accept in shape. Only those may
+ * onboard a user: a request the cell would refuse (400) must not consume a
+ * placement, so anything else goes to any cell for its exact answer.
+ */
+function createWalletUser(body: Record<string, unknown> | undefined): string | undefined {
+  if (body === undefined) return undefined;
+  for (const key of Object.keys(body)) if (key !== "userId" && key !== "currency") return undefined;
+  if (body.currency !== undefined && !isCurrency(body.currency)) return undefined;
+  return isValidUserId(body.userId) ? body.userId : undefined;
+}
+
+function hintOf(id: unknown): string | undefined {
+  return typeof id === "string" ? cellHint(id) : undefined;
+}
+
+function byHint(id: unknown): Resolution {
+  const cellId = hintOf(id);
+  return cellId === undefined ? { kind: "any" } : { kind: "hint", cellId };
+}
+
+export function resolve(input: ResolveInput): Resolution {
+  const { route, method } = input;
+  if (route === undefined) return { kind: "any" };
+  switch (route.name) {
+    case "wallets": {
+      if (method === "POST") {
+        const userId = createWalletUser(bodyObject(input.body, input.contentType));
+        return userId === undefined ? { kind: "any" } : { kind: "create-wallet", userId };
+      }
+      const users = input.query.getAll("userId");
+      const userId = users.length === 1 ? users[0] : undefined;
+      return isValidUserId(userId) ? { kind: "find-wallets", userId } : { kind: "any" };
+    }
+    case "transfer":
+      return byHint(bodyObject(input.body, input.contentType)?.fromWalletId);
+    case "internal-credit": {
+      const walletId = bodyObject(input.body, input.contentType)?.toWalletId;
+      if (typeof walletId !== "string") return { kind: "any" };
+      return { kind: "internal-credit", cellId: hintOf(walletId), walletId };
+    }
+    default:
+      return byHint(route.id);
+  }
+}

@@ -1,0 +1,27 @@
+/** The control plane's placement: the port, the policy, both adapters and onboarding. */
+export {
+  DynamoDbPlacementStore,
+  type DynamoDbPlacementStoreOptions,
+} from "./dynamodb-placement-store.js";
+export { ensurePlacementTables } from "./ensure-placement-tables.js";
+export { type OnboardOptions, type OnboardResult, onboardUser } from "./onboard-user.js";
+export { choosePlacementCell, type PlacementChoice, stableHash } from "./placement-policy.js";
+export { CELL_STATES, PlacementContentionError, placeableStates, placementRefusal } from "./placement-rules.js";
+export type {
+  CellEndpoint,
+  CellRecord,
+  CellState,
+  PlacementStore,
+  PlaceUserOutcome,
+  UserPlacement,
+} from "./placement-store.js";
+export {
+  DEFAULT_PLACEMENT_TABLE_PREFIX,
+  PLACEMENT_TABLE_NAMES,
+  PLACEMENT_TABLES,
+  type PlacementKeyAttribute,
+  type PlacementTableDefinition,
+  type PlacementTableName,
+  placementTableNames,
+} from "./placement-tables.js";
+export { SqlitePlacementStore, type SqlitePlacementStoreOptions } from "./sqlite-placement-store.js";

@@ -1,0 +1,63 @@
+/**
+ * The control plane's DynamoDB tables, as plain data (no SDK imports) so the
+ * CDK stacks and ensure-placement-tables.ts read one description and cannot
+ * drift apart. One set per platform, shared by every router and cellctl.
+ */
+
+export type PlacementTableName = "cells" | "placements" | "overrides";
+
+export interface PlacementKeyAttribute {
+  readonly name: string;
+  readonly type: "S" | "N";
+}
+
+export interface PlacementTableDefinition {
+  readonly logicalName: PlacementTableName;
+  /** Physical name: `${prefix}-${suffix}`. */
+  readonly suffix: string;
+  readonly partitionKey: PlacementKeyAttribute;
+  /** Every attribute a key uses (what CreateTable wants). */
+  readonly attributeDefinitions: readonly PlacementKeyAttribute[];
+  readonly billingMode: "PAY_PER_REQUEST";
+}
+
+export const PLACEMENT_TABLES: Readonly<Record<PlacementTableName, PlacementTableDefinition>> = {
+  cells: {
+    logicalName: "cells",
+    suffix: "control-cells",
+    partitionKey: { name: "cellId", type: "S" },
+    attributeDefinitions: [{ name: "cellId", type: "S" }],
+    billingMode: "PAY_PER_REQUEST",
+  },
+  placements: {
+    logicalName: "placements",
+    suffix: "user-placements",
+    partitionKey: { name: "userId", type: "S" },
+    attributeDefinitions: [{ name: "userId", type: "S" }],
+    billingMode: "PAY_PER_REQUEST",
+  },
+  overrides: {
+    logicalName: "overrides",
+    suffix: "overrides",
+    partitionKey: { name: "userId", type: "S" },
+    attributeDefinitions: [{ name: "userId", type: "S" }],
+    billingMode: "PAY_PER_REQUEST",
+  },
+};
+
+export const PLACEMENT_TABLE_NAMES: readonly PlacementTableName[] = ["cells", "placements", "overrides"];
+
+export const DEFAULT_PLACEMENT_TABLE_PREFIX = "cellwallet";
+
+// Table names allow [A-Za-z0-9_.-] up to 255 characters; the suffixes are short.
+const PREFIX = /^[A-Za-z0-9_.-]{1,200}$/;
+
+/** Physical table names: `${prefix}-control-cells`, `${prefix}-user-placements`, `${prefix}-overrides`. */
+export function placementTableNames(prefix = DEFAULT_PLACEMENT_TABLE_PREFIX): Record<PlacementTableName, string> {
+  if (!PREFIX.test(prefix)) throw new Error(`invalid table prefix ${JSON.stringify(prefix)}`);
+  return {
+    cells: `${prefix}-${PLACEMENT_TABLES.cells.suffix}`,
+    placements: `${prefix}-${PLACEMENT_TABLES.placements.suffix}`,
+    overrides: `${prefix}-${PLACEMENT_TABLES.overrides.suffix}`,
+  };
+}

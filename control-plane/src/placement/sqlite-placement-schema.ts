@@ -1,0 +1,31 @@
+/**
+ * The control plane's embedded schema. `users` is maintained only by placeUser,
+ * in the same transaction as the placement it counts; it may exceed `capacity`
+ * only when an operator lowers the capacity of a populated cell.
+ */
+export const PLACEMENT_SCHEMA = `
+CREATE TABLE IF NOT EXISTS cells (
+  cell_id    TEXT PRIMARY KEY,
+  state      TEXT NOT NULL CHECK (state IN ('active', 'cordoned', 'draining', 'retired')),
+  capacity   INTEGER NOT NULL CHECK (capacity >= 0),
+  users      INTEGER NOT NULL CHECK (users >= 0),
+  endpoints  TEXT NOT NULL,                    -- JSON array of {az, url, weight}
+  updated_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS user_placements (
+  user_id   TEXT PRIMARY KEY,                  -- one placement per user: the first writer wins
+  cell_id   TEXT NOT NULL REFERENCES cells (cell_id),
+  epoch     INTEGER NOT NULL CHECK (epoch >= 1),
+  placed_at INTEGER NOT NULL,
+  source    TEXT NOT NULL CHECK (source IN ('policy', 'override'))
+) STRICT;
+-- Draining and audits list a cell's users.
+CREATE INDEX IF NOT EXISTS user_placements_by_cell ON user_placements (cell_id);
+
+CREATE TABLE IF NOT EXISTS overrides (
+  user_id    TEXT PRIMARY KEY,
+  cell_id    TEXT NOT NULL,                    -- not a foreign key: an override may name a cell before it is registered
+  updated_at INTEGER NOT NULL
+) STRICT;
+`;

@@ -1,0 +1,187 @@
+import { ChainVerifier, minorFromFormatted } from "@cellwallet/contract";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { LocalPlatform } from "../../control-plane/src/local/local-platform.js";
+import { http } from "../../test-support/http.js";
+import { token } from "../../test-support/tokens.js";
+import { startTestPlatform } from "./platform.js";
+
+/**
+ * A bank workload across two cells while processes die: one cell's three
+ * replicas are SIGKILLed and restarted, and one AZ replica of the other cell is
+ * stopped for good. Clients retry with the same Idempotency-Key, as a careful
+ * client does. Afterwards every transfer is COMPLETED or FAILED-and-refunded,
+ * money is conserved, nothing went negative and nothing was applied twice.
+ */
+const USERS = Array.from({ length: 10 }, (_, i) => `user${i}`);
+const SEED_CENTS = 10_000n; // 100.00 each
+const CLIENTS = 12;
+const TRANSFERS_PER_CLIENT = 14;
+
+interface Sent {
+  key: string;
+  body: { fromWalletId: string; toWalletId: string; amount: string };
+  token: string;
+  status?: number;
+  transferId?: string;
+}
+
+describe("bank workload across cells under process failures", () => {
+  let platform: LocalPlatform;
+  const wallets = new Map<string, string>();
+  const tokens = new Map<string, string>();
+
+  beforeAll(async () => {
+    platform = await startTestPlatform();
+    const placement = platform.openPlacementStore();
+    for (const [i, user] of USERS.entries()) await placement.setOverride(user, i % 2 === 0 ? "cell-1" : "cell-2");
+    await placement.close();
+    const ops = await token("ops", "wallet:operator");
+    const api = platform.routerUrl("az-1");
+    for (const user of USERS) {
+      tokens.set(user, await token(user));
+      const created = await http(api, "POST", "/api/v1/wallets", { token: ops, body: { userId: user } });
+      expect(created.status).toBe(201);
+      wallets.set(user, created.body.walletId);
+      const seeded = await http(api, "POST", `/api/v1/wallets/${created.body.walletId}/deposit`, {
+        token: ops,
+        body: { amount: "100.00" },
+      });
+      expect(seeded.status).toBe(201);
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    await platform?.stop();
+  });
+
+  it("conserves money and applies every acknowledged transfer exactly once", async () => {
+    const routers = ["az-1", "az-2", "az-3"].map((az) => platform.routerUrl(az));
+    const sent: Sent[] = [];
+
+    /** Sends until the platform gives a final answer; retries reuse the key, so nothing applies twice. */
+    async function sendWithRetries(s: Sent, client: number): Promise<void> {
+      for (let attempt = 0; attempt < 60; attempt++) {
+        const router = routers[(client + attempt) % routers.length] as string;
+        try {
+          const res = await http(router, "POST", "/api/v1/wallets/transfer", {
+            token: s.token,
+            idempotencyKey: s.key,
+            body: s.body,
+          });
+          if (res.status === 503 || res.status === 409) {
+            await new Promise((r) => setTimeout(r, 100));
+            continue;
+          }
+          s.status = res.status;
+          s.transferId = res.body?.transferId;
+          return;
+        } catch {
+          await new Promise((r) => setTimeout(r, 100)); // a router's connection dropped: retry
+        }
+      }
+      throw new Error(`no final answer for ${s.key}`);
+    }
+
+    const workload = Promise.all(
+      Array.from({ length: CLIENTS }, async (_, client) => {
+        for (let n = 0; n < TRANSFERS_PER_CLIENT; n++) {
+          const from = USERS[(client + n) % USERS.length] as string;
+          // Alternate same-cell (same parity) and cross-cell destinations.
+          const offset = n % 2 === 0 ? 2 : 1;
+          const to = USERS[(USERS.indexOf(from) + offset) % USERS.length] as string;
+          const s: Sent = {
+            key: `c${client}-n${n}`,
+            token: tokens.get(from) as string,
+            body: {
+              fromWalletId: wallets.get(from) as string,
+              toWalletId: wallets.get(to) as string,
+              amount: `${1 + ((client * 7 + n * 3) % 25)}.${String((client + n) % 100).padStart(2, "0")}`,
+            },
+          };
+          sent.push(s);
+          await sendWithRetries(s, client);
+        }
+      }),
+    );
+
+    // Chaos while the workload runs.
+    await new Promise((r) => setTimeout(r, 400));
+    const cell2 = platform.processes.filter((p) => p.cellId === "cell-2");
+    await Promise.all(cell2.map((p) => platform.stopProcess(p, "SIGKILL")));
+    await new Promise((r) => setTimeout(r, 800));
+    await Promise.all(cell2.map((p) => platform.startProcess(p)));
+    await platform.stopProcess(platform.find("cell-1/az-1"), "SIGTERM");
+    await workload;
+
+    // Every acknowledged transfer reaches a final state (the workers finish the pending ones).
+    const auditor = await token("aud", "wallet:auditor");
+    const api = platform.routerUrl("az-2");
+    const accepted = sent.filter((s) => s.status === 201 || s.status === 202);
+    expect(accepted.length).toBeGreaterThan(sent.length / 2);
+    const deadline = Date.now() + 30_000;
+    const finalStatus = new Map<string, string>();
+    for (const s of accepted) {
+      for (;;) {
+        const t = await http(api, "GET", `/api/v1/transfers/${s.transferId}`, { token: auditor });
+        if (t.status === 200 && t.body.status !== "PENDING") {
+          finalStatus.set(s.transferId as string, t.body.status);
+          break;
+        }
+        if (Date.now() > deadline) throw new Error(`transfer ${s.transferId} still ${t.body?.status}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    // Refusals are business answers (422 insufficient funds) that changed nothing.
+    for (const s of sent) expect([201, 202, 422]).toContain(s.status);
+
+    // Ledger checks on every wallet: conservation, no negative balance, chains, exactly-once.
+    let total = 0n;
+    const outs = new Map<string, number>();
+    const ins = new Map<string, number>();
+    const refunds = new Map<string, number>();
+    for (const user of USERS) {
+      const walletId = wallets.get(user) as string;
+      const wallet = await http(api, "GET", `/api/v1/wallets/${walletId}`, { token: auditor });
+      total += minorFromFormatted(wallet.body.balance, "USD");
+      const entries: { type: string; balanceAfter: string; transferId?: string }[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: Awaited<ReturnType<typeof http>> = await http(
+          api,
+          "GET",
+          `/api/v1/wallets/${walletId}/transactions?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
+          { token: auditor },
+        );
+        entries.push(...page.body.items);
+        cursor = page.body.nextCursor;
+      } while (cursor);
+      const verifier = new ChainVerifier(minorFromFormatted);
+      for (const e of [...entries].reverse()) {
+        verifier.add(e as never);
+        expect(minorFromFormatted(e.balanceAfter, "USD")).toBeGreaterThanOrEqual(0n);
+        const count = (m: Map<string, number>) =>
+          m.set(e.transferId as string, (m.get(e.transferId as string) ?? 0) + 1);
+        if (e.type === "TRANSFER_OUT") count(outs);
+        if (e.type === "TRANSFER_IN") count(ins);
+        if (e.type === "TRANSFER_REFUND") count(refunds);
+      }
+      expect(verifier.result().valid).toBe(true);
+      expect(verifier.balance).toBe(minorFromFormatted(wallet.body.balance, "USD"));
+      expect((await http(api, "GET", `/api/v1/wallets/${walletId}/audit`, { token: auditor })).body.valid).toBe(true);
+    }
+    expect(total).toBe(SEED_CENTS * BigInt(USERS.length));
+    for (const s of accepted) {
+      const id = s.transferId as string;
+      expect(outs.get(id)).toBe(1);
+      if (finalStatus.get(id) === "COMPLETED") {
+        expect(ins.get(id)).toBe(1);
+        expect(refunds.get(id)).toBeUndefined();
+      } else {
+        expect(ins.get(id)).toBeUndefined();
+        expect(refunds.get(id)).toBe(1);
+      }
+    }
+    // No entry belongs to a transfer nobody was told about.
+    expect([...outs.keys()].sort()).toEqual(accepted.map((s) => s.transferId).sort());
+  }, 180_000);
+});

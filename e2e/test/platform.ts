@@ -1,0 +1,54 @@
+import { mkdtempSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { LocalPlatform } from "../../control-plane/src/local/local-platform.js";
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+}
+
+/** A base port from which routers (base..base+2) and cells (base+10+10i+j) are all free. */
+async function freeLayout(cells: number, azs: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + 100 * Math.floor(Math.random() * 300);
+    const ports = [
+      ...Array.from({ length: azs }, (_, j) => base + j),
+      ...Array.from({ length: cells * azs }, (_, k) => base + 10 + 10 * Math.floor(k / azs) + (k % azs)),
+    ];
+    if ((await Promise.all(ports.map(portIsFree))).every(Boolean)) return base;
+  }
+  throw new Error("no free port layout");
+}
+
+/** A local platform (2 cells x 3 AZs by default) in a temp dir, on free ports, quiet. */
+export async function startTestPlatform(
+  overrides: Partial<ConstructorParameters<typeof LocalPlatform>[0]> = {},
+): Promise<LocalPlatform> {
+  const routerPort = await freeLayout(overrides.cells ?? 2, overrides.azs?.length ?? 3);
+  const platform = new LocalPlatform({
+    dataDir: mkdtempSync(join(tmpdir(), "cellwallet-e2e-")),
+    cells: 2,
+    azs: ["az-1", "az-2", "az-3"],
+    routerPort,
+    cellBasePort: routerPort + 10,
+    capacity: 1000,
+    stdio: "ignore",
+    env: {
+      LOG_LEVEL: "warn",
+      CROSS_CELL_CREDIT_TIMEOUT_MS: "1000",
+      CROSS_CELL_RETRY_INTERVAL_MS: "500",
+      ROUTER_CELL_TIMEOUT_MS: "2500",
+      ROUTER_HEALTH_INTERVAL_MS: "250",
+      ROUTER_RATE_LIMIT_PER_SECOND: "100000",
+      ROUTER_RATE_LIMIT_BURST: "100000",
+    },
+    ...overrides,
+  });
+  await platform.start();
+  return platform;
+}
