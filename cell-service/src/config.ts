@@ -75,7 +75,7 @@ export function cellConfigFromEnv(env: NodeJS.ProcessEnv): CellConfig {
         retryIntervalMs: positive("CROSS_CELL_RETRY_INTERVAL_MS", 2000),
       }
     : undefined;
-  const port = Number(env.PORT ?? "8081");
+  const port = Number(env.PORT ?? "9000");
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT is not a port: ${env.PORT}`);
   return {
     cellId,

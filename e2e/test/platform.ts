@@ -13,7 +13,7 @@ function portIsFree(port: number): Promise<boolean> {
 }
 
 /** A base port from which routers (base..base+2) and cells (base+10+10i+j) are all free. */
-async function freeLayout(cells: number, azs: number): Promise<number> {
+export async function freeLayout(cells: number, azs: number): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const base = 20_000 + 100 * Math.floor(Math.random() * 300);
     const ports = [
