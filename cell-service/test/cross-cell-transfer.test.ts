@@ -125,6 +125,20 @@ describe.each(ADAPTERS)("cross-cell transfers on %s", (adapter) => {
     ).toBe(true);
   });
 
+  it.each([
+    ["no cell in the id", () => "NOT-A-CELL-SCOPED-ID"],
+    ["this cell's own id", () => `${"0".repeat(26)}-cell-a`],
+  ])("answers 404 without moving money for a destination with %s", async (_name, to) => {
+    const before = await http(cellA.url, "GET", `/api/v1/wallets/${wallets.alice}`, { token: users.alice });
+    const sent = await http(cellA.url, "POST", "/api/v1/wallets/transfer", {
+      token: users.alice,
+      body: { fromWalletId: wallets.alice, toWalletId: to(), amount: "1.00" },
+    });
+    expect([sent.status, sent.body.code]).toEqual([404, "wallet-not-found"]);
+    const after = await http(cellA.url, "GET", `/api/v1/wallets/${wallets.alice}`, { token: users.alice });
+    expect(after.body.version).toBe(before.body.version);
+  });
+
   it("answers 202 PENDING while the destination is down, and the worker completes it exactly once", async () => {
     await cellB?.close();
     cellB = undefined as InProcessCell | undefined;

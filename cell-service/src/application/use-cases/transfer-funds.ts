@@ -39,7 +39,11 @@ export async function transferFunds(deps: CellDeps, ctx: OperationContext, input
   if (!amount.ok) return problemResponse(problem("invalid-amount", amount.reason), ctx.requestId);
   const same = checkTransferable(input.fromWalletId, input.toWalletId);
   const local = same.ok ? await deps.store.getWallet(input.toWalletId) : undefined;
-  if (same.ok && !local && !deps.creditor) return problemResponse(walletNotFound(input.toWalletId), ctx.requestId);
+  // Only an id naming another cell can be a wallet elsewhere; anything else is unknown here and now,
+  // answered before any money moves (no debit-and-refund pair for a mistyped id).
+  const elsewhere = cellHint(input.toWalletId);
+  const remote = deps.creditor !== undefined && elsewhere !== undefined && elsewhere !== deps.cellId;
+  if (same.ok && !local && !remote) return problemResponse(walletNotFound(input.toWalletId), ctx.requestId);
 
   const ids: TransferIds = {
     transferId: cellScopedId(deps.newId(), deps.cellId),
@@ -59,7 +63,7 @@ export async function transferFunds(deps: CellDeps, ctx: OperationContext, input
       if (!source) return fail(walletNotFound(input.fromWalletId));
       const destination = wallets.get(input.toWalletId);
       if (destination) return withinCell(source, destination, ids, amount.minor, ctx, reference, now);
-      if (!deps.creditor) return fail(walletNotFound(input.toWalletId));
+      if (!remote) return fail(walletNotFound(input.toWalletId));
       const debited = debitForCrossCell(source, input.toWalletId, ids, amount.minor, ctx, reference, now);
       if (debited.ok) pendingTransfer = debited.pending;
       return debited.decision;
