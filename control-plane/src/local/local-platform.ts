@@ -2,6 +2,9 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDbPlacementStore } from "../placement/dynamodb-placement-store.js";
+import { ensurePlacementTables } from "../placement/ensure-placement-tables.js";
 import type { PlacementStore } from "../placement/placement-store.js";
 import { SqlitePlacementStore } from "../placement/sqlite-placement-store.js";
 
@@ -116,13 +119,44 @@ export class LocalPlatform {
     return found;
   }
 
+  private setting(name: string): string | undefined {
+    return this.options.env?.[name] ?? process.env[name];
+  }
+
+  /** The registry the routers read: SQLite by default, DynamoDB with PLACEMENT_STORE=dynamodb. */
   openPlacementStore(): PlacementStore {
-    return new SqlitePlacementStore({ path: this.placementPath });
+    if (this.setting("PLACEMENT_STORE") !== "dynamodb") return new SqlitePlacementStore({ path: this.placementPath });
+    const prefix = this.setting("PLACEMENT_TABLE_PREFIX");
+    return new DynamoDbPlacementStore({
+      region: this.setting("AWS_REGION") ?? "us-east-1",
+      ...(this.setting("DYNAMODB_ENDPOINT") ? { endpoint: this.setting("DYNAMODB_ENDPOINT") } : {}),
+      ...(prefix ? { tablePrefix: prefix } : {}),
+    });
+  }
+
+  /** Locally (moto) the launcher creates the control plane's tables; in AWS the infrastructure does. */
+  private async ensureTables(): Promise<void> {
+    const endpoint = this.setting("DYNAMODB_ENDPOINT");
+    if (this.setting("PLACEMENT_STORE") !== "dynamodb" || !endpoint) return;
+    const client = new DynamoDBClient({
+      endpoint,
+      region: this.setting("AWS_REGION") ?? "us-east-1",
+      credentials: {
+        accessKeyId: this.setting("AWS_ACCESS_KEY_ID") ?? "test",
+        secretAccessKey: this.setting("AWS_SECRET_ACCESS_KEY") ?? "test",
+      },
+    });
+    try {
+      await ensurePlacementTables(client, this.setting("PLACEMENT_TABLE_PREFIX"));
+    } finally {
+      client.destroy();
+    }
   }
 
   /** Registers the cells (idempotent: endpoints refreshed, user counts kept), then starts cells, then routers. */
   async start(): Promise<void> {
     mkdirSync(resolve(this.options.dataDir, "control-plane"), { recursive: true });
+    await this.ensureTables();
     const store = this.openPlacementStore();
     try {
       for (const [i, cellId] of this.cellIds.entries()) {
