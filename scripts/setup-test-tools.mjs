@@ -1,8 +1,11 @@
 #!/usr/bin/env node
-// Installs what the tests need beyond npm: moto's server (DynamoDB, Route 53 on
-// loopback) in a project-local virtualenv. Idempotent and quick when done.
+// Installs what the tests need beyond npm, project-locally and idempotently (quick when done):
+// - .venv: moto's server (DynamoDB, Route 53 on loopback), and for infra/ cfn-lint, checkov and
+//   kubernetes-validate (whose package ships the Kubernetes JSON schemas);
+// - .tools/bin/kubeconform (go install through the Go module proxy);
+// - .tools/k8s-schemas: the schemas of one Kubernetes version rewritten for offline use by kubeconform.
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -12,15 +15,63 @@ const requirements = join(root, "scripts", "test-requirements.txt");
 const stamp = join(venv, ".requirements-installed");
 const wanted = readFileSync(requirements, "utf8");
 
-function run(cmd, args) {
-  execFileSync(cmd, args, { stdio: ["ignore", "inherit", "inherit"] });
+/** kubeconform's version, installed with `go install` into .tools/bin. */
+export const KUBECONFORM_VERSION = "v0.7.0";
+/** The Kubernetes version the manifests are validated against (EKS's supported line). */
+export const KUBERNETES_VERSION = "1.33.0";
+const tools = join(root, ".tools");
+const gobin = join(tools, "bin");
+const kubeconform = join(gobin, "kubeconform");
+const kubeconformStamp = join(tools, ".kubeconform-version");
+const schemas = join(tools, "k8s-schemas", `v${KUBERNETES_VERSION}-standalone-strict`);
+
+function run(cmd, args, env = process.env) {
+  execFileSync(cmd, args, { stdio: ["ignore", "inherit", "inherit"], env });
 }
 
-if (existsSync(stamp) && readFileSync(stamp, "utf8") === wanted && existsSync(python)) {
-  process.exit(0);
+if (!(existsSync(stamp) && readFileSync(stamp, "utf8") === wanted && existsSync(python))) {
+  const systemPython = process.env.PYTHON ?? "python3";
+  console.log(`setting up test tools in ${venv} (moto server, cfn-lint, checkov, kubernetes-validate) ...`);
+  if (!existsSync(python)) run(systemPython, ["-m", "venv", venv]);
+  run(python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", requirements]);
+  writeFileSync(stamp, wanted);
+  rmSync(schemas, { recursive: true, force: true });
 }
-const systemPython = process.env.PYTHON ?? "python3";
-console.log(`setting up test tools in ${venv} (moto server) ...`);
-if (!existsSync(python)) run(systemPython, ["-m", "venv", venv]);
-run(python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", requirements]);
-writeFileSync(stamp, wanted);
+
+if (
+  !(
+    existsSync(kubeconform) &&
+    existsSync(kubeconformStamp) &&
+    readFileSync(kubeconformStamp, "utf8") === KUBECONFORM_VERSION
+  )
+) {
+  console.log(`installing kubeconform ${KUBECONFORM_VERSION} into ${gobin} ...`);
+  mkdirSync(gobin, { recursive: true });
+  run("go", ["install", `github.com/yannh/kubeconform/cmd/kubeconform@${KUBECONFORM_VERSION}`], {
+    ...process.env,
+    GOBIN: gobin,
+  });
+  writeFileSync(kubeconformStamp, KUBECONFORM_VERSION);
+}
+
+if (!existsSync(join(schemas, "_definitions.json"))) {
+  // kubernetes-validate's schemas have absolute $ids (https://kubernetes.io/api/...) and "/api/_definitions.json"
+  // refs, which a validator would fetch from the network. Drop the $ids and make the refs file-relative.
+  const sitePackages = execFileSync(
+    python,
+    ["-c", "import kubernetes_validate, os; print(os.path.dirname(kubernetes_validate.__file__))"],
+    {
+      encoding: "utf8",
+    },
+  ).trim();
+  const source = join(sitePackages, "kubernetes-json-schema", `v${KUBERNETES_VERSION}-local-strict`);
+  console.log(`preparing offline Kubernetes ${KUBERNETES_VERSION} schemas from ${source} ...`);
+  mkdirSync(schemas, { recursive: true });
+  for (const file of readdirSync(source)) {
+    if (!file.endsWith(".json")) continue;
+    const schema = JSON.parse(readFileSync(join(source, file), "utf8"));
+    delete schema.$id;
+    const text = JSON.stringify(schema).replaceAll('"/api/_definitions.json#', '"_definitions.json#');
+    writeFileSync(join(schemas, file), text);
+  }
+}
