@@ -7,7 +7,7 @@ export default defineConfig({
   },
   ssr: { resolve: { conditions: ["source"] } },
   test: {
-    include: ["*/src/**/*.test.ts", "*/test/**/*.test.ts"],
+    include: ["*/src/**/*.test.ts", "*/test/**/*.test.ts", "infra/*/test/**/*.test.ts"],
     globalSetup: ["test-support/global-setup.ts"],
     pool: "forks",
     testTimeout: 30_000,

@@ -1,3 +1,4 @@
+import type { KeyObject } from "node:crypto";
 import { resolve } from "node:path";
 import {
   assertProductionSafe,
@@ -6,6 +7,13 @@ import {
   jwtConfigFromEnv,
 } from "@cellwallet/contract";
 import { MIN_IDEMPOTENCY_RETENTION_MS } from "./application/idempotency.js";
+import {
+  type CheckpointSigner,
+  DEVELOPMENT_CHECKPOINT_KEY,
+  keyIdOf,
+  publicKeyFromSpki,
+  signerFromPkcs8,
+} from "./domain/checkpoint.js";
 
 export type StoreConfig =
   | { kind: "sqlite"; path: string }
@@ -24,6 +32,14 @@ export interface CellConfig {
   logLevel: string;
   /** Secret of the service tokens between cells and router (HS256). */
   internalSecret: string;
+  /** Signs this cell's checkpoints (Ed25519). */
+  checkpointSigner: CheckpointSigner;
+  /** Public keys whose checkpoint signatures verification accepts, by keyId (always includes our own). */
+  checkpointTrustedKeys: ReadonlyMap<string, KeyObject>;
+  /** How old the latest checkpoint may get before the job writes the next; 0 disables the job. */
+  checkpointIntervalMs: number;
+  /** Interval of the periodic whole-cell verification; 0 (default) disables it. */
+  verifyIntervalMs: number;
   /** Cross-cell transfers: the router that reaches other cells; absent = this cell runs alone. */
   crossCell?: { routerUrl: string; creditTimeoutMs: number; retryIntervalMs: number };
 }
@@ -75,6 +91,34 @@ export function cellConfigFromEnv(env: NodeJS.ProcessEnv): CellConfig {
         retryIntervalMs: positive("CROSS_CELL_RETRY_INTERVAL_MS", 2000),
       }
     : undefined;
+  const signingKey = env.CHECKPOINT_SIGNING_KEY || DEVELOPMENT_CHECKPOINT_KEY;
+  if (production && signingKey === DEVELOPMENT_CHECKPOINT_KEY) {
+    throw new Error(
+      "production mode needs a CHECKPOINT_SIGNING_KEY (Ed25519 PKCS#8 DER, base64), not the development key",
+    );
+  }
+  let checkpointSigner: CheckpointSigner;
+  try {
+    checkpointSigner = signerFromPkcs8(signingKey);
+  } catch (error) {
+    throw new Error(`CHECKPOINT_SIGNING_KEY is not an Ed25519 PKCS#8 DER key in base64: ${(error as Error).message}`);
+  }
+  const trusted = new Map<string, KeyObject>([[checkpointSigner.keyId, checkpointSigner.publicKey]]);
+  for (const text of (env.CHECKPOINT_TRUSTED_KEYS ?? "")
+    .split(",")
+    .map((k) => k.trim())
+    .filter(Boolean)) {
+    const key = publicKeyFromSpki(text);
+    trusted.set(keyIdOf(key), key);
+  }
+  const checkpointIntervalMs = Number(env.CHECKPOINT_INTERVAL_MS ?? 3_600_000);
+  if (!Number.isInteger(checkpointIntervalMs) || checkpointIntervalMs < 0) {
+    throw new Error("CHECKPOINT_INTERVAL_MS must be a non-negative integer (0 disables checkpoints)");
+  }
+  const verifyIntervalMs = Number(env.VERIFY_INTERVAL_MS ?? 0);
+  if (!Number.isInteger(verifyIntervalMs) || verifyIntervalMs < 0) {
+    throw new Error("VERIFY_INTERVAL_MS must be a non-negative integer (0 disables periodic verification)");
+  }
   const port = Number(env.PORT ?? "9000");
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT is not a port: ${env.PORT}`);
   return {
@@ -92,6 +136,10 @@ export function cellConfigFromEnv(env: NodeJS.ProcessEnv): CellConfig {
     idempotencyRetentionMs: retentionMs,
     logLevel: env.LOG_LEVEL ?? "info",
     internalSecret,
+    checkpointSigner,
+    checkpointTrustedKeys: trusted,
+    checkpointIntervalMs,
+    verifyIntervalMs,
     ...(crossCell ? { crossCell } : {}),
   };
 }

@@ -7,13 +7,19 @@ import { ClientIpResolver } from "./adapters/http/client-ip.js";
 import type { CellEnv } from "./adapters/http/context.js";
 import { CellMetrics } from "./adapters/http/metrics.js";
 import { HttpTransferCreditor } from "./adapters/router-client/http-transfer-creditor.js";
+import { CheckpointJob } from "./application/checkpoint-job.js";
 import { InFlight } from "./application/idempotency.js";
 import type { LedgerStore } from "./application/ledger-store.js";
 import type { CellDeps } from "./application/operation-context.js";
 import { PendingTransferWorker } from "./application/pending-transfer-worker.js";
+import { VerificationJob } from "./application/verification-job.js";
 import type { CellConfig } from "./config.js";
 
 export interface Cell {
+  /** Writes signed checkpoints (present unless CHECKPOINT_INTERVAL_MS=0). */
+  checkpoints?: CheckpointJob;
+  /** Verifies the whole cell periodically (present when VERIFY_INTERVAL_MS > 0). */
+  verification?: VerificationJob;
   /** Finishes cross-cell transfers left pending (present when cross-cell transfers are configured). */
   worker?: PendingTransferWorker;
   app: OpenAPIHono<CellEnv>;
@@ -46,6 +52,7 @@ export function createCell(config: CellConfig, store: LedgerStore, logger = crea
     newId: () => ulid(),
     inFlight: new InFlight(),
     idempotencyRetentionMs: config.idempotencyRetentionMs,
+    checkpointKeys: config.checkpointTrustedKeys,
     onOperation: (type, outcome) => metrics.operations.inc({ type, outcome }),
   };
   let worker: PendingTransferWorker | undefined;
@@ -63,6 +70,37 @@ export function createCell(config: CellConfig, store: LedgerStore, logger = crea
       batch: 50,
     });
   }
+  const checkpoints =
+    config.checkpointIntervalMs > 0
+      ? new CheckpointJob(
+          store,
+          {
+            cellId: config.cellId,
+            signer: config.checkpointSigner,
+            intervalMs: config.checkpointIntervalMs,
+            newId: () => ulid(),
+          },
+          logger,
+        )
+      : undefined;
+  const verification =
+    config.verifyIntervalMs > 0
+      ? new VerificationJob(
+          store,
+          {
+            cellId: config.cellId,
+            intervalMs: config.verifyIntervalMs,
+            trustedKeys: config.checkpointTrustedKeys,
+            onReport: (report) => {
+              metrics.verificationInvalidWallets.set(report.invalidCount);
+              metrics.verificationCheckpointsValid.set(report.checkpoints.valid ? 1 : 0);
+              metrics.verificationLastRun.set(Date.parse(report.finishedAt) / 1000);
+              metrics.verificationDuration.set(report.durationMs / 1000);
+            },
+          },
+          logger,
+        )
+      : undefined;
   let ready = true;
   const app = createCellApp({
     deps,
@@ -81,5 +119,14 @@ export function createCell(config: CellConfig, store: LedgerStore, logger = crea
       }
     },
   });
-  return { app, deps, metrics, logger, setReady: (r) => (ready = r), ...(worker ? { worker } : {}) };
+  return {
+    app,
+    deps,
+    metrics,
+    logger,
+    setReady: (r) => (ready = r),
+    ...(worker ? { worker } : {}),
+    ...(checkpoints ? { checkpoints } : {}),
+    ...(verification ? { verification } : {}),
+  };
 }

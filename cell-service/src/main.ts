@@ -24,6 +24,8 @@ async function main(): Promise<void> {
       : undefined;
 
   cell.worker?.start();
+  cell.checkpoints?.start();
+  cell.verification?.start();
   const server = serve({ fetch: cell.app.fetch, hostname: config.host, port: config.port }, (info) => {
     logger.info({ port: info.port, host: config.host, store: config.store.kind }, "cell-service listening");
   });
@@ -36,6 +38,8 @@ async function main(): Promise<void> {
     cell.setReady(false);
     if (sweeper) clearInterval(sweeper);
     cell.worker?.stop();
+    cell.checkpoints?.stop();
+    cell.verification?.stop();
     server.close(async () => {
       await store.close();
       process.exit(0);

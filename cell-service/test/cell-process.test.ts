@@ -4,7 +4,7 @@
  * production configurations, stopped with SIGTERM and killed with SIGKILL.
  */
 import { spawn } from "node:child_process";
-import { randomUUID } from "node:crypto";
+import { generateKeyPairSync, randomUUID } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CellProcess, startCellProcess } from "../../test-support/cell-process.js";
 import { http } from "../../test-support/http.js";
 import { token } from "../../test-support/tokens.js";
+import { DEVELOPMENT_CHECKPOINT_KEY } from "../src/domain/checkpoint.js";
 
 const root = new URL("../..", import.meta.url).pathname;
 const MAIN = join(root, "cell-service/dist/main.js");
@@ -228,6 +229,17 @@ describe("production mode refuses unsafe configurations", () => {
     expect(run.output).toMatch(/at least 32 characters/);
   });
 
+  it("production mode refuses the development checkpoint signing key (set or defaulted)", async () => {
+    const secret = "x".repeat(24) + randomUUID();
+    const keys: Record<string, string>[] = [{}, { CHECKPOINT_SIGNING_KEY: DEVELOPMENT_CHECKPOINT_KEY }];
+    for (const key of keys) {
+      const run = await runToExit({ ...INTERNAL, WALLET_MODE: "production", WALLET_JWT_SECRET: secret, ...key });
+      expect(run.code).not.toBe(0);
+      expect(run.code).not.toBeNull();
+      expect(run.output).toMatch(/production mode needs a CHECKPOINT_SIGNING_KEY/);
+    }
+  });
+
   it("with a real secret, production mode starts and accepts tokens signed with it", async () => {
     const secret = "x".repeat(24) + randomUUID();
     const cell = await startCellProcess({
@@ -235,6 +247,9 @@ describe("production mode refuses unsafe configurations", () => {
       ...INTERNAL,
       WALLET_MODE: "production",
       WALLET_JWT_SECRET: secret,
+      CHECKPOINT_SIGNING_KEY: generateKeyPairSync("ed25519")
+        .privateKey.export({ type: "pkcs8", format: "der" })
+        .toString("base64"),
     });
     try {
       const userId = "prod-user";

@@ -156,3 +156,8 @@ export class ChainVerifier {
     return out;
   }
 }
+
+/** Hex SHA-256 of the RFC 8785 canonical JSON of any JSON value (for other tamper-evident logs). */
+export function canonicalSha256(value: unknown): string {
+  return sha256Hex(jcs(value));
+}

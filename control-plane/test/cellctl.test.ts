@@ -21,11 +21,19 @@ interface Run {
   stderr: string;
 }
 
-/** Runs cellctl with a clean environment: only PATH/HOME plus what the test sets. */
+/** Where these runs record operator actions (the registry file cellctl would otherwise find under .data/). */
+const registryPath = join(mkdtempSync(join(tmpdir(), "cellwallet-cellctl-registry-")), "placement.sqlite");
+
+/** Runs cellctl with a clean environment: only PATH/HOME, a temporary registry, plus what the test sets. */
 function cellctl(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CELLCTL, ...args], {
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: process.env.HOME ?? "/tmp",
+        PLACEMENT_SQLITE_PATH: registryPath,
+        ...env,
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";

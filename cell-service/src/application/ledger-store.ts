@@ -1,3 +1,4 @@
+import type { Checkpoint, WalletHead } from "../domain/checkpoint.js";
 import type { LedgerEntry } from "../domain/ledger-entry.js";
 import type { Transfer } from "../domain/transfer.js";
 import type { Wallet } from "../domain/wallet.js";
@@ -87,6 +88,26 @@ export interface LedgerStore {
   listEntries(walletId: string, page: EntryPage): Promise<LedgerEntry[]>;
   /** All entries of a wallet in ascending sequence order, streamed in pages. */
   streamEntries(walletId: string): AsyncIterable<LedgerEntry>;
+  /**
+   * Every wallet of the cell, streamed in pages (strongly consistent reads, O(page) memory);
+   * the order is the adapter's own. For cell-wide verification, snapshots and reconciliation.
+   */
+  streamWallets(): AsyncIterable<Wallet>;
+  /** Every transfer record of the cell, streamed in pages (strongly consistent reads); for reconciliation. */
+  streamTransfers(): AsyncIterable<Transfer>;
+  /**
+   * Stores the wallet heads of a snapshot (write-once, any order). Written before the checkpoint that
+   * names the snapshot; a snapshot no checkpoint names (a replica that lost the race) is inert.
+   */
+  putSnapshotHeads(snapshotId: string, heads: readonly WalletHead[]): Promise<void>;
+  /** A snapshot's heads in ascending walletId order (byte order of the ids). */
+  streamSnapshotHeads(snapshotId: string): AsyncIterable<WalletHead>;
+  /** Appends a checkpoint unless one with its sequence exists (another replica won): true when written. */
+  appendCheckpoint(checkpoint: Checkpoint): Promise<boolean>;
+  /** Every checkpoint of the cell, oldest first. */
+  streamCheckpoints(): AsyncIterable<Checkpoint>;
+  latestCheckpoint(): Promise<Checkpoint | undefined>;
+  getCheckpoint(sequence: number): Promise<Checkpoint | undefined>;
   /** Throws when the store cannot be reached (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -1,3 +1,4 @@
+import type { KeyObject } from "node:crypto";
 import type { AuditContext, Principal } from "@cellwallet/contract";
 import type { IdempotencyTicket, InFlight } from "./idempotency.js";
 import type { LedgerStore } from "./ledger-store.js";
@@ -12,6 +13,8 @@ export interface CellDeps {
   idempotencyRetentionMs: number;
   /** Reaches other cells for cross-cell transfers; absent when this cell runs alone. */
   creditor?: TransferCreditor;
+  /** Public keys whose checkpoint signatures verification accepts, by keyId. */
+  checkpointKeys?: ReadonlyMap<string, KeyObject>;
   /** Optional hook counting operations by type and outcome (metrics). */
   onOperation?(type: string, outcome: string): void;
 }

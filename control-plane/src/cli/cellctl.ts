@@ -1,12 +1,20 @@
 import { Command } from "commander";
+import { auditLogCommand } from "./audit-log-command.js";
+import { checkpointsCommand } from "./checkpoints-command.js";
+import { reconcileCommand } from "./reconcile-command.js";
 import { tokenCommand } from "./token-command.js";
+import { verifyCommand } from "./verify-command.js";
 
 /** cellctl: the operators' and CI's command line for the Cellwallet platform. */
 export function buildCellctl(env: NodeJS.ProcessEnv): Command {
   return new Command("cellctl")
     .description("Operate the Cellwallet platform")
     .showHelpAfterError()
-    .addCommand(tokenCommand(env));
+    .addCommand(tokenCommand(env))
+    .addCommand(verifyCommand(env))
+    .addCommand(checkpointsCommand(env))
+    .addCommand(reconcileCommand(env))
+    .addCommand(auditLogCommand(env));
 }
 
 await buildCellctl(process.env).parseAsync(process.argv);

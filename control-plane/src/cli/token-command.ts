@@ -1,5 +1,6 @@
 import { DEVELOPMENT_JWT_SECRET, isValidUserId, mintToken, SCOPES } from "@cellwallet/contract";
 import { Command, InvalidArgumentError } from "commander";
+import { operatorName, recordOperatorAction } from "./cli-env.js";
 
 // wallet:internal is for service tokens between cells and router, never minted for users.
 const KNOWN_SCOPES = new Set<string>([SCOPES.wallet, SCOPES.operator, SCOPES.auditor]);
@@ -53,6 +54,17 @@ with the development secret: production tokens come from your identity provider.
         ...(env.WALLET_JWT_ISSUER ? { issuer: env.WALLET_JWT_ISSUER } : {}),
         ...(env.WALLET_JWT_AUDIENCE ? { audience: env.WALLET_JWT_AUDIENCE } : {}),
       });
+      try {
+        // Key use is recorded (never the token itself) before the token is handed out.
+        await recordOperatorAction(env, {
+          actor: operatorName(env),
+          action: "token.mint",
+          target: options.sub,
+          details: { scopes, ttlSeconds: options.ttl },
+        });
+      } catch (error) {
+        command.error(`refusing to mint an unrecorded token: ${(error as Error).message}`);
+      }
       process.stdout.write(`${token}\n`);
     });
 }

@@ -4,7 +4,7 @@
  * drift apart. One set per platform, shared by every router and cellctl.
  */
 
-export type PlacementTableName = "cells" | "placements" | "overrides";
+export type PlacementTableName = "cells" | "placements" | "overrides" | "operatorAudit";
 
 export interface PlacementKeyAttribute {
   readonly name: string;
@@ -43,9 +43,22 @@ export const PLACEMENT_TABLES: Readonly<Record<PlacementTableName, PlacementTabl
     attributeDefinitions: [{ name: "userId", type: "S" }],
     billingMode: "PAY_PER_REQUEST",
   },
+  /** The operators' hash-chained audit trail: `record#<seq>` items and one `head` item. Append-only. */
+  operatorAudit: {
+    logicalName: "operatorAudit",
+    suffix: "control-operator-audit",
+    partitionKey: { name: "recordKey", type: "S" },
+    attributeDefinitions: [{ name: "recordKey", type: "S" }],
+    billingMode: "PAY_PER_REQUEST",
+  },
 };
 
-export const PLACEMENT_TABLE_NAMES: readonly PlacementTableName[] = ["cells", "placements", "overrides"];
+export const PLACEMENT_TABLE_NAMES: readonly PlacementTableName[] = [
+  "cells",
+  "placements",
+  "overrides",
+  "operatorAudit",
+];
 
 export const DEFAULT_PLACEMENT_TABLE_PREFIX = "cellwallet";
 
@@ -59,5 +72,6 @@ export function placementTableNames(prefix = DEFAULT_PLACEMENT_TABLE_PREFIX): Re
     cells: `${prefix}-${PLACEMENT_TABLES.cells.suffix}`,
     placements: `${prefix}-${PLACEMENT_TABLES.placements.suffix}`,
     overrides: `${prefix}-${PLACEMENT_TABLES.overrides.suffix}`,
+    operatorAudit: `${prefix}-${PLACEMENT_TABLES.operatorAudit.suffix}`,
   };
 }

@@ -74,3 +74,50 @@ export function parseBenchArgs(argv: string[]): BenchOptions | "help" {
     seed: positiveInteger("seed", values.seed, 1),
   };
 }
+
+/** Options of the router-overhead benchmark (bench-router.ts). */
+export interface RouterBenchOptions {
+  /** Seconds per autocannon run (each scenario runs twice: direct and through the router). */
+  duration: number;
+  connections: number;
+  /** Wallets per cell (two cells). */
+  wallets: number;
+  seed: number;
+  quick: boolean;
+}
+
+export const ROUTER_USAGE = `Usage: npm run bench:router -- [options]
+  --duration <s>       seconds per run; every scenario runs once direct and once through the router (default 10)
+  --connections <n>    concurrent autocannon connections, the same for both paths (default 32)
+  --wallets <n>        wallets per cell, two cells (default 50)
+  --seed <n>           seed of the request mix: both paths of a scenario get the same mix (default 1)
+  --quick              smoke run: 2 s per run
+  --help               this text`;
+
+/** Parses the router benchmark's command line; throws with a readable message on anything unknown or malformed. */
+export function parseRouterBenchArgs(argv: string[]): RouterBenchOptions | "help" {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      duration: { type: "string" },
+      connections: { type: "string" },
+      wallets: { type: "string" },
+      seed: { type: "string" },
+      quick: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+    },
+  });
+  if (values.help) return "help";
+  const quick = values.quick ?? false;
+  const wallets = positiveInteger("wallets", values.wallets, 50);
+  if (wallets < 2) throw new Error("--wallets must be at least 2 (transfers need a pair)");
+  return {
+    quick,
+    duration: positiveInteger("duration", values.duration, quick ? 2 : 10),
+    connections: positiveInteger("connections", values.connections, 32),
+    wallets,
+    seed: positiveInteger("seed", values.seed, 1),
+  };
+}

@@ -11,6 +11,13 @@ import { call, forEachLimited } from "./http.js";
  * very same request again with the same key: the cell then either replays the
  * stored outcome or runs the operation for the first time. Either way the
  * answer is definitive, which is exactly what Idempotency-Key is for.
+ *
+ * A cross-cell transfer (through the router) may also be answered 202: the
+ * source is debited and the transfer PENDING until the destination cell confirms
+ * the credit. The books count it as applied at once and keep it "in transit";
+ * settleInTransit() then polls GET /transfers/{id} until it is COMPLETED (as
+ * booked) or FAILED (refunded: the credit is taken back and the source gets a
+ * refund entry).
  */
 
 export interface MoneyOp {
@@ -45,6 +52,16 @@ export interface ResolutionStats {
   unknown: number;
 }
 
+export interface TransitStats {
+  /** Cross-cell transfers answered 202 (debited, credit not yet confirmed). */
+  accepted: number;
+  completed: number;
+  /** FAILED: the destination refused the credit, the source was refunded. */
+  failed: number;
+  /** Still PENDING (or unreadable) when settleInTransit gave up. */
+  unknown: number;
+}
+
 export class Books {
   readonly wallets = new Map<string, WalletBooks>();
   readonly totals = { seeded: 0n, deposited: 0n, withdrawn: 0n, transferred: 0n };
@@ -54,6 +71,9 @@ export class Books {
   /** Answered with a non-definitive status during the run. */
   private readonly unsettled = new Set<string>();
   private readonly failures = new Map<string, number>();
+  /** Cross-cell transfers answered 202, by transfer id, not yet seen COMPLETED or FAILED. */
+  private readonly inTransit = new Map<string, MoneyOp>();
+  readonly transit: TransitStats = { accepted: 0, completed: 0, failed: 0, unknown: 0 };
 
   addWallet(walletId: string): void {
     this.wallets.set(walletId, { balance: 0n, entries: 0 });
@@ -67,8 +87,14 @@ export class Books {
   answer(key: string, status: number, body: string): boolean {
     const op = this.open.get(key);
     if (!op) return false;
+    const transferId = status === 202 && op.kind === "transfer" ? transferIdOf(body) : undefined;
     if (status === 201) {
       this.apply(op);
+    } else if (transferId !== undefined) {
+      // Cross-cell transfer accepted: booked now, settled (or refunded) by settleInTransit().
+      this.apply(op);
+      this.inTransit.set(transferId, op);
+      this.transit.accepted += 1;
     } else if (status === 422) {
       // A stored business refusal (insufficient-funds): definitive, changes nothing.
       this.counts.refused += 1;
@@ -150,6 +176,55 @@ export class Books {
   openCount(): number {
     return this.open.size;
   }
+
+  inTransitCount(): number {
+    return this.inTransit.size;
+  }
+
+  /**
+   * Polls every cross-cell transfer answered 202 (GET /transfers/{id} with a token that may read it)
+   * until it is COMPLETED or FAILED; a FAILED one is re-booked as refunded. Gives up after `timeoutMs`.
+   */
+  async settleInTransit(baseUrl: string, token: string, timeoutMs = 60_000): Promise<TransitStats> {
+    const deadline = Date.now() + timeoutMs;
+    await forEachLimited([...this.inTransit.entries()], 8, async ([transferId, op]) => {
+      for (let attempt = 1; ; attempt++) {
+        let status: string | undefined;
+        try {
+          const res = await call(baseUrl, "GET", `/api/v1/transfers/${encodeURIComponent(transferId)}`, { token });
+          if (res.status === 200) status = res.body?.status;
+        } catch {
+          // network trouble: try again
+        }
+        if (status === "COMPLETED" || status === "FAILED") {
+          if (status === "FAILED") this.refund(op);
+          else this.transit.completed += 1;
+          this.inTransit.delete(transferId);
+          return;
+        }
+        if (Date.now() > deadline) {
+          this.transit.unknown += 1;
+          return;
+        }
+        await new Promise((r) => setTimeout(r, Math.min(2000, 100 * attempt)));
+      }
+    });
+    return { ...this.transit };
+  }
+
+  /** A booked transfer that FAILED: the destination never got the credit, the source got a refund entry. */
+  private refund(op: MoneyOp): void {
+    this.transit.failed += 1;
+    if (op.credit !== undefined) {
+      const to = this.wallets.get(op.credit);
+      if (to) {
+        to.balance -= op.amountMinor;
+        to.entries -= 1;
+      }
+    }
+    if (op.debit !== undefined) this.move(op.debit, op.amountMinor);
+    this.totals.transferred -= op.amountMinor;
+  }
 }
 
 export function codeOf(body: string): string {
@@ -158,5 +233,14 @@ export function codeOf(body: string): string {
     return typeof parsed.code === "string" ? parsed.code : "-";
   } catch {
     return "-";
+  }
+}
+
+function transferIdOf(body: string): string | undefined {
+  try {
+    const parsed = JSON.parse(body) as { transferId?: unknown };
+    return typeof parsed.transferId === "string" ? parsed.transferId : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -21,6 +21,10 @@ const RUN = randomBytes(6).toString("hex");
 let sequence = 0;
 export const newKey = (kind: string) => `bench-${RUN}-${kind}-${(sequence++).toString(36)}`;
 
+/** The user ids createWallets() uses for `prefix` (e.g. to pin them to a cell before creating their wallets). */
+export const userIdsFor = (prefix: string, count: number): string[] =>
+  Array.from({ length: count }, (_, i) => `${prefix}-user-${String(i).padStart(4, "0")}`);
+
 /** Creates `count` wallets (one per user) with the operator token, each owner with its own token. */
 export async function createWallets(
   url: string,
@@ -30,7 +34,7 @@ export async function createWallets(
   prefix: string,
 ): Promise<BenchWallet[]> {
   const wallets: BenchWallet[] = [];
-  const users = Array.from({ length: count }, (_, i) => `${prefix}-user-${String(i).padStart(4, "0")}`);
+  const users = userIdsFor(prefix, count);
   await forEachLimited(users, 8, async (userId) => {
     const res = await call(url, "POST", "/api/v1/wallets", {
       token: operatorToken,
@@ -159,6 +163,7 @@ export async function verifyCell(
   );
   lines.push(`audit valid: ${validAudits}/${wallets.length} wallets, ${auditedEntries} entries re-hashed`);
   if (books.openCount() > 0) problems.push(`${books.openCount()} operations without a definitive outcome`);
+  if (books.inTransitCount() > 0) problems.push(`${books.inTransitCount()} cross-cell transfers still PENDING`);
   for (const p of problems.slice(0, 20)) lines.push(`  ! ${p}`);
   if (problems.length > 20) lines.push(`  ! … and ${problems.length - 20} more`);
   return { pass: problems.length === 0, lines };

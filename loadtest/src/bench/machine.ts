@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { closeSync, fsyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 
 let ticksPerSecond: number | undefined;
@@ -30,20 +30,44 @@ export function processCpuSeconds(pid: number | undefined): number | undefined {
   }
 }
 
+/** Busy and total CPU time of the whole machine so far, in clock ticks, from /proc/stat (Linux). */
+function machineTicks(): { busy: number; total: number } | undefined {
+  try {
+    const line = readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "";
+    if (!line.startsWith("cpu ")) return undefined;
+    const values = line.trim().split(/\s+/).slice(1, 9).map(Number);
+    const total = values.reduce((a, b) => a + b, 0);
+    // idle + iowait are not busy
+    return { busy: total - (values[3] ?? 0) - (values[4] ?? 0), total };
+  } catch {
+    return undefined;
+  }
+}
+
 /** CPU use of some processes over an interval, in % of one core. */
 export class CpuMeter {
   private readonly start = new Map<string, number | undefined>();
   private readonly startedAt = process.hrtime.bigint();
   private readonly selfStart = process.cpuUsage();
+  private readonly machineStart = machineTicks();
 
   constructor(private readonly pids: Record<string, number | undefined>) {
     for (const [name, pid] of Object.entries(pids)) this.start.set(name, processCpuSeconds(pid));
   }
 
-  /** % of one core per process since construction; "self" is this (autocannon's) process. */
+  /**
+   * % of one core per process since construction; "self" is this (autocannon's) process and
+   * "machine" the whole machine (all processes, up to 100 × CPUs).
+   */
   read(): Record<string, number | undefined> {
     const elapsed = Number(process.hrtime.bigint() - this.startedAt) / 1e9;
     const out: Record<string, number | undefined> = {};
+    const machineEnd = machineTicks();
+    if (this.machineStart && machineEnd && machineEnd.total > this.machineStart.total) {
+      out.machine =
+        (100 * cpus().length * (machineEnd.busy - this.machineStart.busy)) /
+        (machineEnd.total - this.machineStart.total);
+    }
     for (const [name, pid] of Object.entries(this.pids)) {
       const before = this.start.get(name);
       const after = processCpuSeconds(pid);

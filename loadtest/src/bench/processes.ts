@@ -19,6 +19,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Whether nothing listens on `port` on the loopback interface (a moment ago). */
+export function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.unref();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+}
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Environment of a child without anything that could change the store, the auth mode or the credentials. */

@@ -44,16 +44,31 @@ function fsyncText(): string {
   }
 }
 
-export function header(argv: string[]): string {
+export interface HeaderOptions {
+  title: string;
+  /** The root npm script that runs this benchmark (shown in the command when it was used). */
+  npmScript: string;
+  /** Which processes share the machine. */
+  sharing: string;
+}
+
+const CELL_HEADER: HeaderOptions = {
+  title: "Cellwallet cell benchmark",
+  npmScript: "bench:cell",
+  sharing: "load generator (autocannon), cell process and moto share the same machine",
+};
+
+/** Machine facts and the exact command, printed first by every benchmark. */
+export function header(argv: string[], options: HeaderOptions = CELL_HEADER): string {
   const script = relative(process.cwd(), argv[1] ?? "") || argv[1] || "";
   const args = argv.slice(2);
-  const viaNpm = process.env.npm_lifecycle_event === "bench:cell";
+  const viaNpm = process.env.npm_lifecycle_event === options.npmScript;
   const cpus = os.cpus();
   return [
-    "# Cellwallet cell benchmark",
+    `# ${options.title}`,
     "",
     `- date: ${new Date().toISOString()}`,
-    `- command: ${viaNpm ? `npm run bench:cell${args.length ? ` -- ${args.join(" ")}` : ""} (runs: ` : ""}node ${[script, ...args].join(" ")}${viaNpm ? ")" : ""}`,
+    `- command: ${viaNpm ? `npm run ${options.npmScript}${args.length ? ` -- ${args.join(" ")}` : ""} (runs: ` : ""}node ${[script, ...args].join(" ")}${viaNpm ? ")" : ""}`,
     `- cwd: ${process.cwd()}`,
     `- node ${process.version}, ${os.platform()} ${os.release()} ${os.arch()}`,
     `- CPUs: ${cpus.length} × ${cpus[0]?.model.trim() ?? "unknown"} (availableParallelism ${os.availableParallelism()})`,
@@ -62,7 +77,7 @@ export function header(argv: string[]): string {
       .map((l) => l.toFixed(2))
       .join(" ")}`,
     `- temp dir (SQLite file): ${os.tmpdir()} on ${fsTypeOf(os.tmpdir())}; write 4 KiB + fsync: ${fsyncText()}`,
-    "- load generator (autocannon), cell process and moto share the same machine",
+    `- ${options.sharing}`,
   ].join("\n");
 }
 
@@ -75,19 +90,36 @@ function problemsText(problems: Map<string, number>): string {
 }
 
 export interface ScenarioRow {
+  /** First column: the adapter (bench-cell) or the path (bench-router). */
   adapter: string;
   result: ScenarioResult;
   resolution?: ResolutionStats;
-  /** % of one core during the scenario: cell process, moto, this process (autocannon). */
+  /** % of one core during the scenario by process name ("self" = this process, autocannon). */
   cpu?: Record<string, number | undefined>;
 }
 
 const pct = (v: number | undefined) => (v === undefined ? "-" : v.toFixed(0));
 
-export function scenarioTable(rows: ScenarioRow[]): string {
+export interface ScenarioTableOptions {
+  /** Header of the first column. */
+  first: string;
+  /** Processes of the CPU column, in order (keys of ScenarioRow.cpu), and how the header names them. */
+  cpu: { key: string; label: string }[];
+}
+
+const CELL_TABLE: ScenarioTableOptions = {
+  first: "adapter",
+  cpu: [
+    { key: "cell", label: "cell" },
+    { key: "moto", label: "moto" },
+    { key: "self", label: "autocannon" },
+  ],
+};
+
+export function scenarioTable(rows: ScenarioRow[], options: ScenarioTableOptions = CELL_TABLE): string {
   return table(
     [
-      "adapter",
+      options.first,
       "scenario",
       "req/s",
       "p50 ms",
@@ -97,7 +129,7 @@ export function scenarioTable(rows: ScenarioRow[]): string {
       "non-2xx",
       "errors",
       "timeouts",
-      "CPU % cell / moto / autocannon",
+      `CPU % ${options.cpu.map((c) => c.label).join(" / ")}`,
       "non-2xx by status",
     ],
     rows.map(({ adapter, result: r, cpu }) => [
@@ -111,7 +143,7 @@ export function scenarioTable(rows: ScenarioRow[]): string {
       String(r.non2xx),
       String(r.errors),
       String(r.timeouts),
-      cpu ? `${pct(cpu.cell)} / ${pct(cpu.moto)} / ${pct(cpu.self)}` : "-",
+      cpu ? options.cpu.map((c) => pct(cpu[c.key])).join(" / ") : "-",
       problemsText(r.problems),
     ]),
     [false, false, true, true, true, true, true, true, true, true, true, false],
@@ -193,4 +225,67 @@ export function itemSizeText(kinds: MeasuredKind[], cellId: string): string {
     .sort((a, b) => a[0].localeCompare(b[0]))
     .map(([table, s]) => `${table} mean ${Math.round(s.bytes / s.items)} B (max ${s.max} B)`)
     .join(", ");
+}
+
+export interface OverheadRow {
+  scenario: string;
+  direct: ScenarioRow;
+  router: ScenarioRow;
+}
+
+/** CPU time per response in µs, from % of one core and responses per second. */
+const cpuPerRequest = (percent: number | undefined, rps: number) =>
+  percent === undefined || rps <= 0 ? Number.NaN : (percent * 1e4) / rps;
+
+const signed = (n: number, digits: number) => (Number.isFinite(n) ? `${n >= 0 ? "+" : ""}${n.toFixed(digits)}` : "-");
+
+/**
+ * The same scenario direct against the cell and through the router: latency and throughput of
+ * both, what the router adds, and the CPU each process spends per response. "mean ms" is
+ * connections / throughput (Little's law for a closed loop), which has sub-millisecond resolution
+ * where autocannon's percentiles are whole milliseconds.
+ */
+export function overheadTable(rows: OverheadRow[], keys: { cell: string; router: string }): string {
+  return table(
+    [
+      "scenario",
+      "conns",
+      "direct req/s",
+      "p50 ms",
+      "p99 ms",
+      "via router req/s",
+      "p50 ms",
+      "p99 ms",
+      "added p50 ms",
+      "added p99 ms",
+      "added mean ms",
+      "throughput router/direct",
+      "CPU µs/req direct: cell",
+      "CPU µs/req via router: router + cell",
+    ],
+    rows.map(({ scenario, direct, router }) => {
+      const d = direct.result;
+      const r = router.result;
+      const meanMs = (x: ScenarioResult) => (x.rps > 0 ? (1000 * x.connections) / x.rps : Number.NaN);
+      const routerCpu = cpuPerRequest(router.cpu?.[keys.router], r.rps);
+      const cellViaRouter = cpuPerRequest(router.cpu?.[keys.cell], r.rps);
+      return [
+        scenario,
+        String(d.connections),
+        fixed(d.rps),
+        fixed(d.p50, 0),
+        fixed(d.p99, 0),
+        fixed(r.rps),
+        fixed(r.p50, 0),
+        fixed(r.p99, 0),
+        signed(r.p50 - d.p50, 0),
+        signed(r.p99 - d.p99, 0),
+        signed(meanMs(r) - meanMs(d), 2),
+        fixed(r.rps / d.rps, 2),
+        fixed(cpuPerRequest(direct.cpu?.[keys.cell], d.rps), 0),
+        `${fixed(routerCpu, 0)} + ${fixed(cellViaRouter, 0)}`,
+      ];
+    }),
+    [false, true, true, true, true, true, true, true, true, true, true, true, true, true],
+  );
 }

@@ -1,6 +1,7 @@
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { type AuditContext, ENTRY_TYPES, type EntryType } from "@cellwallet/contract";
 import type { IdempotencyRecord } from "../../application/ledger-store.js";
+import type { WalletHead } from "../../domain/checkpoint.js";
 import type { LedgerEntry } from "../../domain/ledger-entry.js";
 import type { Transfer, TransferStatus } from "../../domain/transfer.js";
 import type { Wallet } from "../../domain/wallet.js";
@@ -294,4 +295,19 @@ export function idempotencyFromItem(item: Item): IdempotencyRecord {
   const location = optStr(item, "location");
   if (location !== undefined) record.location = location;
   return record;
+}
+
+export function headFromItem(item: Item): WalletHead {
+  return {
+    walletId: str(item, "walletId"),
+    currency: str(item, "currency"),
+    balance: big(item, "balance"),
+    version: int(item, "version"),
+    headHash: str(item, "headHash"),
+  };
+}
+
+/** A required string attribute (corruption when absent). */
+export function stringOf(item: Item, name: string): string {
+  return str(item, name);
 }

@@ -4,7 +4,14 @@
  * and cannot drift apart.
  */
 
-export type CellTableName = "wallets" | "owners" | "entries" | "transfers" | "idempotency";
+export type CellTableName =
+  | "wallets"
+  | "owners"
+  | "entries"
+  | "transfers"
+  | "idempotency"
+  | "checkpoints"
+  | "snapshots";
 
 export type KeyAttributeType = "S" | "N";
 
@@ -122,9 +129,45 @@ export const CELL_TABLES: Readonly<Record<CellTableName, CellTableDefinition>> =
     billingMode: "PAY_PER_REQUEST",
     ledgerImmutable: false,
   },
+  /** Signed cell checkpoints: one partition ("cell"), sorted by sequence; written once (conditional Put). */
+  checkpoints: {
+    logicalName: "checkpoints",
+    partitionKey: { name: "cell", type: "S" },
+    sortKey: { name: "sequence", type: "N" },
+    attributeDefinitions: [
+      { name: "cell", type: "S" },
+      { name: "sequence", type: "N" },
+    ],
+    localSecondaryIndexes: [],
+    globalSecondaryIndexes: [],
+    billingMode: "PAY_PER_REQUEST",
+    ledgerImmutable: true,
+  },
+  /** The wallet heads of each snapshot, sorted by walletId; written once (conditional Put in transactions). */
+  snapshots: {
+    logicalName: "snapshots",
+    partitionKey: { name: "snapshotId", type: "S" },
+    sortKey: { name: "walletId", type: "S" },
+    attributeDefinitions: [
+      { name: "snapshotId", type: "S" },
+      { name: "walletId", type: "S" },
+    ],
+    localSecondaryIndexes: [],
+    globalSecondaryIndexes: [],
+    billingMode: "PAY_PER_REQUEST",
+    ledgerImmutable: true,
+  },
 };
 
-export const CELL_TABLE_NAMES: readonly CellTableName[] = ["wallets", "owners", "entries", "transfers", "idempotency"];
+export const CELL_TABLE_NAMES: readonly CellTableName[] = [
+  "wallets",
+  "owners",
+  "entries",
+  "transfers",
+  "idempotency",
+  "checkpoints",
+  "snapshots",
+];
 
 export const DEFAULT_TABLE_PREFIX = "cellwallet";
 
@@ -147,5 +190,7 @@ export function cellTableNames(cellId: string, prefix = DEFAULT_TABLE_PREFIX): R
     entries: name("entries"),
     transfers: name("transfers"),
     idempotency: name("idempotency"),
+    checkpoints: name("checkpoints"),
+    snapshots: name("snapshots"),
   };
 }

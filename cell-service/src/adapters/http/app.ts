@@ -14,6 +14,12 @@ import type { Logger } from "pino";
 import { ticketFor } from "../../application/idempotency.js";
 import { ContentionError } from "../../application/ledger-store.js";
 import type { CellDeps, OperationContext } from "../../application/operation-context.js";
+import {
+  auditCell,
+  exportCheckpoint,
+  listCheckpoints,
+  reconcileCellUseCase,
+} from "../../application/use-cases/audit-cell.js";
 import { auditWallet } from "../../application/use-cases/audit-wallet.js";
 import { createWallet } from "../../application/use-cases/create-wallet.js";
 import { getTransaction } from "../../application/use-cases/get-transaction.js";
@@ -272,6 +278,22 @@ export function createCellApp(options: CellAppOptions): OpenAPIHono<CellEnv> {
     return send(c, await auditWallet(deps, context(c), walletId));
   });
 
+  // Operator endpoint on the cell itself (not routed to by the public router; cellctl calls it directly).
+  app.get(CELL_AUDIT_PATH, async (c) => send(c, await auditCell(deps, context(c))));
+  app.get("/api/v1/cell/reconciliation", async (c) => send(c, await reconcileCellUseCase(deps, context(c))));
+  app.get("/api/v1/cell/checkpoints", async (c) => send(c, await listCheckpoints(deps, context(c))));
+  app.get("/api/v1/cell/checkpoints/:sequence", async (c) => {
+    const text = c.req.param("sequence");
+    if (!/^[1-9][0-9]{0,14}$/.test(text))
+      return sendProblem(
+        c,
+        problem("validation-error", "the checkpoint sequence must be a positive integer", {
+          errors: [{ pointer: "path/sequence", detail: "a checkpoint sequence (1, 2, 3…)" }],
+        }),
+      );
+    return send(c, await exportCheckpoint(deps, context(c), Number(text)));
+  });
+
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
     scheme: "bearer",
@@ -293,6 +315,9 @@ function invalidQuery(c: Context<CellEnv>, name: string, detail: string): RouteR
     }),
   );
 }
+
+/** Verification of the whole cell: every wallet's chain, balance, sequences and row (wallet:auditor). */
+export const CELL_AUDIT_PATH = "/api/v1/cell/audit";
 
 export const openApiInfo = {
   openapi: "3.1.0",

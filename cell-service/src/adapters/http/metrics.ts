@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 /** Prometheus metrics of one cell process; every series carries `cell` and `az`. Labels stay bounded. */
 export class CellMetrics {
@@ -6,6 +6,11 @@ export class CellMetrics {
   readonly requests: Counter<"method" | "route" | "status">;
   readonly latency: Histogram<"method" | "route" | "status">;
   readonly operations: Counter<"type" | "outcome">;
+  /** Results of the periodic verification job (and of checkpoints): alert on invalid > 0 or a stale success. */
+  readonly verificationInvalidWallets: Gauge;
+  readonly verificationCheckpointsValid: Gauge;
+  readonly verificationLastRun: Gauge;
+  readonly verificationDuration: Gauge;
 
   constructor(cellId: string, az: string) {
     this.registry.setDefaultLabels({ cell: cellId, az });
@@ -27,6 +32,26 @@ export class CellMetrics {
       name: "cellwallet_wallet_operations_total",
       help: "Wallet operations by type and outcome (ok, refused)",
       labelNames: ["type", "outcome"],
+      registers: [this.registry],
+    });
+    this.verificationInvalidWallets = new Gauge({
+      name: "cellwallet_verification_invalid_wallets",
+      help: "Wallets found invalid by the last whole-cell verification",
+      registers: [this.registry],
+    });
+    this.verificationCheckpointsValid = new Gauge({
+      name: "cellwallet_verification_checkpoints_valid",
+      help: "1 when the last verification found every checkpoint sound, else 0",
+      registers: [this.registry],
+    });
+    this.verificationLastRun = new Gauge({
+      name: "cellwallet_verification_last_run_timestamp_seconds",
+      help: "When the last whole-cell verification finished (Unix time)",
+      registers: [this.registry],
+    });
+    this.verificationDuration = new Gauge({
+      name: "cellwallet_verification_duration_seconds",
+      help: "How long the last whole-cell verification took",
       registers: [this.registry],
     });
   }

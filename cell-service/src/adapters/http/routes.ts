@@ -154,4 +154,6 @@ export const ALLOWED_METHODS: { pattern: RegExp; methods: string[] }[] = [
   { pattern: /^\/api\/v1\/wallets\/[^/]+\/transactions\/[^/]+$/, methods: ["GET"] },
   { pattern: /^\/api\/v1\/wallets\/[^/]+\/audit$/, methods: ["GET"] },
   { pattern: /^\/api\/v1\/transfers\/[^/]+$/, methods: ["GET"] },
+  { pattern: /^\/api\/v1\/cell\/(audit|reconciliation)$/, methods: ["GET"] },
+  { pattern: /^\/api\/v1\/cell\/checkpoints(\/[^/]+)?$/, methods: ["GET"] },
 ];

@@ -1,5 +1,6 @@
 import type { AuditContext, EntryType } from "@cellwallet/contract";
 import type { IdempotencyRecord } from "../../application/ledger-store.js";
+import type { WalletHead } from "../../domain/checkpoint.js";
 import type { LedgerEntry } from "../../domain/ledger-entry.js";
 import type { Transfer, TransferStatus } from "../../domain/transfer.js";
 import type { Wallet } from "../../domain/wallet.js";
@@ -158,5 +159,15 @@ export function idempotencyParams(r: IdempotencyRecord) {
     body: r.body,
     created_at: r.createdAt,
     expires_at: r.expiresAt,
+  };
+}
+
+export function headFromRow(r: Row): WalletHead {
+  return {
+    walletId: str(r.wallet_id),
+    currency: str(r.currency),
+    balance: big(r.balance),
+    version: num(r.version),
+    headHash: str(r.head_hash),
   };
 }

@@ -45,6 +45,29 @@ BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
 CREATE TRIGGER IF NOT EXISTS entries_are_append_only_delete BEFORE DELETE ON entries
 BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
 
+-- Signed cell checkpoints and the wallet heads they commit to: written once, never changed.
+CREATE TABLE IF NOT EXISTS checkpoints (
+  sequence INTEGER PRIMARY KEY CHECK (sequence >= 1),
+  body     TEXT NOT NULL                       -- the Checkpoint as JSON (hash and signature included)
+) STRICT;
+CREATE TABLE IF NOT EXISTS snapshot_heads (
+  snapshot_id TEXT NOT NULL,
+  wallet_id   TEXT NOT NULL,
+  currency    TEXT NOT NULL,
+  balance     INTEGER NOT NULL,
+  version     INTEGER NOT NULL,
+  head_hash   TEXT NOT NULL,
+  PRIMARY KEY (snapshot_id, wallet_id)
+) STRICT, WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS checkpoints_are_append_only_update BEFORE UPDATE ON checkpoints
+BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS checkpoints_are_append_only_delete BEFORE DELETE ON checkpoints
+BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS snapshot_heads_are_append_only_update BEFORE UPDATE ON snapshot_heads
+BEGIN SELECT RAISE(ABORT, 'snapshots are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS snapshot_heads_are_append_only_delete BEFORE DELETE ON snapshot_heads
+BEGIN SELECT RAISE(ABORT, 'snapshots are append-only'); END;
+
 CREATE TABLE IF NOT EXISTS transfers (
   transfer_id         TEXT PRIMARY KEY,
   from_wallet_id      TEXT NOT NULL,

@@ -10,12 +10,14 @@ import {
   type IdempotencyRecord,
   type LedgerStore,
 } from "../../application/ledger-store.js";
+import { type Checkpoint, checkpointFromJson, checkpointToJson, type WalletHead } from "../../domain/checkpoint.js";
 import type { LedgerEntry } from "../../domain/ledger-entry.js";
 import type { Transfer } from "../../domain/transfer.js";
 import type { Wallet } from "../../domain/wallet.js";
 import {
   entryFromRow,
   entryParams,
+  headFromRow,
   idempotencyFromRow,
   idempotencyParams,
   transferFromRow,
@@ -137,6 +139,19 @@ export class SqliteLedgerStore implements LedgerStore {
            AND (created_at < @before_at OR (created_at = @before_at AND sequence < @before_seq))
          ORDER BY created_at DESC, sequence DESC LIMIT @limit`,
       ),
+      insertHead: prepare(
+        `INSERT INTO snapshot_heads (snapshot_id, wallet_id, currency, balance, version, head_hash)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+      ),
+      headsAfter: prepare(
+        "SELECT * FROM snapshot_heads WHERE snapshot_id = ? AND wallet_id > ? ORDER BY wallet_id LIMIT ?",
+      ),
+      insertCheckpoint: prepare("INSERT INTO checkpoints (sequence, body) VALUES (?, ?) ON CONFLICT DO NOTHING"),
+      checkpointsAfter: prepare("SELECT body FROM checkpoints WHERE sequence > ? ORDER BY sequence LIMIT ?"),
+      latestCheckpoint: prepare("SELECT body FROM checkpoints ORDER BY sequence DESC LIMIT 1"),
+      checkpoint: prepare("SELECT body FROM checkpoints WHERE sequence = ?"),
+      transfersAfter: prepare("SELECT * FROM transfers WHERE transfer_id > ? ORDER BY transfer_id LIMIT ?"),
+      walletsAfter: prepare("SELECT * FROM wallets WHERE wallet_id > ? ORDER BY wallet_id LIMIT ?"),
       ascending: prepare("SELECT * FROM entries WHERE wallet_id = ? AND sequence > ? ORDER BY sequence LIMIT ?"),
       sweepIdempotency: prepare("DELETE FROM idempotency WHERE expires_at < ?"),
       ping: prepare("SELECT 1"),
@@ -314,6 +329,86 @@ export class SqliteLedgerStore implements LedgerStore {
         yield entry;
       }
     }
+  }
+
+  async *streamWallets(): AsyncIterable<Wallet> {
+    let after = "";
+    for (;;) {
+      const rows = this.stmt.walletsAfter.all(after, 500) as Row[];
+      if (rows.length === 0) return;
+      for (const row of rows) {
+        const wallet = walletFromRow(row);
+        after = wallet.walletId;
+        yield wallet;
+      }
+    }
+  }
+
+  async *streamTransfers(): AsyncIterable<Transfer> {
+    let after = "";
+    for (;;) {
+      const rows = this.stmt.transfersAfter.all(after, 500) as Row[];
+      if (rows.length === 0) return;
+      for (const row of rows) {
+        const transfer = transferFromRow(row);
+        after = transfer.transferId;
+        yield transfer;
+      }
+    }
+  }
+
+  async putSnapshotHeads(snapshotId: string, heads: readonly WalletHead[]): Promise<void> {
+    for (let i = 0; i < heads.length; i += 1000) {
+      const chunk = heads.slice(i, i + 1000);
+      this.db
+        .transaction(() => {
+          for (const h of chunk) {
+            this.stmt.insertHead.run(snapshotId, h.walletId, h.currency, h.balance, h.version, h.headHash);
+          }
+        })
+        .immediate();
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  async *streamSnapshotHeads(snapshotId: string): AsyncIterable<WalletHead> {
+    let after = "";
+    for (;;) {
+      const rows = this.stmt.headsAfter.all(snapshotId, after, 500) as Row[];
+      if (rows.length === 0) return;
+      for (const row of rows) {
+        const head = headFromRow(row);
+        after = head.walletId;
+        yield head;
+      }
+    }
+  }
+
+  async appendCheckpoint(checkpoint: Checkpoint): Promise<boolean> {
+    return this.stmt.insertCheckpoint.run(checkpoint.sequence, checkpointToJson(checkpoint)).changes === 1;
+  }
+
+  async *streamCheckpoints(): AsyncIterable<Checkpoint> {
+    let after = 0;
+    for (;;) {
+      const rows = this.stmt.checkpointsAfter.all(after, 100) as Row[];
+      if (rows.length === 0) return;
+      for (const row of rows) {
+        const checkpoint = checkpointFromJson(String(row.body));
+        after = checkpoint.sequence;
+        yield checkpoint;
+      }
+    }
+  }
+
+  async latestCheckpoint(): Promise<Checkpoint | undefined> {
+    const row = this.stmt.latestCheckpoint.get() as Row | undefined;
+    return row ? checkpointFromJson(String(row.body)) : undefined;
+  }
+
+  async getCheckpoint(sequence: number): Promise<Checkpoint | undefined> {
+    const row = this.stmt.checkpoint.get(sequence) as Row | undefined;
+    return row ? checkpointFromJson(String(row.body)) : undefined;
   }
 
   /** Removes idempotency records past their retention (kept at least 24 h by configuration). */

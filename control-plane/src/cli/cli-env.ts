@@ -1,0 +1,145 @@
+import { resolve } from "node:path";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DEVELOPMENT_JWT_SECRET, mintToken, SCOPES } from "@cellwallet/contract";
+import type { OperatorActionInput } from "../audit/operator-log.js";
+import {
+  DynamoDbOperatorLogStore,
+  type OperatorLogStore,
+  SqliteOperatorLogStore,
+} from "../audit/operator-log-store.js";
+import { DynamoDbPlacementStore } from "../placement/dynamodb-placement-store.js";
+import type { CellRecord, PlacementStore } from "../placement/placement-store.js";
+import { SqlitePlacementStore } from "../placement/sqlite-placement-store.js";
+
+/** The placement registry as the router opens it (same variables, same defaults). */
+export function openPlacementStoreFromEnv(env: NodeJS.ProcessEnv): PlacementStore {
+  const kind = env.PLACEMENT_STORE ?? "sqlite";
+  if (kind === "sqlite") {
+    const dataDir = resolve(env.WALLET_DATA_DIR ?? ".data");
+    return new SqlitePlacementStore({
+      path: resolve(env.PLACEMENT_SQLITE_PATH ?? resolve(dataDir, "control-plane", "placement.sqlite")),
+    });
+  }
+  if (kind === "dynamodb") {
+    return new DynamoDbPlacementStore({
+      region: env.AWS_REGION ?? "us-east-1",
+      ...(env.DYNAMODB_ENDPOINT ? { endpoint: env.DYNAMODB_ENDPOINT } : {}),
+      ...(env.PLACEMENT_TABLE_PREFIX ? { tablePrefix: env.PLACEMENT_TABLE_PREFIX } : {}),
+    });
+  }
+  throw new Error(`PLACEMENT_STORE must be sqlite or dynamodb, got ${kind}`);
+}
+
+export function isProduction(env: NodeJS.ProcessEnv): boolean {
+  return env.WALLET_MODE === "production" || env.NODE_ENV === "production";
+}
+
+/** The local JWT secret, refused in production when it is the development one or short. */
+export function signingSecret(env: NodeJS.ProcessEnv): string {
+  const secret = env.WALLET_JWT_SECRET || DEVELOPMENT_JWT_SECRET;
+  if (isProduction(env) && (secret === DEVELOPMENT_JWT_SECRET || secret.length < 32)) {
+    throw new Error("production mode refuses the development secret and secrets shorter than 32 characters");
+  }
+  return secret;
+}
+
+/**
+ * The bearer token cellctl presents to cells for audit reads: WALLET_AUDITOR_TOKEN
+ * (from the identity provider, for production cells behind JWKS) or a
+ * short-lived wallet:auditor token minted locally with WALLET_JWT_SECRET.
+ */
+export async function auditorToken(env: NodeJS.ProcessEnv, operator: string): Promise<string> {
+  if (env.WALLET_AUDITOR_TOKEN) return env.WALLET_AUDITOR_TOKEN;
+  return mintToken({
+    sub: operator,
+    scopes: [SCOPES.auditor],
+    secret: signingSecret(env),
+    ttlSeconds: 900,
+    ...(env.WALLET_JWT_ISSUER ? { issuer: env.WALLET_JWT_ISSUER } : {}),
+    ...(env.WALLET_JWT_AUDIENCE ? { audience: env.WALLET_JWT_AUDIENCE } : {}),
+  });
+}
+
+/** Replica URLs of a cell, preferred first: weight > 0 by descending weight, then evacuated AZs. */
+export function endpointOrder(cell: CellRecord): string[] {
+  return [...cell.endpoints]
+    .sort((a, b) => (b.weight > 0 ? 1 : 0) - (a.weight > 0 ? 1 : 0) || b.weight - a.weight || a.az.localeCompare(b.az))
+    .map((e) => e.url);
+}
+
+export type CellCallResult = { ok: true; status: number; body: unknown; url: string } | { ok: false; error: string };
+
+/**
+ * GET `path` on a cell, trying its replicas in order until one answers. Any HTTP
+ * answer (even 4xx) ends the search; connection failures and 5xx move on.
+ */
+export async function getFromCell(
+  cell: CellRecord,
+  path: string,
+  token: string,
+  timeoutMs: number,
+): Promise<CellCallResult> {
+  const errors: string[] = [];
+  for (const base of endpointOrder(cell)) {
+    const url = `${base.replace(/\/$/, "")}${path}`;
+    try {
+      const response = await fetch(url, {
+        headers: { authorization: `Bearer ${token}`, "x-request-id": `cellctl-${Date.now().toString(36)}` },
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      const text = await response.text();
+      if (response.status >= 500) {
+        errors.push(`${base}: HTTP ${response.status}`);
+        continue;
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = text;
+      }
+      return { ok: true, status: response.status, body, url };
+    } catch (error) {
+      errors.push(`${base}: ${(error as Error).message}`);
+    }
+  }
+  if (errors.length === 0) errors.push("the cell has no endpoints in the registry");
+  return { ok: false, error: errors.join("; ") };
+}
+
+/** Who runs cellctl, for the operator audit trail. */
+export function operatorName(env: NodeJS.ProcessEnv): string {
+  return env.CELLCTL_OPERATOR || env.USER || "cellctl";
+}
+
+/** The operator audit trail next to the placement registry (same variables as openPlacementStoreFromEnv). */
+export function openOperatorLogFromEnv(env: NodeJS.ProcessEnv): OperatorLogStore {
+  const kind = env.PLACEMENT_STORE ?? "sqlite";
+  if (kind === "sqlite") {
+    const dataDir = resolve(env.WALLET_DATA_DIR ?? ".data");
+    return new SqliteOperatorLogStore(
+      resolve(env.PLACEMENT_SQLITE_PATH ?? resolve(dataDir, "control-plane", "placement.sqlite")),
+    );
+  }
+  if (kind === "dynamodb") {
+    const client = new DynamoDBClient({
+      region: env.AWS_REGION ?? "us-east-1",
+      ...(env.DYNAMODB_ENDPOINT ? { endpoint: env.DYNAMODB_ENDPOINT } : {}),
+    });
+    return new DynamoDbOperatorLogStore(client, env.PLACEMENT_TABLE_PREFIX, true);
+  }
+  throw new Error(`PLACEMENT_STORE must be sqlite or dynamodb, got ${kind}`);
+}
+
+/**
+ * Records one operator action in the tamper-evident trail. Throws when it
+ * cannot: callers refuse to complete an action that would go unrecorded.
+ */
+export async function recordOperatorAction(env: NodeJS.ProcessEnv, input: OperatorActionInput): Promise<void> {
+  const log = openOperatorLogFromEnv(env);
+  try {
+    await log.append(input);
+  } finally {
+    await log.close();
+  }
+}

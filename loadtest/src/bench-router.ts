@@ -1,0 +1,308 @@
+/**
+ * The router-overhead benchmark: `npm run bench:router -- [--duration s] [--connections n]
+ * [--wallets n] [--seed n] [--quick]`. Starts the local platform (control-plane's
+ * LocalPlatform) with two cells and ONE AZ on the embedded SQLite store, the
+ * router's rate limit off, and pins the benchmark's users to the cells with
+ * placement overrides. Every same-cell scenario then runs twice with the same
+ * wallets, request mix, connections and duration: (a) directly against cell-1's
+ * replica, (b) through the router in front of it, so the only difference is the
+ * router hop. Cross-cell transfers (no direct equivalent) run through the router
+ * only. Prints Markdown tables, checks the invariants against the client's
+ * books through the router, and exits non-zero on a failed invariant, any 5xx or
+ * a process that died.
+ */
+import { loadavg } from "node:os";
+import { parseRouterBenchArgs, ROUTER_USAGE, type RouterBenchOptions } from "./bench/args.js";
+import { Books } from "./bench/book.js";
+import {
+  asRequest,
+  createWallets,
+  depositOp,
+  seedWallets,
+  tokenFor,
+  transferOp,
+  userIdsFor,
+  verifyCell,
+} from "./bench/fixtures.js";
+import { CpuMeter } from "./bench/machine.js";
+import { type BenchPlatform, startBenchPlatform } from "./bench/platform.js";
+import {
+  header,
+  type OverheadRow,
+  overheadTable,
+  resolutionText,
+  type ScenarioRow,
+  type ScenarioTableOptions,
+  scenarioTable,
+} from "./bench/report.js";
+import { type RouterSnapshot, routerDelta, routerDeltaText, scrapeRouter } from "./bench/router-metrics.js";
+import { type BenchWallet, type BuiltRequest, prng, runScenario } from "./bench/scenarios.js";
+
+const log = (text = "") => console.log(text);
+
+const SOURCE_CELL = "cell-1";
+const OTHER_CELL = "cell-2";
+const ROUTER = "router/az-1";
+
+const TABLE: ScenarioTableOptions = {
+  first: "path",
+  cpu: [
+    { key: "router", label: "router" },
+    { key: SOURCE_CELL, label: SOURCE_CELL },
+    { key: OTHER_CELL, label: OTHER_CELL },
+    { key: "self", label: "autocannon" },
+    { key: "other", label: "anything else" },
+  ],
+};
+
+type Path = "direct" | "router";
+
+interface Scenario {
+  name: string;
+  connections?: number;
+  /** Builds the request generator from a seeded random source: the same seed gives the same mix. */
+  build: (random: () => number) => () => BuiltRequest;
+}
+
+interface Run {
+  row: ScenarioRow;
+  routerView?: RouterSnapshot;
+}
+
+const pickFrom = (random: () => number, wallets: BenchWallet[]) =>
+  wallets[Math.floor(random() * wallets.length)] as BenchWallet;
+
+/** Same-cell scenarios over `wallets` (all in one cell): the bench-cell mix. */
+function sameCellScenarios(wallets: BenchWallet[], operator: string): Scenario[] {
+  const deposit = (random: () => number) => () =>
+    // 0.01 .. 100.00, each with its own Idempotency-Key.
+    asRequest(depositOp(pickFrom(random, wallets), operator, BigInt(1 + Math.floor(random() * 10_000)), "deposit"));
+  const get = (random: () => number) => () => {
+    const wallet = pickFrom(random, wallets);
+    return { method: "GET" as const, path: `/api/v1/wallets/${wallet.walletId}`, token: wallet.token };
+  };
+  return [
+    { name: "deposit, 1 connection", connections: 1, build: deposit },
+    { name: "GET wallet, 1 connection", connections: 1, build: get },
+    { name: "deposit", build: deposit },
+    {
+      name: "transfer (same cell)",
+      // 0.01 .. 5.00 from a random wallet (its owner's token) to another of the same cell.
+      build: (random) => () => {
+        const from = pickFrom(random, wallets);
+        let to = pickFrom(random, wallets);
+        while (to === from) to = pickFrom(random, wallets);
+        return asRequest(transferOp(from, to, BigInt(1 + Math.floor(random() * 500))));
+      },
+    },
+    { name: "GET wallet", build: get },
+  ];
+}
+
+/** 0.01 .. 5.00 from a random wallet of either cell to a random wallet of the other cell. */
+function crossCellScenario(a: BenchWallet[], b: BenchWallet[]): Scenario {
+  return {
+    name: "transfer (cross-cell)",
+    build: (random) => () => {
+      const fromA = random() < 0.5;
+      const from = pickFrom(random, fromA ? a : b);
+      const to = pickFrom(random, fromA ? b : a);
+      return asRequest(transferOp(from, to, BigInt(1 + Math.floor(random() * 500))));
+    },
+  };
+}
+
+async function main(): Promise<number> {
+  let options: RouterBenchOptions | "help";
+  try {
+    options = parseRouterBenchArgs(process.argv.slice(2));
+  } catch (error) {
+    console.error(`${(error as Error).message}\n\n${ROUTER_USAGE}`);
+    return 2;
+  }
+  if (options === "help") {
+    log(ROUTER_USAGE);
+    return 0;
+  }
+  log(
+    header(process.argv, {
+      title: "Cellwallet router overhead benchmark",
+      npmScript: "bench:router",
+      sharing:
+        "load generator (autocannon), router and cell processes share the same machine: through the router, " +
+        "three busy processes compete for the CPUs",
+    }),
+  );
+  log(
+    `- settings: ${options.duration} s per run; ${options.connections} connections (both paths); ` +
+      `${options.wallets} wallets per cell, 2 cells, 1 AZ; SQLite; router rate limit off; LOG_LEVEL=warn; seed ${options.seed}` +
+      (options.quick ? " (--quick)" : ""),
+  );
+
+  const bench: BenchPlatform = await startBenchPlatform(2);
+  try {
+    return await measure(bench, options);
+  } finally {
+    await bench.stop();
+  }
+}
+
+async function measure(bench: BenchPlatform, options: RouterBenchOptions): Promise<number> {
+  const routerUrl = bench.routerUrl;
+  const directUrl = bench.cellUrl(SOURCE_CELL);
+  const pids = {
+    router: bench.pid(ROUTER),
+    [SOURCE_CELL]: bench.pid(`${SOURCE_CELL}/az-1`),
+    [OTHER_CELL]: bench.pid(`${OTHER_CELL}/az-1`),
+  };
+  log(
+    `- platform in ${bench.dir}: router ${routerUrl} (pid ${pids.router}); ` +
+      `${SOURCE_CELL} ${directUrl} (pid ${pids[SOURCE_CELL]}); ` +
+      `${OTHER_CELL} ${bench.cellUrl(OTHER_CELL)} (pid ${pids[OTHER_CELL]})`,
+  );
+
+  // Users pinned by placement override, wallets created and seeded through the router.
+  const books = new Books();
+  const operator = await tokenFor("bench-operator", "wallet:operator");
+  const setupStart = Date.now();
+  const walletsOf = new Map<string, BenchWallet[]>();
+  for (const [cellId, prefix] of [
+    [SOURCE_CELL, "rb1"],
+    [OTHER_CELL, "rb2"],
+  ] as const) {
+    await bench.pin(userIdsFor(prefix, options.wallets), cellId);
+    const wallets = await createWallets(routerUrl, books, operator, options.wallets, prefix);
+    const misplaced = wallets.filter((w) => !w.walletId.endsWith(`-${cellId}`));
+    if (misplaced.length > 0) throw new Error(`${misplaced.length} wallets of ${prefix} are not in ${cellId}`);
+    await seedWallets(routerUrl, books, operator, wallets);
+    walletsOf.set(cellId, wallets);
+  }
+  const source = walletsOf.get(SOURCE_CELL) as BenchWallet[];
+  const other = walletsOf.get(OTHER_CELL) as BenchWallet[];
+  const all = [...source, ...other];
+  log(`- ${all.length} wallets created and seeded through the router in ${Date.now() - setupStart} ms`);
+
+  const serverErrorSamples: string[] = [];
+  const run = async (scenario: Scenario, path: Path, seed: number, durationS: number): Promise<Run> => {
+    const url = path === "direct" ? directUrl : routerUrl;
+    const connections = scenario.connections ?? options.connections;
+    const before = path === "router" ? await scrapeRouter(routerUrl) : undefined;
+    const meter = new CpuMeter(pids);
+    const result = await runScenario({
+      name: scenario.name,
+      url,
+      durationS,
+      connections,
+      books,
+      next: scenario.build(prng(seed)),
+    });
+    const cpu = meter.read();
+    // The whole machine's CPU minus ours: other processes (and the kernel's own work) during the run.
+    if (cpu.machine !== undefined) {
+      const ours = ["router", SOURCE_CELL, OTHER_CELL, "self"].reduce((sum, key) => sum + (cpu[key] ?? 0), 0);
+      cpu.other = Math.max(0, cpu.machine - ours);
+    }
+    const routerView = before ? routerDelta(before, await scrapeRouter(routerUrl)) : undefined;
+    const resolution = await books.resolveOpen(url);
+    serverErrorSamples.push(...result.serverErrors);
+    return { row: { adapter: path === "direct" ? "direct" : "via router", result, resolution, cpu }, routerView };
+  };
+  const show = (r: Run) => {
+    log(scenarioTable([r.row], TABLE));
+    if (r.row.resolution) log(`  outcomes: ${resolutionText(r.row.resolution)}`);
+    if (r.routerView) log(`  ${routerDeltaText(r.routerView)}`);
+  };
+
+  // Warm-up (not reported): every same-cell scenario through the router, which runs the cell's code paths too.
+  const same = sameCellScenarios(source, operator);
+  const warmS = Math.min(2, options.duration);
+  log(`\nwarm-up: each same-cell scenario through the router for ${warmS} s (not reported)…`);
+  for (const [i, scenario] of same.entries()) await run(scenario, "router", options.seed + 1000 + i, warmS);
+
+  const pairs: OverheadRow[] = [];
+  const views: { scenario: string; view: RouterSnapshot | undefined }[] = [];
+  for (const [i, scenario] of same.entries()) {
+    const connections = scenario.connections ?? options.connections;
+    log(`\n## ${scenario.name}: ${options.duration} s, ${connections} connection(s), direct then via router\n`);
+    // The same seed on both paths: the same wallets and amounts in the same order.
+    const direct = await run(scenario, "direct", options.seed + i, options.duration);
+    show(direct);
+    const routed = await run(scenario, "router", options.seed + i, options.duration);
+    show(routed);
+    pairs.push({ scenario: scenario.name, direct: direct.row, router: routed.row });
+    views.push({ scenario: scenario.name, view: routed.routerView });
+  }
+
+  const cross = crossCellScenario(source, other);
+  log(`\n## ${cross.name}: ${options.duration} s, ${options.connections} connections, via router only\n`);
+  const crossRun = await run(cross, "router", options.seed + 100, options.duration);
+  show(crossRun);
+  views.push({ scenario: cross.name, view: crossRun.routerView });
+  const transit = await books.settleInTransit(routerUrl, operator);
+  log(
+    `  cross-cell: ${transit.accepted} answered 202 (credit not confirmed within the cell's credit timeout), ` +
+      `then ${transit.completed} COMPLETED, ${transit.failed} FAILED (refunded), ${transit.unknown} still PENDING; ` +
+      "all others answered 201 COMPLETED",
+  );
+
+  log("\nverifying invariants through the router (every wallet of both cells)…");
+  const verification = await verifyCell(routerUrl, books, operator, all);
+  const failures = books.unexpectedFailures();
+  if (failures.size > 0) {
+    verification.lines.push(`unexpected refusals before the operation ran: ${[...failures.entries()].join("; ")}`);
+  }
+  for (const line of verification.lines) log(`  ${line}`);
+
+  log("\n## Summary\n");
+  log(`Router overhead, same-cell scenarios (${SOURCE_CELL} direct vs. through the router):\n`);
+  log(overheadTable(pairs, { cell: SOURCE_CELL, router: "router" }));
+  log("\nEvery run (CPU in % of one core, from /proc):\n");
+  log(scenarioTable([...pairs.flatMap((p) => [p.direct, p.router]), crossRun.row], TABLE));
+  log("\nThe router's own view of each via-router run (its /metrics, read before and after):\n");
+  for (const { scenario, view } of views) if (view) log(`- ${scenario}: ${routerDeltaText(view)}`);
+
+  log("\n## Verdict\n");
+  const rows = [...pairs.flatMap((p) => [p.direct, p.router]), crossRun.row];
+  const serverErrors = rows.flatMap((r) =>
+    [...r.result.problems.entries()]
+      .filter(([label]) => label.startsWith("5"))
+      .map(([label, n]) => `${r.adapter} ${r.result.name}: ${label} ×${n}`),
+  );
+  const router5xx = views.flatMap(({ scenario, view }) =>
+    view ? [...view.edge5xx.entries()].map(([k, n]) => `${scenario}: router answered ${k} ×${n}`) : [],
+  );
+  const checks: [string, boolean][] = [
+    ["invariants (books, sum of balances, audit) for every wallet", verification.pass],
+    ["no 5xx seen by the client", serverErrors.length === 0],
+    ["no 5xx in the router's metrics", router5xx.length === 0],
+    ["no process exited", bench.unexpectedExits.length === 0],
+  ];
+  let pass = true;
+  for (const [label, ok] of checks) {
+    log(`- ${label}: ${ok ? "PASS" : "FAIL"}`);
+    if (!ok) pass = false;
+  }
+  for (const line of [...serverErrors, ...router5xx, ...bench.unexpectedExits]) log(`  ${line}`);
+  for (const sample of serverErrorSamples) log(`  5xx body: ${sample}`);
+  const connectionErrors = rows.filter((r) => r.result.errors > 0 || r.result.timeouts > 0);
+  for (const r of connectionErrors) {
+    log(`- note: ${r.adapter} ${r.result.name}: ${r.result.errors} errors, ${r.result.timeouts} timeouts (autocannon)`);
+  }
+  log(
+    `\nload average at the end: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}`,
+  );
+  log(`\n${pass ? "PASS" : "FAIL"}`);
+  return pass ? 0 : 1;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error) => {
+    console.error("bench-router failed:", error);
+    process.exitCode = 1;
+  },
+);
