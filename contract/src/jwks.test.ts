@@ -1,3 +1,4 @@
+import type { webcrypto } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
@@ -8,8 +9,8 @@ import { createTokenVerifier, jwtConfigFromEnv } from "./jwt.js";
 describe("JWKS verification", () => {
   let server: Server;
   let url: string;
-  let sign: (claims: { iss?: string; aud?: string; sub?: string }, key?: CryptoKey) => Promise<string>;
-  let otherKey: CryptoKey;
+  let sign: (claims: { iss?: string; aud?: string; sub?: string }, key?: webcrypto.CryptoKey) => Promise<string>;
+  let otherKey: webcrypto.CryptoKey;
 
   beforeAll(async () => {
     const { privateKey, publicKey } = await generateKeyPair("ES256", { extractable: true });
