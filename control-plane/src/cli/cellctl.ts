@@ -1,5 +1,7 @@
 import { Command } from "commander";
 import { auditLogCommand } from "./audit-log-command.js";
+import { azCommand } from "./az-command.js";
+import { cellsCommand } from "./cells-command.js";
 import { checkpointsCommand } from "./checkpoints-command.js";
 import { reconcileCommand } from "./reconcile-command.js";
 import { tokenCommand } from "./token-command.js";
@@ -14,7 +16,9 @@ export function buildCellctl(env: NodeJS.ProcessEnv): Command {
     .addCommand(verifyCommand(env))
     .addCommand(checkpointsCommand(env))
     .addCommand(reconcileCommand(env))
-    .addCommand(auditLogCommand(env));
+    .addCommand(auditLogCommand(env))
+    .addCommand(cellsCommand(env))
+    .addCommand(azCommand(env));
 }
 
 await buildCellctl(process.env).parseAsync(process.argv);

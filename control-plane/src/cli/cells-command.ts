@@ -1,0 +1,313 @@
+import { Command } from "commander";
+import {
+  DEFAULT_AZ_HEADROOM,
+  lifecycleTransition,
+  parseEndpointOption,
+  staticStability,
+} from "../placement/cell-operations.js";
+import type { CellEndpoint, CellRecord, PlacementStore } from "../placement/placement-store.js";
+import { openPlacementStoreFromEnv, operatorName } from "./cli-env.js";
+import { confirmOrExit, EXIT_REFUSED, EXIT_USAGE, recordThenApply } from "./operator-prompt.js";
+
+function fillPercent(cell: CellRecord): number | null {
+  return cell.capacity > 0 ? Math.round((1000 * cell.users) / cell.capacity) / 10 : null;
+}
+
+function azSummary(cell: CellRecord): string {
+  return cell.endpoints.map((e) => `${e.az}:${e.weight}`).join(" ") || "-";
+}
+
+async function withStore<T>(env: NodeJS.ProcessEnv, use: (store: PlacementStore) => Promise<T>): Promise<T> {
+  const store = openPlacementStoreFromEnv(env);
+  try {
+    return await use(store);
+  } finally {
+    await store.close();
+  }
+}
+
+async function requireCell(store: PlacementStore, cellId: string, command: Command): Promise<CellRecord> {
+  const cell = await store.getCell(cellId);
+  if (!cell) return command.error(`cellctl: unknown cell ${cellId}`, { exitCode: EXIT_USAGE });
+  return cell;
+}
+
+interface ReadyProbe {
+  ready: boolean;
+  status: number | null;
+  ms: number;
+  error?: string;
+}
+
+async function probeReady(url: string, timeoutMs: number): Promise<ReadyProbe> {
+  const started = performance.now();
+  try {
+    const response = await fetch(`${url.replace(/\/$/, "")}/ready`, { signal: AbortSignal.timeout(timeoutMs) });
+    await response.arrayBuffer();
+    return { ready: response.status === 200, status: response.status, ms: Math.round(performance.now() - started) };
+  } catch (error) {
+    const e = error as Error;
+    return {
+      ready: false,
+      status: null,
+      ms: Math.round(performance.now() - started),
+      error: e.name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : e.message,
+    };
+  }
+}
+
+function listCommand(env: NodeJS.ProcessEnv): Command {
+  return new Command("list")
+    .description("List the registered cells: state, users/capacity, fill and AZ weights")
+    .option("--json", "print the cells as JSON")
+    .addHelpText("after", "\nExamples:\n  $ cellctl cells list\n  $ cellctl cells list --json")
+    .action(async (options: { json?: boolean }) => {
+      const cells = await withStore(env, (store) => store.listCells());
+      if (options.json) {
+        const out = cells.map((c) => ({ ...c, fillPercent: fillPercent(c) }));
+        process.stdout.write(`${JSON.stringify({ cells: out }, null, 2)}\n`);
+        return;
+      }
+      const lines = ["CELL                 STATE      USERS/CAPACITY   FILL  AZS (weight)"];
+      for (const c of cells) {
+        const fill = fillPercent(c);
+        lines.push(
+          `${c.cellId.padEnd(20)} ${c.state.padEnd(10)} ${`${c.users}/${c.capacity}`.padStart(14)} ` +
+            `${(fill === null ? "-" : `${fill.toFixed(1)}%`).padStart(6)}  ${azSummary(c)}`,
+        );
+      }
+      if (cells.length === 0) lines.push("(no cells registered)");
+      process.stdout.write(`${lines.join("\n")}\n`);
+    });
+}
+
+function describeCommand(env: NodeJS.ProcessEnv): Command {
+  return new Command("describe")
+    .description("Show one cell: registry record, each AZ endpoint's live /ready, and whether it can lose an AZ")
+    .argument("<cellId>")
+    .option("--json", "print the description as JSON")
+    .option("--timeout <ms>", "timeout of each /ready probe", (v) => Number(v), 1000)
+    .option("--headroom <factor>", "spare capacity of each AZ as a multiple of its share", Number, DEFAULT_AZ_HEADROOM)
+    .addHelpText(
+      "after",
+      `
+Static stability: losing the in-service AZ with the largest weight (w_max of total W) makes
+the other in-service AZs carry W/(W-w_max) of their load (N equal AZs: N/(N-1)). The cell can
+lose one AZ when at least 2 AZs are in service (weight > 0 and /ready) and that factor is
+within --headroom (default ${DEFAULT_AZ_HEADROOM}: 3 AZs each provisioned for 150% of their share).
+
+Exit status: 0 described, 2 unknown cell.
+
+Examples:
+  $ cellctl cells describe cell-1
+  $ cellctl cells describe cell-1 --json --timeout 500`,
+    )
+    .action(
+      async (cellId: string, options: { json?: boolean; timeout: number; headroom: number }, command: Command) => {
+        if (!(options.headroom >= 1))
+          command.error("cellctl: --headroom must be a number ≥ 1", { exitCode: EXIT_USAGE });
+        const cell = await withStore(env, (store) => requireCell(store, cellId, command));
+        const probes = await Promise.all(cell.endpoints.map((e) => probeReady(e.url, options.timeout)));
+        const readyByUrl = new Map(cell.endpoints.map((e, i) => [e.url, probes[i]?.ready ?? false]));
+        const stability = staticStability(
+          cell.endpoints,
+          (e: CellEndpoint) => readyByUrl.get(e.url) ?? false,
+          options.headroom,
+        );
+        const verdict = `can lose one AZ: ${stability.canLoseOneAz ? "yes" : "no"} (${stability.inService} of ${stability.total} AZs in service)`;
+        if (options.json) {
+          const endpoints = cell.endpoints.map((e, i) => ({ ...e, readiness: probes[i] }));
+          process.stdout.write(
+            `${JSON.stringify({ cell: { ...cell, fillPercent: fillPercent(cell), endpoints }, staticStability: stability, verdict }, null, 2)}\n`,
+          );
+          return;
+        }
+        const fill = fillPercent(cell);
+        const lines = [
+          `Cell:      ${cell.cellId}`,
+          `State:     ${cell.state}`,
+          `Users:     ${cell.users} of ${cell.capacity}${fill === null ? "" : ` (${fill.toFixed(1)}%)`}`,
+          `Updated:   ${new Date(cell.updatedAt).toISOString()}`,
+          "",
+          "AZ         WEIGHT  READY              URL",
+        ];
+        cell.endpoints.forEach((e, i) => {
+          const p = probes[i];
+          const ready = !p
+            ? "-"
+            : p.ready
+              ? `yes (${p.ms} ms)`
+              : p.status !== null
+                ? `no (HTTP ${p.status})`
+                : `no (${p.error ?? "error"})`;
+          lines.push(`${e.az.padEnd(10)} ${String(e.weight).padStart(6)}  ${ready.padEnd(18)} ${e.url}`);
+        });
+        lines.push("");
+        lines.push(verdict);
+        if (stability.requiredFactor !== null) {
+          lines.push(
+            `  losing ${stability.largestAz} needs the others to carry ${stability.requiredFactor.toFixed(2)}x their load (headroom ${stability.headroom})`,
+          );
+        }
+        process.stdout.write(`${lines.join("\n")}\n`);
+      },
+    );
+}
+
+function registerCommand(env: NodeJS.ProcessEnv): Command {
+  return new Command("register")
+    .description("Create or update a cell's registry record (users are kept)")
+    .argument("<cellId>")
+    .option(
+      "--endpoint <az=url>",
+      "a replica of the cell (repeat per AZ); replaces the endpoint set, keeping known AZs' weights",
+      (v: string, all: string[] = []) => [...all, v],
+    )
+    .option("--capacity <n>", "most users the cell may hold", (v) => Number(v))
+    .option("--json", "print the resulting record as JSON")
+    .addHelpText(
+      "after",
+      `
+A new cell needs --endpoint and --capacity, and starts active with every AZ at weight 1.
+An update keeps the state, the user count and, for AZs already registered, their weights.
+
+Exit status: 0 registered, 1 the record could not be written or recorded, 2 usage.
+
+Examples:
+  $ cellctl cells register cell-3 --capacity 10000 \\
+      --endpoint az-1=http://10.0.1.10:8081 --endpoint az-2=http://10.0.2.10:8081 --endpoint az-3=http://10.0.3.10:8081
+  $ cellctl cells register cell-3 --capacity 20000`,
+    )
+    .action(
+      async (cellId: string, options: { endpoint?: string[]; capacity?: number; json?: boolean }, command: Command) => {
+        let parsed: { az: string; url: string }[] | undefined;
+        try {
+          parsed = options.endpoint?.map(parseEndpointOption);
+        } catch (error) {
+          return command.error(`cellctl: ${(error as Error).message}`, { exitCode: EXIT_USAGE });
+        }
+        if (parsed && new Set(parsed.map((e) => e.az)).size !== parsed.length) {
+          command.error("cellctl: one --endpoint per AZ", { exitCode: EXIT_USAGE });
+        }
+        if (options.capacity !== undefined && !(Number.isSafeInteger(options.capacity) && options.capacity >= 0)) {
+          command.error("cellctl: --capacity must be a non-negative integer", { exitCode: EXIT_USAGE });
+        }
+        await withStore(env, async (store) => {
+          const existing = await store.getCell(cellId);
+          if (!existing && (!parsed || options.capacity === undefined)) {
+            command.error(`cellctl: ${cellId} is a new cell: give --endpoint (per AZ) and --capacity`, {
+              exitCode: EXIT_USAGE,
+            });
+          }
+          const endpoints: CellEndpoint[] = parsed
+            ? parsed.map((e) => ({ ...e, weight: existing?.endpoints.find((x) => x.az === e.az)?.weight ?? 1 }))
+            : (existing?.endpoints ?? []);
+          const next = {
+            cellId,
+            state: existing?.state ?? "active",
+            capacity: options.capacity ?? existing?.capacity ?? 0,
+            endpoints,
+          } as const;
+          const written = await recordThenApply(
+            env,
+            command,
+            {
+              actor: operatorName(env),
+              action: "cell.register",
+              target: cellId,
+              details: {
+                created: !existing,
+                before: existing
+                  ? { state: existing.state, capacity: existing.capacity, endpoints: existing.endpoints }
+                  : null,
+                after: { state: next.state, capacity: next.capacity, endpoints: next.endpoints },
+              },
+            },
+            () => store.putCell(next),
+          );
+          if (options.json) process.stdout.write(`${JSON.stringify({ created: !existing, cell: written }, null, 2)}\n`);
+          else
+            process.stdout.write(
+              `${existing ? "updated" : "registered"} ${cellId}: ${written.state}, ${written.users}/${written.capacity} users, ${azSummary(written)}\n`,
+            );
+        });
+      },
+    );
+}
+
+function lifecycleCommand(env: NodeJS.ProcessEnv, verb: "cordon" | "uncordon"): Command {
+  const cordon = verb === "cordon";
+  const command = new Command(verb)
+    .description(
+      cordon
+        ? "Stop placing new users in a cell (its users stay and are served)"
+        : "Let a cordoned cell take new users again (back to active)",
+    )
+    .argument("<cellId>")
+    .option("--json", "print the outcome as JSON");
+  if (cordon) command.option("-y, --yes", "do not ask for confirmation (required in non-interactive use)");
+  return command
+    .addHelpText(
+      "after",
+      `
+Refused for draining and retired cells. ${cordon ? "Without --yes, asks at a terminal; elsewhere exits 2." : ""}
+
+Exit status: 0 done (or already ${cordon ? "cordoned" : "active"}), 1 refused, 2 unknown cell${cordon ? " or not confirmed" : ""}.
+
+Examples:
+  $ cellctl cells ${verb} cell-2${cordon ? " --yes" : ""}
+  $ cellctl cells ${verb} cell-2${cordon ? " --yes" : ""} --json`,
+    )
+    .action(async (cellId: string, options: { json?: boolean; yes?: boolean }, cmd: Command) => {
+      await withStore(env, async (store) => {
+        const cell = await requireCell(store, cellId, cmd);
+        const transition = lifecycleTransition(cell.state, verb);
+        if (!transition.ok) {
+          return cmd.error(`cellctl: refusing to ${verb} ${cellId}: ${transition.reason}`, { exitCode: EXIT_REFUSED });
+        }
+        if (!transition.changed) {
+          if (options.json) process.stdout.write(`${JSON.stringify({ cellId, state: cell.state, changed: false })}\n`);
+          else process.stdout.write(`${cellId} is already ${cell.state}: nothing to do\n`);
+          return;
+        }
+        if (cordon) await confirmOrExit(cmd, options.yes, `Cordon ${cellId} (no new users will be placed there)?`);
+        const written = await recordThenApply(
+          env,
+          cmd,
+          {
+            actor: operatorName(env),
+            action: `cell.${verb}`,
+            target: cellId,
+            details: { from: cell.state, to: transition.to },
+          },
+          () => store.putCell({ cellId, state: transition.to, capacity: cell.capacity, endpoints: cell.endpoints }),
+        );
+        if (options.json)
+          process.stdout.write(
+            `${JSON.stringify({ cellId, from: cell.state, state: written.state, changed: true })}\n`,
+          );
+        else process.stdout.write(`${cellId}: ${cell.state} -> ${written.state}\n`);
+      });
+    });
+}
+
+/** `cellctl cells list | describe | register | cordon | uncordon`: the cell registry. */
+export function cellsCommand(env: NodeJS.ProcessEnv): Command {
+  return new Command("cells")
+    .description("Inspect and change the cell registry (the routers pick changes up on their next refresh)")
+    .addCommand(listCommand(env))
+    .addCommand(describeCommand(env))
+    .addCommand(registerCommand(env))
+    .addCommand(lifecycleCommand(env, "cordon"))
+    .addCommand(lifecycleCommand(env, "uncordon"))
+    .addHelpText(
+      "after",
+      `
+Every change is recorded in the operator audit trail (cellctl audit-log) before it is applied.
+
+Examples:
+  $ cellctl cells list
+  $ cellctl cells describe cell-1
+  $ cellctl cells cordon cell-2 --yes`,
+    );
+}

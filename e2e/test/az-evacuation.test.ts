@@ -1,0 +1,167 @@
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { LocalPlatform } from "../../control-plane/src/local/local-platform.js";
+import { http } from "../../test-support/http.js";
+import { token } from "../../test-support/tokens.js";
+import { startTestPlatform } from "./platform.js";
+
+const root = new URL("../..", import.meta.url).pathname;
+const CELLCTL = join(root, "control-plane/bin/cellctl.js");
+const REFRESH_MS = 200;
+
+function cellctl(
+  args: string[],
+  placementPath: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CELLCTL, ...args], {
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", PLACEMENT_SQLITE_PATH: placementPath },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** API requests a cell replica has served (probes and scrapes excluded), from its /metrics. */
+async function servedRequests(platform: LocalPlatform, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${platform.find(name).port}/metrics`)).text();
+  let total = 0;
+  for (const line of text.split("\n")) {
+    if (!line.startsWith("cellwallet_http_requests_total{")) continue;
+    if (/route="\/(metrics|health|ready)"/.test(line)) continue;
+    total += Number(line.slice(line.lastIndexOf(" ") + 1));
+  }
+  return total;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * `cellctl az evacuate | restore` (router-weights driver) on the whole platform as
+ * processes, under a deposit load through the az-1 router: no client request fails,
+ * the az-1 replicas stop receiving traffic once the routers refresh, and get it back
+ * after the restore.
+ */
+describe("AZ evacuation through the routers' weights", () => {
+  let platform: LocalPlatform;
+  let api: string;
+  const users = [
+    { userId: "eva-1", cell: "cell-1", token: "", walletId: "" },
+    { userId: "eva-2", cell: "cell-2", token: "", walletId: "" },
+  ];
+  const replicas = ["cell-1/az-1", "cell-2/az-1", "cell-1/az-2", "cell-2/az-2", "cell-1/az-3", "cell-2/az-3"];
+  const counts = async () =>
+    Object.fromEntries(await Promise.all(replicas.map(async (r) => [r, await servedRequests(platform, r)] as const)));
+
+  // A bounded deposit load: every request carries an Idempotency-Key; any non-201 is a failed client request.
+  const failures: string[] = [];
+  let sent = 0;
+  async function load(ms: number, concurrency = 4): Promise<void> {
+    const until = Date.now() + ms;
+    await Promise.all(
+      Array.from({ length: concurrency }, async (_, worker) => {
+        for (let i = 0; Date.now() < until; i++) {
+          const user = users[(worker + i) % users.length];
+          if (!user) throw new Error("no user");
+          sent += 1;
+          const key = `eva-${worker}-${sent}-${i}`;
+          try {
+            const r = await http(api, "POST", `/api/v1/wallets/${user.walletId}/deposit`, {
+              token: user.token,
+              idempotencyKey: key,
+              body: { amount: "1.00" },
+            });
+            if (r.status !== 201) failures.push(`${key}: HTTP ${r.status} ${r.text.slice(0, 200)}`);
+          } catch (error) {
+            failures.push(`${key}: ${(error as Error).message}`);
+          }
+        }
+      }),
+    );
+  }
+
+  beforeAll(async () => {
+    platform = await startTestPlatform({
+      env: {
+        LOG_LEVEL: "warn",
+        CROSS_CELL_CREDIT_TIMEOUT_MS: "1000",
+        CROSS_CELL_RETRY_INTERVAL_MS: "500",
+        ROUTER_CELL_TIMEOUT_MS: "2500",
+        ROUTER_HEALTH_INTERVAL_MS: "250",
+        ROUTER_RATE_LIMIT_PER_SECOND: "100000",
+        ROUTER_RATE_LIMIT_BURST: "100000",
+        ROUTER_REGISTRY_REFRESH_MS: String(REFRESH_MS),
+      },
+    });
+    api = platform.routerUrl("az-1");
+    const placement = platform.openPlacementStore();
+    for (const u of users) await placement.setOverride(u.userId, u.cell);
+    await placement.close();
+    for (const u of users) {
+      u.token = await token(u.userId);
+      const created = await http(api, "POST", "/api/v1/wallets", { token: u.token, body: { userId: u.userId } });
+      expect(created.status).toBe(201);
+      u.walletId = created.body.walletId;
+      expect(u.walletId.endsWith(`-${u.cell}`)).toBe(true);
+    }
+  }, 60_000);
+
+  afterAll(async () => {
+    await platform?.stop();
+  });
+
+  it("shifts traffic off az-1 under load without failed requests, and back on restore", async () => {
+    // Before: the az-1 router prefers its own AZ's replicas.
+    const start = await counts();
+    await load(600);
+    const warm = await counts();
+    expect(warm["cell-1/az-1"]).toBeGreaterThan(start["cell-1/az-1"] ?? 0);
+    expect(warm["cell-2/az-1"]).toBeGreaterThan(start["cell-2/az-1"] ?? 0);
+
+    // Evacuate while the load runs.
+    const during = load(1500);
+    await sleep(300);
+    const evacuation = await cellctl(["az", "evacuate", "az-1", "--yes", "--json"], platform.placementPath);
+    await during;
+    expect(evacuation.code, evacuation.stderr).toBe(0);
+    expect(JSON.parse(evacuation.stdout).changes).toHaveLength(2);
+
+    // Every router has refreshed by now (the load above ran > 1 s after the change): az-1 gets nothing more.
+    await sleep(2 * REFRESH_MS);
+    const evacuated = await counts();
+    await load(1200);
+    const after = await counts();
+    expect(after["cell-1/az-1"]).toBe(evacuated["cell-1/az-1"]);
+    expect(after["cell-2/az-1"]).toBe(evacuated["cell-2/az-1"]);
+    const otherAzs = (c: Record<string, number>) =>
+      (c["cell-1/az-2"] ?? 0) + (c["cell-1/az-3"] ?? 0) + (c["cell-2/az-2"] ?? 0) + (c["cell-2/az-3"] ?? 0);
+    expect(otherAzs(after)).toBeGreaterThan(otherAzs(evacuated) + 10);
+
+    // The static-stability verdict reflects the evacuation.
+    const described = await cellctl(["cells", "describe", "cell-1", "--json"], platform.placementPath);
+    expect(JSON.parse(described.stdout).verdict).toBe("can lose one AZ: no (2 of 3 AZs in service)");
+
+    // Restore: the az-1 router sends to its own AZ again.
+    const restore = await cellctl(["az", "restore", "az-1"], platform.placementPath);
+    expect(restore.code, restore.stderr).toBe(0);
+    await sleep(2 * REFRESH_MS + 100);
+    const restored = await counts();
+    await load(800);
+    const back = await counts();
+    expect(back["cell-1/az-1"]).toBeGreaterThan(restored["cell-1/az-1"] ?? 0);
+    expect(back["cell-2/az-1"]).toBeGreaterThan(restored["cell-2/az-1"] ?? 0);
+
+    expect(failures).toEqual([]);
+    expect(sent).toBeGreaterThan(100);
+  }, 30_000);
+});
