@@ -1,22 +1,35 @@
 import { Command } from "commander";
-import { type EvacuationChange, planEvacuation, planRestore, withWeight } from "../placement/cell-operations.js";
-import type { CellRecord, PlacementStore } from "../placement/placement-store.js";
+import { Route53Driver, route53ClientFromEnv } from "../az/route53-driver.js";
+import { RouterWeightsDriver } from "../az/router-weights-driver.js";
+import { type AzTrafficDriver, UsageError, type WeightChange } from "../az/traffic-driver.js";
 import { openOperatorLogFromEnv, openPlacementStoreFromEnv, operatorName } from "./cli-env.js";
 import { confirmOrExit, EXIT_REFUSED, EXIT_USAGE, recordThenApply } from "./operator-prompt.js";
 
-/** The weight each cell's endpoint in `az` had before its latest recorded evacuation (from the operator audit trail). */
-async function weightsBeforeEvacuation(env: NodeJS.ProcessEnv, az: string): Promise<Map<string, number>> {
+type AnyDriver = AzTrafficDriver<WeightChange>;
+
+interface DriverOptions {
+  driver?: string;
+  cell?: string;
+  zoneId?: string;
+  record?: string;
+  endpoint?: string;
+}
+
+/**
+ * The weight each target of `az` had before its latest recorded evacuation by the same driver and scope
+ * (from the operator audit trail), keyed as the driver keys its changes.
+ */
+async function weightsBeforeEvacuation(env: NodeJS.ProcessEnv, driver: AnyDriver, az: string) {
   const weights = new Map<string, number>();
   const log = openOperatorLogFromEnv(env);
   try {
     for await (const record of log.stream()) {
       if (record.action !== "az.evacuate") continue;
-      const changes = (record.details as { changes?: EvacuationChange[] }).changes;
-      if (!Array.isArray(changes)) continue;
-      for (const c of changes) {
-        if (c.az === az && typeof c.cellId === "string" && typeof c.from === "number" && c.from > 0) {
-          weights.set(c.cellId, c.from);
-        }
+      const details = record.details as Record<string, unknown>;
+      if (!driver.ownsAuditDetails(details) || !Array.isArray(details.changes)) continue;
+      for (const c of details.changes as WeightChange[]) {
+        const key = driver.keyOf(c);
+        if (c.az === az && key !== undefined && typeof c.from === "number" && c.from > 0) weights.set(key, c.from);
       }
     }
   } finally {
@@ -25,80 +38,127 @@ async function weightsBeforeEvacuation(env: NodeJS.ProcessEnv, az: string): Prom
   return weights;
 }
 
-async function targetCells(store: PlacementStore, az: string, cellId: string | undefined, command: Command) {
-  const all = await store.listCells();
-  const cells = cellId ? all.filter((c) => c.cellId === cellId) : all;
-  if (cellId && cells.length === 0) command.error(`cellctl: unknown cell ${cellId}`, { exitCode: EXIT_USAGE });
-  if (!cells.some((c) => c.state !== "retired" && c.endpoints.some((e) => e.az === az))) {
-    command.error(`cellctl: no ${cellId ? `endpoint of ${cellId}` : "cell has an endpoint"} in ${az}`, {
-      exitCode: EXIT_USAGE,
+function openDriver(env: NodeJS.ProcessEnv, options: DriverOptions, command: Command): AnyDriver {
+  const kind = options.driver ?? "router-weights";
+  if (kind === "router-weights") {
+    if (options.zoneId || options.record || options.endpoint) {
+      command.error("cellctl: --zone-id, --record and --endpoint need --driver route53", { exitCode: EXIT_USAGE });
+    }
+    return new RouterWeightsDriver(openPlacementStoreFromEnv(env), options.cell);
+  }
+  if (kind === "route53") {
+    if (!options.zoneId || !options.record) {
+      command.error("cellctl: --driver route53 needs --zone-id and --record", { exitCode: EXIT_USAGE });
+    }
+    if (options.cell) command.error("cellctl: --cell applies to the router-weights driver", { exitCode: EXIT_USAGE });
+    return new Route53Driver({
+      client: route53ClientFromEnv(env, options.endpoint),
+      hostedZoneId: options.zoneId,
+      recordName: options.record,
     });
   }
-  return cells;
+  return command.error(`cellctl: --driver must be router-weights or route53, got ${kind}`, { exitCode: EXIT_USAGE });
 }
 
-async function applyChanges(store: PlacementStore, cells: CellRecord[], changes: EvacuationChange[]): Promise<void> {
-  const byId = new Map(cells.map((c) => [c.cellId, c]));
-  for (const change of changes) {
-    // Re-read just before writing so a concurrent state change (cordon) is not undone.
-    const current = (await store.getCell(change.cellId)) ?? byId.get(change.cellId);
-    if (!current) throw new Error(`cell ${change.cellId} disappeared`);
-    await store.putCell(withWeight(current, change.az, change.to));
+/** Runs `use` with the driver, turning an unknown target into exit 2. */
+async function withDriver(
+  env: NodeJS.ProcessEnv,
+  options: DriverOptions,
+  command: Command,
+  use: (driver: AnyDriver) => Promise<void>,
+): Promise<void> {
+  const driver = openDriver(env, options, command);
+  try {
+    await use(driver);
+  } catch (error) {
+    if (error instanceof UsageError) command.error(`cellctl: ${error.message}`, { exitCode: EXIT_USAGE });
+    throw error;
+  } finally {
+    await driver.close();
   }
 }
 
-function report(verb: string, az: string, changes: EvacuationChange[], unchanged: string[], json: boolean): void {
+function report(
+  driver: AnyDriver,
+  verb: string,
+  az: string,
+  changes: WeightChange[],
+  unchanged: string[],
+  json: boolean,
+): void {
   if (json) {
-    process.stdout.write(`${JSON.stringify({ az, action: verb, changes, unchanged }, null, 2)}\n`);
+    const extra = driver instanceof Route53Driver ? { changeId: driver.lastChangeId ?? null } : {};
+    const out = { az, action: verb, driver: driver.name, ...driver.scope, changes, unchanged, ...extra };
+    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     return;
   }
-  const lines = ["CELL                 AZ         WEIGHT"];
-  for (const c of changes) lines.push(`${c.cellId.padEnd(20)} ${c.az.padEnd(10)} ${c.from} -> ${c.to}`);
-  for (const id of unchanged) lines.push(`${id.padEnd(20)} ${az.padEnd(10)} unchanged (already ${verb}d)`);
+  const lines = [driver.table.header];
+  for (const c of changes) lines.push(driver.table.row(c));
+  for (const id of unchanged) lines.push(driver.table.unchanged(id, az, verb));
   lines.push(
     changes.length > 0
-      ? `${verb}d ${az} in ${changes.length} cell(s); routers apply it on their next registry refresh (ROUTER_REGISTRY_REFRESH_MS)`
+      ? `${verb}d ${az} in ${changes.length} ${driver.name === "route53" ? "record" : "cell"}(s); ${driver.table.applied}`
       : `nothing to do: ${az} is already ${verb}d`,
   );
   process.stdout.write(`${lines.join("\n")}\n`);
 }
 
+function driverOptions(command: Command): Command {
+  return command
+    .option("--driver <driver>", "router-weights (default) or route53")
+    .option("--cell <cellId>", "router-weights: only this cell")
+    .option("--zone-id <id>", "route53: the hosted zone id")
+    .option("--record <name>", "route53: the weighted record name (one record per AZ, SetIdentifier = the AZ)")
+    .option("--endpoint <url>", "route53: API endpoint (default: AWS_ENDPOINT_URL_ROUTE_53, AWS_ENDPOINT_URL or AWS)");
+}
+
+const DRIVERS_HELP = `
+Drivers:
+  router-weights  (default) the AZ's endpoint weight in the placement registry. Routers re-read the
+                  registry every ROUTER_REGISTRY_REFRESH_MS and never send to a weight-0 endpoint;
+                  nothing is asked of the failing AZ. Prefer it (and Route 53 health checks) during
+                  an incident.
+  route53         the weight of the AZ's weighted record (SetIdentifier = the AZ) in a hosted zone,
+                  via ChangeResourceRecordSets (UPSERT). This uses Route 53's control plane
+                  (us-east-1), which may be impaired in a large event: meant for planned evacuations.
+                  Credentials and region come from the usual AWS variables.
+The previous weights are kept in the operator audit trail for restore.`;
+
 function evacuateCommand(env: NodeJS.ProcessEnv): Command {
-  return new Command("evacuate")
-    .description("Shift traffic away from an AZ: set its endpoint weight to 0 in every (or one) cell")
-    .argument("<az>")
-    .option("--cell <cellId>", "only this cell")
+  return driverOptions(
+    new Command("evacuate")
+      .description("Shift traffic away from an AZ: set its weight to 0 (router weights, or its Route 53 record)")
+      .argument("<az>"),
+  )
     .option("-y, --yes", "do not ask for confirmation (required in non-interactive use)")
     .option("--json", "print the changes as JSON")
     .addHelpText(
       "after",
-      `
-Driver: router weights in the placement registry. Routers re-read the registry every
-ROUTER_REGISTRY_REFRESH_MS and never send to a weight-0 endpoint, so this needs nothing
-from the failing AZ. Refused as a whole (nothing changed) if a cell would be left with
-no AZ in service. The previous weights are kept in the operator audit trail for restore.
+      `${DRIVERS_HELP}
+Refused as a whole (nothing changed) if a cell would be left with no AZ in service, or if the
+AZ's Route 53 record is the last one with a non-zero weight.
 
-Exit status: 0 evacuated (or already), 1 refused, 2 usage, unknown cell/AZ or not confirmed.
+Exit status: 0 evacuated (or already), 1 refused or failed, 2 usage, unknown cell/AZ/record or not confirmed.
 
 Examples:
   $ cellctl az evacuate az-1 --yes
-  $ cellctl az evacuate az-2 --cell cell-1 --yes --json`,
+  $ cellctl az evacuate az-2 --cell cell-1 --yes --json
+  $ cellctl az evacuate us-east-1a --driver route53 --zone-id Z0123456789 --record api.example.com --yes`,
     )
-    .action(async (az: string, options: { cell?: string; yes?: boolean; json?: boolean }, command: Command) => {
-      const store = openPlacementStoreFromEnv(env);
-      try {
-        const cells = await targetCells(store, az, options.cell, command);
-        const plan = planEvacuation(cells, az);
+    .action(async (az: string, options: DriverOptions & { yes?: boolean; json?: boolean }, command: Command) => {
+      await withDriver(env, options, command, async (driver) => {
+        const plan = await driver.planEvacuation(az);
         if (!plan.ok) {
           return command.error(`cellctl: refusing to evacuate ${az}:\n  ${plan.refusals.join("\n  ")}`, {
             exitCode: EXIT_REFUSED,
           });
         }
         if (plan.changes.length > 0) {
+          const targets = plan.changes.map((c) => driver.keyOf(c)).join(", ");
           await confirmOrExit(
             command,
             options.yes,
-            `Evacuate ${az} in ${plan.changes.map((c) => c.cellId).join(", ")} (its replicas get no more traffic)?`,
+            `Evacuate ${az} (${driver.name}: ${targets}) so that it gets no more traffic?`,
           );
           await recordThenApply(
             env,
@@ -107,44 +167,44 @@ Examples:
               actor: operatorName(env),
               action: "az.evacuate",
               target: az,
-              details: { driver: "router-weights", cell: options.cell ?? "all", changes: plan.changes },
+              details: { driver: driver.name, ...driver.scope, changes: plan.changes },
             },
-            () => applyChanges(store, cells, plan.changes),
+            () => driver.apply(plan.changes),
           );
         }
-        report("evacuate", az, plan.changes, plan.unchanged, Boolean(options.json));
-      } finally {
-        await store.close();
-      }
+        report(driver, "evacuate", az, plan.changes, plan.unchanged, Boolean(options.json));
+      });
     });
 }
 
 function restoreCommand(env: NodeJS.ProcessEnv): Command {
-  return new Command("restore")
-    .description("Send traffic back to an evacuated AZ: give its endpoints their weight back")
-    .argument("<az>")
-    .option("--cell <cellId>", "only this cell")
+  return driverOptions(
+    new Command("restore")
+      .description("Send traffic back to an evacuated AZ: give it its weight back")
+      .argument("<az>"),
+  )
     .option("--weight <w>", "weight to set (default: the weight before the last evacuation, else 1)", (v) => Number(v))
     .option("--json", "print the changes as JSON")
     .addHelpText(
       "after",
-      `
+      `${DRIVERS_HELP}
+
 Exit status: 0 restored (or nothing evacuated), 1 the change could not be recorded or written,
-2 usage or unknown cell/AZ.
+2 usage or unknown cell/AZ/record.
 
 Examples:
   $ cellctl az restore az-1
-  $ cellctl az restore az-1 --cell cell-2 --weight 2`,
+  $ cellctl az restore az-1 --cell cell-2 --weight 2
+  $ cellctl az restore us-east-1a --driver route53 --zone-id Z0123456789 --record api.example.com`,
     )
-    .action(async (az: string, options: { cell?: string; weight?: number; json?: boolean }, command: Command) => {
+    .action(async (az: string, options: DriverOptions & { weight?: number; json?: boolean }, command: Command) => {
       if (options.weight !== undefined && !(Number.isFinite(options.weight) && options.weight > 0)) {
         command.error("cellctl: --weight must be a positive number", { exitCode: EXIT_USAGE });
       }
-      const store = openPlacementStoreFromEnv(env);
-      try {
-        const cells = await targetCells(store, az, options.cell, command);
-        const previous = await weightsBeforeEvacuation(env, az);
-        const plan = planRestore(cells, az, (id) => previous.get(id), options.weight);
+      await withDriver(env, options, command, async (driver) => {
+        const previous = await weightsBeforeEvacuation(env, driver, az);
+        const plan = await driver.planRestore(az, (key) => previous.get(key), options.weight);
+        if (!plan.ok) return command.error(`cellctl: refusing to restore ${az}`, { exitCode: EXIT_REFUSED });
         if (plan.changes.length > 0) {
           await recordThenApply(
             env,
@@ -153,19 +213,17 @@ Examples:
               actor: operatorName(env),
               action: "az.restore",
               target: az,
-              details: { driver: "router-weights", cell: options.cell ?? "all", changes: plan.changes },
+              details: { driver: driver.name, ...driver.scope, changes: plan.changes },
             },
-            () => applyChanges(store, cells, plan.changes),
+            () => driver.apply(plan.changes),
           );
         }
-        report("restore", az, plan.changes, plan.unchanged, Boolean(options.json));
-      } finally {
-        await store.close();
-      }
+        report(driver, "restore", az, plan.changes, plan.unchanged, Boolean(options.json));
+      });
     });
 }
 
-/** `cellctl az evacuate | restore`: AZ traffic shifts through the routers' weights. */
+/** `cellctl az evacuate | restore`: AZ traffic shifts through the routers' weights or Route 53 weighted records. */
 export function azCommand(env: NodeJS.ProcessEnv): Command {
   return new Command("az")
     .description("Evacuate an AZ (shift traffic away within seconds) and restore it")
@@ -176,6 +234,7 @@ export function azCommand(env: NodeJS.ProcessEnv): Command {
       `
 Examples:
   $ cellctl az evacuate az-1 --yes
-  $ cellctl az restore az-1`,
+  $ cellctl az restore az-1
+  $ cellctl az evacuate us-east-1a --driver route53 --zone-id Z0123456789 --record api.example.com --yes`,
     );
 }
