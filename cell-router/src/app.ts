@@ -169,7 +169,17 @@ export function createRouterApp(deps: RouterAppDeps): Hono<RouterEnv> {
   app.get("/ready", (c) => {
     c.set("route", "ready");
     const ready = directory.ready && (deps.ready?.() ?? true);
-    return ready ? c.json({ status: "ready" }) : c.json({ status: "not-ready" }, 503);
+    if (!ready) return c.json({ status: "not-ready" }, 503);
+    // An AZ evacuated in the registry (weight 0 for every cell here) reports itself out, so a Route 53
+    // health check on this router drains the AZ through the data plane, with no DNS record edit.
+    const ownAz = directory
+      .cells()
+      .filter((cell) => cell.state !== "retired")
+      .flatMap((cell) => cell.endpoints.filter((e) => e.az === deps.az));
+    if (ownAz.length > 0 && ownAz.every((e) => e.weight === 0)) {
+      return c.json({ status: "evacuated", az: deps.az }, 503);
+    }
+    return c.json({ status: "ready" });
   });
   app.get("/metrics", async (c) => {
     c.set("route", "metrics");

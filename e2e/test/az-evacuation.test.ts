@@ -147,6 +147,15 @@ describe("AZ evacuation through the routers' weights", () => {
       (c["cell-1/az-2"] ?? 0) + (c["cell-1/az-3"] ?? 0) + (c["cell-2/az-2"] ?? 0) + (c["cell-2/az-3"] ?? 0);
     expect(otherAzs(after)).toBeGreaterThan(otherAzs(evacuated) + 10);
 
+    // The az-1 router reports its AZ out (a Route 53 health check on it drains the AZ by the data plane),
+    // while the other AZs' routers stay in service.
+    const readyOf = async (az: string) => {
+      const res = await fetch(`${platform.routerUrl(az)}/ready`);
+      return [res.status, ((await res.json()) as { status: string }).status];
+    };
+    expect(await readyOf("az-1")).toEqual([503, "evacuated"]);
+    expect(await readyOf("az-2")).toEqual([200, "ready"]);
+
     // The static-stability verdict reflects the evacuation.
     const described = await cellctl(["cells", "describe", "cell-1", "--json"], platform.placementPath);
     expect(JSON.parse(described.stdout).verdict).toBe("can lose one AZ: no (2 of 3 AZs in service)");
@@ -155,6 +164,7 @@ describe("AZ evacuation through the routers' weights", () => {
     const restore = await cellctl(["az", "restore", "az-1"], platform.placementPath);
     expect(restore.code, restore.stderr).toBe(0);
     await sleep(2 * REFRESH_MS + 100);
+    expect(await readyOf("az-1")).toEqual([200, "ready"]);
     const restored = await counts();
     await load(800);
     const back = await counts();

@@ -225,7 +225,10 @@ async function waitReady(url: string, child: ChildProcess): Promise<void> {
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${url}: process exited with ${child.exitCode}`);
     try {
-      if ((await fetch(url)).status === 200) return;
+      const res = await fetch(url);
+      if (res.status === 200) return;
+      // A router whose AZ is evacuated in the registry is up but reports itself out of service.
+      if (res.status === 503 && ((await res.json()) as { status?: string }).status === "evacuated") return;
     } catch {
       // not listening yet
     }
