@@ -87,7 +87,8 @@ export function cellConfigFromEnv(env: NodeJS.ProcessEnv): CellConfig {
   const crossCell = env.ROUTER_INTERNAL_URL
     ? {
         routerUrl: env.ROUTER_INTERNAL_URL,
-        creditTimeoutMs: positive("CROSS_CELL_CREDIT_TIMEOUT_MS", 2000),
+        // Also the worker's timeout: below a round trip, every credit would time out and transfers stay PENDING.
+        creditTimeoutMs: Math.max(100, positive("CROSS_CELL_CREDIT_TIMEOUT_MS", 2000)),
         retryIntervalMs: positive("CROSS_CELL_RETRY_INTERVAL_MS", 2000),
       }
     : undefined;

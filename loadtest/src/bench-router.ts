@@ -51,11 +51,15 @@ const TABLE: ScenarioTableOptions = {
     { key: SOURCE_CELL, label: SOURCE_CELL },
     { key: OTHER_CELL, label: OTHER_CELL },
     { key: "self", label: "autocannon" },
-    { key: "other", label: "anything else" },
+    { key: "other", label: "other" },
   ],
 };
 
 type Path = "direct" | "router";
+
+/** % of one core that other processes may use during a run before its measurement is repeated. */
+const OTHER_CPU_LIMIT = 25;
+const MAX_ATTEMPTS = 3;
 
 interface Scenario {
   name: string;
@@ -217,32 +221,59 @@ async function measure(bench: BenchPlatform, options: RouterBenchOptions): Promi
   const same = sameCellScenarios(source, operator);
   const warmS = Math.min(2, options.duration);
   log(`\nwarm-up: each same-cell scenario through the router for ${warmS} s (not reported)…`);
-  for (const [i, scenario] of same.entries()) await run(scenario, "router", options.seed + 1000 + i, warmS);
+  /** Every run, warm-up and repeated ones included: a 5xx in any of them fails the verdict. */
+  const everyRun: Run[] = [];
+  for (const [i, scenario] of same.entries()) {
+    everyRun.push(await run(scenario, "router", options.seed + 1000 + i, warmS));
+  }
 
   const pairs: OverheadRow[] = [];
   const views: { scenario: string; view: RouterSnapshot | undefined }[] = [];
+  const measured = async (scenario: Scenario, path: Path, seed: number): Promise<Run> => {
+    const r = await run(scenario, path, seed, options.duration);
+    everyRun.push(r);
+    show(r);
+    return r;
+  };
+  const repeatNote = (attempt: number, runs: Run[]) => {
+    const worst = Math.max(...runs.map((r) => r.row.cpu?.other ?? 0));
+    if (worst <= OTHER_CPU_LIMIT) return false;
+    log(
+      `  other processes used ${worst.toFixed(0)}% of a core (limit ${OTHER_CPU_LIMIT}%) during this ` +
+        (attempt < MAX_ATTEMPTS
+          ? `measurement: repeating it (attempt ${attempt + 1} of ${MAX_ATTEMPTS})`
+          : "last attempt: kept, marked"),
+    );
+    return true;
+  };
   for (const [i, scenario] of same.entries()) {
     const connections = scenario.connections ?? options.connections;
     log(`\n## ${scenario.name}: ${options.duration} s, ${connections} connection(s), direct then via router\n`);
-    // The same seed on both paths: the same wallets and amounts in the same order.
-    const direct = await run(scenario, "direct", options.seed + i, options.duration);
-    show(direct);
-    const routed = await run(scenario, "router", options.seed + i, options.duration);
-    show(routed);
-    pairs.push({ scenario: scenario.name, direct: direct.row, router: routed.row });
-    views.push({ scenario: scenario.name, view: routed.routerView });
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      // The same seed on both paths (and attempts): the same wallets and amounts in the same order.
+      const direct = await measured(scenario, "direct", options.seed + i);
+      const routed = await measured(scenario, "router", options.seed + i);
+      const disturbed = repeatNote(attempt, [direct, routed]);
+      if (!disturbed || attempt === MAX_ATTEMPTS) {
+        pairs.push({ scenario: scenario.name, direct: direct.row, router: routed.row, attempts: attempt });
+        views.push({ scenario: scenario.name, view: routed.routerView });
+        break;
+      }
+    }
   }
 
   const cross = crossCellScenario(source, other);
   log(`\n## ${cross.name}: ${options.duration} s, ${options.connections} connections, via router only\n`);
-  const crossRun = await run(cross, "router", options.seed + 100, options.duration);
-  show(crossRun);
+  let crossRun = await measured(cross, "router", options.seed + 100);
+  for (let attempt = 1; repeatNote(attempt, [crossRun]) && attempt < MAX_ATTEMPTS; attempt++) {
+    crossRun = await measured(cross, "router", options.seed + 100);
+  }
   views.push({ scenario: cross.name, view: crossRun.routerView });
   const transit = await books.settleInTransit(routerUrl, operator);
   log(
     `  cross-cell: ${transit.accepted} answered 202 (credit not confirmed within the cell's credit timeout), ` +
       `then ${transit.completed} COMPLETED, ${transit.failed} FAILED (refunded), ${transit.unknown} still PENDING; ` +
-      "all others answered 201 COMPLETED",
+      "the others were answered 201 COMPLETED or refused at once",
   );
 
   log("\nverifying invariants through the router (every wallet of both cells)…");
@@ -255,21 +286,28 @@ async function measure(bench: BenchPlatform, options: RouterBenchOptions): Promi
 
   log("\n## Summary\n");
   log(`Router overhead, same-cell scenarios (${SOURCE_CELL} direct vs. through the router):\n`);
-  log(overheadTable(pairs, { cell: SOURCE_CELL, router: "router" }));
-  log("\nEvery run (CPU in % of one core, from /proc):\n");
+  log(overheadTable(pairs, { cell: SOURCE_CELL, router: "router" }, OTHER_CPU_LIMIT));
+  log(
+    `\n"other CPU %" is the whole machine's CPU (/proc/stat) minus the router's, the cells' and autocannon's: ` +
+      `other processes. A pair is repeated (up to ${MAX_ATTEMPTS} attempts) when it exceeds ${OTHER_CPU_LIMIT}% ` +
+      "in either run; * marks a pair still disturbed at the last attempt.",
+  );
+  log("\nThe runs reported (CPU in % of one core, from /proc):\n");
   log(scenarioTable([...pairs.flatMap((p) => [p.direct, p.router]), crossRun.row], TABLE));
   log("\nThe router's own view of each via-router run (its /metrics, read before and after):\n");
   for (const { scenario, view } of views) if (view) log(`- ${scenario}: ${routerDeltaText(view)}`);
 
   log("\n## Verdict\n");
-  const rows = [...pairs.flatMap((p) => [p.direct, p.router]), crossRun.row];
+  const rows = everyRun.map((r) => r.row);
   const serverErrors = rows.flatMap((r) =>
     [...r.result.problems.entries()]
       .filter(([label]) => label.startsWith("5"))
       .map(([label, n]) => `${r.adapter} ${r.result.name}: ${label} ×${n}`),
   );
-  const router5xx = views.flatMap(({ scenario, view }) =>
-    view ? [...view.edge5xx.entries()].map(([k, n]) => `${scenario}: router answered ${k} ×${n}`) : [],
+  const router5xx = everyRun.flatMap(({ row, routerView }) =>
+    routerView
+      ? [...routerView.edge5xx.entries()].map(([k, n]) => `${row.result.name}: router answered ${k} ×${n}`)
+      : [],
   );
   const checks: [string, boolean][] = [
     ["invariants (books, sum of balances, audit) for every wallet", verification.pass],

@@ -189,8 +189,10 @@ export class LocalPlatform {
     });
     p.child = child;
     child.on("exit", (code, signal) => {
-      if (p.child === child) p.child = undefined;
-      if (!this.stopping && p.child === undefined) this.onUnexpectedExit?.(p, code, signal);
+      // stopProcess() detaches the child before stopping it: only an exit nobody asked for is unexpected.
+      const unexpected = p.child === child;
+      if (unexpected) p.child = undefined;
+      if (unexpected && !this.stopping) this.onUnexpectedExit?.(p, code, signal);
     });
     await waitReady(`http://127.0.0.1:${p.port}/ready`, child);
   }

@@ -43,9 +43,10 @@ async function freeLayout(cells: number): Promise<{ routerPort: number; cellBase
  * with the router's rate limit off (ROUTER_RATE_LIMIT_PER_SECOND=0). Everything
  * else is the processes' defaults, as in production, except LOG_LEVEL=warn
  * (as bench-cell: no per-request access log). Process output is inherited, so
- * an error log shows up in the benchmark's output.
+ * an error log shows up in the benchmark's output. `extraEnv` goes to every process (e.g. to force the
+ * cross-cell pending path with a tiny CROSS_CELL_CREDIT_TIMEOUT_MS).
  */
-export async function startBenchPlatform(cells: number): Promise<BenchPlatform> {
+export async function startBenchPlatform(cells: number, extraEnv: Record<string, string> = {}): Promise<BenchPlatform> {
   // LocalPlatform passes this process's environment to its children: drop whatever could change
   // their store, auth mode, secrets, paths or ports (the same list bench-cell keeps from its cells).
   const keep = cleanEnv();
@@ -67,6 +68,7 @@ export async function startBenchPlatform(cells: number): Promise<BenchPlatform> 
       WALLET_JWT_SECRET: BENCH_JWT_SECRET,
       CELL_INTERNAL_SECRET: `bench-internal-${randomBytes(24).toString("hex")}`,
       ROUTER_RATE_LIMIT_PER_SECOND: "0",
+      ...extraEnv,
     },
   });
   const unexpectedExits: string[] = [];

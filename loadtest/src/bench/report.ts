@@ -231,6 +231,8 @@ export interface OverheadRow {
   scenario: string;
   direct: ScenarioRow;
   router: ScenarioRow;
+  /** How many times the pair was measured (repeated when other processes disturbed it). */
+  attempts?: number;
 }
 
 /** CPU time per response in µs, from % of one core and responses per second. */
@@ -245,7 +247,11 @@ const signed = (n: number, digits: number) => (Number.isFinite(n) ? `${n >= 0 ? 
  * connections / throughput (Little's law for a closed loop), which has sub-millisecond resolution
  * where autocannon's percentiles are whole milliseconds.
  */
-export function overheadTable(rows: OverheadRow[], keys: { cell: string; router: string }): string {
+export function overheadTable(
+  rows: OverheadRow[],
+  keys: { cell: string; router: string },
+  otherLimit = Number.POSITIVE_INFINITY,
+): string {
   return table(
     [
       "scenario",
@@ -262,8 +268,10 @@ export function overheadTable(rows: OverheadRow[], keys: { cell: string; router:
       "throughput router/direct",
       "CPU µs/req direct: cell",
       "CPU µs/req via router: router + cell",
+      "other CPU % direct / router",
+      "attempts",
     ],
-    rows.map(({ scenario, direct, router }) => {
+    rows.map(({ scenario, direct, router, attempts }) => {
       const d = direct.result;
       const r = router.result;
       const meanMs = (x: ScenarioResult) => (x.rps > 0 ? (1000 * x.connections) / x.rps : Number.NaN);
@@ -284,8 +292,12 @@ export function overheadTable(rows: OverheadRow[], keys: { cell: string; router:
         fixed(r.rps / d.rps, 2),
         fixed(cpuPerRequest(direct.cpu?.[keys.cell], d.rps), 0),
         `${fixed(routerCpu, 0)} + ${fixed(cellViaRouter, 0)}`,
+        `${pct(direct.cpu?.other)} / ${pct(router.cpu?.other)}${
+          Math.max(direct.cpu?.other ?? 0, router.cpu?.other ?? 0) > otherLimit ? " *" : ""
+        }`,
+        String(attempts ?? 1),
       ];
     }),
-    [false, true, true, true, true, true, true, true, true, true, true, true, true, true],
+    [false, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true],
   );
 }
