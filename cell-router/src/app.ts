@@ -3,12 +3,14 @@ import {
   acceptRequestId,
   INTERNAL_CREDIT_PATH,
   isAllowed,
+  MAX_BODY_BYTES,
   PROBLEM_CONTENT_TYPE,
   type Principal,
   type ProblemCode,
   problem,
   problemBody,
   problemStatus,
+  readBodyLimited,
   SCOPES,
   type TokenVerifier,
 } from "@cellwallet/contract";
@@ -55,7 +57,6 @@ interface RouterEnv {
 
 type Ctx = Context<RouterEnv>;
 
-export const MAX_BODY_BYTES = 16 * 1024;
 const RETRY_AFTER_SECONDS = "1";
 const BEARER = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/;
 const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
@@ -84,24 +85,6 @@ function sendProblem(
 
 function unavailable(c: Ctx, detail: string): Response {
   return sendProblem(c, "cell-unavailable", detail, { "retry-after": RETRY_AFTER_SECONDS });
-}
-
-async function readLimited(request: Request, limit: number): Promise<Uint8Array | undefined> {
-  if (!request.body) return new Uint8Array();
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks);
 }
 
 function peerAddress(c: Ctx): string | undefined {
@@ -218,7 +201,7 @@ export function createRouterApp(deps: RouterAppDeps): Hono<RouterEnv> {
     if (method !== "POST" && method !== "PUT" && method !== "PATCH") return new Uint8Array();
     const declared = c.req.header("content-length");
     if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) return undefined;
-    return readLimited(c.req.raw, MAX_BODY_BYTES);
+    return readBodyLimited(c.req.raw, MAX_BODY_BYTES);
   };
 
   const tooLarge = (c: Ctx) =>

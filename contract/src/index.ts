@@ -7,5 +7,6 @@ export * from "./json-number.js";
 export * from "./jwt.js";
 export * from "./money.js";
 export * from "./problems.js";
+export * from "./request-body.js";
 export * from "./request-id.js";
 export * from "./time.js";

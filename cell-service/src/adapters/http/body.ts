@@ -1,10 +1,9 @@
-import { JsonNumber, problem } from "@cellwallet/contract";
+import { JsonNumber, MAX_BODY_BYTES, problem, readBodyLimited } from "@cellwallet/contract";
 import type { MiddlewareHandler } from "hono";
 import { isLosslessNumber, parse } from "lossless-json";
 import type { CellEnv } from "./context.js";
 import { sendProblem } from "./respond.js";
 
-export const MAX_BODY_BYTES = 16 * 1024;
 const JSON_MEDIA = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
 
 function toPlain(value: unknown): unknown {
@@ -19,24 +18,6 @@ function toPlain(value: unknown): unknown {
     return out;
   }
   return value;
-}
-
-async function readLimited(request: Request, limit: number): Promise<Uint8Array | undefined> {
-  if (!request.body) return new Uint8Array();
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks);
 }
 
 /**
@@ -57,7 +38,7 @@ export function jsonBody(): MiddlewareHandler<CellEnv> {
     if (!type || !JSON_MEDIA.test(type.trim())) {
       return sendProblem(c, problem("unsupported-media-type", "send the body as application/json"));
     }
-    const bytes = await readLimited(c.req.raw, MAX_BODY_BYTES);
+    const bytes = await readBodyLimited(c.req.raw, MAX_BODY_BYTES);
     if (bytes === undefined) {
       return sendProblem(c, problem("payload-too-large", `request bodies are at most ${MAX_BODY_BYTES} bytes`));
     }
