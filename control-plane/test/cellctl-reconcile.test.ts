@@ -2,41 +2,19 @@
  * `cellctl reconcile` as operators run it (a real cellctl process, a real
  * registry, real cells over HTTP), and the platform arithmetic it applies.
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type InProcessCell, startInProcessCell } from "../../test-support/cell-server.js";
+import { runCellctl } from "../../test-support/cellctl.js";
 import { crossCellIn, crossCellOut, seedWallet } from "../../test-support/ledger-fixtures.js";
 import { openTestStore, type TestStore } from "../../test-support/stores.js";
 import { openTamperer } from "../../test-support/tamper.js";
 import { SqlitePlacementStore } from "../src/placement/sqlite-placement-store.js";
 import { type CellReconciliation, reconcilePlatform } from "../src/reconcile/platform-reconciliation.js";
 
-const CELLCTL = join(new URL("../..", import.meta.url).pathname, "control-plane/bin/cellctl.js");
-
-function cellctl(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CELLCTL, ...args], {
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cellctl = runCellctl;
 
 describe("reconcilePlatform (pure)", () => {
   const cell = (cellId: string, usd: Record<string, string>, pending: CellReconciliation["pendingOutgoing"] = []) => ({

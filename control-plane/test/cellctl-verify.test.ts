@@ -2,7 +2,6 @@
  * `cellctl verify` as operators run it: a real cellctl process reading a real
  * placement registry (SQLite) and calling real cells over HTTP.
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,36 +9,14 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { CheckpointJob } from "../../cell-service/src/application/checkpoint-job.js";
 import { DEVELOPMENT_CHECKPOINT_KEY, signerFromPkcs8 } from "../../cell-service/src/domain/checkpoint.js";
 import { type InProcessCell, startInProcessCell } from "../../test-support/cell-server.js";
+import { runCellctl } from "../../test-support/cellctl.js";
 import { seedWallet } from "../../test-support/ledger-fixtures.js";
 import { freePort } from "../../test-support/moto-server.js";
 import { openTestStore, type TestStore } from "../../test-support/stores.js";
 import { openTamperer } from "../../test-support/tamper.js";
 import { SqlitePlacementStore } from "../src/placement/sqlite-placement-store.js";
 
-const root = new URL("../..", import.meta.url).pathname;
-const CELLCTL = join(root, "control-plane/bin/cellctl.js");
-
-function cellctl(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CELLCTL, ...args], {
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cellctl = runCellctl;
 
 describe("cellctl verify", () => {
   const stores: TestStore[] = [];

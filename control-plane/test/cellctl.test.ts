@@ -3,17 +3,14 @@
  * process (built by `tsc -b`), its exit code, stdout and stderr, and a real cell
  * process that must accept what it mints.
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTokenVerifier, DEVELOPMENT_JWT_SECRET } from "@cellwallet/contract";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CellProcess, startCellProcess } from "../../test-support/cell-process.js";
+import { runCellctl } from "../../test-support/cellctl.js";
 import { http } from "../../test-support/http.js";
-
-const root = new URL("../..", import.meta.url).pathname;
-const CELLCTL = join(root, "control-plane/bin/cellctl.js");
 
 interface Run {
   code: number | null;
@@ -26,27 +23,7 @@ const registryPath = join(mkdtempSync(join(tmpdir(), "cellwallet-cellctl-registr
 
 /** Runs cellctl with a clean environment: only PATH/HOME, a temporary registry, plus what the test sets. */
 function cellctl(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CELLCTL, ...args], {
-      env: {
-        PATH: process.env.PATH ?? "",
-        HOME: process.env.HOME ?? "/tmp",
-        PLACEMENT_SQLITE_PATH: registryPath,
-        ...env,
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+  return runCellctl(args, { PLACEMENT_SQLITE_PATH: registryPath, ...env });
 }
 
 function decodePart(part: string | undefined): Record<string, unknown> {

@@ -3,17 +3,15 @@
  * processes (built by `tsc -b`) against a temporary SQLite registry, a real cell process for the
  * /ready probes, and the registry and operator audit trail read back afterwards.
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CellProcess, startCellProcess } from "../../test-support/cell-process.js";
+import { runCellctl } from "../../test-support/cellctl.js";
 import { freePort } from "../../test-support/moto-server.js";
 import { SqlitePlacementStore } from "../src/placement/sqlite-placement-store.js";
 
-const root = new URL("../..", import.meta.url).pathname;
-const CELLCTL = join(root, "control-plane/bin/cellctl.js");
 const dir = mkdtempSync(join(tmpdir(), "cellwallet-cells-command-"));
 const registryPath = join(dir, "placement.sqlite");
 
@@ -24,27 +22,7 @@ interface Run {
 }
 
 function cellctl(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CELLCTL, ...args], {
-      env: {
-        PATH: process.env.PATH ?? "",
-        HOME: process.env.HOME ?? "/tmp",
-        PLACEMENT_SQLITE_PATH: registryPath,
-        CELLCTL_OPERATOR: "op-test",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+  return runCellctl(args, { PLACEMENT_SQLITE_PATH: registryPath, CELLCTL_OPERATOR: "op-test" });
 }
 
 async function withRegistry<T>(use: (store: SqlitePlacementStore) => Promise<T>): Promise<T> {

@@ -2,13 +2,13 @@
  * Issue 5: the operators' audit trail — hash-chained, append-only, on both
  * stores; cellctl records what operators do and verifies the trail.
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DeleteItemCommand, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { runCellctl } from "../../test-support/cellctl.js";
 import { dynamoClient } from "../../test-support/stores.js";
 import { OperatorLogVerifier, type OperatorRecord } from "../src/audit/operator-log.js";
 import {
@@ -19,29 +19,7 @@ import {
 import { ensurePlacementTables } from "../src/placement/ensure-placement-tables.js";
 import { placementTableNames } from "../src/placement/placement-tables.js";
 
-const CELLCTL = join(new URL("../..", import.meta.url).pathname, "control-plane/bin/cellctl.js");
-
-function cellctl(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CELLCTL, ...args], {
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cellctl = runCellctl;
 
 async function verify(log: OperatorLogStore) {
   const verifier = new OperatorLogVerifier();

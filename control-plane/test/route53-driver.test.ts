@@ -5,7 +5,6 @@
  * moto through AWS_ENDPOINT_URL_ROUTE_53. Weights are read back with ListResourceRecordSets; the operator audit
  * trail (a temporary SQLite registry) is read back too.
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,12 +16,11 @@ import {
   Route53Client,
 } from "@aws-sdk/client-route-53";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { runCellctl } from "../../test-support/cellctl.js";
 import { Route53Driver } from "../src/az/route53-driver.js";
 import { recordOperatorAction } from "../src/cli/cli-env.js";
 
 const motoEndpoint = inject("motoEndpoint");
-const root = new URL("../..", import.meta.url).pathname;
-const CELLCTL = join(root, "control-plane/bin/cellctl.js");
 const dir = mkdtempSync(join(tmpdir(), "cellwallet-route53-"));
 const registryPath = join(dir, "placement.sqlite");
 const AZS = ["us-east-1a", "us-east-1b", "us-east-1c"];
@@ -44,30 +42,13 @@ interface Run {
 }
 
 function cellctl(args: string[], extraEnv: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CELLCTL, ...args], {
-      env: {
-        PATH: process.env.PATH ?? "",
-        HOME: process.env.HOME ?? "/tmp",
-        ...auditEnv,
-        AWS_ACCESS_KEY_ID: "test",
-        AWS_SECRET_ACCESS_KEY: "test",
-        AWS_REGION: "us-east-1",
-        AWS_ENDPOINT_URL_ROUTE_53: motoEndpoint,
-        ...extraEnv,
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  return runCellctl(args, {
+    ...auditEnv,
+    AWS_ACCESS_KEY_ID: "test",
+    AWS_SECRET_ACCESS_KEY: "test",
+    AWS_REGION: "us-east-1",
+    AWS_ENDPOINT_URL_ROUTE_53: motoEndpoint,
+    ...extraEnv,
   });
 }
 

@@ -1,35 +1,14 @@
-import { spawn } from "node:child_process";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalPlatform } from "../../control-plane/src/local/local-platform.js";
+import { type CellctlRun, runCellctl } from "../../test-support/cellctl.js";
 import { http } from "../../test-support/http.js";
 import { token } from "../../test-support/tokens.js";
 import { startTestPlatform } from "./platform.js";
 
-const root = new URL("../..", import.meta.url).pathname;
-const CELLCTL = join(root, "control-plane/bin/cellctl.js");
 const REFRESH_MS = 200;
 
-function cellctl(
-  args: string[],
-  placementPath: string,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CELLCTL, ...args], {
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", PLACEMENT_SQLITE_PATH: placementPath },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+function cellctl(args: string[], placementPath: string): Promise<CellctlRun> {
+  return runCellctl(args, { PLACEMENT_SQLITE_PATH: placementPath });
 }
 
 /** API requests a cell replica has served (probes and scrapes excluded), from its /metrics. */
