@@ -5,6 +5,7 @@ export * from "./hash-chain.js";
 export * from "./internal-api.js";
 export * from "./json-number.js";
 export * from "./jwt.js";
+export * from "./migration-api.js";
 export * from "./money.js";
 export * from "./problems.js";
 export * from "./request-body.js";
