@@ -22,6 +22,8 @@ export type StoreConfig =
 export interface CellConfig {
   cellId: string;
   az: string;
+  /** The build this process runs (CELL_VERSION, default "dev"): reported on /ready and as cellwallet_build_info. */
+  version: string;
   host: string;
   port: number;
   production: boolean;
@@ -125,6 +127,7 @@ export function cellConfigFromEnv(env: NodeJS.ProcessEnv): CellConfig {
   return {
     cellId,
     az: env.AZ ?? "az-1",
+    version: (env.CELL_VERSION ?? "").trim() || "dev",
     host: env.HOST ?? "127.0.0.1",
     port,
     production,

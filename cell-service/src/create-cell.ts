@@ -44,7 +44,7 @@ export function createLogger(config: Pick<CellConfig, "cellId" | "az" | "logLeve
 
 /** Wires one cell process: the store, the use cases' dependencies and the HTTP app. */
 export function createCell(config: CellConfig, store: LedgerStore, logger = createLogger(config)): Cell {
-  const metrics = new CellMetrics(config.cellId, config.az);
+  const metrics = new CellMetrics(config.cellId, config.az, config.version);
   const ulid = monotonicFactory();
   const deps: CellDeps = {
     cellId: config.cellId,
@@ -106,6 +106,7 @@ export function createCell(config: CellConfig, store: LedgerStore, logger = crea
     deps,
     metrics,
     logger,
+    version: config.version,
     verifyToken: createTokenVerifier(config.jwt),
     verifyInternalToken: createTokenVerifier({ kind: "hs256", secret: config.internalSecret }),
     clientIp: new ClientIpResolver(config.trustedProxies),

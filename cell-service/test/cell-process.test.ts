@@ -89,7 +89,13 @@ describe("a running cell process: probes, metrics, logs, request ids", () => {
   const userId = `proc-${randomUUID().slice(0, 8)}`;
 
   beforeAll(async () => {
-    cell = await startCellProcess({ ...sqliteEnv(), LOG_LEVEL: "info", CELL_ID: "cell-logs", AZ: "az-9" });
+    cell = await startCellProcess({
+      ...sqliteEnv(),
+      LOG_LEVEL: "info",
+      CELL_ID: "cell-logs",
+      AZ: "az-9",
+      CELL_VERSION: "v-test",
+    });
     userToken = await token(userId);
   });
 
@@ -97,13 +103,15 @@ describe("a running cell process: probes, metrics, logs, request ids", () => {
     await cell?.stop();
   });
 
-  it("answers /health and /ready with 200", async () => {
+  it("answers /health and /ready with 200; /ready and /metrics name the build (CELL_VERSION)", async () => {
     const health = await http(cell.url, "GET", "/health");
     expect(health.status).toBe(200);
     expect(health.body).toEqual({ status: "ok" });
     const ready = await http(cell.url, "GET", "/ready");
     expect(ready.status).toBe(200);
-    expect(ready.body).toEqual({ status: "ready" });
+    expect(ready.body).toEqual({ status: "ready", version: "v-test" });
+    const metrics = await fetch(`${cell.url}/metrics`).then((r) => r.text());
+    expect(metrics).toMatch(/^cellwallet_build_info\{version="v-test",cell="cell-logs",az="az-9"\} 1$/m);
   });
 
   it("serves Prometheus /metrics where every series carries cell and az, and no wallet or user id", async () => {

@@ -50,6 +50,8 @@ export interface CellAppOptions {
   logger: Logger;
   /** True when the process can serve traffic (store reachable, not shutting down). */
   ready(): Promise<boolean>;
+  /** The build this process runs, reported on /ready so a rollout can check what it deployed. */
+  version?: string;
 }
 
 const MAX_USER_AGENT = 512;
@@ -103,7 +105,9 @@ export function createCellApp(options: CellAppOptions): OpenAPIHono<CellEnv> {
 
   app.get("/health", (c) => c.json({ status: "ok" }));
   app.get("/ready", async (c) =>
-    (await options.ready()) ? c.json({ status: "ready" }) : c.json({ status: "not-ready" }, 503),
+    (await options.ready())
+      ? c.json({ status: "ready", version: options.version ?? "dev" })
+      : c.json({ status: "not-ready", version: options.version ?? "dev" }, 503),
   );
   app.get("/metrics", async (c) =>
     c.body(await metrics.registry.metrics(), 200, { "content-type": metrics.registry.contentType }),

@@ -12,9 +12,16 @@ export class CellMetrics {
   readonly verificationLastRun: Gauge;
   readonly verificationDuration: Gauge;
 
-  constructor(cellId: string, az: string) {
+  constructor(cellId: string, az: string, version = "dev") {
     this.registry.setDefaultLabels({ cell: cellId, az });
     collectDefaultMetrics({ register: this.registry });
+    // Which build runs here: rollouts check it and dashboards split by it.
+    new Gauge({
+      name: "cellwallet_build_info",
+      help: "Always 1; the version label is the build this process runs (CELL_VERSION)",
+      labelNames: ["version"],
+      registers: [this.registry],
+    }).set({ version }, 1);
     this.requests = new Counter({
       name: "cellwallet_http_requests_total",
       help: "HTTP requests by route template and status",
