@@ -1,7 +1,15 @@
 import { ApiObject } from "cdk8s";
 import * as kplus from "cdk8s-plus-27";
 import { Construct } from "constructs";
-import { CELL_PORT, type CellSpec, cellWorkloadName, LABELS, type PlatformConfig, routerServiceUrl } from "./config.js";
+import {
+  CELL_PORT,
+  type CellSpec,
+  cellImageOf,
+  cellWorkloadName,
+  LABELS,
+  type PlatformConfig,
+  routerServiceUrl,
+} from "./config.js";
 import { replicasPerAz } from "./replicas.js";
 import { DEFAULT_RESOURCES, podDisruptionBudget, type ResourceSpec, zonalDeployment } from "./workload.js";
 
@@ -75,6 +83,8 @@ export class Cell extends Construct {
     const secretKeys = config.jwksUrl
       ? ["CELL_INTERNAL_SECRET", "CHECKPOINT_SIGNING_KEY"]
       : ["WALLET_JWT_SECRET", "CELL_INTERNAL_SECRET", "CHECKPOINT_SIGNING_KEY"];
+    const image = cellImageOf(config);
+    const release = config.version === undefined ? undefined : { [LABELS.version]: config.version };
     const azs = props.onlyAzs ?? config.azs;
     for (const az of azs) {
       if (!config.azs.includes(az)) throw new Error(`AZ ${az} is not one of the platform's ${config.azs.join(", ")}`);
@@ -83,10 +93,11 @@ export class Cell extends Construct {
       const deployment = zonalDeployment(this, `deployment-${az}`, {
         name,
         az,
-        image: config.cellImage,
+        image,
         port: CELL_PORT,
         replicas: this.replicasPerAz,
         labels,
+        ...(release ? { unselectedLabels: release } : {}),
         serviceAccount: this.serviceAccount,
         configMap: this.configMap,
         secret,
@@ -95,7 +106,7 @@ export class Cell extends Construct {
         env: { AZ: az, ROUTER_INTERNAL_URL: routerServiceUrl(config, az) },
         resources: props.resources ?? DEFAULT_RESOURCES,
         writablePaths: ["/tmp"],
-        annotations: checkovAccepted(config.cellImage),
+        annotations: checkovAccepted(image),
       });
       const service = new kplus.Service(this, `service-${az}`, {
         metadata: { name, labels },

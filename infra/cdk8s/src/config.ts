@@ -39,6 +39,14 @@ export interface PlatformConfig {
   readonly metricsNamespace?: string;
   /** Public subnet of each AZ for its router's NLB (optional: else the controller discovers them by tags). */
   readonly routerSubnets?: Readonly<Record<string, string>>;
+  /**
+   * The release of the cell service these manifests deploy (`npm run synth -- --version v2`). When set, the
+   * cells' image is `cellImage` with its tag replaced by the version (a digest-pinned `cellImage` is kept
+   * as is: the digest is the exact build, the version only names it), and every cell Deployment and its pods
+   * carry the label `cellwallet.io/version` (never in a selector: selectors are immutable). Unset: the
+   * manifests are exactly those of `cellImage`, without a version label.
+   */
+  readonly version?: string;
 }
 
 export const CELL_PORT = 9000;
@@ -52,7 +60,36 @@ export const LABELS = {
   component: "app.kubernetes.io/component",
   cell: "cellwallet.io/cell",
   az: "cellwallet.io/az",
+  /** The release a cell Deployment runs (only with PlatformConfig.version); the rollout driver finds it by it. */
+  version: "cellwallet.io/version",
 } as const;
+
+/** A Kubernetes label value: what a version must be to name a release. */
+const LABEL_VALUE = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
+/** Whether `version` can name a release (it becomes a label value and an image tag). */
+export function isValidVersion(version: string): boolean {
+  return LABEL_VALUE.test(version) && !version.startsWith(".") && !version.startsWith("-");
+}
+
+/**
+ * The image the cells of `config` run: `cellImage`, or with a `version` its tag replaced by the version
+ * (`repo:0.1.0` → `repo:v2`; a registry port `host:5000/repo` is not a tag), or a digest-pinned image as is.
+ */
+export function cellImageOf(config: Pick<PlatformConfig, "cellImage" | "version">): string {
+  const { cellImage, version } = config;
+  if (version === undefined) return cellImage;
+  if (!isValidVersion(version)) {
+    throw new Error(
+      `version ${JSON.stringify(version)} is not a valid label value and image tag (A-Z a-z 0-9 . _ -, at most 63)`,
+    );
+  }
+  if (cellImage.includes("@sha256:")) return cellImage;
+  const lastSlash = cellImage.lastIndexOf("/");
+  const tagColon = cellImage.indexOf(":", lastSlash + 1);
+  const repository = tagColon === -1 ? cellImage : cellImage.slice(0, tagColon);
+  return `${repository}:${version}`;
+}
 
 export const DEFAULT_PLATFORM: PlatformConfig = {
   namespace: "cellwallet",

@@ -100,15 +100,20 @@ export function platformManifests(config: PlatformConfig): Manifest[] {
 
 /**
  * The manifest of ONE cell's Deployment in ONE AZ, exactly as `npm run synth` writes it: what the rollout
- * controller's Kubernetes driver applies (with its own image) one AZ at a time.
+ * controller's Kubernetes driver applies one AZ at a time. `version` names the release (see
+ * PlatformConfig.version); `image` replaces `cellImage` (a digest-pinned image is kept as is).
  */
 export function synthCellDeployment(
   config: PlatformConfig,
   cellId: string,
   az: string,
-  overrides: { image?: string } = {},
+  overrides: { image?: string; version?: string } = {},
 ): Manifest {
-  const effective = overrides.image ? { ...config, cellImage: overrides.image } : config;
+  const effective: PlatformConfig = {
+    ...config,
+    ...(overrides.image ? { cellImage: overrides.image } : {}),
+    ...(overrides.version !== undefined ? { version: overrides.version } : {}),
+  };
   const chart = new CellChart(new App(), cellId, effective, cellId, [az]);
   const name = cellWorkloadName(cellId, az);
   const found = (chart.toJson() as Manifest[]).find((m) => m.kind === "Deployment" && m.metadata.name === name);

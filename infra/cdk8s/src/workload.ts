@@ -28,6 +28,11 @@ export interface ZonalDeploymentProps {
   readonly replicas: number;
   /** Labels of the pods; all of them form the selector. */
   readonly labels: Record<string, string>;
+  /**
+   * More labels on the Deployment and its pods that are NOT in the selector (a Deployment's selector is
+   * immutable: a release label there would turn every rollout into a delete and re-create).
+   */
+  readonly unselectedLabels?: Record<string, string>;
   readonly serviceAccount: kplus.IServiceAccount;
   readonly configMap: kplus.IConfigMap;
   /** Environment variables taken from keys of `secret` (same name as the key). */
@@ -65,15 +70,16 @@ export function zonalDeployment(scope: Construct, id: string, props: ZonalDeploy
       sizeLimit: Size.mebibytes(64),
     }),
   }));
+  const allLabels = { ...props.labels, ...props.unselectedLabels };
   const deployment = new kplus.Deployment(scope, id, {
     metadata: {
       name: props.name,
-      labels: props.labels,
+      labels: allLabels,
       ...(props.annotations ? { annotations: props.annotations } : {}),
     },
     replicas: props.replicas,
     select: false,
-    podMetadata: { labels: props.labels },
+    podMetadata: { labels: allLabels },
     serviceAccount: props.serviceAccount,
     // IRSA does not need the Kubernetes API token: its webhook projects its own web-identity token.
     automountServiceAccountToken: false,

@@ -43,7 +43,14 @@ function runKubeconform(paths: string[]) {
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "cellwallet-k8s-"));
   buildPlatform(DEFAULT_PLATFORM, dir).synth();
-  files = readdirSync(dir).map((f) => join(dir, f));
+  // a named release too (`npm run synth -- --version v2`): version labels and the retagged image
+  buildPlatform({ ...DEFAULT_PLATFORM, version: "v2" }, join(dir, "v2")).synth();
+  files = [
+    ...readdirSync(dir)
+      .filter((f) => f.endsWith(".yaml"))
+      .map((f) => join(dir, f)),
+    ...readdirSync(join(dir, "v2")).map((f) => join(dir, "v2", f)),
+  ];
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
