@@ -103,7 +103,12 @@ export class Cell extends Construct {
         secret,
         secretKeys,
         // Cross-cell calls go to the router of the same AZ: no cross-AZ hop.
-        env: { AZ: az, ROUTER_INTERNAL_URL: routerServiceUrl(config, az) },
+        // CELL_VERSION: the cell reports its release on /ready and as cellwallet_build_info{version}.
+        env: {
+          AZ: az,
+          ROUTER_INTERNAL_URL: routerServiceUrl(config, az),
+          ...(config.version === undefined ? {} : { CELL_VERSION: config.version }),
+        },
         resources: props.resources ?? DEFAULT_RESOURCES,
         writablePaths: ["/tmp"],
         annotations: checkovAccepted(image),

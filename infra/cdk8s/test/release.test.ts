@@ -56,6 +56,8 @@ describe("a release of the cells", () => {
       expect(labelsOf(d)[LABELS.version]).toBe("v2");
       expect(spec(d).template.metadata.labels[LABELS.version]).toBe("v2");
       expect(spec(d).template.spec.containers[0].image).toBe("registry.example:5000/team/cell-service:v2");
+      // the cell reports it on /ready and as cellwallet_build_info{version}
+      expect(spec(d).template.spec.containers[0].env).toContainEqual({ name: "CELL_VERSION", value: "v2" });
     }
   });
 
@@ -77,11 +79,12 @@ describe("a release of the cells", () => {
     }
   });
 
-  it("differs between two releases only in the version label and the image", () => {
+  it("differs between two releases only in the version label, CELL_VERSION and the image", () => {
     const a = synthCellDeployment(config, "cell-2", "eu-west-1b", { version: "v1" });
     const b = synthCellDeployment(config, "cell-2", "eu-west-1b", { version: "v2" });
     const text = JSON.stringify(a)
       .replaceAll('"cellwallet.io/version":"v1"', '"cellwallet.io/version":"v2"')
+      .replace('{"name":"CELL_VERSION","value":"v1"}', '{"name":"CELL_VERSION","value":"v2"}')
       .replace("cell-service:v1", "cell-service:v2");
     expect(JSON.parse(text)).toEqual(b);
     expect(a.metadata.name).toBe(cellWorkloadName("cell-2", "eu-west-1b"));
