@@ -1,0 +1,168 @@
+/**
+ * The kubernetes rollout driver: puts a release on one cell in one AZ by applying the cdk8s-synthesized
+ * Deployment of that cell and AZ (`npm run synth -- --version <v>`, read from `manifestsDir`) through the
+ * Kubernetes API with server-side apply (field manager `cellctl`). Rolling back is applying the previous
+ * release's synthesized Deployment: no new build.
+ *
+ * The dry run (`dryRun: true`, and `describeChange` always) changes nothing and prints the exact change:
+ * with a cluster, the live Deployment against the API server's own dry run of the apply (admission and
+ * defaulting included, as `kubectl diff`); with no kubeconfig at all, the baseline is the synthesized
+ * Deployment of the release the target runs as far as this process knows (the release last dry-run
+ * deployed to it, else the only other release synthesized for it).
+ */
+
+import { APPLY_CONTENT_TYPE, deploymentPath, FIELD_MANAGER, KubernetesApi } from "./kubernetes-api.js";
+import { diffObjects, formatDiffLine, withoutServerFields } from "./kubernetes-diff.js";
+import { findKubeconfig, readKubeconfig } from "./kubernetes-kubeconfig.js";
+import {
+  type DeploymentManifest,
+  type SynthesizedDeployment,
+  SynthesizedReleases,
+  versionOfDeployment,
+} from "./kubernetes-manifests.js";
+import type { RolloutDriver, RolloutTarget } from "./rollout-driver.js";
+
+export interface KubernetesDriverOptions {
+  /** Directory of synthesized releases (scanned recursively), e.g. infra/cdk8s/dist/manifests. */
+  manifestsDir: string;
+  /** Namespace to apply into; default: the synthesized manifests' (then the kubeconfig context's). */
+  namespace?: string;
+  /** Log the change instead of applying it. */
+  dryRun: boolean;
+  /** Kubeconfig file; default `$KUBECONFIG`, then `~/.kube/config`; none at all: no cluster. */
+  kubeconfig?: string;
+  /** Where the dry run and the applies are reported, line by line; default stdout. */
+  log?: (line: string) => void;
+}
+
+const NO_CLUSTER =
+  "no cluster: no kubeconfig named, $KUBECONFIG unset and no ~/.kube/config; applying needs one (or use --dry-run)";
+
+export function createKubernetesDriver(options: KubernetesDriverOptions): RolloutDriver {
+  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  let api: KubernetesApi | null | undefined;
+  /** Without a cluster: what this process's dry run has "deployed", so a rollback diffs against it. */
+  const dryRunDeployed = new Map<string, string>();
+  const key = (t: RolloutTarget) => `${t.cellId}\u0000${t.az}`;
+
+  /** The API of the kubeconfig's current context, or null when there is no kubeconfig (no cluster). */
+  function cluster(): KubernetesApi | null {
+    if (api === undefined) {
+      const file = findKubeconfig(options.kubeconfig);
+      api = file ? new KubernetesApi(readKubeconfig(file)) : null;
+    }
+    return api;
+  }
+
+  function forApply(found: SynthesizedDeployment): DeploymentManifest {
+    const manifest = structuredClone(found.manifest);
+    manifest.metadata.namespace =
+      options.namespace ?? manifest.metadata.namespace ?? cluster()?.access.namespace ?? "default";
+    return manifest;
+  }
+
+  /** Any synthesized release of the target: Deployment names do not change between releases. */
+  function anyRelease(releases: SynthesizedReleases, target: RolloutTarget): SynthesizedDeployment {
+    const [first] = releases.versionsOf(target);
+    return releases.require(target, first ?? "(any)");
+  }
+
+  function noClusterVersion(releases: SynthesizedReleases, target: RolloutTarget): string | undefined {
+    const versions = releases.versionsOf(target);
+    return dryRunDeployed.get(key(target)) ?? (versions.length === 1 ? versions[0] : undefined);
+  }
+
+  function applyLine(manifest: DeploymentManifest, found: SynthesizedDeployment): string {
+    const path = deploymentPath(manifest.metadata.namespace ?? "", manifest.metadata.name);
+    return `  apply: PATCH ${path}?fieldManager=${FIELD_MANAGER}&force=true (server-side apply, ${APPLY_CONTENT_TYPE}: the manifest of ${found.file})`;
+  }
+
+  function imageOf(manifest: unknown): string {
+    const spec = (manifest as { spec?: { template?: { spec?: { containers?: { image?: string }[] } } } }).spec;
+    return spec?.template?.spec?.containers?.[0]?.image ?? "(no image)";
+  }
+
+  async function describeChange(target: RolloutTarget, version: string): Promise<string> {
+    const releases = SynthesizedReleases.load(options.manifestsDir);
+    const next = releases.require(target, version);
+    const manifest = forApply(next);
+    const name = `${manifest.metadata.namespace}/${manifest.metadata.name}`;
+    const where = `cell ${target.cellId}, AZ ${target.az}: Deployment ${name}`;
+    const k8s = cluster();
+    const lines: string[] = [];
+    let diff: ReturnType<typeof diffObjects>;
+    if (k8s) {
+      const live = await k8s.getDeployment(manifest.metadata.namespace ?? "default", manifest.metadata.name);
+      const context = `context ${k8s.access.context} (${k8s.access.server})`;
+      if (!live) {
+        lines.push(`${where}, not in the cluster -> release ${version} (${imageOf(manifest)}): the apply creates it`);
+        lines.push(`  compared with: nothing live in ${context}; the fields applied:`);
+        diff = diffObjects({}, manifest);
+      } else {
+        const planned = await k8s.applyDeployment(manifest, { dryRun: true });
+        lines.push(`${where}, release ${versionOfDeployment(live) ?? "(unknown)"} -> ${version}`);
+        lines.push(`  compared with: the live Deployment in ${context}, against the API server's dry run of the apply`);
+        diff = diffObjects(withoutServerFields(live), withoutServerFields(planned));
+      }
+    } else {
+      const current = noClusterVersion(releases, target);
+      const others = releases.versionsOf(target).filter((v) => v !== version);
+      const baselineVersion = current ?? (others.length === 1 ? others[0] : undefined);
+      const baseline = baselineVersion === undefined ? undefined : releases.find(target, baselineVersion);
+      if (baseline) {
+        lines.push(`${where}, release ${baseline.version} -> ${version}`);
+        lines.push(`  compared with: the synthesized release ${baseline.version} (${baseline.file}); no cluster`);
+        diff = diffObjects(forApply(baseline), manifest);
+      } else {
+        lines.push(`${where}, release (unknown) -> ${version} (${imageOf(manifest)})`);
+        lines.push(
+          `  compared with: nothing (no cluster, and ${others.length === 0 ? "no other release" : `several releases (${others.join(", ")})`} synthesized for this target); the fields applied:`,
+        );
+        diff = diffObjects({}, manifest);
+      }
+    }
+    if (diff.length === 0) lines.push(`  no change: it already runs release ${version}`);
+    for (const line of diff) lines.push(`  ${formatDiffLine(line)}`);
+    lines.push(applyLine(manifest, next));
+    return lines.join("\n");
+  }
+
+  return {
+    name: "kubernetes",
+
+    async currentVersion(target) {
+      const releases = SynthesizedReleases.load(options.manifestsDir);
+      const k8s = cluster();
+      if (!k8s) return noClusterVersion(releases, target);
+      const { manifest } = anyRelease(releases, target);
+      const namespace = options.namespace ?? manifest.metadata.namespace ?? k8s.access.namespace ?? "default";
+      const live = await k8s.getDeployment(namespace, manifest.metadata.name);
+      return live ? versionOfDeployment(live) : undefined;
+    },
+
+    describeChange,
+
+    async deploy(target, version) {
+      if (options.dryRun) {
+        const change = await describeChange(target, version);
+        for (const line of `dry run, nothing applied: ${change}`.split("\n")) log(line);
+        dryRunDeployed.set(key(target), version);
+        return;
+      }
+      const k8s = cluster();
+      if (!k8s) throw new Error(NO_CLUSTER);
+      const next = SynthesizedReleases.load(options.manifestsDir).require(target, version);
+      const manifest = forApply(next);
+      const applied = await k8s.applyDeployment(manifest, { dryRun: false });
+      const now = versionOfDeployment(applied);
+      if (now !== version) {
+        throw new Error(
+          `applied Deployment ${manifest.metadata.name} reports release ${now ?? "(none)"}, not ${version}`,
+        );
+      }
+      log(
+        `applied Deployment ${manifest.metadata.namespace}/${manifest.metadata.name} (cell ${target.cellId}, AZ ${target.az}): release ${version}, ${imageOf(applied)}`,
+      );
+    },
+  };
+}
