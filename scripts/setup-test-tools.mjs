@@ -2,7 +2,7 @@
 // Installs what the tests need beyond npm, project-locally and idempotently (quick when done):
 // - .venv: moto's server (DynamoDB, Route 53 on loopback), and for infra/ cfn-lint, checkov and
 //   kubernetes-validate (whose package ships the Kubernetes JSON schemas);
-// - .tools/bin/kubeconform (go install through the Go module proxy);
+// - .tools/bin/kubeconform and .tools/bin/actionlint (go install through the Go module proxy);
 // - .tools/k8s-schemas: the schemas of one Kubernetes version rewritten for offline use by kubeconform.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -52,6 +52,26 @@ if (
     GOBIN: gobin,
   });
   writeFileSync(kubeconformStamp, KUBECONFORM_VERSION);
+}
+
+/** actionlint's version (checks .github/workflows), installed with `go install` into .tools/bin. */
+export const ACTIONLINT_VERSION = "v1.7.12";
+const actionlint = join(gobin, "actionlint");
+const actionlintStamp = join(tools, ".actionlint-version");
+if (
+  !(
+    existsSync(actionlint) &&
+    existsSync(actionlintStamp) &&
+    readFileSync(actionlintStamp, "utf8") === ACTIONLINT_VERSION
+  )
+) {
+  console.log(`installing actionlint ${ACTIONLINT_VERSION} into ${gobin} ...`);
+  mkdirSync(gobin, { recursive: true });
+  run("go", ["install", `github.com/rhysd/actionlint/cmd/actionlint@${ACTIONLINT_VERSION}`], {
+    ...process.env,
+    GOBIN: gobin,
+  });
+  writeFileSync(actionlintStamp, ACTIONLINT_VERSION);
 }
 
 if (!existsSync(join(schemas, "_definitions.json"))) {

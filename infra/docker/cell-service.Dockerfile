@@ -1,0 +1,36 @@
+# syntax=docker/dockerfile:1.7
+# The cell-service image: what every cell replica runs, and what a rollout puts on a cell AZ by AZ.
+# Built and pushed by .github/workflows/deploy.yml; by hand, from the repository root:
+#   docker build -f infra/docker/cell-service.Dockerfile -t cellwallet/cell-service:v2 .
+# The manifests (infra/cdk8s) run it as UID 10001 with a read-only root filesystem and /tmp writable, set no
+# command (CMD below is it) and pass every setting by environment (cell-service/src/config.ts).
+# Pin the base image by digest in production (NODE_IMAGE=node:20-bookworm-slim@sha256:...).
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# Production dependencies of the cell service alone (npm workspaces: ~100 packages, not the infra's), with
+# better-sqlite3's native binding (a prebuilt binary, or built from source with python3/make/g++).
+FROM ${NODE_IMAGE} AS deps
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY . .
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund --workspace @cellwallet/cell-service \
+  && npm rebuild better-sqlite3
+
+# The compiled contract and cell service.
+FROM ${NODE_IMAGE} AS build
+WORKDIR /src
+COPY . .
+RUN npm ci --ignore-scripts --no-audit --no-fund && npx tsc -b contract cell-service
+
+FROM ${NODE_IMAGE}
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=9000
+WORKDIR /app
+COPY --from=deps /app/package.json ./
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /src/contract/package.json ./contract/
+COPY --from=build /src/contract/dist ./contract/dist
+COPY --from=build /src/cell-service/package.json ./cell-service/
+COPY --from=build /src/cell-service/dist ./cell-service/dist
+USER 10001:10001
+EXPOSE 9000
+CMD ["node", "cell-service/dist/main.js"]
