@@ -1,0 +1,166 @@
+/**
+ * The CI workflow that deploys by waves (.github/workflows/deploy.yml and its reusable wave,
+ * rollout-wave.yml): valid for actionlint (installed into .tools/bin by scripts/setup-test-tools.mjs), shaped
+ * as documented (a dry-run plan, then gated waves in order, an alarm failing the job), and its shell that
+ * synthesizes the releases the cluster runs now, run with bash against a stand-in `kubectl` and the real
+ * synth process.
+ */
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { deploymentOf, type Json } from "./kubernetes-synth.js";
+
+const root = new URL("../..", import.meta.url).pathname;
+const actionlint = join(root, ".tools", "bin", "actionlint");
+const workflows = join(root, ".github", "workflows");
+const deploy: Json = parse(readFileSync(join(workflows, "deploy.yml"), "utf8"));
+const wave: Json = parse(readFileSync(join(workflows, "rollout-wave.yml"), "utf8"));
+let dir: string;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "cellwallet-deploy-workflow-"));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A GitHub Actions expression as it is written in a workflow. */
+const gha = (inner: string) => `\${{ ${inner} }}`;
+
+const stepNamed = (steps: Json[], name: string): Json => {
+  const found = steps.find((s) => s.name === name);
+  if (!found) throw new Error(`no step ${name}`);
+  return found;
+};
+
+describe("the deploy workflow", () => {
+  it("passes actionlint (expressions, job graph, reusable workflow inputs, runner labels)", () => {
+    const run = spawnSync(actionlint, ["-color=false", "-config-file", join(root, ".github", "actionlint.yaml")], {
+      cwd: root,
+      encoding: "utf8",
+    });
+    expect(run.error).toBeUndefined();
+    expect(run.stdout + run.stderr).toBe("");
+    expect(run.status).toBe(0);
+  });
+
+  it("actionlint is not vacuous: it rejects a broken copy", () => {
+    const broken = join(dir, "broken.yml");
+    writeFileSync(
+      broken,
+      readFileSync(join(workflows, "deploy.yml"), "utf8")
+        .replace("needs: canary", "needs: canaryy")
+        .replace(gha("inputs.version || github.ref_name"), gha("inputs.versoin || github.ref_name")),
+    );
+    const run = spawnSync(
+      actionlint,
+      ["-color=false", "-config-file", join(root, ".github", "actionlint.yaml"), broken],
+      {
+        cwd: root,
+        encoding: "utf8",
+      },
+    );
+    expect(run.status).toBe(1);
+    expect(run.stdout).toMatch(/canaryy/);
+    expect(run.stdout).toMatch(/versoin/);
+  });
+
+  it("runs on a release tag or by hand with a version, one rollout at a time", () => {
+    expect(deploy.on.push.tags).toEqual(["v*"]);
+    expect(deploy.on.workflow_dispatch.inputs.version).toMatchObject({ required: true, type: "string" });
+    expect(deploy.concurrency).toEqual({ group: "deploy-production", "cancel-in-progress": false });
+  });
+
+  it("builds and pushes the image, synthesizes the release pinned by digest, and prints the rollout's dry run", () => {
+    const steps: Json[] = deploy.jobs.release.steps;
+    const push = steps.find((s) => String(s.uses).startsWith("docker/build-push-action"));
+    expect(push.with).toMatchObject({ file: "infra/docker/cell-service.Dockerfile", push: true });
+    const synth = stepNamed(steps, "Synthesize the release, pinned by digest");
+    expect(synth.run).toContain('node infra/cdk8s/dist/main.js --version "$VERSION" --cell-image "$IMAGE"');
+    expect(synth.env.IMAGE).toContain(`@${gha("steps.image.outputs.digest")}`);
+    const plan = stepNamed(steps, "Rollout plan (dry run)").run as string;
+    expect(plan).toMatch(/cellctl rollout plan .*--driver kubernetes --manifests "\$CDK8S_OUTDIR"/s);
+    expect(plan).toContain("--dry-run");
+    expect(plan).toContain("$GITHUB_STEP_SUMMARY");
+    // what the waves apply is exactly what was planned: the synthesized release travels as an artifact
+    expect(steps.at(-1).uses).toMatch(/^actions\/upload-artifact@/);
+  });
+
+  it("deploys wave by wave, each behind its own environment (manual gate), canary first", () => {
+    const chain = ["canary", "wave-2", "wave-3", "rest"];
+    let previous = "release";
+    const environments: string[] = [];
+    for (const name of chain) {
+      const job = deploy.jobs[name];
+      expect(job.needs, name).toBe(previous);
+      expect(job.uses).toBe("./.github/workflows/rollout-wave.yml");
+      environments.push(job.with.environment);
+      previous = name;
+    }
+    expect(new Set(environments).size).toBe(chain.length);
+    expect(deploy.jobs.canary.with.command).toBe("start");
+    for (const name of chain.slice(1)) expect(deploy.jobs[name].with.command).toBe("resume");
+    expect(deploy.jobs.rest.with["until-complete"]).toBe(true);
+    expect(wave.jobs.wave.environment).toBe(gha("inputs.environment"));
+    const rollout = stepNamed(wave.jobs.wave.steps, "Roll out").run as string;
+    expect(rollout).toMatch(
+      /cellctl rollout start --plan release\/plan\.json --driver kubernetes --manifests "\$MANIFESTS"/,
+    );
+    expect(rollout).toMatch(/cellctl rollout resume --driver kubernetes --manifests "\$MANIFESTS"/);
+    // anything but a gate or completion (an alarm's rollback, an abort) fails the job
+    expect(rollout).toMatch(
+      /completed\|waiting-gate\) ;;\n\s+\*\) echo "::error::rollout of \$VERSION ended \$state"; exit 1 ;;/,
+    );
+    expect(deploy.defaults.run.shell).toBe("bash");
+    expect(wave.defaults.run.shell).toBe("bash");
+  });
+
+  it("synthesizes the releases the cluster runs now, so that a rollback applies them (bash, stand-in kubectl)", () => {
+    const bin = join(dir, "bin");
+    mkdirSync(bin, { recursive: true });
+    // what `kubectl get deployments -o jsonpath=...` prints: labelled releases, and an older unlabelled one
+    writeFileSync(
+      join(bin, "kubectl"),
+      `#!/bin/sh
+echo "$*" >> "${join(dir, "kubectl-args")}"
+printf 'v1 registry.example/cell-service@sha256:1111\\nv1 registry.example/cell-service@sha256:1111\\nv2 registry.example/cell-service:v2\\n registry.example:5000/cell-service:0.1.0\\n registry.example/cell-service@sha256:2222\\n'
+`,
+    );
+    writeFileSync(join(bin, "aws"), "#!/bin/sh\nexit 0\n");
+    chmodSync(join(bin, "kubectl"), 0o755);
+    chmodSync(join(bin, "aws"), 0o755);
+    const script = stepNamed(
+      deploy.jobs.release.steps,
+      "Synthesize the releases the cluster runs now (what a rollback applies)",
+    ).run as string;
+    const outdir = join(dir, "manifests");
+    const run = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", script], {
+      cwd: root,
+      encoding: "utf8",
+      env: {
+        PATH: `${bin}:${process.env.PATH}`,
+        VERSION: "v2",
+        NAMESPACE: "cellwallet",
+        AWS_REGION: "eu-west-1",
+        EKS_CLUSTER: "test",
+        CDK8S_OUTDIR: outdir,
+      },
+    });
+    expect(run.status, run.stderr).toBe(0);
+    expect(readFileSync(join(dir, "kubectl-args"), "utf8")).toContain(
+      "-n cellwallet get deployments -l app.kubernetes.io/component=cell",
+    );
+    // v2 is the release being deployed (synthesized by the step before); v1 pinned by its live digest;
+    // 0.1.0 from the tag of an unlabelled Deployment; a digest without a label names nothing: a warning
+    const image = (version: string) =>
+      deploymentOf(join(outdir, version), "cell-1", "eu-west-1b").spec.template.spec.containers[0].image;
+    expect(image("v1")).toBe("registry.example/cell-service@sha256:1111");
+    expect(image("0.1.0")).toBe("registry.example:5000/cell-service:0.1.0");
+    expect(() => deploymentOf(join(outdir, "v2"), "cell-1", "eu-west-1b")).toThrow();
+    expect(run.stdout).toContain(
+      "::warning::a cell runs registry.example/cell-service@sha256:2222, which names no release",
+    );
+    expect(run.stdout.match(/live release v1 /g)).toHaveLength(1);
+  });
+});
