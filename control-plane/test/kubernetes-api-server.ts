@@ -7,7 +7,8 @@
  * managedFields, resourceVersion, status), so a diff that wrongly compared them would show. `dryRun=All`
  * answers the same object without storing it. Every request is recorded for the tests to inspect.
  */
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type IncomingMessage, type RequestListener, type Server } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 
 export interface RecordedRequest {
@@ -58,11 +59,15 @@ function asStored(body: Json, previous: Json | undefined, fieldManager: string, 
   return stored;
 }
 
-export async function startFakeKubernetesApi(token = "test-token"): Promise<FakeKubernetesApi> {
+/** `tls`: serve HTTPS with this key and certificate (PEM), as a real API server does. */
+export async function startFakeKubernetesApi(
+  token = "test-token",
+  tls?: { key: string; cert: string },
+): Promise<FakeKubernetesApi> {
   const requests: RecordedRequest[] = [];
   const deployments = new Map<string, Json>();
   const failures: { method: string; status: number; message: string }[] = [];
-  const server: Server = createServer((req, res) => {
+  const handler: RequestListener = (req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
@@ -120,11 +125,12 @@ export async function startFakeKubernetesApi(token = "test-token"): Promise<Fake
       if (url.searchParams.get("dryRun") !== "All") deployments.set(key, stored);
       return send(previous ? 200 : 201, stored);
     });
-  });
+  };
+  const server: Server = tls ? createTlsServer(tls, handler) : createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${tls ? "https" : "http"}://127.0.0.1:${port}`,
     token,
     requests,
     deployments,
@@ -139,13 +145,18 @@ export async function startFakeKubernetesApi(token = "test-token"): Promise<Fake
   };
 }
 
-/** A kubeconfig whose current context reaches `url` with a bearer token (or the given user stanza). */
-export function kubeconfigYaml(url: string, user: Record<string, unknown>, namespace?: string): string {
+/** A kubeconfig whose current context reaches `url` as `user` (token, exec plugin...), with `cluster` settings. */
+export function kubeconfigYaml(
+  url: string,
+  user: Record<string, unknown>,
+  namespace?: string,
+  cluster: Record<string, unknown> = {},
+): string {
   return JSON.stringify({
     apiVersion: "v1",
     kind: "Config",
     "current-context": "test",
-    clusters: [{ name: "loopback", cluster: { server: url } }],
+    clusters: [{ name: "loopback", cluster: { server: url, ...cluster } }],
     users: [{ name: "rollout", user }],
     contexts: [
       { name: "test", context: { cluster: "loopback", user: "rollout", ...(namespace ? { namespace } : {}) } },

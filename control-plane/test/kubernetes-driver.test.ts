@@ -6,7 +6,8 @@
  * request: method, path, content type, field manager, credentials and a body equal to the synthesized
  * Deployment read straight from the YAML.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
@@ -234,6 +235,76 @@ describe("against the API server (loopback stand-in)", () => {
     await driver.deploy(CELL1_A, "v1");
     expect(await driver.currentVersion(CELL1_A)).toBe("v1");
     expect(api.requests.every((r) => r.headers.authorization === `Bearer ${api.token}`)).toBe(true);
+  });
+
+  it("speaks TLS as EKS does: trusts the kubeconfig's CA, refuses an unknown certificate unless told to skip", async () => {
+    // a throwaway CA-less self-signed certificate for 127.0.0.1 (openssl, milliseconds)
+    const key = join(dir, "tls.key");
+    const cert = join(dir, "tls.crt");
+    const openssl = spawnSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        key,
+        "-out",
+        cert,
+        "-days",
+        "1",
+        "-subj",
+        "/CN=kubernetes",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+      ],
+      { encoding: "utf8" },
+    );
+    expect(openssl.status, openssl.stderr).toBe(0);
+    const tlsApi = await startFakeKubernetesApi("tls-token", {
+      key: readFileSync(key, "utf8"),
+      cert: readFileSync(cert, "utf8"),
+    });
+    try {
+      const config = (name: string, cluster: Record<string, unknown>) => {
+        const file = join(dir, name);
+        writeFileSync(file, kubeconfigYaml(tlsApi.url, { token: "tls-token" }, undefined, cluster));
+        return file;
+      };
+      const trusted = config("kubeconfig-tls", { "certificate-authority-data": readFileSync(cert).toString("base64") });
+      const driver = createKubernetesDriver({
+        manifestsDir: manifests,
+        dryRun: false,
+        kubeconfig: trusted,
+        log: () => {},
+      });
+      await driver.deploy(CELL1_A, "v2");
+      expect(await driver.currentVersion(CELL1_A)).toBe("v2");
+      const byFile = config("kubeconfig-tls-file", { "certificate-authority": "tls.crt" }); // relative to the kubeconfig
+      expect(
+        await createKubernetesDriver({ manifestsDir: manifests, dryRun: true, kubeconfig: byFile }).currentVersion(
+          CELL1_A,
+        ),
+      ).toBe("v2");
+      const untrusted = config("kubeconfig-tls-untrusted", {});
+      await expect(
+        createKubernetesDriver({ manifestsDir: manifests, dryRun: true, kubeconfig: untrusted }).currentVersion(
+          CELL1_A,
+        ),
+      ).rejects.toThrow(/self[- ]signed certificate/);
+      const skip = config("kubeconfig-tls-skip", { "insecure-skip-tls-verify": true });
+      expect(
+        await createKubernetesDriver({ manifestsDir: manifests, dryRun: true, kubeconfig: skip }).currentVersion(
+          CELL1_A,
+        ),
+      ).toBe("v2");
+    } finally {
+      await tlsApi.close();
+    }
   });
 
   it("finds the cluster through $KUBECONFIG too", async () => {
