@@ -81,7 +81,7 @@ describe("the deploy workflow", () => {
     expect(synth.env.IMAGE).toContain(`@${gha("steps.image.outputs.digest")}`);
     const plan = stepNamed(steps, "Rollout plan (dry run)").run as string;
     expect(plan).toMatch(/cellctl rollout plan .*--driver kubernetes --manifests "\$CDK8S_OUTDIR"/s);
-    expect(plan).toContain("--dry-run");
+    expect(plan).toContain("| tee release/plan.txt"); // bash -o pipefail: a failing plan fails the step
     expect(plan).toContain("$GITHUB_STEP_SUMMARY");
     // what the waves apply is exactly what was planned: the synthesized release travels as an artifact
     expect(steps.at(-1).uses).toMatch(/^actions\/upload-artifact@/);
@@ -104,14 +104,10 @@ describe("the deploy workflow", () => {
     expect(deploy.jobs.rest.with["until-complete"]).toBe(true);
     expect(wave.jobs.wave.environment).toBe(gha("inputs.environment"));
     const rollout = stepNamed(wave.jobs.wave.steps, "Roll out").run as string;
-    expect(rollout).toMatch(
-      /cellctl rollout start --plan release\/plan\.json --driver kubernetes --manifests "\$MANIFESTS"/,
+    expect(rollout).toContain(
+      "cellctl rollout start --plan release/plan.json --driver kubernetes --manifests release/manifests",
     );
-    expect(rollout).toMatch(/cellctl rollout resume --driver kubernetes --manifests "\$MANIFESTS"/);
-    // anything but a gate or completion (an alarm's rollback, an abort) fails the job
-    expect(rollout).toMatch(
-      /completed\|waiting-gate\) ;;\n\s+\*\) echo "::error::rollout of \$VERSION ended \$state"; exit 1 ;;/,
-    );
+    expect(rollout).toContain('cellctl rollout resume "$id"');
     expect(deploy.defaults.run.shell).toBe("bash");
     expect(wave.defaults.run.shell).toBe("bash");
   });
@@ -162,5 +158,122 @@ printf 'v1 registry.example/cell-service@sha256:1111\\nv1 registry.example/cell-
       "::warning::a cell runs registry.example/cell-service@sha256:2222, which names no release",
     );
     expect(run.stdout.match(/live release v1 /g)).toHaveLength(1);
+  });
+
+  describe("a wave's script (bash, stand-in cellctl answering as cellctl rollout does)", () => {
+    const script = () => stepNamed(wave.jobs.wave.steps, "Roll out").run as string;
+    // cellctl: `status --json` prints the stored rollout; start/resume consume the next "<exit> <status>"
+    const STUB = `#!/bin/bash
+echo "$*" >> "$STUB/calls"
+if [ "$2" = status ]; then
+  printf '{"rolloutId":"ro-1","plan":{"version":"%s"},"status":"%s"}\\n' "$(cat "$STUB/version")" "$(cat "$STUB/status")"
+  exit 0
+fi
+if [ "$2" = start ] || [ "$2" = resume ]; then
+  read -r code status < "$STUB/outcomes"; sed -i 1d "$STUB/outcomes"
+  echo "$status" > "$STUB/status"; exit "$code"
+fi
+exit 3
+`;
+    function runWave(
+      command: "start" | "resume",
+      world: { status?: string; version?: string; outcomes: string[] },
+      untilComplete = false,
+    ) {
+      const stub = mkdtempSync(join(dir, "wave-"));
+      mkdirSync(join(stub, "bin"));
+      writeFileSync(join(stub, "bin", "cellctl"), STUB);
+      chmodSync(join(stub, "bin", "cellctl"), 0o755);
+      writeFileSync(join(stub, "status"), world.status ?? "none");
+      writeFileSync(join(stub, "version"), world.version ?? "v2");
+      writeFileSync(join(stub, "outcomes"), world.outcomes.map((o) => `${o}\n`).join(""));
+      writeFileSync(join(stub, "calls"), "");
+      const run = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", script()], {
+        encoding: "utf8",
+        env: {
+          PATH: `${join(stub, "bin")}:${process.env.PATH}`,
+          STUB: stub,
+          VERSION: "v2",
+          NAMESPACE: "cellwallet",
+          COMMAND: command,
+          UNTIL_COMPLETE: String(untilComplete),
+        },
+      });
+      const calls = readFileSync(join(stub, "calls"), "utf8")
+        .trim()
+        .split("\n")
+        .filter((c) => !c.startsWith("rollout status"));
+      return { code: run.status, out: run.stdout + run.stderr, calls };
+    }
+
+    it("canary: starts the rollout and succeeds when it stops at the next gate", () => {
+      const r = runWave("start", { outcomes: ["0 waiting-gate"] });
+      expect(r.code, r.out).toBe(0);
+      expect(r.calls).toEqual([
+        "rollout start --plan release/plan.json --driver kubernetes --manifests release/manifests --namespace cellwallet --yes",
+      ]);
+    });
+
+    it("an alarm (cellctl exits 1, the step rolled back, the rollout aborted) fails the job", () => {
+      const r = runWave("start", { outcomes: ["1 rolled-back"] });
+      expect(r.code).toBe(1);
+      const resumed = runWave("resume", { status: "waiting-gate", outcomes: ["1 rolled-back"] });
+      expect(resumed.code).toBe(1);
+      expect(resumed.calls).toEqual(["rollout resume ro-1"]);
+    });
+
+    it("a wave resumes this release's rollout once, past its gate", () => {
+      const r = runWave("resume", { status: "waiting-gate", outcomes: ["0 waiting-gate", "0 completed"] });
+      expect(r.code, r.out).toBe(0);
+      expect(r.calls).toEqual(["rollout resume ro-1"]);
+    });
+
+    it("the last job resumes through every remaining gate until the rollout completes", () => {
+      const r = runWave("resume", { status: "waiting-gate", outcomes: ["0 waiting-gate", "0 completed"] }, true);
+      expect(r.code, r.out).toBe(0);
+      expect(r.calls).toEqual(["rollout resume ro-1", "rollout resume ro-1"]);
+      expect(r.out).toContain("rollout ro-1 of v2: completed");
+    });
+
+    it("does nothing when the rollout already completed (a plan with fewer waves)", () => {
+      const r = runWave("resume", { status: "completed", outcomes: [] });
+      expect(r.code, r.out).toBe(0);
+      expect(r.calls).toEqual([]);
+    });
+
+    it("never resumes another release's rollout, nor an aborted one", () => {
+      const other = runWave("resume", { status: "waiting-gate", version: "v1", outcomes: ["0 completed"] });
+      expect(other.code).toBe(1);
+      expect(other.out).toContain("not this release's, or not resumable");
+      expect(other.calls).toEqual([]);
+      const aborted = runWave("resume", { status: "aborted", outcomes: ["0 completed"] });
+      expect(aborted.code).toBe(1);
+      expect(aborted.calls).toEqual([]);
+    });
+  });
+
+  it("calls cellctl only with options the real `cellctl rollout <verb> --help` lists", () => {
+    const scripts = [
+      ...deploy.jobs.release.steps.map((step: Json) => step.run ?? ""),
+      ...wave.jobs.wave.steps.map((step: Json) => step.run ?? ""),
+    ]
+      .join("\n")
+      .replace(/\\\n\s*/g, " ");
+    const calls = [...scripts.matchAll(/cellctl rollout (\w+)([^|;\n]*)/g)];
+    expect(calls.map((c) => c[1]).sort()).toEqual(["pause", "plan", "resume", "start", "status", "status"]);
+    for (const [, verb, rest] of calls) {
+      const help = spawnSync(
+        process.execPath,
+        [join(root, "control-plane/bin/cellctl.js"), "rollout", verb as string, "--help"],
+        {
+          encoding: "utf8",
+          env: { PATH: process.env.PATH ?? "", HOME: dir },
+        },
+      );
+      expect(help.status, help.stderr).toBe(0);
+      for (const option of (rest ?? "").match(/--[a-z-]+/g) ?? []) {
+        expect(help.stdout, `cellctl rollout ${verb} ${option}`).toContain(option);
+      }
+    }
   });
 });
