@@ -4,8 +4,10 @@ import { azCommand } from "./az-command.js";
 import { cellsCommand } from "./cells-command.js";
 import { checkpointsCommand } from "./checkpoints-command.js";
 import { reconcileCommand } from "./reconcile-command.js";
+import { rolloutCommand } from "./rollout-command.js";
 import { tokenCommand } from "./token-command.js";
 import { verifyCommand } from "./verify-command.js";
+import { versionsCommand } from "./versions-command.js";
 
 /** cellctl: the operators' and CI's command line for the Cellwallet platform. */
 export function buildCellctl(env: NodeJS.ProcessEnv): Command {
@@ -18,7 +20,9 @@ export function buildCellctl(env: NodeJS.ProcessEnv): Command {
     .addCommand(reconcileCommand(env))
     .addCommand(auditLogCommand(env))
     .addCommand(cellsCommand(env))
-    .addCommand(azCommand(env));
+    .addCommand(azCommand(env))
+    .addCommand(rolloutCommand(env))
+    .addCommand(versionsCommand(env));
 }
 
 await buildCellctl(process.env).parseAsync(process.argv);

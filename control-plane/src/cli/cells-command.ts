@@ -6,6 +6,7 @@ import {
   staticStability,
 } from "../placement/cell-operations.js";
 import type { CellEndpoint, CellRecord, PlacementStore } from "../placement/placement-store.js";
+import { cellsCreateCommand } from "./cells-create-command.js";
 import { openPlacementStoreFromEnv, operatorName } from "./cli-env.js";
 import { confirmOrExit, EXIT_REFUSED, EXIT_USAGE, recordThenApply } from "./operator-prompt.js";
 
@@ -298,6 +299,7 @@ export function cellsCommand(env: NodeJS.ProcessEnv): Command {
     .addCommand(listCommand(env))
     .addCommand(describeCommand(env))
     .addCommand(registerCommand(env))
+    .addCommand(cellsCreateCommand(env))
     .addCommand(lifecycleCommand(env, "cordon"))
     .addCommand(lifecycleCommand(env, "uncordon"))
     .addHelpText(

@@ -7,6 +7,13 @@ import { DynamoDbPlacementStore } from "../placement/dynamodb-placement-store.js
 import { ensurePlacementTables } from "../placement/ensure-placement-tables.js";
 import type { PlacementStore } from "../placement/placement-store.js";
 import { SqlitePlacementStore } from "../placement/sqlite-placement-store.js";
+import {
+  DEFAULT_LOCAL_VERSION,
+  type DesiredState,
+  LocalPlatformState,
+  localPlatformStatePath,
+  type ObservedProcess,
+} from "./local-platform-state.js";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 const CELL_ENTRY = resolve(root, "cell-service/dist/main.js");
@@ -25,6 +32,8 @@ export interface LocalPlatformOptions {
   env?: Record<string, string>;
   /** Where process output goes: inherit (the terminal) or ignore. */
   stdio?: "inherit" | "ignore";
+  /** How often the launcher checks the declared state for changes (ms); default 200. */
+  reconcileIntervalMs?: number;
 }
 
 export interface ManagedProcess {
@@ -35,6 +44,11 @@ export interface ManagedProcess {
   port: number;
   env: Record<string, string>;
   child?: ChildProcess;
+  /** Cells: the named build this process runs (see LocalPlatformState); default the repo's own. */
+  version?: string;
+  /** Cells: why the last start on `version` failed. */
+  error?: string;
+  startedOnce?: boolean;
 }
 
 export function localPlatformOptionsFromEnv(env: NodeJS.ProcessEnv): LocalPlatformOptions {
@@ -64,15 +78,14 @@ export class LocalPlatform {
   readonly processes: ManagedProcess[] = [];
   readonly cellIds: string[];
   private stopping = false;
+  private state?: LocalPlatformState;
+  private appliedGeneration = 0;
+  private reconciling?: Promise<void>;
+  private reconcileTimer?: NodeJS.Timeout;
   onUnexpectedExit?: (p: ManagedProcess, code: number | null, signal: NodeJS.Signals | null) => void;
 
   constructor(readonly options: LocalPlatformOptions) {
-    this.cellIds = Array.from({ length: options.cells }, (_, i) => `cell-${i + 1}`);
-    const shared = {
-      WALLET_DATA_DIR: options.dataDir,
-      TRUSTED_PROXIES: "127.0.0.1",
-      ...options.env,
-    };
+    this.cellIds = [];
     options.azs.forEach((az, j) => {
       const routerPort = options.routerPort + j;
       this.processes.push({
@@ -80,27 +93,42 @@ export class LocalPlatform {
         kind: "router",
         az,
         port: routerPort,
-        env: { ...shared, AZ: az, ROUTER_PORT: String(routerPort), PLACEMENT_SQLITE_PATH: this.placementPath },
-      });
-      this.cellIds.forEach((cellId, i) => {
-        const port = options.cellBasePort + 10 * i + j;
-        this.processes.push({
-          name: `${cellId}/${az}`,
-          kind: "cell",
-          cellId,
-          az,
-          port,
-          // Cross-cell credits go through the router of the same AZ.
-          env: {
-            ...shared,
-            CELL_ID: cellId,
-            AZ: az,
-            PORT: String(port),
-            ROUTER_INTERNAL_URL: `http://127.0.0.1:${routerPort}`,
-          },
-        });
+        env: { ...this.sharedEnv, AZ: az, ROUTER_PORT: String(routerPort), PLACEMENT_SQLITE_PATH: this.placementPath },
       });
     });
+    for (let i = 0; i < options.cells; i++) this.addCellProcesses(`cell-${i + 1}`, i);
+  }
+
+  private get sharedEnv(): Record<string, string> {
+    return { WALLET_DATA_DIR: this.options.dataDir, TRUSTED_PROXIES: "127.0.0.1", ...this.options.env };
+  }
+
+  /** One process per AZ for a cell; cell `ordinal` listens on cellBasePort + 10 * ordinal + AZ index. */
+  private addCellProcesses(cellId: string, ordinal: number): void {
+    if (this.cellIds.includes(cellId)) return;
+    this.cellIds.push(cellId);
+    this.options.azs.forEach((az, j) => {
+      const port = this.options.cellBasePort + 10 * ordinal + j;
+      this.processes.push({
+        name: `${cellId}/${az}`,
+        kind: "cell",
+        cellId,
+        az,
+        port,
+        // Cross-cell credits go through the router of the same AZ.
+        env: {
+          ...this.sharedEnv,
+          CELL_ID: cellId,
+          AZ: az,
+          PORT: String(port),
+          ROUTER_INTERNAL_URL: `http://127.0.0.1:${this.options.routerPort + j}`,
+        },
+      });
+    });
+  }
+
+  cellUrl(cellId: string, az: string): string {
+    return `http://127.0.0.1:${this.find(`${cellId}/${az}`).port}`;
   }
 
   get placementPath(): string {
@@ -153,21 +181,65 @@ export class LocalPlatform {
     }
   }
 
-  /** Registers the cells (idempotent: endpoints refreshed, user counts kept), then starts cells, then routers. */
+  /** The declared state shared with cellctl (versions, cells, the version of every cell process). */
+  get statePath(): string {
+    return localPlatformStatePath(this.options.dataDir);
+  }
+
+  /**
+   * Declares the configured cells on a fresh data dir (a data dir keeps the
+   * cells and versions declared since), registers every declared cell
+   * (idempotent: endpoints refreshed, user counts kept), starts cells, then
+   * routers, then reconciles declared changes until stop().
+   */
   async start(): Promise<void> {
     mkdirSync(resolve(this.options.dataDir, "control-plane"), { recursive: true });
     await this.ensureTables();
+    const state = new LocalPlatformState(this.statePath);
+    this.state = state;
+    state.registerVersion({ name: DEFAULT_LOCAL_VERSION, entry: CELL_ENTRY });
+    state.seed(
+      Array.from({ length: this.options.cells }, (_, i) => `cell-${i + 1}`),
+      this.options.azs,
+      DEFAULT_LOCAL_VERSION,
+    );
+    const desired = state.desired();
+    this.adopt(desired);
+    await this.registerCells(desired.cells.map((c) => c.cellId));
+    const cells = this.processes.filter((p) => p.kind === "cell");
+    await Promise.all(cells.map((p) => this.startProcess(p)));
+    await Promise.all(this.processes.filter((p) => p.kind === "router").map((p) => this.startProcess(p)));
+    this.appliedGeneration = desired.generation;
+    state.report(this.appliedGeneration, this.observedProcesses());
+    this.reconcileTimer = setInterval(() => {
+      this.reconciling ??= this.reconcile().finally(() => {
+        this.reconciling = undefined;
+      });
+    }, this.options.reconcileIntervalMs ?? 200);
+  }
+
+  /** Processes for declared cells this launcher does not have yet, and the declared version of each. */
+  private adopt(desired: DesiredState): void {
+    for (const cell of desired.cells) {
+      this.addCellProcesses(cell.cellId, cell.ordinal);
+      for (const p of this.processes) {
+        if (p.cellId === cell.cellId && p.version === undefined) p.version = cell.versions[p.az];
+      }
+    }
+  }
+
+  private async registerCells(cellIds: readonly string[]): Promise<void> {
     const store = this.openPlacementStore();
     try {
-      for (const [i, cellId] of this.cellIds.entries()) {
+      for (const cellId of cellIds) {
         const existing = await store.getCell(cellId);
         await store.putCell({
           cellId,
           state: existing?.state ?? "active",
           capacity: existing?.capacity ?? this.options.capacity,
-          endpoints: this.options.azs.map((az, j) => ({
+          endpoints: this.options.azs.map((az) => ({
             az,
-            url: `http://127.0.0.1:${this.options.cellBasePort + 10 * i + j}`,
+            url: this.cellUrl(cellId, az),
             weight: existing?.endpoints.find((e) => e.az === az)?.weight ?? 1,
           })),
         });
@@ -175,26 +247,86 @@ export class LocalPlatform {
     } finally {
       await store.close();
     }
-    const cells = this.processes.filter((p) => p.kind === "cell");
-    await Promise.all(cells.map((p) => this.startProcess(p)));
-    await Promise.all(this.processes.filter((p) => p.kind === "router").map((p) => this.startProcess(p)));
+  }
+
+  /**
+   * One pass of the supervisor: when the declared generation moved, start the
+   * processes of new cells and restart every cell process whose declared
+   * version differs from the one it runs (one at a time), then report what
+   * runs. A version that fails to start is reported failed, not retried.
+   */
+  private async reconcile(): Promise<void> {
+    const state = this.state;
+    if (!state || this.stopping) return;
+    const desired = state.desired();
+    if (desired.generation <= this.appliedGeneration) {
+      state.heartbeat();
+      return;
+    }
+    for (const cell of desired.cells) {
+      this.addCellProcesses(cell.cellId, cell.ordinal);
+      for (const [az, version] of Object.entries(cell.versions)) {
+        const p = this.processes.find((q) => q.cellId === cell.cellId && q.az === az);
+        if (!p || this.stopping) continue;
+        // Same version and already started once (running, failed or stopped on purpose): nothing declared changed.
+        if (p.version === version && p.startedOnce) continue;
+        await this.stopProcess(p);
+        p.version = version;
+        try {
+          await this.startProcess(p);
+        } catch (error) {
+          p.error = (error as Error).message;
+          await this.stopProcess(p, "SIGKILL");
+        }
+        state.report(this.appliedGeneration, this.observedProcesses());
+      }
+    }
+    this.appliedGeneration = desired.generation;
+    state.report(this.appliedGeneration, this.observedProcesses());
+  }
+
+  observedProcesses(): ObservedProcess[] {
+    return this.processes
+      .filter((p) => p.kind === "cell")
+      .map((p) => ({
+        cellId: p.cellId as string,
+        az: p.az,
+        version: p.version ?? DEFAULT_LOCAL_VERSION,
+        port: p.port,
+        ...(p.child?.pid ? { pid: p.child.pid } : {}),
+        status: p.child ? ("running" as const) : p.error ? ("failed" as const) : ("stopped" as const),
+        ...(p.error ? { error: p.error } : {}),
+      }));
   }
 
   /** Starts (or restarts) one process and waits until it is ready. */
   async startProcess(p: ManagedProcess): Promise<void> {
-    const entry = p.kind === "cell" ? CELL_ENTRY : ROUTER_ENTRY;
+    let entry = ROUTER_ENTRY;
+    const env: Record<string, string> = { ...p.env };
+    if (p.kind === "cell") {
+      const version = p.version ?? DEFAULT_LOCAL_VERSION;
+      const named = version === DEFAULT_LOCAL_VERSION ? { entry: CELL_ENTRY } : this.state?.version(version);
+      if (!named) throw new Error(`unknown version ${version}: register it with cellctl versions add`);
+      entry = named.entry;
+      env.CELL_VERSION = version;
+    }
+    p.error = undefined;
+    p.startedOnce = true;
     const child = spawn(process.execPath, [entry], {
-      env: { ...process.env, ...p.env },
+      env: { ...process.env, ...env },
       stdio: ["ignore", this.options.stdio ?? "inherit", this.options.stdio ?? "inherit"],
     });
     p.child = child;
+    let ready = false;
     child.on("exit", (code, signal) => {
       // stopProcess() detaches the child before stopping it: only an exit nobody asked for is unexpected.
+      // A process that never became ready is startProcess's failure (it rejects), not an unexpected exit.
       const unexpected = p.child === child;
       if (unexpected) p.child = undefined;
-      if (unexpected && !this.stopping) this.onUnexpectedExit?.(p, code, signal);
+      if (unexpected && ready && !this.stopping) this.onUnexpectedExit?.(p, code, signal);
     });
     await waitReady(`http://127.0.0.1:${p.port}/ready`, child);
+    ready = true;
   }
 
   /** Stops one process: SIGTERM drains it, SIGKILL simulates a crash. */
@@ -210,6 +342,8 @@ export class LocalPlatform {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    if (this.reconcileTimer) clearInterval(this.reconcileTimer);
+    await this.reconciling;
     const order = [
       ...this.processes.filter((p) => p.kind === "router"),
       ...this.processes.filter((p) => p.kind === "cell"),
@@ -219,6 +353,8 @@ export class LocalPlatform {
     }, 8000);
     await Promise.all(order.map((p) => this.stopProcess(p)));
     clearTimeout(kill);
+    this.state?.close();
+    this.state = undefined;
   }
 }
 

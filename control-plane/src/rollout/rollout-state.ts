@@ -44,6 +44,8 @@ export interface RolloutController {
 export interface Rollout {
   rolloutId: string;
   driver: string;
+  /** What the driver was opened with (e.g. the manifests dir), so `resume` reopens the same one. */
+  driverConfig?: Record<string, string | boolean>;
   plan: RolloutPlan;
   status: RolloutStatus;
   steps: RolloutStep[];
@@ -73,6 +75,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 export function newRollout(input: {
   rolloutId: string;
   driver: string;
+  driverConfig?: Record<string, string | boolean>;
   plan: RolloutPlan;
   steps: PlannedStep[];
   startedBy: string;
@@ -82,6 +85,7 @@ export function newRollout(input: {
   return {
     rolloutId: input.rolloutId,
     driver: input.driver,
+    ...(input.driverConfig ? { driverConfig: input.driverConfig } : {}),
     plan: input.plan,
     status: "running",
     steps: input.steps.map((s) => ({ ...s, phase: "pending" as const })),

@@ -1,0 +1,300 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ChainVerifier, minorFromFormatted } from "@cellwallet/contract";
+import { expect } from "vitest";
+import type { LocalPlatform } from "../../control-plane/src/local/local-platform.js";
+import { runCellctl } from "../../test-support/cellctl.js";
+import { http } from "../../test-support/http.js";
+import { token } from "../../test-support/tokens.js";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+export const REPO_CELL_ENTRY = join(ROOT, "cell-service/dist/main.js");
+export const FAULTY_CELL_ENTRY = join(ROOT, "e2e/fixtures/faulty-cell.mjs");
+const CELLCTL = join(ROOT, "control-plane/bin/cellctl.js");
+
+/** The environment cellctl runs with against a test platform (short controller lease). */
+export function cellctlEnv(platform: LocalPlatform): Record<string, string> {
+  return { WALLET_DATA_DIR: platform.options.dataDir, CELLCTL_OPERATOR: "ci", ROLLOUT_LEASE_MS: "1500" };
+}
+
+export function cellctl(platform: LocalPlatform, args: string[]) {
+  return runCellctl(args, cellctlEnv(platform));
+}
+
+/** A plan file with short bake and alarm windows (test settings; the defaults are minutes). */
+export function writePlan(platform: LocalPlatform, name: string, plan: Record<string, unknown>): string {
+  const path = join(platform.options.dataDir, `${name}.json`);
+  writeFileSync(
+    path,
+    JSON.stringify({
+      readyTimeoutSeconds: 30,
+      scrapeIntervalSeconds: 0.2,
+      ...plan,
+    }),
+  );
+  return path;
+}
+
+/** A cellctl process left running (to be killed, or awaited). */
+export function spawnCellctl(platform: LocalPlatform, args: string[]) {
+  const child: ChildProcess = spawn(process.execPath, [CELLCTL, ...args], {
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...cellctlEnv(platform) },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr?.on("data", (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>(
+    (resolve) => child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
+  return { child, done, output: () => ({ stdout, stderr }) };
+}
+
+/** The version every cell process reports on /ready, by `cell/az`. */
+export async function reportedVersions(platform: LocalPlatform): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const p of platform.processes.filter((q) => q.kind === "cell")) {
+    const res = await http(`http://127.0.0.1:${p.port}`, "GET", "/ready");
+    out[p.name] = `${res.status}:${res.body?.version}`;
+  }
+  return out;
+}
+
+export async function rolloutStatus(platform: LocalPlatform, id?: string) {
+  const res = await cellctl(platform, ["rollout", "status", ...(id ? [id] : []), "--json"]);
+  expect(res.code, res.stderr).toBe(0);
+  return JSON.parse(res.stdout);
+}
+
+/** Order of the steps that reached `phase`, as `cell/az`, from the rollout's events. */
+export function stepsReaching(
+  rollout: { events: Array<{ type: string; cellId?: string; az?: string }> },
+  type: string,
+) {
+  return rollout.events.filter((e) => e.type === type).map((e) => `${e.cellId}/${e.az}`);
+}
+
+/** Deposits through every router until stopped: traffic for every replica to bake on. */
+export async function startBackgroundDeposits(platform: LocalPlatform, users: string[]) {
+  const ops = await token("ops", "wallet:operator");
+  const wallets: string[] = [];
+  const placement = platform.openPlacementStore();
+  for (const [i, user] of users.entries()) {
+    await placement.setOverride(user, platform.cellIds[i % platform.cellIds.length] as string);
+  }
+  await placement.close();
+  for (const user of users) {
+    const res = await http(platform.routerUrl(), "POST", "/api/v1/wallets", { token: ops, body: { userId: user } });
+    expect(res.status).toBe(201);
+    wallets.push(res.body.walletId);
+  }
+  let running = true;
+  let sent = 0;
+  const routers = platform.options.azs.map((az) => platform.routerUrl(az));
+  const loops = routers.flatMap((router, r) =>
+    [0, 1].map(async (k) => {
+      for (let n = 0; running; n++) {
+        const walletId = wallets[(n + k + r) % wallets.length] as string;
+        try {
+          await http(router, "POST", `/api/v1/wallets/${walletId}/deposit`, {
+            token: ops,
+            idempotencyKey: `bg-${r}-${k}-${n}`,
+            body: { amount: "1.00" },
+          });
+          sent += 1;
+        } catch {
+          // a router or cell restarting: carry on
+        }
+        await new Promise((res) => setTimeout(res, 15));
+      }
+    }),
+  );
+  return {
+    sent: () => sent,
+    stop: async () => {
+      running = false;
+      await Promise.all(loops);
+    },
+  };
+}
+
+interface Sent {
+  key: string;
+  body: { fromWalletId: string; toWalletId: string; amount: string };
+  token: string;
+  status?: number;
+  transferId?: string;
+  attempts: number;
+}
+
+/**
+ * A bank workload: users in every cell transfer to each other through all
+ * routers with an Idempotency-Key per operation, retrying (same key) on 5xx,
+ * 409 and dropped connections until a final answer, as a careful client does.
+ */
+export class BankWorkload {
+  readonly sent: Sent[] = [];
+  readonly wallets = new Map<string, string>();
+  private readonly tokens = new Map<string, string>();
+  private running = false;
+  private loops: Promise<void>[] = [];
+  retriesAfter5xx = 0;
+
+  constructor(
+    private readonly platform: LocalPlatform,
+    readonly users: string[],
+    private readonly seed = "100.00",
+  ) {}
+
+  async setup(): Promise<void> {
+    const placement = this.platform.openPlacementStore();
+    for (const [i, user] of this.users.entries()) {
+      await placement.setOverride(user, this.platform.cellIds[i % 2] as string);
+    }
+    await placement.close();
+    const ops = await token("ops", "wallet:operator");
+    const api = this.platform.routerUrl();
+    for (const user of this.users) {
+      this.tokens.set(user, await token(user));
+      const created = await http(api, "POST", "/api/v1/wallets", { token: ops, body: { userId: user } });
+      expect(created.status).toBe(201);
+      this.wallets.set(user, created.body.walletId);
+      const seeded = await http(api, "POST", `/api/v1/wallets/${created.body.walletId}/deposit`, {
+        token: ops,
+        idempotencyKey: `seed-${user}`,
+        body: { amount: this.seed },
+      });
+      expect(seeded.status).toBe(201);
+    }
+  }
+
+  start(clients: number): void {
+    this.running = true;
+    const routers = this.platform.options.azs.map((az) => this.platform.routerUrl(az));
+    this.loops = Array.from({ length: clients }, async (_, client) => {
+      for (let n = 0; this.running; n++) {
+        const from = this.users[(client + n) % this.users.length] as string;
+        const to = this.users[(this.users.indexOf(from) + 1 + (n % 3)) % this.users.length] as string;
+        const s: Sent = {
+          key: `c${client}-n${n}`,
+          token: this.tokens.get(from) as string,
+          body: {
+            fromWalletId: this.wallets.get(from) as string,
+            toWalletId: this.wallets.get(to) as string,
+            amount: `${1 + ((client * 7 + n * 3) % 9)}.${String((client + n) % 100).padStart(2, "0")}`,
+          },
+          attempts: 0,
+        };
+        this.sent.push(s);
+        await this.send(s, routers, client);
+      }
+    });
+  }
+
+  private async send(s: Sent, routers: string[], client: number): Promise<void> {
+    for (let attempt = 0; attempt < 200; attempt++) {
+      s.attempts += 1;
+      const router = routers[(client + attempt) % routers.length] as string;
+      try {
+        const res = await http(router, "POST", "/api/v1/wallets/transfer", {
+          token: s.token,
+          idempotencyKey: s.key,
+          body: s.body,
+        });
+        if (res.status >= 500 || res.status === 409) {
+          if (res.status >= 500) this.retriesAfter5xx += 1;
+          await new Promise((r) => setTimeout(r, 50));
+          continue;
+        }
+        s.status = res.status;
+        s.transferId = res.body?.transferId;
+        return;
+      } catch {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    throw new Error(`no final answer for ${s.key}`);
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await Promise.all(this.loops);
+  }
+
+  /**
+   * Every acknowledged transfer applied exactly once (one debit; one credit or
+   * one refund), none applied that was not acknowledged, money conserved, no
+   * negative balance, every chain valid.
+   */
+  async verify(): Promise<void> {
+    const auditor = await token("aud", "wallet:auditor");
+    const api = this.platform.routerUrl("az-2");
+    const accepted = this.sent.filter((s) => s.status === 201 || s.status === 202);
+    for (const s of this.sent) expect([201, 202, 422]).toContain(s.status);
+    const finalStatus = new Map<string, string>();
+    const deadline = Date.now() + 20_000;
+    for (const s of accepted) {
+      for (;;) {
+        const t = await http(api, "GET", `/api/v1/transfers/${s.transferId}`, { token: auditor });
+        if (t.status === 200 && t.body.status !== "PENDING") {
+          finalStatus.set(s.transferId as string, t.body.status);
+          break;
+        }
+        if (Date.now() > deadline) throw new Error(`transfer ${s.transferId} still ${t.body?.status}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    let total = 0n;
+    const outs = new Map<string, number>();
+    const ins = new Map<string, number>();
+    const refunds = new Map<string, number>();
+    for (const user of this.users) {
+      const walletId = this.wallets.get(user) as string;
+      const wallet = await http(api, "GET", `/api/v1/wallets/${walletId}`, { token: auditor });
+      total += minorFromFormatted(wallet.body.balance, "USD");
+      const entries: { type: string; balanceAfter: string; transferId?: string }[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: Awaited<ReturnType<typeof http>> = await http(
+          api,
+          "GET",
+          `/api/v1/wallets/${walletId}/transactions?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
+          { token: auditor },
+        );
+        entries.push(...page.body.items);
+        cursor = page.body.nextCursor;
+      } while (cursor);
+      const verifier = new ChainVerifier(minorFromFormatted);
+      for (const e of [...entries].reverse()) {
+        verifier.add(e as never);
+        expect(minorFromFormatted(e.balanceAfter, "USD")).toBeGreaterThanOrEqual(0n);
+        const count = (m: Map<string, number>) =>
+          m.set(e.transferId as string, (m.get(e.transferId as string) ?? 0) + 1);
+        if (e.type === "TRANSFER_OUT") count(outs);
+        if (e.type === "TRANSFER_IN") count(ins);
+        if (e.type === "TRANSFER_REFUND") count(refunds);
+      }
+      expect(verifier.result().valid).toBe(true);
+      expect(verifier.balance).toBe(minorFromFormatted(wallet.body.balance, "USD"));
+    }
+    expect(total).toBe(minorFromFormatted(this.seed, "USD") * BigInt(this.users.length));
+    for (const s of accepted) {
+      const id = s.transferId as string;
+      expect(outs.get(id)).toBe(1);
+      if (finalStatus.get(id) === "COMPLETED") {
+        expect(ins.get(id)).toBe(1);
+        expect(refunds.get(id)).toBeUndefined();
+      } else {
+        expect(ins.get(id)).toBeUndefined();
+        expect(refunds.get(id)).toBe(1);
+      }
+    }
+    expect([...outs.keys()].sort()).toEqual(accepted.map((s) => s.transferId).sort());
+  }
+}
