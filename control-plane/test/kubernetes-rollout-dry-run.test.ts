@@ -4,12 +4,15 @@
  * a rollout plan of v2 (canary cell first, then the rest; one AZ at a time), and the driver's dry run for every
  * step in the plan's order: each step names the Deployment the YAML names for that cell and AZ, and shows
  * exactly the change between the two YAML documents (version labels, image, CELL_VERSION), nothing else.
- * Without a cluster and against a loopback stand-in of the API server holding v1 (NOT a real API server).
+ * Without a cluster and against a loopback stand-in of the API server holding v1 (NOT a real API server);
+ * in-process through the driver and the plan, and as the operator runs it: `cellctl rollout plan --driver
+ * kubernetes --manifests <dir>` as a process, with the cells in a (SQLite) registry.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { runCellctl } from "../../test-support/cellctl.js";
 import { createKubernetesDriver } from "../src/rollout/kubernetes-driver.js";
 import { parsePlan, planSteps } from "../src/rollout/rollout-plan.js";
 import { kubeconfigYaml, startFakeKubernetesApi } from "./kubernetes-api-server.js";
@@ -129,5 +132,109 @@ describe("the kubernetes driver's dry run of a rollout, against the synthesized 
     } finally {
       await api.close();
     }
+  });
+
+  describe("as a process: cellctl rollout plan --driver kubernetes", () => {
+    let env: Record<string, string>;
+    beforeAll(async () => {
+      env = { PLACEMENT_SQLITE_PATH: join(dir, "registry.sqlite"), CELLCTL_OPERATOR: "k-test", HOME: dir };
+      for (const cellId of CELLS.keys()) {
+        const endpoints = AZS.flatMap((az) => [
+          "--endpoint",
+          `${az}=http://${cellId}-${az}.cellwallet.svc.cluster.local:9000`,
+        ]);
+        const registered = await runCellctl(["cells", "register", cellId, "--capacity", "1000", ...endpoints], env);
+        expect(registered.code, registered.stderr).toBe(0);
+      }
+    });
+
+    /** The plan's output cut into steps: `--- step i/n (wave w): cell/az` then that step's change. */
+    function stepsOf(stdout: string): { header: string; body: string }[] {
+      return stdout
+        .split(/^(?=--- step )/m)
+        .slice(1)
+        .map((chunk) => {
+          const [header = "", ...body] = chunk.trimEnd().split("\n");
+          return { header, body: body.join("\n") };
+        });
+    }
+
+    it("prints every step's exact change, in wave order, as the synthesized YAML has it (no cluster)", async () => {
+      const run = await runCellctl(
+        [
+          "rollout",
+          "plan",
+          "--version",
+          "v2",
+          "--canary",
+          "cell-2",
+          "--driver",
+          "kubernetes",
+          "--manifests",
+          manifests,
+        ],
+        env,
+      );
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toMatch(/Rollout of v2 with the kubernetes driver: 2 waves, 6 steps/);
+      const steps = stepsOf(run.stdout);
+      const planned = plannedSteps();
+      expect(steps.map((s) => s.header)).toEqual(
+        planned.map((p, i) => `--- step ${i + 1}/6 (wave ${p.wave + 1}): ${p.cellId}/${p.az}`),
+      );
+      planned.forEach((p, i) => {
+        const expected = expectedStep(p.cellId, p.az);
+        const body = steps[i]?.body ?? "";
+        expect(body.split("\n")[0]).toBe(expected.header);
+        expect(changeLines(body)).toEqual(expected.changes);
+        expect(body).toContain(join(manifests, "v2", `${p.cellId}.k8s.yaml`));
+      });
+    });
+
+    it("reads the live Deployments through --kubeconfig, and changes nothing", async () => {
+      const api = await startFakeKubernetesApi();
+      try {
+        const kubeconfig = join(dir, "kubeconfig-process");
+        writeFileSync(kubeconfig, kubeconfigYaml(api.url, { token: api.token }));
+        const installer = createKubernetesDriver({ manifestsDir: manifests, dryRun: false, kubeconfig, log: () => {} });
+        for (const step of plannedSteps()) await installer.deploy(step, "v1");
+        api.requests.length = 0;
+        const run = await runCellctl(
+          ["rollout", "plan", "--version", "v2", "--canary", "cell-2", "--driver", "kubernetes"].concat([
+            "--manifests",
+            manifests,
+            "--kubeconfig",
+            kubeconfig,
+            "--json",
+          ]),
+          env,
+        );
+        expect(run.code, run.stderr).toBe(0);
+        const out = JSON.parse(run.stdout) as {
+          driver: string;
+          steps: { cellId: string; az: string; change: string }[];
+        };
+        expect(out.driver).toBe("kubernetes");
+        expect(out.steps.map((s) => `${s.cellId}/${s.az}`)).toEqual(plannedSteps().map((p) => `${p.cellId}/${p.az}`));
+        for (const step of out.steps) {
+          expect(step.change).toContain("the live Deployment in context test");
+          expect(changeLines(step.change)).toEqual(expectedStep(step.cellId, step.az).changes);
+        }
+        // reads and server dry runs only
+        expect(api.requests.every((r) => r.method === "GET" || r.query.get("dryRun") === "All")).toBe(true);
+        expect(api.requests.filter((r) => r.method === "PATCH")).toHaveLength(6);
+      } finally {
+        await api.close();
+      }
+    });
+
+    it("refuses a release that was never synthesized, naming it", async () => {
+      const run = await runCellctl(
+        ["rollout", "plan", "--version", "v3", "--driver", "kubernetes", "--manifests", manifests],
+        env,
+      );
+      expect(run.code).not.toBe(0);
+      expect(run.stderr).toMatch(/no synthesized Deployment of cell .* for release v3/);
+    });
   });
 });

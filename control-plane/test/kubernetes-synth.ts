@@ -21,12 +21,18 @@ export function synthRelease(outdir: string, version: string, env: Record<string
 // biome-ignore lint/suspicious/noExplicitAny: manifests are plain JSON
 export type Json = any;
 
-/** Every cell Deployment of a synthesized release, read straight from its YAML files. */
+const read = new Map<string, Json[]>();
+
+/** Every cell Deployment of a synthesized release, read straight from its YAML files (once per directory). */
 export function cellDeploymentsOf(releaseDir: string): Json[] {
-  return readdirSync(releaseDir)
+  const known = read.get(releaseDir);
+  if (known) return structuredClone(known);
+  const found = readdirSync(releaseDir)
     .filter((f) => f.endsWith(".yaml"))
     .flatMap((f) => parseAllDocuments(readFileSync(join(releaseDir, f), "utf8")).map((d) => d.toJS() as Json))
     .filter((m) => m?.kind === "Deployment" && m.metadata.labels?.["app.kubernetes.io/component"] === "cell");
+  read.set(releaseDir, found);
+  return structuredClone(found);
 }
 
 export function deploymentOf(releaseDir: string, cellId: string, az: string): Json {

@@ -73,6 +73,9 @@ function yamlFiles(dir: string): string[] {
 
 export class ManifestsError extends Error {}
 
+/** Parsed directories, reused while no YAML file under them changed (same paths, sizes and mtimes). */
+const parsed = new Map<string, { signature: string; releases: SynthesizedReleases }>();
+
 export class SynthesizedReleases {
   private constructor(
     readonly dir: string,
@@ -89,8 +92,17 @@ export class SynthesizedReleases {
     }
     if (!isDir)
       throw new ManifestsError(`manifests directory ${dir} does not exist (run: npm run synth -- --version <v>)`);
+    const files = yamlFiles(dir);
+    const signature = files
+      .map((file) => {
+        const stat = statSync(file);
+        return `${file}:${stat.size}:${stat.mtimeMs}`;
+      })
+      .join("\n");
+    const cached = parsed.get(dir);
+    if (cached?.signature === signature) return cached.releases;
     const found: SynthesizedDeployment[] = [];
-    for (const file of yamlFiles(dir)) {
+    for (const file of files) {
       for (const document of parseAllDocuments(readFileSync(file, "utf8"))) {
         if (document.errors.length > 0) {
           throw new ManifestsError(`${file}: not valid YAML: ${document.errors[0]?.message ?? "parse error"}`);
@@ -116,7 +128,9 @@ export class SynthesizedReleases {
         found.push({ target: { cellId, az }, version, manifest, file });
       }
     }
-    return new SynthesizedReleases(dir, found);
+    const releases = new SynthesizedReleases(dir, found);
+    parsed.set(dir, { signature, releases });
+    return releases;
   }
 
   /** The releases synthesized for a target, in file order. */
