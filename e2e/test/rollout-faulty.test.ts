@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { LocalPlatform } from "../../control-plane/src/local/local-platform.js";
+import { startTestPlatform } from "./platform.js";
+import {
+  BankWorkload,
+  cellctl,
+  FAULTY_CELL_ENTRY,
+  reportedVersions,
+  rolloutStatus,
+  stepsReaching,
+  writePlan,
+} from "./rollout-support.js";
+
+/**
+ * A faulty version (a fixture build answering 500 to 30% of API writes without
+ * applying them) rolled out across 2 cells x 3 AZs while a bank workload runs:
+ * the canary's first step raises the error rate above its baseline (the same
+ * cell's other AZs), the controller rolls that step back without baking and
+ * aborts; later steps never run; the clients, retrying with their
+ * Idempotency-Keys, lost no acknowledged operation and applied none twice.
+ */
+describe("rollout of a faulty version (local driver)", () => {
+  let platform: LocalPlatform;
+  let bank: BankWorkload;
+
+  beforeAll(async () => {
+    platform = await startTestPlatform();
+    bank = new BankWorkload(
+      platform,
+      Array.from({ length: 8 }, (_, i) => `f${i}`),
+    );
+    await bank.setup();
+  }, 60_000);
+
+  afterAll(async () => {
+    await bank?.stop();
+    await platform?.stop();
+  });
+
+  it("rolls the faulty step back automatically, aborts, and the clients lose nothing", async () => {
+    expect((await cellctl(platform, ["versions", "add", "faulty", "--entry", FAULTY_CELL_ENTRY])).code).toBe(0);
+    const plan = writePlan(platform, "faulty", {
+      version: "faulty",
+      waves: [["cell-1"], ["cell-2"]],
+      azOrder: ["az-1", "az-2", "az-3"],
+      // The bake is long enough for the alarm to decide: 1 s of error rate above baseline + 0.1 points.
+      bake: { minSeconds: 30, minRequests: 10 },
+      alarms: { errorRateForSeconds: 1, windowSeconds: 2, minWindowRequests: 5, p99ForSeconds: 120 },
+    });
+    bank.start(9);
+    await new Promise((r) => setTimeout(r, 500));
+    const started = Date.now();
+    const run = await cellctl(platform, ["rollout", "start", "--plan", plan, "--yes", "--json"]);
+    const tookMs = Date.now() - started;
+    await new Promise((r) => setTimeout(r, 500));
+    await bank.stop();
+
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stdout, run.stderr).not.toBe("");
+    const final = JSON.parse(run.stdout);
+    expect(final.status).toBe("rolled-back");
+    expect(final.reason).toMatch(/^alarm: error rate [\d.]+% vs baseline [\d.]+%/);
+    expect(final.steps.map((s: { phase: string }) => s.phase)).toEqual([
+      "rolled-back",
+      "pending",
+      "pending",
+      "pending",
+      "pending",
+      "pending",
+    ]);
+    // Later steps never ran: only the canary's first AZ was ever deployed, then rolled back to its old version.
+    expect(stepsReaching(final, "step.deploying")).toEqual(["cell-1/az-1"]);
+    expect(stepsReaching(final, "step.rolled-back")).toEqual(["cell-1/az-1"]);
+    expect(stepsReaching(final, "step.done")).toEqual([]);
+    expect(final.steps[0].previousVersion).toBe("dev");
+    // Rolled back faster than it rolled out: no bake after the rollback, well before the 30 s bake.
+    expect(tookMs).toBeLessThan(25_000);
+    expect(Object.values(await reportedVersions(platform))).toEqual(Array(6).fill("200:dev"));
+    // The faulty build did fail requests, and the clients retried them.
+    expect(bank.retriesAfter5xx).toBeGreaterThan(0);
+    await bank.verify();
+
+    // The rollout is over: a new one may start, and status shows this one with its alarm event.
+    const status = await rolloutStatus(platform, final.rolloutId);
+    expect(status.events.some((e: { type: string }) => e.type === "step.rolling-back")).toBe(true);
+    const audit = JSON.parse((await cellctl(platform, ["audit-log", "--json"])).stdout).records;
+    expect(audit.map((r: { action: string }) => r.action)).toEqual(
+      expect.arrayContaining(["rollout.start", "rollout.step.deploy", "rollout.step.rollback"]),
+    );
+  }, 80_000);
+});
