@@ -5,7 +5,9 @@
  * the object of the path) and keeps Deployments in memory. An apply stores the body plus a few fields the
  * real server defaults or writes itself (terminationMessagePath, dnsPolicy, revisionHistoryLimit,
  * managedFields, resourceVersion, status), so a diff that wrongly compared them would show. `dryRun=All`
- * answers the same object without storing it. Every request is recorded for the tests to inspect.
+ * answers the same object without storing it. After an apply, the stored Deployment's status plays the
+ * Deployment controller: `rolloutPolls` GETs show the rolling update in progress, then it is complete (or,
+ * after `failNextRollout`, stalled with ProgressDeadlineExceeded). Every request is recorded.
  */
 import { createServer, type IncomingMessage, type RequestListener, type Server } from "node:http";
 import { createServer as createTlsServer } from "node:https";
@@ -27,6 +29,10 @@ export interface FakeKubernetesApi {
   token: string;
   requests: RecordedRequest[];
   deployments: Map<string, Json>;
+  /** How many GETs after an apply show the rolling update still in progress (default 0). */
+  rolloutPolls: number;
+  /** The next applied Deployment never rolls out: Progressing=False, ProgressDeadlineExceeded. */
+  failNextRollout(message: string): void;
   /** Answer the next request(s) matching `method` with this status and Status message. */
   failNext(method: string, status: number, message: string): void;
   close(): Promise<void>;
@@ -67,6 +73,45 @@ export async function startFakeKubernetesApi(
   const requests: RecordedRequest[] = [];
   const deployments = new Map<string, Json>();
   const failures: { method: string; status: number; message: string }[] = [];
+  const rolling = new Map<string, { polls: number; fail?: string }>();
+  let failRollout: string | undefined;
+  const fake = { rolloutPolls: 0 };
+  /** What the Deployment controller would have written by now. */
+  const advance = (key: string, stored: Json) => {
+    const pending = rolling.get(key);
+    if (!pending) return;
+    const wanted = stored.spec.replicas ?? 1;
+    const generation = stored.metadata.generation;
+    if (pending.fail !== undefined) {
+      stored.status = {
+        observedGeneration: generation,
+        replicas: wanted + 1,
+        updatedReplicas: 1,
+        availableReplicas: wanted,
+        conditions: [
+          { type: "Progressing", status: "False", reason: "ProgressDeadlineExceeded", message: pending.fail },
+        ],
+      };
+      rolling.delete(key);
+    } else if (pending.polls > 0) {
+      pending.polls -= 1;
+      stored.status = {
+        observedGeneration: generation,
+        replicas: wanted + 1,
+        updatedReplicas: 1,
+        availableReplicas: wanted,
+      };
+    } else {
+      stored.status = {
+        observedGeneration: generation,
+        replicas: wanted,
+        updatedReplicas: wanted,
+        availableReplicas: wanted,
+        readyReplicas: wanted,
+      };
+      rolling.delete(key);
+    }
+  };
   const handler: RequestListener = (req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -97,6 +142,7 @@ export async function startFakeKubernetesApi(
       const key = `${namespace}/${name}`;
       if (req.method === "GET") {
         const found = deployments.get(key);
+        if (found) advance(key, found);
         return found ? send(200, found) : send(404, status(404, "NotFound", `deployments.apps "${name}" not found`));
       }
       if (req.method !== "PATCH") return send(405, status(405, "MethodNotAllowed", "method not allowed"));
@@ -122,7 +168,11 @@ export async function startFakeKubernetesApi(
       }
       const previous = deployments.get(key);
       const stored = asStored(object, previous, fieldManager, (previous?.metadata?.generation ?? 0) + 1);
-      if (url.searchParams.get("dryRun") !== "All") deployments.set(key, stored);
+      if (url.searchParams.get("dryRun") !== "All") {
+        deployments.set(key, stored);
+        rolling.set(key, { polls: fake.rolloutPolls, ...(failRollout !== undefined ? { fail: failRollout } : {}) });
+        failRollout = undefined;
+      }
       return send(previous ? 200 : 201, stored);
     });
   };
@@ -134,6 +184,15 @@ export async function startFakeKubernetesApi(
     token,
     requests,
     deployments,
+    get rolloutPolls() {
+      return fake.rolloutPolls;
+    },
+    set rolloutPolls(n: number) {
+      fake.rolloutPolls = n;
+    },
+    failNextRollout(message) {
+      failRollout = message;
+    },
     failNext(method, code, message) {
       failures.push({ method, status: code, message });
     },

@@ -11,6 +11,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { rolloutProgress } from "../src/rollout/kubernetes-api.js";
 import { createKubernetesDriver } from "../src/rollout/kubernetes-driver.js";
 import { SynthesizedReleases } from "../src/rollout/kubernetes-manifests.js";
 import { type FakeKubernetesApi, kubeconfigYaml, startFakeKubernetesApi } from "./kubernetes-api-server.js";
@@ -97,6 +98,43 @@ describe("synthesized releases", () => {
   });
 });
 
+describe("rollout progress, as kubectl rollout status judges it", () => {
+  const at = (status: Json, generation = 4) =>
+    rolloutProgress({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "d", generation },
+      spec: { replicas: 3 },
+      status,
+    });
+  it("is done only when the new spec is observed and every replica is updated, available and alone", () => {
+    expect(at({ observedGeneration: 3, replicas: 3, updatedReplicas: 3, availableReplicas: 3 }).state).toBe(
+      "progressing",
+    );
+    expect(at({ observedGeneration: 4, replicas: 4, updatedReplicas: 2, availableReplicas: 3 })).toEqual({
+      state: "progressing",
+      detail: "2 of 3 replicas updated",
+    });
+    expect(at({ observedGeneration: 4, replicas: 4, updatedReplicas: 3, availableReplicas: 3 })).toEqual({
+      state: "progressing",
+      detail: "1 old replicas pending termination",
+    });
+    expect(at({ observedGeneration: 4, replicas: 3, updatedReplicas: 3, availableReplicas: 2 })).toEqual({
+      state: "progressing",
+      detail: "2 of 3 updated replicas available",
+    });
+    expect(at({ observedGeneration: 4, replicas: 3, updatedReplicas: 3, availableReplicas: 3 })).toEqual({
+      state: "done",
+    });
+    expect(
+      at({
+        observedGeneration: 4,
+        conditions: [{ type: "Progressing", status: "False", reason: "ProgressDeadlineExceeded", message: "m" }],
+      }),
+    ).toEqual({ state: "failed", detail: "ProgressDeadlineExceeded: m" });
+  });
+});
+
 describe("without a cluster (no kubeconfig)", () => {
   it("describes the change from the other synthesized release: the Deployment, its version label, image and CELL_VERSION", async () => {
     const driver = createKubernetesDriver({ manifestsDir: manifests, dryRun: true });
@@ -151,11 +189,43 @@ describe("against the API server (loopback stand-in)", () => {
     expect(JSON.parse(apply?.body ?? "")).toEqual(v1());
     expect(lines).toEqual([
       `applied Deployment cellwallet/cell-1-eu-west-1a (cell cell-1, AZ eu-west-1a): release v1, ${image(v1())}`,
+      "Deployment cellwallet/cell-1-eu-west-1a rolled out: every replica runs release v1",
     ]);
     expect(await driver.currentVersion(CELL1_A)).toBe("v1");
     await driver.deploy(CELL1_A, "v2");
     expect(await driver.currentVersion(CELL1_A)).toBe("v2");
     expect(image(api.deployments.get("cellwallet/cell-1-eu-west-1a"))).toBe(image(v2()));
+  });
+
+  it("resolves a deploy only once every pod of the AZ runs the release (the Service answers from any of them)", async () => {
+    const lines: string[] = [];
+    const driver = createKubernetesDriver({
+      manifestsDir: manifests,
+      dryRun: false,
+      kubeconfig,
+      log: (l) => lines.push(l),
+    });
+    api.rolloutPolls = 2;
+    try {
+      await driver.deploy(CELL1_A, "v2");
+    } finally {
+      api.rolloutPolls = 0;
+    }
+    const replicas = v2().spec.replicas;
+    expect(lines.slice(1)).toEqual([
+      `waiting for Deployment cellwallet/cell-1-eu-west-1a to roll out: 1 of ${replicas} replicas updated`,
+      "Deployment cellwallet/cell-1-eu-west-1a rolled out: every replica runs release v2",
+    ]);
+    expect(api.requests.map((r) => r.method)).toEqual(["PATCH", "GET", "GET", "GET"]);
+    expect(api.deployments.get("cellwallet/cell-1-eu-west-1a").status.updatedReplicas).toBe(replicas);
+  });
+
+  it("fails a deploy whose pods never roll out (ProgressDeadlineExceeded), so the controller rolls it back", async () => {
+    const driver = createKubernetesDriver({ manifestsDir: manifests, dryRun: false, kubeconfig, log: () => {} });
+    api.failNextRollout('ReplicaSet "cell-1-eu-west-1a-7d9" has timed out progressing.');
+    await expect(driver.deploy(CELL1_A, "v2")).rejects.toThrow(
+      /did not roll out: ProgressDeadlineExceeded: ReplicaSet "cell-1-eu-west-1a-7d9" has timed out progressing/,
+    );
   });
 
   it("describes the change against the live Deployment and the server's dry run, storing nothing", async () => {

@@ -23,6 +23,39 @@ export class KubernetesApiError extends Error {
   }
 }
 
+/** Where a Deployment's rolling update stands, as `kubectl rollout status` judges it. */
+export type RolloutProgress =
+  | { state: "done" }
+  | { state: "progressing"; detail: string }
+  | { state: "failed"; detail: string };
+
+interface DeploymentStatus {
+  observedGeneration?: number;
+  replicas?: number;
+  updatedReplicas?: number;
+  availableReplicas?: number;
+  conditions?: { type: string; status: string; reason?: string; message?: string }[];
+}
+
+export function rolloutProgress(deployment: DeploymentManifest): RolloutProgress {
+  const status = (deployment.status ?? {}) as DeploymentStatus;
+  const wanted = ((deployment.spec ?? {}) as { replicas?: number }).replicas ?? 1;
+  const generation = (deployment.metadata.generation as number | undefined) ?? 0;
+  if ((status.observedGeneration ?? 0) < generation) {
+    return { state: "progressing", detail: "waiting for the Deployment controller to see the new spec" };
+  }
+  const stalled = status.conditions?.find((c) => c.type === "Progressing" && c.reason === "ProgressDeadlineExceeded");
+  if (stalled) return { state: "failed", detail: `ProgressDeadlineExceeded: ${stalled.message ?? "no progress"}` };
+  const updated = status.updatedReplicas ?? 0;
+  const total = status.replicas ?? 0;
+  const available = status.availableReplicas ?? 0;
+  if (updated < wanted) return { state: "progressing", detail: `${updated} of ${wanted} replicas updated` };
+  if (total > updated) return { state: "progressing", detail: `${total - updated} old replicas pending termination` };
+  if (available < updated)
+    return { state: "progressing", detail: `${available} of ${updated} updated replicas available` };
+  return { state: "done" };
+}
+
 export function deploymentPath(namespace: string, name: string): string {
   return `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/deployments/${encodeURIComponent(name)}`;
 }
@@ -52,6 +85,37 @@ export class KubernetesApi {
     // JSON is YAML: the body is exactly the synthesized manifest
     const response = await this.request("PATCH", path, JSON.stringify(manifest), APPLY_CONTENT_TYPE);
     return this.ok(response, `apply Deployment ${namespace}/${manifest.metadata.name}`) as DeploymentManifest;
+  }
+
+  /**
+   * Resolves once the Deployment has rolled its pods to `generation` (every replica updated and available, no
+   * old one left); throws when Kubernetes reports ProgressDeadlineExceeded or `timeoutMs` passes. `onProgress`
+   * hears each new state.
+   */
+  async waitForRollout(
+    namespace: string,
+    name: string,
+    options: { timeoutMs: number; pollMs: number; onProgress?: (detail: string) => void },
+  ): Promise<void> {
+    const deadline = Date.now() + options.timeoutMs;
+    let last = "";
+    for (;;) {
+      const live = await this.getDeployment(namespace, name);
+      if (!live) throw new KubernetesApiError(`Deployment ${namespace}/${name} disappeared while rolling out`);
+      const progress = rolloutProgress(live);
+      if (progress.state === "done") return;
+      if (progress.state === "failed") {
+        throw new KubernetesApiError(`Deployment ${namespace}/${name} did not roll out: ${progress.detail}`);
+      }
+      if (progress.detail !== last) options.onProgress?.(progress.detail);
+      last = progress.detail;
+      if (Date.now() > deadline) {
+        throw new KubernetesApiError(
+          `Deployment ${namespace}/${name} not rolled out in ${options.timeoutMs} ms: ${last}`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, options.pollMs));
+    }
   }
 
   private ok(response: { status: number; body: string }, what: string): unknown {

@@ -1,8 +1,9 @@
 /**
  * The kubernetes rollout driver: puts a release on one cell in one AZ by applying the cdk8s-synthesized
  * Deployment of that cell and AZ (`npm run synth -- --version <v>`, read from `manifestsDir`) through the
- * Kubernetes API with server-side apply (field manager `cellctl`). Rolling back is applying the previous
- * release's synthesized Deployment: no new build.
+ * Kubernetes API with server-side apply (field manager `cellctl`), then waiting until the Deployment has
+ * rolled every pod (a Service answers from any pod, so only then do /ready and /metrics speak for the
+ * release). Rolling back is applying the previous release's synthesized Deployment: no new build.
  *
  * The dry run (`dryRun: true`, and `describeChange` always) changes nothing and prints the exact change:
  * with a cluster, the live Deployment against the API server's own dry run of the apply (admission and
@@ -34,6 +35,9 @@ export interface KubernetesDriverOptions {
   /** Where the dry run and the applies are reported, line by line; default stdout. */
   log?: (line: string) => void;
 }
+
+/** How often a deploy reads the Deployment's status while its pods roll. */
+const ROLLOUT_POLL_MS = 500;
 
 const NO_CLUSTER =
   "no cluster: no kubeconfig named, $KUBECONFIG unset and no ~/.kube/config; applying needs one (or use --dry-run)";
@@ -160,9 +164,20 @@ export function createKubernetesDriver(options: KubernetesDriverOptions): Rollou
           `applied Deployment ${manifest.metadata.name} reports release ${now ?? "(none)"}, not ${version}`,
         );
       }
+      const name = `${manifest.metadata.namespace}/${manifest.metadata.name}`;
       log(
-        `applied Deployment ${manifest.metadata.namespace}/${manifest.metadata.name} (cell ${target.cellId}, AZ ${target.az}): release ${version}, ${imageOf(applied)}`,
+        `applied Deployment ${name} (cell ${target.cellId}, AZ ${target.az}): release ${version}, ${imageOf(applied)}`,
       );
+      // The registry's endpoint of a cell AZ is its Service, which answers from any of the AZ's pods: the
+      // controller's /ready and /metrics mean "the new release" only once every pod runs it. So deploy resolves
+      // when the rolling update is complete (as `kubectl rollout status`), within the Deployment's own deadline.
+      const deadlineSeconds = ((manifest.spec ?? {}) as { progressDeadlineSeconds?: number }).progressDeadlineSeconds;
+      await k8s.waitForRollout(manifest.metadata.namespace ?? "default", manifest.metadata.name, {
+        timeoutMs: ((deadlineSeconds ?? 600) + 30) * 1000,
+        pollMs: ROLLOUT_POLL_MS,
+        onProgress: (detail) => log(`waiting for Deployment ${name} to roll out: ${detail}`),
+      });
+      log(`Deployment ${name} rolled out: every replica runs release ${version}`);
     },
   };
 }
