@@ -384,6 +384,19 @@ describe("against the API server (loopback stand-in)", () => {
     expect(api.deployments.has("cellwallet/cell-1-eu-west-1a")).toBe(true);
   });
 
+  it("else ~/.kube/config, which $KUBECONFIG (as for kubectl) hides", async () => {
+    const home = join(dir, "home");
+    mkdirSync(join(home, ".kube"), { recursive: true });
+    writeFileSync(join(home, ".kube", "config"), kubeconfigYaml(api.url, { token: api.token }));
+    vi.stubEnv("HOME", home);
+    await createKubernetesDriver({ manifestsDir: manifests, dryRun: false, log: () => {} }).deploy(CELL1_A, "v1");
+    expect(await createKubernetesDriver({ manifestsDir: manifests, dryRun: true }).currentVersion(CELL1_A)).toBe("v1");
+    vi.stubEnv("KUBECONFIG", join(dir, "missing"));
+    await expect(
+      createKubernetesDriver({ manifestsDir: manifests, dryRun: false }).deploy(CELL1_A, "v2"),
+    ).rejects.toThrow(/no cluster/);
+  });
+
   it("fails the deploy with the API server's answer when it refuses, and when it is unreachable", async () => {
     const driver = createKubernetesDriver({ manifestsDir: manifests, dryRun: false, kubeconfig, log: () => {} });
     api.failNext("PATCH", 403, 'deployments.apps "cell-1-eu-west-1a" is forbidden: User "ci" cannot patch');

@@ -37,8 +37,8 @@ export interface ClusterAccess {
 export class KubeconfigError extends Error {}
 
 /**
- * The kubeconfig file to use: the one named, else the first existing file of `$KUBECONFIG`, else
- * `~/.kube/config`; undefined when there is none (no cluster: the driver only diffs synthesized releases).
+ * The kubeconfig file to use: the one named, else the first existing file of `$KUBECONFIG` when it is set,
+ * else `~/.kube/config`; undefined when there is none (no cluster: the driver only diffs synthesized releases).
  */
 export function findKubeconfig(named: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (named !== undefined) {
@@ -46,8 +46,8 @@ export function findKubeconfig(named: string | undefined, env: NodeJS.ProcessEnv
     return named;
   }
   if (env.KUBECONFIG) {
-    const first = env.KUBECONFIG.split(delimiter).find((p) => p !== "" && existsSync(p));
-    if (first) return first;
+    // as kubectl: when $KUBECONFIG is set, ~/.kube/config is not read (files are not merged here: the first wins)
+    return env.KUBECONFIG.split(delimiter).find((p) => p !== "" && existsSync(p));
   }
   const home = env.HOME ?? homedir();
   const fallback = join(home, ".kube", "config");
