@@ -73,12 +73,15 @@ describe("the deploy workflow", () => {
   });
 
   it("builds and pushes the image, synthesizes the release pinned by digest, and prints the rollout's dry run", () => {
-    const steps: Json[] = deploy.jobs.release.steps;
-    const push = steps.find((s) => String(s.uses).startsWith("docker/build-push-action"));
+    const build = deploy.jobs.build;
+    const push = build.steps.find((s: Json) => String(s.uses).startsWith("docker/build-push-action"));
     expect(push.with).toMatchObject({ file: "infra/docker/cell-service.Dockerfile", push: true });
+    expect(build.outputs.image).toContain(`@${gha("steps.image.outputs.digest")}`);
+    expect(deploy.jobs.release.needs).toBe("build");
+    const steps: Json[] = deploy.jobs.release.steps;
     const synth = stepNamed(steps, "Synthesize the release, pinned by digest");
     expect(synth.run).toContain('node infra/cdk8s/dist/main.js --version "$VERSION" --cell-image "$IMAGE"');
-    expect(synth.env.IMAGE).toContain(`@${gha("steps.image.outputs.digest")}`);
+    expect(synth.env.IMAGE).toBe(gha("needs.build.outputs.image"));
     const plan = stepNamed(steps, "Rollout plan (dry run)").run as string;
     expect(plan).toMatch(/cellctl rollout plan .*--driver kubernetes --manifests "\$CDK8S_OUTDIR"/s);
     expect(plan).toContain("| tee release/plan.txt"); // bash -o pipefail: a failing plan fails the step
