@@ -3,6 +3,10 @@
  * read a Deployment, and server-side apply one (`PATCH ... application/apply-patch+yaml`, field manager
  * `cellctl`), for real or as a server dry run (`dryRun=All`: admission and defaulting run, nothing is
  * stored), which is how the driver shows the exact change, as `kubectl diff` does.
+ *
+ * Why not @kubernetes/client-node: its current major (2.x) needs Node >= 22.19 (undici 8), and this code must run
+ * on Node 20; the previous major (1.x) would bring 16 direct dependencies (openid-client, tar-fs, ws, socks
+ * proxies, node-fetch 2...) and @types/node 22 as a runtime dependency, for two HTTP calls and a kubeconfig.
  */
 import http from "node:http";
 import https from "node:https";
