@@ -33,6 +33,8 @@ export interface FakeKubernetesApi {
   rolloutPolls: number;
   /** The next applied Deployment never rolls out: Progressing=False, ProgressDeadlineExceeded. */
   failNextRollout(message: string): void;
+  /** Called with every Deployment stored by a (non dry-run) apply: where a test plays the kubelet. */
+  onApply?: (deployment: Json) => void;
   /** Answer the next request(s) matching `method` with this status and Status message. */
   failNext(method: string, status: number, message: string): void;
   close(): Promise<void>;
@@ -172,6 +174,7 @@ export async function startFakeKubernetesApi(
         deployments.set(key, stored);
         rolling.set(key, { polls: fake.rolloutPolls, ...(failRollout !== undefined ? { fail: failRollout } : {}) });
         failRollout = undefined;
+        api.onApply?.(structuredClone(stored));
       }
       return send(previous ? 200 : 201, stored);
     });
@@ -179,7 +182,7 @@ export async function startFakeKubernetesApi(
   const server: Server = tls ? createTlsServer(tls, handler) : createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
-  return {
+  const api: FakeKubernetesApi = {
     url: `${tls ? "https" : "http"}://127.0.0.1:${port}`,
     token,
     requests,
@@ -202,6 +205,7 @@ export async function startFakeKubernetesApi(
         server.close(() => resolve());
       }),
   };
+  return api;
 }
 
 /** A kubeconfig whose current context reaches `url` as `user` (token, exec plugin...), with `cluster` settings. */
