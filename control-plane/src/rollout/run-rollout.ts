@@ -86,12 +86,13 @@ export async function runRollout(deps: RunRolloutDeps, rolloutId: string): Promi
   seen = claimed.rollout.events.length;
 
   /** A conditional write by this controller; fails with LostControl if another one took over. */
-  const write = async (change: (r: Rollout) => Transition | Rollout): Promise<Rollout> => {
+  const write = async (change: (r: Rollout) => Transition | Rollout, release = false): Promise<Rollout> => {
     const result = await updateRollout(deps.store, rolloutId, (r) => {
       if (r.controller?.owner !== deps.owner) return { ok: false, refusal: "lost" };
       const t = change(r);
       const next = "ok" in t ? t : ({ ok: true, rollout: t } as const);
       if (!next.ok) return next;
+      if (release) return next;
       return {
         ok: true,
         rollout: { ...next.rollout, controller: { owner: deps.owner, heartbeatAt: new Date(now()).toISOString() } },
@@ -242,7 +243,7 @@ export async function runRollout(deps: RunRolloutDeps, rolloutId: string): Promi
         continue;
       }
       if (r.status === "paused" || r.status === "waiting-gate") {
-        r = await write((x) => releaseController(x, deps.owner));
+        r = await write((x) => releaseController(x, deps.owner), true);
         return { kind: "stopped", rollout: r };
       }
       if (!step) throw new Error(`rollout ${rolloutId} is ${r.status} with no step left`);
