@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { parsePlan } from "../src/rollout/rollout-plan.js";
 import { deploymentOf, type Json } from "./kubernetes-synth.js";
 
 const root = new URL("../..", import.meta.url).pathname;
@@ -64,6 +65,26 @@ describe("the deploy workflow", () => {
     expect(run.status).toBe(1);
     expect(run.stdout).toMatch(/canaryy/);
     expect(run.stdout).toMatch(/versoin/);
+  });
+
+  it("rolls out by the checked-in plan, which the rollout accepts once the workflow adds the version", () => {
+    const input = JSON.parse(readFileSync(join(root, ".github", "rollout-plan.json"), "utf8"));
+    const azs = ["eu-west-1a", "eu-west-1b", "eu-west-1c"];
+    const parsed = parsePlan(
+      { ...input, version: "v2" },
+      new Map([
+        ["cell-1", azs],
+        ["cell-2", azs],
+      ]),
+    );
+    expect(parsed.ok && parsed.plan).toMatchObject({
+      version: "v2",
+      manualGates: true,
+      waves: [["cell-1"], ["cell-2"]],
+    });
+    expect(stepNamed(deploy.jobs.release.steps, "Rollout plan (dry run)").run).toContain(
+      `jq --arg version "$VERSION" '.version = $version' .github/rollout-plan.json > release/plan.json`,
+    );
   });
 
   it("runs on a release tag or by hand with a version, one rollout at a time", () => {
