@@ -82,6 +82,7 @@ export class LocalPlatform {
   private appliedGeneration = 0;
   private reconciling?: Promise<void>;
   private reconcileTimer?: NodeJS.Timeout;
+  onReconcileError?: (error: Error) => void;
   onUnexpectedExit?: (p: ManagedProcess, code: number | null, signal: NodeJS.Signals | null) => void;
 
   constructor(readonly options: LocalPlatformOptions) {
@@ -212,9 +213,12 @@ export class LocalPlatform {
     this.appliedGeneration = desired.generation;
     state.report(this.appliedGeneration, this.observedProcesses());
     this.reconcileTimer = setInterval(() => {
-      this.reconciling ??= this.reconcile().finally(() => {
-        this.reconciling = undefined;
-      });
+      // A failed pass (e.g. the state file busy) is retried at the next tick; the writer waits for it.
+      this.reconciling ??= this.reconcile()
+        .catch((error: Error) => this.onReconcileError?.(error))
+        .finally(() => {
+          this.reconciling = undefined;
+        });
     }, this.options.reconcileIntervalMs ?? 200);
   }
 

@@ -19,6 +19,7 @@ platform.onUnexpectedExit = (p, code, signal) => {
   console.error(`${p.name} exited unexpectedly (${signal ?? code}); stopping the platform`);
   void shutdown(1);
 };
+platform.onReconcileError = (error) => console.error(`applying the declared state failed (retrying): ${error.message}`);
 process.on("SIGINT", () => void shutdown(0));
 process.on("SIGTERM", () => void shutdown(0));
 
