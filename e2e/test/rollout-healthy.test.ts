@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalPlatform } from "../../control-plane/src/local/local-platform.js";
 import { http } from "../../test-support/http.js";
+import { freePort } from "../../test-support/moto-server.js";
 import { token } from "../../test-support/tokens.js";
 import { startTestPlatform } from "./platform.js";
 import {
@@ -8,6 +9,7 @@ import {
   REPO_CELL_ENTRY,
   reportedVersions,
   rolloutStatus,
+  spawnCellctl,
   startBackgroundDeposits,
   stepsReaching,
   writePlan,
@@ -52,7 +54,29 @@ describe("rollout of a healthy version (local driver)", () => {
     expect(planned.stdout).toContain("cell-2/az-2: restart on v2");
     expect(planned.stdout).toContain("p99 > baseline + 20%");
 
-    const started = await cellctl(platform, ["rollout", "start", "--plan", plan, "--yes", "--json"]);
+    const metricsPort = await freePort();
+    const run = spawnCellctl(platform, [
+      "rollout",
+      "start",
+      "--plan",
+      plan,
+      "--yes",
+      "--json",
+      "--metrics-port",
+      String(metricsPort),
+    ]);
+    // While it runs, the controller serves its phase events as Prometheus metrics.
+    let scraped = "";
+    for (let i = 0; i < 200 && !/cellwallet_rollout_events_total\{type="step.done"\} [1-9]/.test(scraped); i++) {
+      scraped = await fetch(`http://127.0.0.1:${metricsPort}/metrics`)
+        .then((r) => r.text())
+        .catch(() => "");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(scraped).toMatch(/^cellwallet_rollout_status\{status="running"\} 1$/m);
+    expect(scraped).toMatch(/^cellwallet_rollout_steps\{phase="done"\} [1-9]/m);
+    expect(scraped).toMatch(/^cellwallet_rollout_alarm_reading\{reading="targetRequests",cell="cell-2",az="az-2"\}/m);
+    const started = await run.done;
     expect(started.code, started.stderr).toBe(0);
     const final = JSON.parse(started.stdout);
     expect(final.status).toBe("completed");
