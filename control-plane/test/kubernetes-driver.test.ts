@@ -163,6 +163,18 @@ describe("without a cluster (no kubeconfig)", () => {
     expect(api.requests).toEqual([]);
   });
 
+  it("with only the new release synthesized, claims no baseline: every field is shown as applied", async () => {
+    const single = join(dir, "single");
+    synthRelease(single, "v2");
+    const driver = createKubernetesDriver({ manifestsDir: single, dryRun: true });
+    const text = await driver.describeChange(CELL1_A, "v2");
+    expect(text).toContain("release (unknown) -> v2");
+    expect(text).toContain("compared with: nothing (no cluster, and no other release synthesized for this target)");
+    expect(changeLines(text)).toContain(`+ spec.template.spec.containers[name=app].image: "${image(v2())}"`);
+    expect(changeLines(text).every((l) => l.startsWith("+ "))).toBe(true);
+    expect(await driver.currentVersion(CELL1_A)).toBeUndefined();
+  });
+
   it("refuses to apply for real, and to describe a release never synthesized", async () => {
     const driver = createKubernetesDriver({ manifestsDir: manifests, dryRun: false });
     await expect(driver.deploy(CELL1_A, "v2")).rejects.toThrow(/no cluster: no kubeconfig named/);
@@ -261,6 +273,7 @@ describe("against the API server (loopback stand-in)", () => {
       `+ spec.template.spec.containers[name=app].image: "${image(v2("cell-2", "eu-west-1c"))}"`,
     );
     expect(changeLines(text)).toContain("+ spec.replicas: 2");
+    expect(changeLines(text).every((l) => l.startsWith("+ "))).toBe(true);
     expect(api.requests.map((r) => r.method)).toEqual(["GET"]);
   });
 

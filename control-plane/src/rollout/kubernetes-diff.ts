@@ -47,7 +47,8 @@ export function flatten(value: unknown, path = "", out = new Map<string, string>
     });
   } else if (typeof value === "object" && value !== null) {
     const entries = Object.entries(value);
-    if (entries.length === 0) out.set(path, "{}");
+    // an empty object is a leaf, except the root: nothing at all is not a field
+    if (entries.length === 0 && path !== "") out.set(path, "{}");
     for (const [key, child] of entries) flatten(child, `${path}${segment(key)}`, out);
   } else {
     out.set(path, JSON.stringify(value));

@@ -71,11 +71,6 @@ export function createKubernetesDriver(options: KubernetesDriverOptions): Rollou
     return releases.require(target, first ?? "(any)");
   }
 
-  function noClusterVersion(releases: SynthesizedReleases, target: RolloutTarget): string | undefined {
-    const versions = releases.versionsOf(target);
-    return dryRunDeployed.get(key(target)) ?? (versions.length === 1 ? versions[0] : undefined);
-  }
-
   function applyLine(manifest: DeploymentManifest, found: SynthesizedDeployment): string {
     const path = deploymentPath(manifest.metadata.namespace ?? "", manifest.metadata.name);
     return `  apply: PATCH ${path}?fieldManager=${FIELD_MANAGER}&force=true (server-side apply, ${APPLY_CONTENT_TYPE}: the manifest of ${found.file})`;
@@ -109,9 +104,9 @@ export function createKubernetesDriver(options: KubernetesDriverOptions): Rollou
         diff = diffObjects(withoutServerFields(live), withoutServerFields(planned));
       }
     } else {
-      const current = noClusterVersion(releases, target);
+      // what this process dry-run deployed there, else the one other release synthesized for the target
       const others = releases.versionsOf(target).filter((v) => v !== version);
-      const baselineVersion = current ?? (others.length === 1 ? others[0] : undefined);
+      const baselineVersion = dryRunDeployed.get(key(target)) ?? (others.length === 1 ? others[0] : undefined);
       const baseline = baselineVersion === undefined ? undefined : releases.find(target, baselineVersion);
       if (baseline) {
         lines.push(`${where}, release ${baseline.version} -> ${version}`);
@@ -137,7 +132,8 @@ export function createKubernetesDriver(options: KubernetesDriverOptions): Rollou
     async currentVersion(target) {
       const releases = SynthesizedReleases.load(options.manifestsDir);
       const k8s = cluster();
-      if (!k8s) return noClusterVersion(releases, target);
+      // no cluster: only what this process's dry run put there is known
+      if (!k8s) return dryRunDeployed.get(key(target));
       const { manifest } = anyRelease(releases, target);
       const namespace = options.namespace ?? manifest.metadata.namespace ?? k8s.access.namespace ?? "default";
       const live = await k8s.getDeployment(namespace, manifest.metadata.name);
