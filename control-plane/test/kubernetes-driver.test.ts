@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { rolloutProgress } from "../src/rollout/kubernetes-api.js";
+import { diffObjects, formatDiffLine, withoutServerFields } from "../src/rollout/kubernetes-diff.js";
 import { createKubernetesDriver } from "../src/rollout/kubernetes-driver.js";
 import { SynthesizedReleases } from "../src/rollout/kubernetes-manifests.js";
 import { type FakeKubernetesApi, kubeconfigYaml, startFakeKubernetesApi } from "./kubernetes-api-server.js";
@@ -95,6 +96,40 @@ describe("synthesized releases", () => {
     );
     writeFileSync(join(twice, "edited", "cell-1.k8s.yaml"), "a: [unclosed");
     expect(() => SynthesizedReleases.load(twice)).toThrow(/not valid YAML/);
+  });
+});
+
+describe("the diff", () => {
+  const lines = (a: unknown, b: unknown) => diffObjects(a, b).map(formatDiffLine);
+  it("keys named list items by name, so one env change is one line, and shows additions and removals", () => {
+    const env = (...pairs: [string, string][]) => pairs.map(([name, value]) => ({ name, value }));
+    const before = { spec: { containers: [{ name: "app", env: env(["A", "1"], ["B", "2"], ["C", "3"]) }] } };
+    const after = { spec: { containers: [{ name: "app", env: env(["A", "1"], ["C", "4"], ["D", "5"]) }] } };
+    expect(lines(before, after)).toEqual([
+      '~ spec.containers[name=app].env[name=C].value: "3" -> "4"',
+      '+ spec.containers[name=app].env[name=D].name: "D"',
+      '+ spec.containers[name=app].env[name=D].value: "5"',
+      '- spec.containers[name=app].env[name=B].name: "B"',
+      '- spec.containers[name=app].env[name=B].value: "2"',
+    ]);
+  });
+  it("quotes keys that are not identifiers, indexes unnamed lists, and ignores what the server writes", () => {
+    expect(lines({ metadata: { labels: { "a.io/v": "1" } } }, { metadata: { labels: { "a.io/v": "2" } } })).toEqual([
+      '~ metadata.labels["a.io/v"]: "1" -> "2"',
+    ]);
+    expect(lines({ args: ["x", "y"] }, { args: ["x", "z"] })).toEqual(['~ args[1]: "y" -> "z"']);
+    const live = {
+      metadata: {
+        name: "d",
+        resourceVersion: "9",
+        managedFields: [{}],
+        annotations: { "deployment.kubernetes.io/revision": "3" },
+      },
+      status: { replicas: 3 },
+      spec: { replicas: 3 },
+    };
+    expect(withoutServerFields(live)).toEqual({ metadata: { name: "d" }, spec: { replicas: 3 } });
+    expect(lines({}, {})).toEqual([]);
   });
 });
 
