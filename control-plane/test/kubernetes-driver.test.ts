@@ -214,6 +214,10 @@ describe("without a cluster (no kubeconfig)", () => {
     const driver = createKubernetesDriver({ manifestsDir: manifests, dryRun: false });
     await expect(driver.deploy(CELL1_A, "v2")).rejects.toThrow(/no cluster: no kubeconfig named/);
     await expect(driver.describeChange(CELL1_A, "v9")).rejects.toThrow(/no synthesized Deployment .* release v9/);
+    const withCluster = createKubernetesDriver({ manifestsDir: manifests, dryRun: true, kubeconfig });
+    await expect(withCluster.currentVersion({ cellId: "cell-9", az: "eu-west-1a" })).rejects.toThrow(
+      /no synthesized Deployment of cell cell-9 in eu-west-1a .*is the cell in the platform config/,
+    );
   });
 });
 

@@ -17,6 +17,7 @@ import { diffObjects, formatDiffLine, withoutServerFields } from "./kubernetes-d
 import { findKubeconfig, readKubeconfig } from "./kubernetes-kubeconfig.js";
 import {
   type DeploymentManifest,
+  ManifestsError,
   type SynthesizedDeployment,
   SynthesizedReleases,
   versionOfDeployment,
@@ -68,7 +69,12 @@ export function createKubernetesDriver(options: KubernetesDriverOptions): Rollou
   /** Any synthesized release of the target: Deployment names do not change between releases. */
   function anyRelease(releases: SynthesizedReleases, target: RolloutTarget): SynthesizedDeployment {
     const [first] = releases.versionsOf(target);
-    return releases.require(target, first ?? "(any)");
+    if (first === undefined) {
+      throw new ManifestsError(
+        `no synthesized Deployment of cell ${target.cellId} in ${target.az} under ${options.manifestsDir} (is the cell in the platform config? run: npm run synth -- --version <v>)`,
+      );
+    }
+    return releases.require(target, first);
   }
 
   function applyLine(manifest: DeploymentManifest, found: SynthesizedDeployment): string {
