@@ -74,6 +74,8 @@ describe("cellctl rollout / versions / cells create (processes)", () => {
     expect([k8s.code, k8s.stderr]).toEqual([2, expect.stringContaining("needs --manifests")]);
     const local = await cellctl(["rollout", "plan", "--version", "v2"]);
     expect([local.code, local.stderr]).toEqual([2, expect.stringContaining("no local platform")]);
+    const dry = await cellctl(["rollout", "start", "--version", "v2", "--dry-run", "--yes"]);
+    expect([dry.code, dry.stderr]).toEqual([2, expect.stringContaining("cellctl rollout plan")]);
     const versions = await cellctl(["versions", "list"]);
     expect([versions.code, versions.stderr]).toEqual([2, expect.stringContaining("no local platform")]);
   });

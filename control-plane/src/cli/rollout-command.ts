@@ -346,7 +346,7 @@ function startCommand(env: NodeJS.ProcessEnv): Command {
   return planFlags(
     new Command("start").description("Start a rollout and drive it in this process (progress on stderr)"),
   )
-    .option("--dry-run", "kubernetes: print each change instead of applying it")
+    .option("--dry-run", "refused: the dry run of a rollout is `cellctl rollout plan` (it prints every change)")
     .option("--metrics-port <port>", "serve the controller's cellwallet_rollout_* metrics on this port", Number)
     .option("-y, --yes", "do not ask for confirmation (required in non-interactive use, e.g. CI)")
     .option("--json", "print the final state as JSON")
@@ -370,6 +370,9 @@ Examples:
         flags: PlanFlags & DriverFlags & { yes?: boolean; json?: boolean; metricsPort?: number },
         command: Command,
       ) => {
+        // A dry-run deploy changes nothing, so no step could ever get ready on the new version and bake.
+        if (flags.dryRun)
+          usage(command, "start does not dry-run: `cellctl rollout plan` prints every change it would make");
         const config = driverConfigOf(flags, command);
         const { plan, steps } = await resolvePlan(env, flags, command);
         if (!flags.json) process.stdout.write(`${planSummary(plan, String(config.driver), steps.length)}\n`);

@@ -4,6 +4,7 @@ import {
   type PlacementTableName,
   placementTableNames,
 } from "@cellwallet/control-plane/placement";
+import { ROLLOUT_TABLE, rolloutTableName } from "@cellwallet/control-plane/rollout";
 import { CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -26,6 +27,8 @@ export interface ControlPlaneStackProps extends StackProps {
  */
 export class ControlPlaneStack extends Stack {
   readonly tables: Record<PlacementTableName, dynamodb.Table>;
+  /** Rollout state (`cellctl rollout`), from ROLLOUT_TABLE: written by the CI deploy job's controller. */
+  readonly rolloutsTable: dynamodb.Table;
   readonly routerRole: iam.Role;
   readonly operatorRole: iam.Role;
 
@@ -44,6 +47,13 @@ export class ControlPlaneStack extends Stack {
       tables[name] = tableFromDefinition(this, id, names[name], PLACEMENT_TABLES[name], key);
     }
     this.tables = tables;
+    this.rolloutsTable = tableFromDefinition(
+      this,
+      "RolloutsTable",
+      rolloutTableName(props.tablePrefix),
+      ROLLOUT_TABLE,
+      key,
+    );
     this.routerRole = irsaRole(
       this,
       "RouterRole",

@@ -1,5 +1,6 @@
 import { CELL_TABLES, cellTableNames } from "@cellwallet/cell-service";
 import { PLACEMENT_TABLE_NAMES, PLACEMENT_TABLES, placementTableNames } from "@cellwallet/control-plane/placement";
+import { ROLLOUT_TABLE, rolloutTableName } from "@cellwallet/control-plane/rollout";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
 import {
@@ -162,7 +163,7 @@ describe("CellStack", () => {
 describe("ControlPlaneStack", () => {
   const template = Template.fromStack(controlPlane);
   it("builds the placement tables from PLACEMENT_TABLES, protected like the cells'", () => {
-    template.resourceCountIs("AWS::DynamoDB::Table", PLACEMENT_TABLE_NAMES.length);
+    template.resourceCountIs("AWS::DynamoDB::Table", PLACEMENT_TABLE_NAMES.length + 1);
     const names = placementTableNames(prefix);
     for (const name of PLACEMENT_TABLE_NAMES) {
       const def = PLACEMENT_TABLES[name];
@@ -175,6 +176,13 @@ describe("ControlPlaneStack", () => {
       expect(props.DeletionProtectionEnabled).toBe(true);
       expect(props.SSESpecification).toMatchObject({ SSEEnabled: true, SSEType: "KMS" });
     }
+  });
+  it("builds the rollouts table from ROLLOUT_TABLE, protected the same way", () => {
+    const props = tableResource(template, rolloutTableName(prefix));
+    expect(props.KeySchema).toEqual(keySchema(ROLLOUT_TABLE.partitionKey));
+    expect(props.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    expect(props.DeletionProtectionEnabled).toBe(true);
+    expect(props.SSESpecification).toMatchObject({ SSEEnabled: true, SSEType: "KMS" });
   });
 });
 
