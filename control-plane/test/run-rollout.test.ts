@@ -189,6 +189,35 @@ describe("runRollout (controller use case)", () => {
     expect(platform.deploys).toEqual(["cell-1/az-1@v2", "cell-1/az-1@v1"]);
   });
 
+  it("a controller that died mid-bake is replaced once its lease expired, and an abort it missed is obeyed", async () => {
+    await start("v2");
+    await platform.deploy({ cellId: "cell-1", az: "az-1" }, "v2");
+    platform.deploys.length = 0;
+    const stale = new Date(Date.now() - 60_000).toISOString();
+    await updateRollout(store, "r1", (r) => ({
+      ok: true,
+      rollout: {
+        ...r,
+        controller: { owner: "dead", heartbeatAt: stale },
+        steps: r.steps.map((s) =>
+          s.index === 0 ? { ...s, phase: "baking", previousVersion: "v1", bakeStartedAt: stale } : s,
+        ),
+      },
+    }));
+    await updateRollout(store, "r1", (r) => requestAbort(r, "bob", Date.now()));
+    const out = await runRollout(deps("c2"), "r1");
+    expect(out.kind === "finished" && out.rollout.status).toBe("aborted");
+    expect(platform.deploys).toEqual(["cell-1/az-1@v1"]);
+    expect(out.kind === "finished" && out.rollout.steps.map((s) => s.phase)).toEqual([
+      "rolled-back",
+      "pending",
+      "pending",
+      "pending",
+      "pending",
+      "pending",
+    ]);
+  });
+
   it("a second controller is refused while the first one's lease is fresh", async () => {
     await start("v2", { bake: { minSeconds: 30, minRequests: 10 } });
     const first = runRollout(deps("c1"), "r1");

@@ -518,10 +518,12 @@ function intentCommand(env: NodeJS.ProcessEnv, verb: "pause" | "abort", descript
         printRollout(r, true);
         return;
       }
+      const live = r.controller && Date.now() - Date.parse(r.controller.heartbeatAt) < leaseMs(env);
       process.stdout.write(
         r.status === "aborted"
           ? `rollout ${rolloutId} aborted\n`
-          : `${verb} requested for rollout ${rolloutId}: the controller ${verb === "pause" ? "pauses after the step in flight" : "rolls back the step in flight and stops"}\n`,
+          : `${verb} requested for rollout ${rolloutId}: the controller ${verb === "pause" ? "pauses after the step in flight" : "rolls back the step in flight and stops"}` +
+              `${live ? "" : "; no controller is running: `cellctl rollout resume` applies it"}\n`,
       );
     });
 }
@@ -565,7 +567,8 @@ Examples:
         }
         const resumed = await withRollouts(env, (s) =>
           updateRollout(s, rolloutId, (r) =>
-            r.status === "running" && r.intent === undefined
+            // A running rollout whose controller died is just driven again, obeying an abort it was given.
+            r.status === "running" && r.intent !== "pause"
               ? { ok: true, rollout: r }
               : resumeRollout(r, actor, Date.now()),
           ),
