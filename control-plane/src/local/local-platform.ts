@@ -213,6 +213,15 @@ export class LocalPlatform {
     this.appliedGeneration = desired.generation;
     state.report(this.appliedGeneration, this.observedProcesses());
     this.reconcileTimer = setInterval(() => {
+      // The heartbeat says "a launcher is applying declarations", also while a long pass restarts processes.
+      if (this.reconciling) {
+        try {
+          this.state?.heartbeat();
+        } catch {
+          // busy: the next tick beats
+        }
+        return;
+      }
       // A failed pass (e.g. the state file busy) is retried at the next tick; the writer waits for it.
       this.reconciling ??= this.reconcile()
         .catch((error: Error) => this.onReconcileError?.(error))
