@@ -41,7 +41,7 @@ export interface KubernetesDriverOptions {
 const ROLLOUT_POLL_MS = 500;
 
 const NO_CLUSTER =
-  "no cluster: no kubeconfig named, $KUBECONFIG unset and no ~/.kube/config; applying needs one (or use --dry-run)";
+  "no cluster: no kubeconfig named, $KUBECONFIG unset and no ~/.kube/config; applying needs one (`cellctl rollout plan` shows the changes without one)";
 
 export function createKubernetesDriver(options: KubernetesDriverOptions): RolloutDriver {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
