@@ -7,9 +7,14 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, inject, it } from "vitest";
 import { runCellctl } from "../../test-support/cellctl.js";
+import { dynamoClient } from "../../test-support/stores.js";
 import { LocalPlatformState, localPlatformStatePath } from "../src/local/local-platform-state.js";
+import { ensurePlacementTables } from "../src/placement/ensure-placement-tables.js";
+import { DynamoDbRolloutStore, ensureRolloutTable } from "../src/rollout/dynamodb-rollout-store.js";
+import { parsePlan, planSteps } from "../src/rollout/rollout-plan.js";
+import { newRollout } from "../src/rollout/rollout-state.js";
 import { SqliteRolloutStore } from "../src/rollout/sqlite-rollout-store.js";
 
 const dataDir = mkdtempSync(join(tmpdir(), "cellwallet-rollout-cli-"));
@@ -112,5 +117,82 @@ describe("cellctl rollout / versions / cells create (processes)", () => {
     expect([create.code, create.stderr]).toEqual([1, expect.stringContaining("the local platform is not running")]);
     const add = await cellctl(["versions", "add", "v2", "--entry", "/no/such/file.js"]);
     expect([add.code, add.stderr]).toEqual([2, expect.stringContaining("no file")]);
+  });
+});
+
+describe("cellctl rollout on the DynamoDB store (moto), as in AWS", () => {
+  const prefix = `rc${process.pid.toString(36)}${Date.now().toString(36)}`;
+  const env = {
+    PLACEMENT_STORE: "dynamodb",
+    PLACEMENT_TABLE_PREFIX: prefix,
+    DYNAMODB_ENDPOINT: inject("motoEndpoint"),
+    AWS_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: "test",
+    AWS_SECRET_ACCESS_KEY: "test",
+    CELLCTL_OPERATOR: "ci",
+  };
+  const run = (args: string[]) => runCellctl(args, env);
+
+  it("lists, shows, pauses and aborts a rollout stored in DynamoDB; a second start is refused", async () => {
+    const client = dynamoClient(env.DYNAMODB_ENDPOINT);
+    await ensurePlacementTables(client, prefix);
+    await ensureRolloutTable(client, prefix);
+    const cells = new Map([["cell-1", ["az-1"]]]);
+    const parsed = parsePlan({ version: "v2" }, cells);
+    if (!parsed.ok) throw new Error("plan");
+    const store = new DynamoDbRolloutStore(client, prefix);
+    const created = await store.create(
+      newRollout({
+        rolloutId: "ro-ci-1",
+        driver: "kubernetes",
+        plan: parsed.plan,
+        steps: planSteps(parsed.plan, cells),
+        startedBy: "ci",
+        nowMs: Date.now(),
+      }),
+    );
+    expect(created.ok).toBe(true);
+    const status = await run(["rollout", "status", "--json"]);
+    expect(status.code, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ rolloutId: "ro-ci-1", status: "running" });
+    const pause = await run(["rollout", "pause"]);
+    expect([pause.code, pause.stdout]).toEqual([0, expect.stringContaining("no controller is running")]);
+    expect((await store.get("ro-ci-1"))?.intent).toBe("pause");
+    // One active rollout: a start is refused before any driver is opened or anything is written.
+    const register = await run([
+      "cells",
+      "register",
+      "cell-1",
+      "--capacity",
+      "5",
+      "--endpoint",
+      "az-1=http://127.0.0.1:1",
+    ]);
+    expect(register.code, register.stderr).toBe(0);
+    const start = await run([
+      "rollout",
+      "start",
+      "--version",
+      "v3",
+      "--driver",
+      "kubernetes",
+      "--manifests",
+      "/nonexistent",
+      "--yes",
+    ]);
+    expect([start.code, start.stderr]).toEqual([1, expect.stringContaining("rollout ro-ci-1 is still active")]);
+    const abort = await run(["rollout", "abort", "--yes", "--json"]);
+    expect(abort.code, abort.stderr).toBe(0);
+    expect((await store.get("ro-ci-1"))?.intent).toBe("abort");
+    const all = await run(["rollout", "status", "--all", "--json"]);
+    expect(JSON.parse(all.stdout).rollouts.map((r: { rolloutId: string }) => r.rolloutId)).toEqual(["ro-ci-1"]);
+    const audit = JSON.parse((await run(["audit-log", "--json"])).stdout).records.map(
+      (r: { action: string }) => r.action,
+    );
+    expect(audit).toEqual(
+      expect.arrayContaining(["rollout.pause", "rollout.start", "rollout.start.failed", "rollout.abort"]),
+    );
+    await store.close();
+    client.destroy();
   });
 });

@@ -405,7 +405,14 @@ Examples:
         }
         const created = await withRollouts(env, (s) => s.create(rollout));
         if (!created.ok) {
-          refuse(command, `rollout ${created.activeRolloutId} is still active: finish, resume or abort it first`);
+          const reason = `rollout ${created.activeRolloutId} is still active: finish, resume or abort it first`;
+          await recordOperatorAction(env, {
+            actor,
+            action: "rollout.start.failed",
+            target: rollout.rolloutId,
+            details: { version: plan.version, error: reason },
+          }).catch(() => undefined);
+          refuse(command, reason);
         }
         process.stderr.write(`started rollout ${rollout.rolloutId}\n`);
         await drive(env, command, rollout.rolloutId, { json: Boolean(flags.json), metricsPort: flags.metricsPort });
