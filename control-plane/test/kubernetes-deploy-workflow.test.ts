@@ -16,6 +16,14 @@ import { deploymentOf, type Json } from "./kubernetes-synth.js";
 
 const root = new URL("../..", import.meta.url).pathname;
 const actionlint = join(root, ".tools", "bin", "actionlint");
+// actionlint runs shellcheck on every `run:` script (installed into .venv by scripts/setup-test-tools.mjs)
+const shellcheck = join(root, ".venv", "bin", "shellcheck");
+const lint = (...files: string[]) =>
+  spawnSync(
+    actionlint,
+    ["-color=false", "-config-file", join(root, ".github", "actionlint.yaml"), "-shellcheck", shellcheck, ...files],
+    { cwd: root, encoding: "utf8" },
+  );
 const workflows = join(root, ".github", "workflows");
 const deploy: Json = parse(readFileSync(join(workflows, "deploy.yml"), "utf8"));
 const wave: Json = parse(readFileSync(join(workflows, "rollout-wave.yml"), "utf8"));
@@ -36,35 +44,27 @@ const stepNamed = (steps: Json[], name: string): Json => {
 };
 
 describe("the deploy workflow", () => {
-  it("passes actionlint (expressions, job graph, reusable workflow inputs, runner labels)", () => {
-    const run = spawnSync(actionlint, ["-color=false", "-config-file", join(root, ".github", "actionlint.yaml")], {
-      cwd: root,
-      encoding: "utf8",
-    });
+  it("passes actionlint and shellcheck (expressions, job graph, reusable workflow inputs, runner labels, scripts)", () => {
+    const run = lint();
     expect(run.error).toBeUndefined();
     expect(run.stdout + run.stderr).toBe("");
     expect(run.status).toBe(0);
   });
 
-  it("actionlint is not vacuous: it rejects a broken copy", () => {
+  it("actionlint is not vacuous: it rejects a broken copy, shell mistakes included", () => {
     const broken = join(dir, "broken.yml");
     writeFileSync(
       broken,
       readFileSync(join(workflows, "deploy.yml"), "utf8")
         .replace("needs: canary", "needs: canaryy")
-        .replace(gha("inputs.version || github.ref_name"), gha("inputs.versoin || github.ref_name")),
+        .replace(gha("inputs.version || github.ref_name"), gha("inputs.versoin || github.ref_name"))
+        .replace('node infra/cdk8s/dist/main.js --version "$VERSION" --cell-image "$IMAGE"', "cd $HOME/x; ls *.yaml"),
     );
-    const run = spawnSync(
-      actionlint,
-      ["-color=false", "-config-file", join(root, ".github", "actionlint.yaml"), broken],
-      {
-        cwd: root,
-        encoding: "utf8",
-      },
-    );
+    const run = lint(broken);
     expect(run.status).toBe(1);
     expect(run.stdout).toMatch(/canaryy/);
     expect(run.stdout).toMatch(/versoin/);
+    expect(run.stdout).toMatch(/shellcheck reported issue in this script: SC2086/);
   });
 
   it("rolls out by the checked-in plan, which the rollout accepts once the workflow adds the version", () => {
