@@ -95,10 +95,11 @@ describe("rollout crash-resume, gates, pause and abort (local driver)", () => {
   }, 60_000);
 
   it("manual gate, pause and abort from other processes; rolling back needs no new build", async () => {
-    // Back to the repo's build (dev), canary cell-1, with a gate before the second wave.
+    // The repo's build (dev) everywhere: canary cell-2 (already on dev: its restarts are no-ops), a gate, then
+    // cell-1, which goes back from v2 to dev by a rollout like any other (rolling back needs no new build).
     const plan = writePlan(platform, "gated", {
       version: "dev",
-      waves: [["cell-1"], ["cell-2"]],
+      waves: [["cell-2"], ["cell-1"]],
       manualGates: true,
       bake: { minSeconds: 1, minRequests: 3 },
       alarms,
@@ -107,20 +108,21 @@ describe("rollout crash-resume, gates, pause and abort (local driver)", () => {
     expect(first.code, first.stderr).toBe(0);
     const gated = JSON.parse(first.stdout);
     expect(gated.status).toBe("waiting-gate");
-    expect(stepsReaching(gated, "step.done")).toEqual(["cell-1/az-1", "cell-1/az-2", "cell-1/az-3"]);
+    expect(stepsReaching(gated, "step.done")).toEqual(["cell-2/az-1", "cell-2/az-2", "cell-2/az-3"]);
     expect(gated.steps.map((s: { previousVersion?: string }) => s.previousVersion ?? "-")).toEqual([
-      "v2",
-      "v2",
-      "v2",
+      "dev",
+      "dev",
+      "dev",
       "-",
       "-",
       "-",
     ]);
-    expect(Object.values(await reportedVersions(platform))).toEqual(Array(6).fill("200:dev"));
+    // At the gate, the next wave has not been touched.
+    expect((await reportedVersions(platform))["cell-1/az-1"]).toBe("200:v2");
 
     // Pass the gate with resume; pause it from another process while cell-1 rolls: it stops after the step in flight.
     const resume = spawnCellctl(platform, ["rollout", "resume", "--json"]);
-    await until("cell-2's first step", async () => (await active())?.steps[3]?.phase !== "pending");
+    await until("cell-1's first step", async () => (await active())?.steps[3]?.phase !== "pending");
     const pause = await cellctl(platform, ["rollout", "pause"]);
     expect(pause.code, pause.stderr).toBe(0);
     const paused = await resume.done;
@@ -132,6 +134,11 @@ describe("rollout crash-resume, gates, pause and abort (local driver)", () => {
       expect.arrayContaining(["gate.passed", "intent.pause", "rollout.paused"]),
     );
     expect((await cellctl(platform, ["rollout", "pause"])).code).toBe(1);
+    const versions = await reportedVersions(platform);
+    for (const s of pausedState.steps.filter((x: { phase: string }) => x.phase === "done")) {
+      expect(versions[`${s.cellId}/${s.az}`]).toBe("200:dev");
+    }
+    expect(versions["cell-1/az-3"]).toBe("200:v2"); // the last step never ran
 
     // Abort the paused rollout: nothing is in flight, it ends at once; the remaining steps never run.
     expect((await cellctl(platform, ["rollout", "abort"])).code).toBe(2); // needs --yes without a terminal
