@@ -11,10 +11,12 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+// test code only: the driver itself cannot import infra (infra depends on the control plane)
+import { LABELS } from "../../infra/cdk8s/src/config.js";
 import { rolloutProgress } from "../src/rollout/kubernetes-api.js";
 import { diffObjects, formatDiffLine, withoutServerFields } from "../src/rollout/kubernetes-diff.js";
 import { createKubernetesDriver } from "../src/rollout/kubernetes-driver.js";
-import { SynthesizedReleases } from "../src/rollout/kubernetes-manifests.js";
+import { CELL_LABELS, SynthesizedReleases } from "../src/rollout/kubernetes-manifests.js";
 import { type FakeKubernetesApi, kubeconfigYaml, startFakeKubernetesApi } from "./kubernetes-api-server.js";
 import { deploymentOf, type Json, synthRelease } from "./kubernetes-synth.js";
 
@@ -67,6 +69,15 @@ const changeLines = (text: string) =>
     .filter((l) => /^[~+-] /.test(l));
 
 describe("synthesized releases", () => {
+  it("are found by the very labels infra/cdk8s writes (the driver keeps its own copy of their names)", () => {
+    expect(CELL_LABELS).toEqual({
+      component: LABELS.component,
+      cell: LABELS.cell,
+      az: LABELS.az,
+      version: LABELS.version,
+    });
+  });
+
   it("finds each cell's Deployment per AZ and release by its labels", () => {
     const releases = SynthesizedReleases.load(manifests);
     for (const cellId of ["cell-1", "cell-2"]) {
