@@ -34,6 +34,7 @@ Cellwallet is running: ${options.cells} cells x ${options.azs.length} AZs on the
   Token:    TOKEN=$(npx cellctl token --sub alice)
   Try:      curl -s -X POST localhost:${options.routerPort}/api/v1/wallets -H "Authorization: Bearer $TOKEN" \\
               -H 'Content-Type: application/json' -d '{"userId":"alice"}'
+  Rollout:  npx cellctl versions add v2 --entry <build>/cell-service/dist/main.js && npx cellctl rollout start --version v2 --yes
 Press Ctrl-C to stop.`);
   },
   async (error: Error) => {
