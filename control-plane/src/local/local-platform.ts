@@ -327,7 +327,12 @@ export class LocalPlatform {
     p.startedOnce = true;
     const child = spawn(process.execPath, [entry], {
       env: { ...process.env, ...env },
-      stdio: ["ignore", this.options.stdio ?? "inherit", this.options.stdio ?? "inherit"],
+      // Quiet processes still tell why they failed to start: their stderr's tail goes into the error.
+      stdio: ["ignore", this.options.stdio ?? "inherit", this.options.stdio === "ignore" ? "pipe" : "inherit"],
+    });
+    let stderrTail = "";
+    child.stderr?.on("data", (d: Buffer) => {
+      stderrTail = (stderrTail + d.toString()).slice(-1000);
     });
     p.child = child;
     let ready = false;
@@ -338,7 +343,7 @@ export class LocalPlatform {
       if (unexpected) p.child = undefined;
       if (unexpected && ready && !this.stopping) this.onUnexpectedExit?.(p, code, signal);
     });
-    await waitReady(`http://127.0.0.1:${p.port}/ready`, child);
+    await waitReady(`http://127.0.0.1:${p.port}/ready`, child, () => stderrTail.trim());
     ready = true;
   }
 
@@ -371,10 +376,12 @@ export class LocalPlatform {
   }
 }
 
-async function waitReady(url: string, child: ChildProcess): Promise<void> {
+async function waitReady(url: string, child: ChildProcess, output: () => string = () => ""): Promise<void> {
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`${url}: process exited with ${child.exitCode}`);
+    if (child.exitCode !== null) {
+      throw new Error(`${url}: process exited with ${child.exitCode}${output() ? `: ${output()}` : ""}`);
+    }
     try {
       const res = await fetch(url);
       if (res.status === 200) return;
