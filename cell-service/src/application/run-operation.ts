@@ -1,6 +1,6 @@
 import type { Problem } from "@cellwallet/contract";
 import type { Result } from "../domain/result.js";
-import { type ApiResponse, problemResponse } from "./api-response.js";
+import { type ApiResponse, fencedResponse, problemResponse } from "./api-response.js";
 import { answerFromRecord, lookup, recordFor } from "./idempotency.js";
 import type { Changes, DecisionState } from "./ledger-store.js";
 import type { CellDeps, OperationContext } from "./operation-context.js";
@@ -49,7 +49,12 @@ export async function runOperation(deps: CellDeps, ctx: OperationContext, op: Op
 async function run(deps: CellDeps, ctx: OperationContext, op: Operation): Promise<ApiResponse> {
   const ticket = ctx.idempotency;
   const withRecord = (changes: Changes, response: ApiResponse, now: number): Changes =>
-    ticket ? { ...changes, idempotency: recordFor(ticket, response, now) } : changes;
+    ticket
+      ? {
+          ...changes,
+          idempotency: recordFor(ticket, response, now, changes.newWallet?.walletId ?? op.walletIds[0]),
+        }
+      : changes;
 
   const outcome = await deps.store.commit({
     walletIds: op.walletIds,
@@ -65,6 +70,10 @@ async function run(deps: CellDeps, ctx: OperationContext, op: Operation): Promis
     deps.onOperation?.(op.type, outcome.result.refused ? "refused" : "ok");
     if (!outcome.result.refused && op.afterCommit) return op.afterCommit(outcome.result.response);
     return outcome.result.response;
+  }
+  if (outcome.reason === "fenced") {
+    deps.onOperation?.(op.type, "fenced");
+    return fencedResponse(outcome.fence, ctx.requestId);
   }
   if (outcome.reason === "idempotency-exists" && ticket) {
     // Another process committed this key first: answer as it did.

@@ -121,7 +121,7 @@ export function createCellApp(options: CellAppOptions): OpenAPIHono<CellEnv> {
     }
     return next();
   });
-  registerInternalRoutes(app, deps, options.verifyInternalToken);
+  registerInternalRoutes(app, deps, options.verifyInternalToken, metrics);
   app.use("/api/*", authenticate(options.verifyToken));
   app.use("/api/*", async (c, next) => {
     const socket = getConnInfo(c).remote.address;
