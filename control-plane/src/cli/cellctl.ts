@@ -5,6 +5,7 @@ import { cellsCommand } from "./cells-command.js";
 import { checkpointsCommand } from "./checkpoints-command.js";
 import { reconcileCommand } from "./reconcile-command.js";
 import { tokenCommand } from "./token-command.js";
+import { usersCommand } from "./users-command.js";
 import { verifyCommand } from "./verify-command.js";
 
 /** cellctl: the operators' and CI's command line for the Cellwallet platform. */
@@ -18,7 +19,8 @@ export function buildCellctl(env: NodeJS.ProcessEnv): Command {
     .addCommand(reconcileCommand(env))
     .addCommand(auditLogCommand(env))
     .addCommand(cellsCommand(env))
-    .addCommand(azCommand(env));
+    .addCommand(azCommand(env))
+    .addCommand(usersCommand(env));
 }
 
 await buildCellctl(process.env).parseAsync(process.argv);

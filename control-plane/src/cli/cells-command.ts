@@ -6,6 +6,7 @@ import {
   staticStability,
 } from "../placement/cell-operations.js";
 import type { CellEndpoint, CellRecord, PlacementStore } from "../placement/placement-store.js";
+import { cellsMoveCommands } from "./cells-moves-command.js";
 import { openPlacementStoreFromEnv, operatorName } from "./cli-env.js";
 import { confirmOrExit, EXIT_REFUSED, EXIT_USAGE, recordThenApply } from "./operator-prompt.js";
 
@@ -291,23 +292,26 @@ Examples:
     });
 }
 
-/** `cellctl cells list | describe | register | cordon | uncordon`: the cell registry. */
+/** `cellctl cells list | describe | register | cordon | uncordon | drain | retire | rebalance`: the cell registry. */
 export function cellsCommand(env: NodeJS.ProcessEnv): Command {
-  return new Command("cells")
+  const command = new Command("cells")
     .description("Inspect and change the cell registry (the routers pick changes up on their next refresh)")
     .addCommand(listCommand(env))
     .addCommand(describeCommand(env))
     .addCommand(registerCommand(env))
     .addCommand(lifecycleCommand(env, "cordon"))
-    .addCommand(lifecycleCommand(env, "uncordon"))
-    .addHelpText(
-      "after",
-      `
+    .addCommand(lifecycleCommand(env, "uncordon"));
+  for (const sub of cellsMoveCommands(env)) command.addCommand(sub);
+  return command.addHelpText(
+    "after",
+    `
 Every change is recorded in the operator audit trail (cellctl audit-log) before it is applied.
 
 Examples:
   $ cellctl cells list
   $ cellctl cells describe cell-1
-  $ cellctl cells cordon cell-2 --yes`,
-    );
+  $ cellctl cells cordon cell-2 --yes
+  $ cellctl cells drain cell-2 --yes && cellctl cells retire cell-2 --yes
+  $ cellctl cells rebalance --dry-run`,
+  );
 }
