@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { MigrationWalletStatus } from "@cellwallet/contract";
+import { MIGRATION_EXPORT_DEFAULT_LIMIT, type MigrationWalletStatus } from "@cellwallet/contract";
 import type { MigrationPatch, MigrationRecord } from "../placement/migration-records.js";
 import type { CellRecord, PlacementStore } from "../placement/placement-store.js";
 import { type CellAnswer, type CellMigrationClient, CellUnreachableError } from "./cell-migration-client.js";
@@ -41,7 +41,7 @@ export type MigrationOutcome =
       migration?: MigrationRecord;
     };
 
-const DEFAULT_PAGE_SIZE = 200;
+const DEFAULT_PAGE_SIZE = MIGRATION_EXPORT_DEFAULT_LIMIT;
 const DEFAULT_SETTLE_TIMEOUT_MS = 10_000;
 
 export function newMigrationId(now = Date.now()): string {
@@ -192,13 +192,15 @@ async function advance(deps: MigrationDeps, m: MigrationRecord, patch: Migration
   return next;
 }
 
-/** Export pages from `cursor` and import each into the target; returns the cursor of the last page and its status. */
+/**
+ * Export pages from the record's cursor and import each into the target; returns where the next copy
+ * starts (the last page's tailCursor) and the source's status with the last page.
+ */
 async function copyPages(
   deps: MigrationDeps,
   m: MigrationRecord,
   source: CellRecord,
   target: CellRecord,
-  hooks: MigrationHooks,
   saveCursor: ((cursor: string) => Promise<void>) | undefined,
 ): Promise<{ cursor: string | null; status: MigrationWalletStatus; items: number }> {
   let cursor = m.cursor ?? undefined;
@@ -220,7 +222,10 @@ async function copyPages(
       );
       items += page.items.length;
     }
-    if (page.nextCursor === undefined) return { cursor: cursor ?? null, status: page.status, items };
+    // After the last page the cell names where the tail starts (new entries, and records still open then).
+    if (page.nextCursor === undefined) {
+      return { cursor: page.tailCursor ?? cursor ?? null, status: page.status, items };
+    }
     cursor = page.nextCursor;
     // The clone may take long for a big history: a resumed clone continues from the last imported page.
     await saveCursor?.(cursor);
@@ -241,7 +246,7 @@ async function perform(
   const target = await cellOf(deps.store, m.targetCellId);
   switch (action) {
     case "clone": {
-      const copied = await copyPages(deps, m, source, target, hooks, async (cursor) => {
+      const copied = await copyPages(deps, m, source, target, async (cursor) => {
         m = await advance(deps, m, { cursor });
       });
       hooks.onNote?.(`cloned ${copied.items} item(s) while the user stayed live`);
@@ -274,9 +279,9 @@ async function perform(
       return advance(deps, m, { step });
     }
     case "copy-tail": {
-      const copied = await copyPages(deps, m, source, target, hooks, undefined);
+      const copied = await copyPages(deps, m, source, target, undefined);
       const head = copied.status;
-      hooks.onNote?.(`copied the tail (${copied.items} item(s) re-read from the clone's last page)`);
+      hooks.onNote?.(`copied the tail: ${copied.items} item(s)`);
       return advance(deps, m, {
         step,
         cursor: copied.cursor,
