@@ -41,6 +41,14 @@ export function extendChain(head: Wallet, entry: LedgerEntry): Result<Wallet> {
   });
 }
 
+/** The same entry, member by member (its public fields and its stored audit context). */
+export function sameEntry(a: LedgerEntry, b: LedgerEntry): boolean {
+  return (
+    JSON.stringify(toTransactionView(a)) === JSON.stringify(toTransactionView(b)) &&
+    contextDigest(a.context) === contextDigest(b.context)
+  );
+}
+
 const STATUS_RANK: Record<Transfer["status"], number> = { PENDING: 0, COMPLETED: 1, FAILED: 1 };
 
 /**

@@ -39,8 +39,16 @@ export function registerInternalRoutes(
   deps: CellDeps,
   verifyInternal: TokenVerifier,
   metrics: CellMetrics,
+  verifyUser?: TokenVerifier,
 ): void {
-  app.use("/internal/*", authenticate(verifyInternal));
+  // A valid user token is an authenticated principal without the right to be here: 403, not 401.
+  const either: TokenVerifier = async (token) => {
+    const internal = await verifyInternal(token);
+    if (internal.ok || !verifyUser) return internal;
+    const user = await verifyUser(token);
+    return user.ok ? { ok: true, principal: { ...user.principal, scopes: [] } } : internal;
+  };
+  app.use("/internal/*", authenticate(either));
   app.use("/internal/*", async (c, next) => {
     if (!c.get("principal").scopes.includes(SCOPES.internal)) {
       return sendProblem(c, problem("forbidden", "internal endpoints need a service token"));

@@ -1,6 +1,6 @@
 import { type ImportRequest, type MigrationWalletStatus, problem } from "@cellwallet/contract";
 import type { LedgerEntry } from "../../domain/ledger-entry.js";
-import { extendChain, reconcileTransfer } from "../../domain/migration.js";
+import { extendChain, reconcileTransfer, sameEntry } from "../../domain/migration.js";
 import { fail, ok, type Result } from "../../domain/result.js";
 import { openWallet, type Wallet } from "../../domain/wallet.js";
 import type { IdempotencyRecord } from "../ledger-store.js";
@@ -136,7 +136,7 @@ async function appendEntries(
   for (const entry of entries) {
     if (entry.sequence <= start.version) {
       const stored = await deps.store.getEntry(entry.walletId, entry.sequence);
-      if (entry.walletId !== start.walletId || stored?.hash !== entry.hash) {
+      if (entry.walletId !== start.walletId || !stored || !sameEntry(stored, entry)) {
         return conflict(`entry ${entry.sequence} differs from the one already copied`);
       }
       counts.unchanged += 1;
