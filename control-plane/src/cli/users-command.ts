@@ -131,7 +131,7 @@ function migrateCommand(env: NodeJS.ProcessEnv): Command {
     .argument("<userId>")
     .option("--to <cellId>", "the target cell (active, with room)")
     .option("--resume", "continue the user's migration from its persisted step (after a crash)")
-    .option("--rollback", "undo the user's migration (possible until the target is activated)")
+    .option("--rollback", "undo the user's migration (possible until the flip)")
     .option("-y, --yes", "do not ask for confirmation (required in non-interactive use)")
     .option("--json", "print the outcome as JSON (progress goes to stderr)")
     .addHelpText(
@@ -145,9 +145,9 @@ Steps (each persisted in the placement store, each resumable):
   5 activate     the target verifies the whole chain ends at the source's frozen head, then owns the wallet
   6 flip         placement (cell, epoch + 1), both cells' user counts and the wallet's relocation: one write
   7 moved        the source copy becomes read-only (kept for audit); routers follow the relocation
-The write pause (freeze -> moved) is measured and printed. Until "activate", --rollback gives the user back
-to the source; from "activate" on only --resume (the target owns the wallet). A refused step before
-"activate" rolls back by itself. The wallet is never writable in two cells.
+The write pause (freeze -> moved) is measured and printed. Until the flip, --rollback gives the user back
+to the source (the target's copy is abandoned, the source unfrozen); from the flip on only --resume.
+A step the cells refuse before the flip rolls back by itself. The wallet is never writable in two cells.
 
 Exit status: 0 migrated (or rolled back with --rollback), 1 refused, failed or rolled back,
 2 usage, unknown user or cell, or not confirmed.

@@ -70,8 +70,12 @@ export function nextAction(record: Pick<MigrationRecord, "step" | "state">): Mig
   return FORWARD[record.step];
 }
 
-/** The last step from which a rollback is possible: before the target owns the wallet. */
-export const LAST_ROLLBACK_STEP: MigrationStep = "tail-copied";
+/**
+ * The last step from which a rollback is possible: before the flip. An activated target copy is still
+ * unreachable then (placement and relocations name the source, which is frozen, not moved, so it never
+ * sends anyone to the target), and the cell abandons it only if nothing was written to it since.
+ */
+export const LAST_ROLLBACK_STEP: MigrationStep = "activated";
 
 export type RollbackPlan =
   | {
@@ -86,10 +90,10 @@ export type RollbackPlan =
   | { ok: false; reason: string };
 
 /**
- * What rolling back means from a record. Possible while the target has not been activated: the source
- * is still the only owner (frozen at worst). From "activated" on only forward: the target owns a copy
- * that matches the frozen source, the flip is one atomic write, and a flipped user may already have
- * written in the target.
+ * What rolling back means from a record. Possible until the flip: before it the source is the owner the
+ * whole platform routes to (frozen at worst), and marking the record rolling-back makes the flip
+ * impossible (it is conditional on a running record at "activated"). From "flipped" on only forward: a
+ * flipped user may already have written in the target.
  */
 export function rollbackPlan(record: Pick<MigrationRecord, "step" | "state">): RollbackPlan {
   if (record.state === "rolled-back") return { ok: true, undo: [] };
@@ -97,7 +101,7 @@ export function rollbackPlan(record: Pick<MigrationRecord, "step" | "state">): R
   if (stepIndex(record.step) > stepIndex(LAST_ROLLBACK_STEP)) {
     return {
       ok: false,
-      reason: `the migration is past "${LAST_ROLLBACK_STEP}" (at "${record.step}"): the target owns the wallet, only --resume can finish it`,
+      reason: `the migration is past "${LAST_ROLLBACK_STEP}" (at "${record.step}"): the placement names the target, only --resume can finish it`,
     };
   }
   return { ok: true, undo: ["abandon-target", "unfreeze-source"] };
