@@ -77,9 +77,9 @@ async function runMove(
     actor: operatorName(env),
     migrationId,
   });
-  const outcome: MigrationOutcome = planned.ok
-    ? await driveMigration(deps, planned.migration, progressHooks(env, json, "    "))
-    : planned;
+  const hooks = progressHooks(env, json, "    ");
+  if (planned.ok) hooks.afterPlan(planned.migration);
+  const outcome: MigrationOutcome = planned.ok ? await driveMigration(deps, planned.migration, hooks) : planned;
   const result = toResult(move, outcome);
   out(
     `  ${move.userId}: ${move.from} -> ${move.to} ${result.ok ? `ok, writes paused ${result.pauseMs ?? "?"} ms` : `FAILED: ${result.error}`}`,

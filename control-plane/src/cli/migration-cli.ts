@@ -1,4 +1,4 @@
-import { DEVELOPMENT_INTERNAL_SECRET, mintToken, SCOPES } from "@cellwallet/contract";
+import { DEVELOPMENT_INTERNAL_SECRET, MIGRATION_EXPORT_DEFAULT_LIMIT, mintToken, SCOPES } from "@cellwallet/contract";
 import { CellMigrationClient } from "../migration/cell-migration-client.js";
 import type { MigrationDeps, MigrationHooks, MigrationOutcome } from "../migration/migrate-user.js";
 import { COMPLETES, type MigrationAction, stepIndex } from "../migration/migration-steps.js";
@@ -51,10 +51,13 @@ export function migrationDeps(env: NodeJS.ProcessEnv, store: PlacementStore): Mi
   return {
     store,
     settleTimeoutMs: ms("CELLCTL_SETTLE_TIMEOUT_MS", 10_000),
+    pageSize: ms("CELLCTL_EXPORT_PAGE_SIZE", MIGRATION_EXPORT_DEFAULT_LIMIT),
     cells: new CellMigrationClient({
       requestTimeoutMs: ms("CELLCTL_CELL_TIMEOUT_MS", 5_000),
       retryBudgetMs: ms("CELLCTL_CELL_RETRY_BUDGET_MS", 30_000),
       refreshCell: (cellId) => store.getCell(cellId),
+      onReplicaFailure: (cellId, url, reason) =>
+        process.stderr.write(`        ${cellId} replica ${url} failed (${reason}); trying another AZ\n`),
       token: async () => {
         if (cached && cached.until > Date.now()) return cached.token;
         const token = await mintToken({ sub, scopes: [SCOPES.internal], secret, ttlSeconds: 300 });
@@ -82,12 +85,19 @@ export function progressHooks(
   env: NodeJS.ProcessEnv,
   json: boolean,
   prefix = "",
-): MigrationHooks & { faultStep: string | undefined } {
+): MigrationHooks & { faultStep: string | undefined; afterPlan: (m: MigrationRecord) => void } {
   const out = (line: string) => (json ? process.stderr : process.stdout).write(`${prefix}${line}\n`);
   const fault = faultStep(env);
   const total = MIGRATION_STEPS.length - 1;
+  const crashIfFault = (m: MigrationRecord) => {
+    if (fault !== undefined && m.state === "running" && m.step === fault) {
+      // TEST-ONLY: die like a crashed process, right after the step was persisted.
+      process.kill(process.pid, "SIGKILL");
+    }
+  };
   return {
     faultStep: fault,
+    afterPlan: crashIfFault,
     onAction: (m, action) => {
       if (action === "rollback") out(`  rolling back ${m.migrationId} (from "${m.step}")`);
     },
@@ -98,10 +108,7 @@ export function progressHooks(
       out(
         `  ${n} ${ACTION_LABEL[action].padEnd(30)} done in ${elapsed} ms${m.state === "rolled-back" ? " (rolled back)" : ""}`,
       );
-      if (fault !== undefined && m.state === "running" && m.step === fault) {
-        // TEST-ONLY: die like a crashed process, right after the step was persisted.
-        process.kill(process.pid, "SIGKILL");
-      }
+      crashIfFault(m);
     },
   };
 }

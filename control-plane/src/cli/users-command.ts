@@ -204,6 +204,7 @@ Examples:
           if (!json)
             process.stdout.write(`migrating ${userId}: ${placement.cellId} -> ${options.to} (${migrationId})\n`);
           const planned = await planMigration(deps, { userId, targetCellId: options.to, actor, migrationId });
+          if (planned.ok) hooks.afterPlan(planned.migration);
           outcome = planned.ok ? await driveMigration(deps, planned.migration, hooks) : planned;
         } else {
           const active = await store.activeMigration(userId);
