@@ -163,8 +163,11 @@ export interface LedgerStore {
   /** Stores a copied idempotency record: new (expected undefined) or replacing the stored one if unchanged since read. */
   putImportedIdempotency(record: IdempotencyRecord, expected: IdempotencyRecord | undefined): Promise<boolean>;
   getEntry(walletId: string, sequence: number): Promise<LedgerEntry | undefined>;
-  /** Idempotency records stored with this walletId (strongly consistent records; the listing may lag on DynamoDB). */
-  streamIdempotencyOfWallet(walletId: string): AsyncIterable<IdempotencyRecord>;
+  /**
+   * Idempotency records stored with this walletId and createdAt >= sinceMs (each record read strongly
+   * consistently; the listing itself may lag on DynamoDB).
+   */
+  streamIdempotencyOfWallet(walletId: string, sinceMs?: number): AsyncIterable<IdempotencyRecord>;
   /** Outgoing cross-cell transfers of this wallet still PENDING (the listing may lag on DynamoDB). */
   listPendingTransfersFrom(walletId: string, limit: number): Promise<Transfer[]>;
 

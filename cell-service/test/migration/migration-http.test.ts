@@ -5,6 +5,8 @@ import { type HttpResult, http } from "../../../test-support/http.js";
 import { freePort } from "../../../test-support/moto-server.js";
 import { openTestStore, type TestStore } from "../../../test-support/stores.js";
 import { token } from "../../../test-support/tokens.js";
+import { post } from "../../src/domain/ledger-entry.js";
+import { migrateUser } from "./protocol.js";
 
 /**
  * The cell side of a user migration over real HTTP, driven step by step as the
@@ -22,54 +24,14 @@ describe("migration endpoints between a SQLite cell and a DynamoDB cell", () => 
   const tokens = { alice: "", carol: "", bob: "", ops: "", auditor: "", dave: "" };
   const wallets = { alice: "", carol: "", bob: "" };
   const sent: Record<string, HttpResult> = {};
+  let erinWallet = "";
 
   const internal = (url: string, method: string, path: string, body?: unknown) =>
     http(url, method, `${MIGRATION_PATH_PREFIX}/${path}`, { token: service, ...(body !== undefined ? { body } : {}) });
 
-  /** The control plane's protocol, as plain HTTP calls. */
-  async function migrate(userId: string, from: string, to: string, fromEpoch: number, migrationId: string) {
-    const [source, target] = [from === "cell-a" ? cellA.url : cellB.url, to === "cell-a" ? cellA.url : cellB.url];
-    const toEpoch = fromEpoch + 1;
-    const copy = async (cursor?: string): Promise<string> => {
-      let next: string | undefined = cursor;
-      let tail = "";
-      do {
-        const page = await internal(source, "GET", `${userId}/export?limit=3${next ? `&cursor=${next}` : ""}`);
-        expect(page.status).toBe(200);
-        const imported = await internal(target, "POST", `${userId}/import`, {
-          migrationId,
-          epoch: toEpoch,
-          sourceCellId: from,
-          items: page.body.items,
-        });
-        expect(imported.status, imported.text).toBe(200);
-        next = page.body.nextCursor;
-        tail = page.body.tailCursor;
-      } while (next);
-      return tail;
-    };
-    const tail = await copy();
-    const frozen = await internal(source, "POST", `${userId}/freeze`, {
-      migrationId,
-      epoch: fromEpoch,
-      targetCellId: to,
-    });
-    expect(frozen.body.state).toBe("frozen");
-    const settled = await internal(source, "POST", `${userId}/settle`, { migrationId });
-    expect(settled.body.pendingTransfers ?? 0).toBe(0);
-    await copy(tail);
-    const head = (await internal(source, "GET", userId)).body;
-    const activated = await internal(target, "POST", `${userId}/activate`, {
-      migrationId,
-      epoch: toEpoch,
-      expectedVersion: head.version ?? 0,
-      expectedHeadHash: head.headHash ?? "0".repeat(64),
-    });
-    expect(activated.status, activated.text).toBe(200);
-    const moved = await internal(source, "POST", `${userId}/moved`, { migrationId, epoch: toEpoch, targetCellId: to });
-    expect(moved.body).toMatchObject({ state: "moved", movedTo: to });
-    return { head, activated: activated.body };
-  }
+  const cells = () => ({ "cell-a": { id: "cell-a", url: cellA.url }, "cell-b": { id: "cell-b", url: cellB.url } });
+  const migrate = (userId: string, from: "cell-a" | "cell-b", to: "cell-a" | "cell-b", epoch: number, id: string) =>
+    migrateUser(service, userId, cells()[from], cells()[to], epoch, id, { pageLimit: 3 });
 
   const balanceIn = async (url: string, walletId: string) =>
     (await http(url, "GET", `/api/v1/wallets/${walletId}`, { token: tokens.ops })).body;
@@ -345,6 +307,28 @@ describe("migration endpoints between a SQLite cell and a DynamoDB cell", () => 
       items: page.body.items,
     });
     expect(again.body).toMatchObject({ stored: 0, status: { state: "importing", version: page.body.status.version } });
+    // A copy activated by this migration can still be rolled back before the flip; an owned copy never.
+    const activated = await internal(cellB.url, "POST", "carol/activate", {
+      migrationId: "m-carol-3",
+      epoch: 2,
+      expectedVersion: page.body.status.version,
+      expectedHeadHash: page.body.status.headHash,
+    });
+    expect(activated.body.state).toBe("active");
+    expect((await internal(cellB.url, "POST", "bob/abandon", { migrationId: "m-carol-3" })).status).toBe(409);
+    expect((await internal(cellB.url, "POST", "carol/abandon", { migrationId: "m-carol-3" })).body.state).toBe(
+      "absent",
+    );
+    expect((await http(cellB.url, "GET", `/api/v1/wallets/${wallets.carol}`, { token: tokens.carol })).status).toBe(
+      404,
+    );
+    const reimport = await internal(cellB.url, "POST", "carol/import", {
+      migrationId: "m-carol-3",
+      epoch: 2,
+      sourceCellId: "cell-a",
+      items: page.body.items,
+    });
+    expect(reimport.body.status.state).toBe("importing");
     // A conflicting item is a 409: an entry that differs from the stored one.
     const tampered = structuredClone(page.body.items);
     const entry = tampered.find((i: { kind: string }) => i.kind === "entry");
@@ -380,6 +364,116 @@ describe("migration endpoints between a SQLite cell and a DynamoDB cell", () => 
     expect(stale.headers.get("wallet-location")).toBe("cell-b");
     const created = await http(cellB.url, "POST", "/api/v1/wallets", { token: tokens.dave, body: { userId: "dave" } });
     expect(created.status).toBe(201);
+  });
+
+  it("settles a frozen wallet's pending cross-cell transfer on request, so the frozen head is final", async () => {
+    const erin = await token("erin");
+    const created = await http(cellA.url, "POST", "/api/v1/wallets", { token: erin, body: { userId: "erin" } });
+    const walletId: string = created.body.walletId;
+    erinWallet = walletId;
+    await http(cellA.url, "POST", `/api/v1/wallets/${walletId}/deposit`, {
+      token: tokens.ops,
+      body: { amount: "9.00" },
+    });
+    // A debit whose credit was never confirmed (as after a timeout): PENDING, left to the worker.
+    const transferId = `${"7".repeat(26)}-cell-a`;
+    const pending = await storeA.store.commit({
+      walletIds: [walletId],
+      decide: ({ wallets: read, now }) => {
+        const w = read.get(walletId);
+        if (!w) throw new Error("missing");
+        const debit = post(
+          w,
+          {
+            transactionId: `${"8".repeat(26)}`,
+            type: "TRANSFER_OUT",
+            amount: 400n,
+            transferId,
+            counterpartyWalletId: wallets.bob,
+            context: { principal: "erin", requestId: "r" },
+          },
+          now,
+        );
+        if (!debit.ok) throw new Error("refused");
+        const transfer = {
+          transferId,
+          fromWalletId: walletId,
+          toWalletId: wallets.bob,
+          fromUserId: "erin",
+          amount: 400n,
+          currency: "USD",
+          status: "PENDING" as const,
+          // Old enough for the background worker to pick it up.
+          createdAt: now - 60_000,
+          destinationCellId: "cell-b",
+        };
+        return {
+          changes: {
+            walletUpdates: [{ wallet: debit.value.wallet, expectedVersion: w.version, debit: 400n }],
+            entries: [debit.value.entry],
+            transfers: [{ transfer }],
+          },
+          result: 0,
+        };
+      },
+    });
+    expect(pending.ok).toBe(true);
+    const bobBefore = (await balanceIn(cellB.url, wallets.bob)).balance;
+    const frozen = await internal(cellA.url, "POST", "erin/freeze", {
+      migrationId: "m-erin",
+      epoch: 1,
+      targetCellId: "cell-b",
+    });
+    expect(frozen.body).toMatchObject({ state: "frozen", pendingTransfers: 1 });
+    // The background worker may ask for the credit but never settles a frozen wallet; the settle step does.
+    expect(await cellA.cell.worker?.runOnce()).toBe(0);
+    expect((await storeA.store.getTransfer(transferId))?.status).toBe("PENDING");
+    const settled = await internal(cellA.url, "POST", "erin/settle", { migrationId: "m-erin" });
+    expect(settled.body).toMatchObject({ state: "frozen", pendingTransfers: 0 });
+    expect((await storeA.store.getTransfer(transferId))?.status).toBe("COMPLETED");
+    expect(Number((await balanceIn(cellB.url, wallets.bob)).balance)).toBeCloseTo(Number(bobBefore) + 4, 2);
+    // Settling again is a no-op; the head did not move.
+    const again = await internal(cellA.url, "POST", "erin/settle", {});
+    expect(again.body.version).toBe(settled.body.version);
+    expect((await internal(cellA.url, "POST", "erin/unfreeze", { migrationId: "m-erin", epoch: 1 })).body.state).toBe(
+      "active",
+    );
+  });
+
+  it("counts each wallet only in the cell that owns it: verification, checkpoints, reconciliation", async () => {
+    const audit = async (url: string) => (await http(url, "GET", "/api/v1/cell/audit", { token: tokens.auditor })).body;
+    const reconcile = async (url: string) =>
+      (await http(url, "GET", "/api/v1/cell/reconciliation", { token: tokens.auditor })).body;
+    const [auditA, auditB] = [await audit(cellA.url), await audit(cellB.url)];
+    // Every copy still verifies (kept for audit), but only owned wallets count in the totals.
+    expect(auditA).toMatchObject({ valid: true, wallets: 3, migrationCopies: 0 }); // alice, carol, erin
+    expect(auditB.valid).toBe(true);
+    expect(auditB.migrationCopies).toBeGreaterThanOrEqual(2); // alice moved back to A, carol's abandoned import
+    expect(auditB.wallets).toBe(2); // bob, dave
+    const [a, b] = [await reconcile(cellA.url), await reconcile(cellB.url)];
+    expect(a.mismatches).toEqual([]);
+    expect(b.mismatches).toEqual([]);
+    expect(a.pendingCount + b.pendingCount).toBe(0);
+    const sum = (key: string) => BigInt(a.currencies.USD?.[key] ?? "0") + BigInt(b.currencies.USD?.[key] ?? "0");
+    // Platform-wide: the money appears once, in the owning cells.
+    expect(sum("balances")).toBe(sum("deposits") - sum("withdrawals"));
+    expect(sum("crossIn")).toBe(sum("crossOutCompleted"));
+    const balances =
+      BigInt((await balanceIn(cellA.url, wallets.alice)).balance.replace(".", "")) +
+      BigInt((await balanceIn(cellA.url, wallets.carol)).balance.replace(".", "")) +
+      BigInt((await balanceIn(cellA.url, erinWallet)).balance.replace(".", "")) +
+      BigInt((await balanceIn(cellB.url, wallets.bob)).balance.replace(".", ""));
+    expect(sum("balances")).toBe(balances);
+    // A checkpoint signs only the wallets its cell owns.
+    const run = await cellB.cell.checkpoints?.runOnce();
+    expect(run?.outcome).toBe("created");
+    const sequence = run?.outcome === "created" ? run.checkpoint.sequence : 0;
+    const exported = await http(cellB.url, "GET", `/api/v1/cell/checkpoints/${sequence}`, { token: tokens.auditor });
+    const signed = exported.body.heads.map((h: { walletId: string }) => h.walletId);
+    expect(signed).toContain(wallets.bob);
+    expect(signed).not.toContain(wallets.alice);
+    expect(signed).not.toContain(wallets.carol);
+    expect((await audit(cellB.url)).valid).toBe(true);
   });
 
   it("counts migration steps on /metrics", async () => {

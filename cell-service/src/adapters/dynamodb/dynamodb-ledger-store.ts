@@ -861,7 +861,7 @@ export class DynamoDbLedgerStore implements LedgerStore {
     return item && entryFromItem(item);
   }
 
-  async *streamIdempotencyOfWallet(walletId: string): AsyncIterable<IdempotencyRecord> {
+  async *streamIdempotencyOfWallet(walletId: string, sinceMs = 0): AsyncIterable<IdempotencyRecord> {
     // The index is eventually consistent and keys-only: each record is then read consistently.
     let start: Item | undefined;
     do {
@@ -870,17 +870,18 @@ export class DynamoDbLedgerStore implements LedgerStore {
           new QueryCommand({
             TableName: this.tables.idempotency,
             IndexName: IDEMPOTENCY_BY_WALLET_INDEX,
-            KeyConditionExpression: "walletId = :w",
-            ExpressionAttributeValues: { ":w": stringValue(walletId) },
+            KeyConditionExpression: "walletId = :w AND createdAt >= :since",
+            ExpressionAttributeValues: { ":w": stringValue(walletId), ":since": integerValue(Math.max(0, sinceMs)) },
             Limit: STREAM_PAGE_SIZE,
             ExclusiveStartKey: start,
             ReturnConsumedCapacity: "TOTAL",
           }),
         ),
       );
-      for (const key of out.Items ?? []) {
-        const record = await this.getIdempotency(stringOf(key, "scopeKey"));
-        if (record) yield record;
+      const keys = (out.Items ?? []).map((key) => stringOf(key, "scopeKey"));
+      for (let i = 0; i < keys.length; i += 16) {
+        const records = await Promise.all(keys.slice(i, i + 16).map((k) => this.getIdempotency(k)));
+        for (const record of records) if (record) yield record;
       }
       start = out.LastEvaluatedKey;
     } while (start !== undefined);

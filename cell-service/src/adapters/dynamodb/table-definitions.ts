@@ -127,13 +127,14 @@ export const CELL_TABLES: Readonly<Record<CellTableName, CellTableDefinition>> =
     attributeDefinitions: [
       { name: "scopeKey", type: "S" },
       { name: "walletId", type: "S" },
+      { name: "createdAt", type: "N" },
     ],
     localSecondaryIndexes: [],
     globalSecondaryIndexes: [
       {
         indexName: IDEMPOTENCY_BY_WALLET_INDEX,
         partitionKey: { name: "walletId", type: "S" },
-        sortKey: { name: "scopeKey", type: "S" },
+        sortKey: { name: "createdAt", type: "N" },
         projection: "KEYS_ONLY",
       },
     ],

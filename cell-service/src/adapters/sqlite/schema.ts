@@ -130,5 +130,5 @@ export const ADDED_COLUMNS: readonly { table: string; column: string; definition
 ];
 
 export const LATE_INDEXES = `
-CREATE INDEX IF NOT EXISTS idempotency_by_wallet ON idempotency (wallet_id) WHERE wallet_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS idempotency_by_wallet ON idempotency (wallet_id, created_at) WHERE wallet_id IS NOT NULL;
 `;

@@ -142,7 +142,8 @@ export class SqliteLedgerStore implements LedgerStore {
       deleteUserFence: prepare("DELETE FROM user_fences WHERE user_id = ?"),
       entry: prepare("SELECT * FROM entries WHERE wallet_id = ? AND sequence = ?"),
       idempotencyOfWallet: prepare(
-        "SELECT * FROM idempotency WHERE wallet_id = ? AND scope_key > ? ORDER BY scope_key LIMIT ?",
+        `SELECT * FROM idempotency WHERE wallet_id = ? AND created_at >= ?
+           AND (created_at > ? OR (created_at = ? AND scope_key > ?)) ORDER BY created_at, scope_key LIMIT ?`,
       ),
       pendingFrom: prepare(
         `SELECT * FROM transfers WHERE from_wallet_id = ? AND status = 'PENDING' AND destination_cell_id IS NOT NULL
@@ -448,14 +449,14 @@ export class SqliteLedgerStore implements LedgerStore {
     return row ? entryFromRow(row) : undefined;
   }
 
-  async *streamIdempotencyOfWallet(walletId: string): AsyncIterable<IdempotencyRecord> {
-    let after = "";
+  async *streamIdempotencyOfWallet(walletId: string, sinceMs = 0): AsyncIterable<IdempotencyRecord> {
+    let after = { at: sinceMs, key: "" };
     for (;;) {
-      const rows = this.stmt.idempotencyOfWallet.all(walletId, after, 500) as Row[];
+      const rows = this.stmt.idempotencyOfWallet.all(walletId, sinceMs, after.at, after.at, after.key, 500) as Row[];
       if (rows.length === 0) return;
       for (const row of rows) {
         const record = idempotencyFromRow(row);
-        after = record.scopeKey;
+        after = { at: record.createdAt, key: record.scopeKey };
         yield record;
       }
     }

@@ -1,8 +1,11 @@
 import type { MigrationWalletStatus } from "@cellwallet/contract";
 import { isDebit, type LedgerEntry } from "../../domain/ledger-entry.js";
 import { fail, ok, type Result } from "../../domain/result.js";
+import type { Transfer } from "../../domain/transfer.js";
 import { ticketFor } from "../idempotency.js";
+import type { IdempotencyRecord } from "../ledger-store.js";
 import type { CellDeps } from "../operation-context.js";
+import { mapLimit } from "./map-limit.js";
 import type { MigrationItem } from "./migration-items.js";
 import { currentStatus, locate } from "./wallet-status.js";
 
@@ -18,6 +21,8 @@ interface ExportPosition {
   t: string[];
   /** Open idempotency scope keys. */
   k: string[];
+  /** Epoch ms: the wallet's idempotency records created before this (less a margin) were already exported. */
+  r: number;
 }
 
 export interface ExportPage {
@@ -27,8 +32,9 @@ export interface ExportPage {
   tailCursor: string;
 }
 
-export const DEFAULT_EXPORT_LIMIT = 200;
-export const MAX_EXPORT_LIMIT = 1000;
+const PARALLEL_READS = 16;
+/** How long a write may be in flight between its decision (createdAt) and its commit. */
+const IN_FLIGHT_MARGIN_MS = 10_000;
 
 export function encodeCursor(position: ExportPosition): string {
   return Buffer.from(JSON.stringify(position), "utf8").toString("base64url");
@@ -42,7 +48,9 @@ export function decodeCursor(text: string): ExportPosition | undefined {
     if (!Number.isSafeInteger(value.s) || (value.s as number) < 0 || !strings(value.t) || !strings(value.k)) {
       return undefined;
     }
-    return { s: value.s as number, t: value.t as string[], k: value.k as string[] };
+    const r = value.r ?? 0;
+    if (!Number.isSafeInteger(r) || r < 0) return undefined;
+    return { s: value.s as number, t: value.t as string[], k: value.k as string[], r };
   } catch {
     return undefined;
   }
@@ -71,7 +79,8 @@ export async function exportWallet(
   cursorText: string | undefined,
   limit: number,
 ): Promise<Result<ExportPage>> {
-  const position = cursorText === undefined ? { s: 0, t: [], k: [] } : decodeCursor(cursorText);
+  const startedAt = Date.now();
+  const position = cursorText === undefined ? { s: 0, t: [], k: [], r: 0 } : decodeCursor(cursorText);
   if (!position) return fail({ code: "validation-error", detail: "the export cursor is not one this cell wrote" });
   const { store } = deps;
   const { wallet } = await locate(store, userId);
@@ -89,41 +98,70 @@ export async function exportWallet(
     entries.push(entry);
   }
   const open = { transfers: new Set(position.t), keys: new Set(position.k) };
-  const exportedTransfers = new Set<string>();
-  const exportedKeys = new Set<string>();
-  const addTransfer = async (transferId: string) => {
-    if (exportedTransfers.has(transferId)) return;
-    exportedTransfers.add(transferId);
-    const transfer = await store.getTransfer(transferId);
-    if (!transfer) return;
-    items.push({ kind: "transfer", transfer });
-    if (transfer.status === "PENDING") open.transfers.add(transferId);
-    else open.transfers.delete(transferId);
+  const transfers = new Map<string, Transfer | undefined>();
+  const records = new Map<string, IdempotencyRecord | undefined>();
+  // The store round trips of a page run side by side; the items keep the chain's order.
+  const fetchAll = async (transferIds: Iterable<string>, scopeKeys: Iterable<string>) => {
+    const newTransfers = [...new Set(transferIds)].filter((id) => !transfers.has(id));
+    const newKeys = [...new Set(scopeKeys)].filter((key) => !records.has(key));
+    for (const id of newTransfers) transfers.set(id, undefined);
+    for (const key of newKeys) records.set(key, undefined);
+    await Promise.all([
+      mapLimit(newTransfers, PARALLEL_READS, async (id) => transfers.set(id, await store.getTransfer(id))),
+      mapLimit(newKeys, PARALLEL_READS, async (key) => records.set(key, await store.getIdempotency(key))),
+    ]);
   };
-  const addRecord = async (scopeKey: string) => {
-    if (exportedKeys.has(scopeKey)) return;
-    exportedKeys.add(scopeKey);
-    const record = await store.getIdempotency(scopeKey);
+  const emitted = new Set<string>();
+  const emitTransfer = (id: string) => {
+    const transfer = transfers.get(id);
+    if (!transfer || emitted.has(`t:${id}`)) return;
+    emitted.add(`t:${id}`);
+    items.push({ kind: "transfer", transfer });
+    if (transfer.status === "PENDING") open.transfers.add(id);
+    else open.transfers.delete(id);
+  };
+  const emitRecord = (scopeKey: string) => {
+    const record = records.get(scopeKey);
     // Older records carry no walletId; a record of another wallet under the same key is not this wallet's.
-    if (!record || (record.walletId !== undefined && record.walletId !== wallet.walletId)) return;
+    if (!record || emitted.has(`k:${scopeKey}`)) return;
+    if (record.walletId !== undefined && record.walletId !== wallet.walletId) return;
+    emitted.add(`k:${scopeKey}`);
     items.push({ kind: "idempotency", record });
     if (record.status === 202) open.keys.add(scopeKey);
     else open.keys.delete(scopeKey);
   };
+  const keyOf = new Map(entries.map((e) => [e.sequence, scopeKeyOf(e)] as const));
+  await fetchAll(
+    entries.flatMap((e) => (e.transferId !== undefined ? [e.transferId] : [])),
+    [...keyOf.values()].filter((k): k is string => k !== undefined),
+  );
   for (const entry of entries) {
     items.push({ kind: "entry", entry });
-    if (entry.transferId !== undefined) await addTransfer(entry.transferId);
-    const scopeKey = scopeKeyOf(entry);
-    if (scopeKey !== undefined) await addRecord(scopeKey);
+    if (entry.transferId !== undefined) emitTransfer(entry.transferId);
+    const scopeKey = keyOf.get(entry.sequence);
+    if (scopeKey !== undefined) emitRecord(scopeKey);
   }
   const last = entries.at(-1)?.sequence ?? position.s;
   const more = entries.length === limit;
+  let recordsSince = position.r;
   if (!more) {
-    for (const transferId of [...open.transfers]) await addTransfer(transferId);
-    for (const scopeKey of [...open.keys]) await addRecord(scopeKey);
-    for await (const record of store.streamIdempotencyOfWallet(wallet.walletId)) await addRecord(record.scopeKey);
+    // Answers without an entry of their own (refusals, a wallet creation) are found by walletId: those
+    // created since the previous final page, less a margin for writes still in flight then.
+    const byWallet: string[] = [];
+    const since = position.r === 0 ? 0 : position.r - IN_FLIGHT_MARGIN_MS;
+    for await (const record of store.streamIdempotencyOfWallet(wallet.walletId, since)) {
+      records.set(record.scopeKey, record);
+      byWallet.push(record.scopeKey);
+    }
+    // Records and transfers still open when exported earlier: their current version.
+    for (const key of open.keys) records.delete(key);
+    for (const id of open.transfers) transfers.delete(id);
+    await fetchAll([...open.transfers], [...open.keys]);
+    for (const id of [...open.transfers]) emitTransfer(id);
+    for (const key of [...open.keys, ...byWallet]) emitRecord(key);
+    recordsSince = startedAt;
   }
-  const next: ExportPosition = { s: last, t: [...open.transfers], k: [...open.keys] };
+  const next: ExportPosition = { s: last, t: [...open.transfers], k: [...open.keys], r: recordsSince };
   return ok({
     status: await currentStatus(store, userId),
     items,

@@ -5,6 +5,7 @@ import { fail, ok, type Result } from "../../domain/result.js";
 import { openWallet, type Wallet } from "../../domain/wallet.js";
 import type { IdempotencyRecord } from "../ledger-store.js";
 import type { CellDeps } from "../operation-context.js";
+import { mapLimit } from "./map-limit.js";
 import type { MigrationItem } from "./migration-items.js";
 import { currentStatus, locate } from "./wallet-status.js";
 
@@ -17,6 +18,7 @@ export interface ImportOutcome {
 
 /** Entries per atomic append (DynamoDB transactions hold at most 100 items: these plus the wallet row). */
 const ENTRY_BATCH = 50;
+const PARALLEL_WRITES = 16;
 
 const conflict = <T>(detail: string): Result<T> => fail(problem("migration-conflict", detail));
 
@@ -51,16 +53,15 @@ export async function importWallet(
   const appended = await appendEntries(deps, wallet, request.migrationId, entries, counts);
   if (!appended.ok) return appended;
 
-  for (const item of others) {
-    if (item.kind === "transfer") {
-      if (item.transfer.fromWalletId !== wallet.walletId && item.transfer.toWalletId !== wallet.walletId) {
-        return fail(problem("validation-error", `transfer ${item.transfer.transferId} does not involve the wallet`));
-      }
-      const stored = await importTransfer(deps, item.transfer, counts);
-      if (!stored.ok) return stored;
-    }
-    if (item.kind === "idempotency") await importRecord(deps, { ...item.record, walletId: wallet.walletId }, counts);
-  }
+  const transfers = others.flatMap((i) => (i.kind === "transfer" ? [i.transfer] : []));
+  const stranger = transfers.find((t) => t.fromWalletId !== wallet.walletId && t.toWalletId !== wallet.walletId);
+  if (stranger) return fail(problem("validation-error", `transfer ${stranger.transferId} does not involve the wallet`));
+  // Records are independent of each other: their round trips run side by side.
+  const outcomes = await mapLimit(transfers, PARALLEL_WRITES, (t) => importTransfer(deps, t, counts));
+  const refused = outcomes.find((o) => !o.ok);
+  if (refused) return refused;
+  const records = others.flatMap((i) => (i.kind === "idempotency" ? [i.record] : []));
+  await mapLimit(records, PARALLEL_WRITES, (r) => importRecord(deps, { ...r, walletId: wallet.walletId }, counts));
   return ok({ status: await currentStatus(deps.store, userId), ...counts });
 }
 

@@ -179,16 +179,20 @@ export function activate(deps: CellDeps, userId: string, request: ActivateReques
   });
 }
 
-/** Target, rollback: the importing copy becomes invisible; nothing is deleted. Never touches an owned copy. */
+/**
+ * Target, rollback: the importing copy (or the copy this migration activated, before the flip) becomes
+ * invisible; nothing is deleted. Never touches a copy owned otherwise.
+ */
 export function abandon(deps: CellDeps, userId: string, request: AbandonRequest): Promise<Step> {
   return untilApplied(deps, userId, async (h) => {
     if (!h.wallet) return ok(await currentStatus(deps.store, userId));
     const o = h.wallet.ownership;
     if (o.state === "abandoned") return ok(await currentStatus(deps.store, userId));
-    if (o.state !== "importing" || o.migrationId !== request.migrationId) {
-      return conflict(`cannot abandon for migration ${request.migrationId}: ${describeHolding(h)}`);
-    }
-    const expected = { state: "importing" as const, migrationId: request.migrationId };
+    // A copy this very migration activated may be taken back too (rollback before the flip: no router sends
+    // anyone to it yet). Copies this cell owns otherwise (created here, or activated by another migration) never.
+    const ours = (o.state === "importing" || o.state === "active") && o.migrationId === request.migrationId;
+    if (!ours) return conflict(`cannot abandon for migration ${request.migrationId}: ${describeHolding(h)}`);
+    const expected = { state: o.state, migrationId: request.migrationId };
     const next = { ...o, state: "abandoned" as const };
     return (await deps.store.setWalletOwnership(h.wallet.walletId, expected, next)) ? "applied" : "retry";
   });

@@ -3,6 +3,7 @@ import type { UserFence } from "../../domain/ownership.js";
 import type { Transfer } from "../../domain/transfer.js";
 import type { Wallet } from "../../domain/wallet.js";
 import type { LedgerStore } from "../ledger-store.js";
+import { mapLimit } from "./map-limit.js";
 
 /** What this cell holds for a user: their wallet copy, or a user-level fence when they have none here. */
 export interface Holding {
@@ -31,9 +32,10 @@ export async function pendingOutgoing(store: LedgerStore, wallet: Wallet): Promi
   const found = new Map<string, Transfer>();
   for (const t of await store.listPendingTransfersFrom(wallet.walletId, 1000)) found.set(t.transferId, t);
   const recent = await store.listEntries(wallet.walletId, { limit: RECENT_ENTRIES });
-  for (const entry of recent) {
-    if (entry.type !== "TRANSFER_OUT" || entry.transferId === undefined || found.has(entry.transferId)) continue;
-    const t = await store.getTransfer(entry.transferId);
+  const debits = recent.flatMap((e) =>
+    e.type === "TRANSFER_OUT" && e.transferId !== undefined && !found.has(e.transferId) ? [e.transferId] : [],
+  );
+  for (const t of await mapLimit(debits, 16, (id) => store.getTransfer(id))) {
     if (t?.status === "PENDING" && t.destinationCellId !== undefined && t.fromWalletId === wallet.walletId) {
       found.set(t.transferId, t);
     }
