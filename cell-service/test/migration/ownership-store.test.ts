@@ -211,4 +211,115 @@ describe.each(ADAPTERS)("wallet ownership on %s", (adapter) => {
     expect(chain.length).toBe(1 + committed.length);
     expect(final?.balance).toBe(1n + 10n * BigInt(committed.length));
   });
+
+  describe("import methods", () => {
+    const importing = (migrationId = "m-i") => ({
+      state: "importing" as const,
+      epoch: 2,
+      migrationId,
+      peerCellId: "cell-src",
+    });
+
+    it("creates an importing copy once, never over another wallet of the user, and replaces a user fence", async () => {
+      const copy = { ...openWallet(id("W"), id("U"), "USD", 5), ownership: importing() };
+      expect(await store.createImportedWallet(copy)).toBe("created");
+      expect(await store.createImportedWallet(copy)).toBe("exists");
+      expect((await store.getWallet(copy.walletId))?.ownership).toEqual(importing());
+      const owner = await newWallet();
+      const other = { ...openWallet(id("W"), owner.userId, "USD", 5), ownership: importing() };
+      expect(await store.createImportedWallet(other)).toBe("user-has-wallet");
+      const fenced = id("U");
+      const fence = { userId: fenced, state: "moved" as const, epoch: 2, migrationId: "old", targetCellId: "cell-x" };
+      await store.setUserFence(fenced, undefined, fence);
+      const back = { ...openWallet(id("W"), fenced, "USD", 5), ownership: importing() };
+      expect(await store.createImportedWallet(back)).toBe("created");
+      expect(await store.getUserFence(fenced)).toBeUndefined();
+      expect(await store.getWalletIdByUser(fenced)).toBe(back.walletId);
+    });
+
+    it("appends copied entries only to the importing copy at the expected version and migration", async () => {
+      const copy = { ...openWallet(id("W"), id("U"), "USD", 5), ownership: importing() };
+      await store.createImportedWallet(copy);
+      const first = post(copy, { transactionId: id("TX"), type: "DEPOSIT", amount: 700n, context: ctx }, 10);
+      if (!first.ok) throw new Error("refused");
+      const batch = {
+        walletId: copy.walletId,
+        expectedVersion: 0,
+        migrationId: "m-i",
+        entries: [first.value.entry],
+        after: first.value.wallet,
+      };
+      expect(await store.appendImportedEntries({ ...batch, migrationId: "m-other" })).toBe(false);
+      expect(await store.appendImportedEntries(batch)).toBe(true);
+      expect(await store.appendImportedEntries(batch)).toBe(false);
+      expect(await store.getEntry(copy.walletId, 1)).toEqual(first.value.entry);
+      expect(await store.getEntry(copy.walletId, 2)).toBeUndefined();
+      const stored = await store.getWallet(copy.walletId);
+      expect(stored).toMatchObject({ balance: 700n, version: 1, headHash: first.value.entry.hash });
+      // Not on a copy this cell owns.
+      const active = await newWallet();
+      const onActive = post(active, { transactionId: id("TX"), type: "DEPOSIT", amount: 1n, context: ctx }, 10);
+      if (!onActive.ok) throw new Error("refused");
+      expect(
+        await store.appendImportedEntries({
+          walletId: active.walletId,
+          expectedVersion: 0,
+          migrationId: "m-i",
+          entries: [onActive.value.entry],
+          after: onActive.value.wallet,
+        }),
+      ).toBe(false);
+      expect((await store.getWallet(active.walletId))?.version).toBe(0);
+    });
+
+    it("stores copied transfer and idempotency records new, or over the record read, conditionally", async () => {
+      const walletId = id("W");
+      const transfer = {
+        transferId: id("X"),
+        fromWalletId: walletId,
+        toWalletId: id("W"),
+        amount: 5n,
+        currency: "USD",
+        status: "PENDING" as const,
+        createdAt: 1,
+        destinationCellId: "cell-z",
+      };
+      expect(await store.putImportedTransfer(transfer, undefined)).toBe(true);
+      expect(await store.putImportedTransfer(transfer, undefined)).toBe(false);
+      expect(await store.listPendingTransfersFrom(walletId, 10)).toEqual([transfer]);
+      const done = { ...transfer, status: "COMPLETED" as const, completedAt: 3 };
+      expect(await store.putImportedTransfer(done, done)).toBe(false);
+      expect(await store.putImportedTransfer(done, transfer)).toBe(true);
+      expect(await store.getTransfer(transfer.transferId)).toEqual(done);
+      expect(await store.listPendingTransfersFrom(walletId, 10)).toEqual([]);
+
+      const now = Date.now();
+      const record = {
+        scopeKey: id("K"),
+        fingerprint: "f1",
+        status: 202,
+        contentType: "application/json",
+        body: "{}",
+        createdAt: now,
+        expiresAt: now + 86_400_000,
+        walletId,
+      };
+      expect(await store.putImportedIdempotency(record, undefined)).toBe(true);
+      expect(await store.putImportedIdempotency(record, undefined)).toBe(false);
+      const final = { ...record, status: 201, body: '{"status":"COMPLETED"}' };
+      expect(await store.putImportedIdempotency(final, { ...record, fingerprint: "other" })).toBe(false);
+      expect(await store.putImportedIdempotency(final, record)).toBe(true);
+      expect(await store.getIdempotency(record.scopeKey)).toEqual(final);
+      const old = { ...record, scopeKey: id("K"), createdAt: now - 60_000 };
+      await store.putImportedIdempotency(old, undefined);
+      const listed = async (since?: number) => {
+        const keys: string[] = [];
+        for await (const r of store.streamIdempotencyOfWallet(walletId, since)) keys.push(r.scopeKey);
+        return keys.sort();
+      };
+      // The DynamoDB index is eventually consistent: moto answers at once, AWS within about a second.
+      expect(await listed()).toEqual([record.scopeKey, old.scopeKey].sort());
+      expect(await listed(now - 1_000)).toEqual([record.scopeKey]);
+    });
+  });
 });
