@@ -291,17 +291,16 @@ async function perform(
       });
     }
     case "activate": {
-      if (m.walletId !== null) {
-        must(
-          "activate",
-          await deps.cells.activate(target, m.userId, {
-            migrationId: m.migrationId,
-            epoch: m.toEpoch,
-            expectedVersion: m.expectedVersion ?? 0,
-            expectedHeadHash: m.expectedHeadHash ?? "0".repeat(64),
-          }),
-        );
-      }
+      // Also for a user without a wallet (expected version 0): the target then owns the user at toEpoch.
+      must(
+        "activate",
+        await deps.cells.activate(target, m.userId, {
+          migrationId: m.migrationId,
+          epoch: m.toEpoch,
+          expectedVersion: m.expectedVersion ?? 0,
+          expectedHeadHash: m.expectedHeadHash ?? "0".repeat(64),
+        }),
+      );
       return advance(deps, m, { step });
     }
     case "flip": {
