@@ -5,6 +5,7 @@ import { type HttpResult, http } from "../../../test-support/http.js";
 import { freePort } from "../../../test-support/moto-server.js";
 import { openTestStore, type TestStore } from "../../../test-support/stores.js";
 import { token } from "../../../test-support/tokens.js";
+import { HttpTransferCreditor } from "../../src/adapters/router-client/http-transfer-creditor.js";
 import { post } from "../../src/domain/ledger-entry.js";
 import { migrateUser } from "./protocol.js";
 
@@ -474,6 +475,104 @@ describe("migration endpoints between a SQLite cell and a DynamoDB cell", () => 
     expect(signed).not.toContain(wallets.alice);
     expect(signed).not.toContain(wallets.carol);
     expect((await audit(cellB.url)).valid).toBe(true);
+  });
+
+  it("credits a pending transfer exactly once when its receiver moved into the sender's cell", async () => {
+    // erin (cell A) sends to bob (cell B); the credit is not confirmed yet when bob moves to A.
+    const transferId = `${"5".repeat(26)}-cell-a`;
+    const sendPending = await storeA.store.commit({
+      walletIds: [erinWallet],
+      decide: ({ wallets: read, now }) => {
+        const w = read.get(erinWallet);
+        if (!w) throw new Error("missing");
+        const debit = post(
+          w,
+          {
+            transactionId: "6".repeat(26),
+            type: "TRANSFER_OUT",
+            amount: 100n,
+            transferId,
+            counterpartyWalletId: wallets.bob,
+            context: { principal: "erin", requestId: "r" },
+          },
+          now,
+        );
+        if (!debit.ok) throw new Error("refused");
+        const transfer = {
+          transferId,
+          fromWalletId: erinWallet,
+          toWalletId: wallets.bob,
+          fromUserId: "erin",
+          amount: 100n,
+          currency: "USD",
+          status: "PENDING" as const,
+          createdAt: now,
+          destinationCellId: "cell-b",
+        };
+        return {
+          changes: {
+            walletUpdates: [{ wallet: debit.value.wallet, expectedVersion: w.version, debit: 100n }],
+            entries: [debit.value.entry],
+            transfers: [{ transfer }],
+          },
+          result: 0,
+        };
+      },
+    });
+    expect(sendPending.ok).toBe(true);
+    const bobBefore = (await balanceIn(cellB.url, wallets.bob)).balance;
+    await migrate("bob", "cell-b", "cell-a", 1, "m-bob");
+    expect((await balanceIn(cellA.url, wallets.bob)).balance).toBe(bobBefore);
+    // The credit now reaches cell A, which holds the sender's outgoing record: it credits once, however often asked.
+    const credit = {
+      transferId,
+      fromWalletId: erinWallet,
+      toWalletId: wallets.bob,
+      amount: "1.00",
+      currency: "USD",
+      sourceCellId: "cell-a",
+    };
+    const internalToken = await mintToken({
+      sub: "cell:cell-a",
+      scopes: ["wallet:internal"],
+      secret: DEVELOPMENT_INTERNAL_SECRET,
+    });
+    const answers = [];
+    for (let i = 0; i < 3; i++) {
+      answers.push(
+        (await http(cellA.url, "POST", "/internal/v1/transfers/credit", { token: internalToken, body: credit })).status,
+      );
+    }
+    expect(answers).toEqual([201, 200, 200]);
+    expect(Number((await balanceIn(cellA.url, wallets.bob)).balance)).toBeCloseTo(Number(bobBefore) + 1, 2);
+    // This test has no router: cell A's "router" is cell B, which now answers 503 + Wallet-Location for bob,
+    // so the transfer stays pending (a real router re-forwards to A)...
+    const unreachable = await internal(cellA.url, "POST", "erin/settle", {});
+    expect(unreachable.body.pendingTransfers).toBe(1);
+    // ...until the credit path leads to the cell that owns bob now, as the router's relocation does.
+    const deps = cellA.cell.deps;
+    const viaRouter = deps.creditor;
+    deps.creditor = new HttpTransferCreditor({
+      routerUrl: cellA.url,
+      cellId: "cell-a",
+      internalSecret: DEVELOPMENT_INTERNAL_SECRET,
+      timeoutMs: 2000,
+    });
+    const settled = await internal(cellA.url, "POST", "erin/settle", {});
+    if (viaRouter) deps.creditor = viaRouter;
+    expect(settled.body.pendingTransfers).toBe(0);
+    expect((await storeA.store.getTransfer(transferId))?.status).toBe("COMPLETED");
+    expect(Number((await balanceIn(cellA.url, wallets.bob)).balance)).toBeCloseTo(Number(bobBefore) + 1, 2);
+    // Both cells still reconcile, and the platform sums match.
+    const reconcile = async (url: string) =>
+      (await http(url, "GET", "/api/v1/cell/reconciliation", { token: tokens.auditor })).body;
+    const [a, b] = [await reconcile(cellA.url), await reconcile(cellB.url)];
+    expect(a.mismatches).toEqual([]);
+    expect(b.mismatches).toEqual([]);
+    const sum = (key: string) => BigInt(a.currencies.USD?.[key] ?? "0") + BigInt(b.currencies.USD?.[key] ?? "0");
+    expect(sum("balances")).toBe(sum("deposits") - sum("withdrawals"));
+    expect(sum("crossIn")).toBe(sum("crossOutCompleted"));
+    expect((await http(cellA.url, "GET", "/api/v1/cell/audit", { token: tokens.auditor })).body.valid).toBe(true);
   });
 
   it("counts migration steps on /metrics", async () => {

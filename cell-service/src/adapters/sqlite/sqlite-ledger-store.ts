@@ -173,7 +173,8 @@ export class SqliteLedgerStore implements LedgerStore {
            @status, @created_at, @completed_at, @reference, @destination_cell_id, @source_cell_id)`,
       ),
       updateTransfer: prepare(
-        `UPDATE transfers SET status = @status, completed_at = @completed_at, to_user_id = @to_user_id
+        `UPDATE transfers SET status = @status, completed_at = @completed_at, to_user_id = @to_user_id,
+           source_cell_id = COALESCE(@source_cell_id, source_cell_id)
          WHERE transfer_id = @transfer_id AND status = @expected_status`,
       ),
       insertIdempotency: prepare(
