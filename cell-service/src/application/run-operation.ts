@@ -1,4 +1,5 @@
 import type { Problem } from "@cellwallet/contract";
+import type { Fence } from "../domain/ownership.js";
 import type { Result } from "../domain/result.js";
 import { type ApiResponse, fencedResponse, problemResponse } from "./api-response.js";
 import { answerFromRecord, lookup, recordFor } from "./idempotency.js";
@@ -19,8 +20,8 @@ export interface Operation {
    * in time becomes 201).
    */
   afterCommit?(response: ApiResponse): Promise<ApiResponse>;
-  /** Answer when the store refused a second wallet for the user. */
-  onUserHasWallet?(): Promise<Problem>;
+  /** Answer when the store refused a second wallet for the user (a fence: the user's wallet moved away). */
+  onUserHasWallet?(): Promise<Problem | { fence: Fence }>;
 }
 
 const isProblem = (v: ApiResponse | Problem): v is Problem => "code" in v;
@@ -83,7 +84,9 @@ async function run(deps: CellDeps, ctx: OperationContext, op: Operation): Promis
     return "code" in answer ? problemResponse(answer, ctx.requestId) : answer;
   }
   if (outcome.reason === "user-has-wallet" && op.onUserHasWallet) {
-    const refusal = problemResponse(await op.onUserHasWallet(), ctx.requestId);
+    const taken = await op.onUserHasWallet();
+    if ("fence" in taken) return fencedResponse(taken.fence, ctx.requestId);
+    const refusal = problemResponse(taken, ctx.requestId);
     deps.onOperation?.(op.type, "refused");
     if (!ticket) return refusal;
     const stored = await deps.store.commit({

@@ -222,6 +222,7 @@ describe("migration endpoints between a SQLite cell and a DynamoDB cell", () => 
       ["GET", `/api/v1/wallets/${wallets.alice}/transactions`, undefined],
       ["POST", `/api/v1/wallets/${wallets.alice}/deposit`, { amount: "1.00" }],
       ["GET", "/api/v1/wallets?userId=alice", undefined],
+      ["POST", "/api/v1/wallets", { userId: "alice" }],
     ] as const) {
       const answer = await http(cellA.url, method, path, { token: tokens.alice, ...(body ? { body } : {}) });
       expect(answer.status, path).toBe(503);
