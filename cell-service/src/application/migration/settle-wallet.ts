@@ -2,6 +2,7 @@ import { type MigrationWalletStatus, problem } from "@cellwallet/contract";
 import { fail, ok, type Result } from "../../domain/result.js";
 import type { CellDeps } from "../operation-context.js";
 import { creditRequestFor, settleTransfer } from "../settle-transfer.js";
+import { mapLimit } from "./map-limit.js";
 import { currentStatus, locate, pendingOutgoing } from "./wallet-status.js";
 
 /**
@@ -23,15 +24,13 @@ export async function settleWallet(
   if (state !== "frozen" && state !== "active") {
     return fail(problem("migration-conflict", `cannot settle: wallet ${wallet.walletId} is ${state} here`));
   }
-  if (deps.creditor) {
-    for (const transfer of await pendingOutgoing(deps.store, wallet)) {
-      const answer = await deps.creditor.credit(
-        creditRequestFor(deps, transfer),
-        `${requestId}-${transfer.transferId}`,
-      );
-      if (answer.kind === "unavailable") continue;
-      await settleTransfer(deps, transfer, answer, { requestId, allowFrozen: true });
-    }
+  const creditor = deps.creditor;
+  if (creditor) {
+    // Side by side: the control plane's call must not wait for one destination after another.
+    await mapLimit(await pendingOutgoing(deps.store, wallet), 8, async (transfer) => {
+      const answer = await creditor.credit(creditRequestFor(deps, transfer), `${requestId}-${transfer.transferId}`);
+      if (answer.kind !== "unavailable") await settleTransfer(deps, transfer, answer, { requestId, allowFrozen: true });
+    });
   }
   return ok(await currentStatus(deps.store, userId));
 }
