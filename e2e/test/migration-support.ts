@@ -27,6 +27,8 @@ export interface SentOp {
   /** 503 answers seen before the final one, and how long the op waited through them. */
   unavailable: number;
   pausedMs: number;
+  /** The final answer's body (for failure messages). */
+  answer?: string;
 }
 
 const cents = (n: bigint) => `${n / 100n}.${String(n % 100n).padStart(2, "0")}`;
@@ -63,6 +65,7 @@ export async function sendOp(routers: string[], op: SentOp, seen: { walletLocati
       continue;
     }
     op.status = res.status;
+    op.answer = res.text.slice(0, 300);
     op.id = op.kind === "transfer" ? res.body?.transferId : res.body?.transactionId;
     if (firstUnavailable !== undefined) op.pausedMs = Date.now() - firstUnavailable;
     return;

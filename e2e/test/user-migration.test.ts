@@ -138,7 +138,11 @@ describe("user migration under a bank workload", () => {
     expect(seen.walletLocationLeaks).toBe(0);
 
     // Every operation got a final answer: done, or refused as a business answer that changed nothing.
-    for (const s of sent) expect([201, 202, 422], `${s.key}: ${s.status}`).toContain(s.status);
+    for (const s of sent) {
+      expect([201, 202, 422], `${s.key} ${s.kind} ${s.walletId} -> ${s.toWalletId}: ${s.status} ${s.answer}`).toContain(
+        s.status,
+      );
+    }
     const acked = sent.filter((s) => s.status === 201 || s.status === 202);
     expect(acked.length).toBeGreaterThan(40);
 
