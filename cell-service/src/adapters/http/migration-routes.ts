@@ -119,7 +119,7 @@ export function registerMigrationRoutes(app: OpenAPIHono<CellEnv>, deps: CellDep
     const userId = userOf(c);
     if (!userId) return invalid(c, "status", "userId must be 1..128 of A-Z a-z 0-9 . _ @ : -");
     count("status", "ok");
-    return send(c, jsonResponse(200, await currentStatus(deps.store, userId)));
+    return send(c, jsonResponse(200, await currentStatus(deps.store, userId, true)));
   });
 
   app.get(`${MIGRATION_PATH_PREFIX}/:userId/export`, async (c) => {

@@ -29,10 +29,11 @@ async function untilApplied(
   deps: CellDeps,
   userId: string,
   decide: (holding: Holding) => Promise<Step | "applied" | "retry">,
+  withPending = false,
 ): Promise<Step> {
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const outcome = await decide(await locate(deps.store, userId));
-    if (outcome === "applied") return ok(await currentStatus(deps.store, userId));
+    if (outcome === "applied") return ok(await currentStatus(deps.store, userId, withPending));
     if (outcome !== "retry") return outcome;
   }
   throw new ContentionError("the wallet's ownership kept changing during this migration step; retry");
@@ -48,38 +49,45 @@ const describeHolding = (h: Holding) =>
 
 /** Source: fences writes at `epoch` (503 + Retry-After to clients) for a move to `targetCellId`. */
 export function freeze(deps: CellDeps, userId: string, request: FreezeRequest): Promise<Step> {
-  return untilApplied(deps, userId, async (h) => {
-    if (h.wallet) {
-      const o = h.wallet.ownership;
-      if (o.state === "frozen" && o.migrationId === request.migrationId)
-        return ok(await currentStatus(deps.store, userId));
-      if (o.state !== "active") return conflict(`cannot freeze: ${describeHolding(h)}`);
-      if (request.epoch < o.epoch) {
-        return conflict(`cannot freeze at epoch ${request.epoch}: this cell holds the wallet at epoch ${o.epoch}`);
+  return untilApplied(
+    deps,
+    userId,
+    async (h) => {
+      if (h.wallet) {
+        const o = h.wallet.ownership;
+        if (o.state === "frozen" && o.migrationId === request.migrationId)
+          return ok(await currentStatus(deps.store, userId, true));
+        if (o.state !== "active") return conflict(`cannot freeze: ${describeHolding(h)}`);
+        if (request.epoch < o.epoch) {
+          return conflict(`cannot freeze at epoch ${request.epoch}: this cell holds the wallet at epoch ${o.epoch}`);
+        }
+        const next = {
+          state: "frozen" as const,
+          epoch: request.epoch,
+          migrationId: request.migrationId,
+          peerCellId: request.targetCellId,
+        };
+        return (await deps.store.setWalletOwnership(h.wallet.walletId, { state: "active" }, next))
+          ? "applied"
+          : "retry";
       }
-      const next = {
-        state: "frozen" as const,
+      if (h.fence) {
+        if (h.fence.state === "frozen" && h.fence.migrationId === request.migrationId)
+          return ok(await currentStatus(deps.store, userId, true));
+        return conflict(`cannot freeze: ${describeHolding(h)}`);
+      }
+      const fence: UserFence = {
+        userId,
+        state: "frozen",
         epoch: request.epoch,
         migrationId: request.migrationId,
-        peerCellId: request.targetCellId,
+        targetCellId: request.targetCellId,
       };
-      return (await deps.store.setWalletOwnership(h.wallet.walletId, { state: "active" }, next)) ? "applied" : "retry";
-    }
-    if (h.fence) {
-      if (h.fence.state === "frozen" && h.fence.migrationId === request.migrationId)
-        return ok(await currentStatus(deps.store, userId));
-      return conflict(`cannot freeze: ${describeHolding(h)}`);
-    }
-    const fence: UserFence = {
-      userId,
-      state: "frozen",
-      epoch: request.epoch,
-      migrationId: request.migrationId,
-      targetCellId: request.targetCellId,
-    };
-    // Refused when a wallet was created meanwhile: then the wallet itself is frozen on the next attempt.
-    return (await deps.store.setUserFence(userId, undefined, fence)) ? "applied" : "retry";
-  });
+      // Refused when a wallet was created meanwhile: then the wallet itself is frozen on the next attempt.
+      return (await deps.store.setUserFence(userId, undefined, fence)) ? "applied" : "retry";
+    },
+    true,
+  );
 }
 
 /** Source, rollback before the flip: active again at `epoch`. */

@@ -19,7 +19,7 @@ export async function settleWallet(
   requestId: string,
 ): Promise<Result<MigrationWalletStatus>> {
   const { wallet } = await locate(deps.store, userId);
-  if (!wallet) return ok(await currentStatus(deps.store, userId));
+  if (!wallet) return ok(await currentStatus(deps.store, userId, true));
   const { state } = wallet.ownership;
   if (state !== "frozen" && state !== "active") {
     return fail(problem("migration-conflict", `cannot settle: wallet ${wallet.walletId} is ${state} here`));
@@ -32,5 +32,5 @@ export async function settleWallet(
       if (answer.kind !== "unavailable") await settleTransfer(deps, transfer, answer, { requestId, allowFrozen: true });
     });
   }
-  return ok(await currentStatus(deps.store, userId));
+  return ok(await currentStatus(deps.store, userId, true));
 }

@@ -73,10 +73,17 @@ export function statusOf(holding: Holding, pendingTransfers?: number): Migration
   return { userId, state: "absent" };
 }
 
-/** The status as the control plane reads it: with the pending count of a wallet this cell still owns. */
-export async function currentStatus(store: LedgerStore, userId: string): Promise<MigrationWalletStatus> {
+/**
+ * The status as the control plane reads it; `withPending` adds the pending outgoing transfers of a wallet this
+ * cell owns (a few reads more: only the status, freeze and settle answers carry it).
+ */
+export async function currentStatus(
+  store: LedgerStore,
+  userId: string,
+  withPending = false,
+): Promise<MigrationWalletStatus> {
   const holding = await locate(store, userId);
-  const owned = holding.wallet && ["active", "frozen"].includes(holding.wallet.ownership.state);
+  const owned = withPending && holding.wallet && ["active", "frozen"].includes(holding.wallet.ownership.state);
   const pending = owned && holding.wallet ? (await pendingOutgoing(store, holding.wallet)).length : undefined;
   return statusOf(holding, pending);
 }
