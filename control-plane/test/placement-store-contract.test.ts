@@ -422,6 +422,20 @@ describe.each<Adapter>(["sqlite", "dynamodb"])("PlacementStore contract on %s", 
       expect((await store.getCell("cell-a"))?.users).toBe(1);
     });
 
+    it("never flips a user into a cell retired meanwhile", async () => {
+      await store.createMigration(newMigration("m1"));
+      let expected: { step: MigrationStep; state: "running" } = { step: "planned", state: "running" };
+      for (const step of ["cloned", "frozen", "settled", "tail-copied", "activated"] as const) {
+        await store.updateMigration("m1", expected, { step });
+        expected = { step, state: "running" };
+      }
+      expect((await store.setCellState("cell-b", "retired", { from: ["active"], requireEmpty: true })).ok).toBe(true);
+      expect(await store.flipPlacement("m1")).toMatchObject({ ok: false, reason: "target-retired" });
+      expect(await store.getUserPlacement("alice")).toMatchObject({ cellId: "cell-a", epoch: 1 });
+      expect((await store.getCell("cell-b"))?.users).toBe(0);
+      expect((await store.getMigration("m1"))?.step).toBe("activated");
+    });
+
     it("lets one of two concurrent flips move the user, once", async () => {
       await store.createMigration(newMigration("m1"));
       let expected: { step: MigrationStep; state: "running" } = { step: "planned", state: "running" };

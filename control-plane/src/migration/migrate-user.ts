@@ -307,6 +307,7 @@ async function perform(
       const flipped = await deps.store.flipPlacement(m.migrationId);
       if (!flipped.ok) {
         if (flipped.reason === "step-changed") throw new Lost(`migration ${m.migrationId} changed before the flip`);
+        if (flipped.reason === "target-retired") throw new StepRefused(`the target ${m.targetCellId} was retired`);
         throw new StepRefused(`the user's placement is no longer ${m.sourceCellId} at epoch ${m.fromEpoch}`);
       }
       return flipped.migration;

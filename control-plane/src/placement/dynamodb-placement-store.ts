@@ -528,9 +528,10 @@ export class DynamoDbPlacementStore implements PlacementStore {
             TableName: this.tables.cells,
             Key: { cellId: stringValue(m.targetCellId) },
             UpdateExpression: "SET #users = #users + :one",
-            ConditionExpression: "attribute_exists(cellId)",
-            ExpressionAttributeNames: { "#users": "users" },
-            ExpressionAttributeValues: { ":one": integerValue(1) },
+            // A retired cell serves nobody: never flip a user into one (retire races an in-flight move).
+            ConditionExpression: "attribute_exists(cellId) AND #state <> :retired",
+            ExpressionAttributeNames: { "#users": "users", "#state": "state" },
+            ExpressionAttributeValues: { ":one": integerValue(1), ":retired": stringValue("retired") },
           },
         },
       ];
@@ -555,6 +556,7 @@ export class DynamoDbPlacementStore implements PlacementStore {
         const codes = cancellationCodes(error);
         if (codes?.[0] === "ConditionalCheckFailed" || isTransient(error, codes)) continue;
         if (codes?.[1] === "ConditionalCheckFailed") return { ok: false, reason: "placement-changed", migration: m };
+        if (codes?.[3] === "ConditionalCheckFailed") return { ok: false, reason: "target-retired", migration: m };
         throw error;
       }
     }

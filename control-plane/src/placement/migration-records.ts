@@ -87,7 +87,12 @@ export type CreateMigrationOutcome =
 export type FlipOutcome =
   | { ok: true; migration: MigrationRecord }
   /** The record is not at `activated`/running any more, or the placement is not the source's at fromEpoch. */
-  | { ok: false; reason: "step-changed" | "placement-changed"; migration?: MigrationRecord };
+  | {
+      ok: false;
+      /** target-retired: the target was retired meanwhile (a retired cell serves nobody): roll back. */
+      reason: "step-changed" | "placement-changed" | "target-retired";
+      migration?: MigrationRecord;
+    };
 
 /** Where a wallet moved: the router consults it for wallet-addressed requests. */
 export interface WalletRelocation {

@@ -291,6 +291,8 @@ export class SqlitePlacementStore implements PlacementStore {
         const flippedAlready = m.step === "flipped" || m.step === "moved";
         if (flippedAlready) return { ok: true, migration: m };
         if (m.step !== "activated" || m.state !== "running") return { ok: false, reason: "step-changed", migration: m };
+        const target = this.stmt.cell.get(m.targetCellId) as Row | undefined;
+        if (!target || target.state === "retired") return { ok: false, reason: "target-retired", migration: m };
         const moved = this.stmt.movePlacement.run(m.targetCellId, m.toEpoch, m.userId, m.sourceCellId, m.fromEpoch);
         if (moved.changes !== 1) return { ok: false, reason: "placement-changed", migration: m };
         // Throwing rolls everything back: counts never drift from the placements.
