@@ -576,6 +576,82 @@ describe("migration endpoints between a SQLite cell and a DynamoDB cell", () => 
     expect((await http(cellA.url, "GET", "/api/v1/cell/audit", { token: tokens.auditor })).body.valid).toBe(true);
   });
 
+  it("sends readers of a pending transfer whose sender moved to the new cell", async () => {
+    const fay = await token("fay");
+    const created = await http(cellA.url, "POST", "/api/v1/wallets", { token: fay, body: { userId: "fay" } });
+    const fayWallet: string = created.body.walletId;
+    await http(cellA.url, "POST", `/api/v1/wallets/${fayWallet}/deposit`, {
+      token: tokens.ops,
+      body: { amount: "2.00" },
+    });
+    const transferId = `${"3".repeat(26)}-cell-a`;
+    await storeA.store.commit({
+      walletIds: [fayWallet],
+      decide: ({ wallets: read, now }) => {
+        const w = read.get(fayWallet);
+        if (!w) throw new Error("missing");
+        const debit = post(
+          w,
+          {
+            transactionId: "4".repeat(26),
+            type: "TRANSFER_OUT",
+            amount: 50n,
+            transferId,
+            counterpartyWalletId: "0".repeat(26) + "-cell-z",
+            context: { principal: "fay", requestId: "r" },
+          },
+          now,
+        );
+        if (!debit.ok) throw new Error("refused");
+        const transfer = {
+          transferId,
+          fromWalletId: fayWallet,
+          toWalletId: `${"0".repeat(26)}-cell-z`,
+          fromUserId: "fay",
+          amount: 50n,
+          currency: "USD",
+          status: "PENDING" as const,
+          createdAt: now,
+          destinationCellId: "cell-z",
+        };
+        return {
+          changes: {
+            walletUpdates: [{ wallet: debit.value.wallet, expectedVersion: w.version, debit: 50n }],
+            entries: [debit.value.entry],
+            transfers: [{ transfer }],
+          },
+          result: 0,
+        };
+      },
+    });
+    // Moved without the transfer being settled (say the pending listing lagged): the target owns it now.
+    const m = { migrationId: "m-fay", epoch: 2, sourceCellId: "cell-a" };
+    const page = await internal(cellA.url, "GET", "fay/export");
+    await internal(cellB.url, "POST", "fay/import", { ...m, items: page.body.items });
+    await internal(cellA.url, "POST", "fay/freeze", { migrationId: "m-fay", epoch: 1, targetCellId: "cell-b" });
+    const head = (await internal(cellA.url, "GET", "fay")).body;
+    await internal(cellB.url, "POST", "fay/activate", {
+      migrationId: "m-fay",
+      epoch: 2,
+      expectedVersion: head.version,
+      expectedHeadHash: head.headHash,
+    });
+    await internal(cellA.url, "POST", "fay/moved", { migrationId: "m-fay", epoch: 2, targetCellId: "cell-b" });
+    const stale = await http(cellA.url, "GET", `/api/v1/transfers/${transferId}`, { token: fay });
+    expect(stale.status).toBe(503);
+    expect(stale.headers.get("wallet-location")).toBe("cell-b");
+    const fresh = await http(cellB.url, "GET", `/api/v1/transfers/${transferId}`, { token: fay });
+    expect(fresh.status).toBe(200);
+    expect(fresh.body.status).toBe("PENDING");
+    // The new owner's reconciliation lists it as money in transit; the old cell no longer counts it.
+    const reconcileA = (await http(cellA.url, "GET", "/api/v1/cell/reconciliation", { token: tokens.auditor })).body;
+    const reconcileB = (await http(cellB.url, "GET", "/api/v1/cell/reconciliation", { token: tokens.auditor })).body;
+    expect(reconcileA.pendingOutgoing.map((p: { transferId: string }) => p.transferId)).not.toContain(transferId);
+    expect(reconcileB.pendingOutgoing.map((p: { transferId: string }) => p.transferId)).toContain(transferId);
+    expect(reconcileA.mismatches).toEqual([]);
+    expect(reconcileB.mismatches).toEqual([]);
+  });
+
   it("counts migration steps on /metrics", async () => {
     const metrics = await (await fetch(`${cellA.url}/metrics`)).text();
     expect(metrics).toMatch(/cellwallet_migration_steps_total\{[^}]*step="freeze"[^}]*outcome="ok"[^}]*\} [1-9]/);
