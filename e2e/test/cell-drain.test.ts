@@ -9,7 +9,8 @@ import { startTestPlatform } from "./platform.js";
  * `cellctl cells rebalance`, `cells drain` and `cells retire` on a platform of
  * three cells (two AZs each) as processes: users move with their wallets
  * (and a user without a wallet moves too), balances and chains are intact, the
- * new owners take writes, and a drained cell is retired and no longer routed to.
+ * new owners take writes, and a drained cell is retired and no longer routed to. Before that, a migration
+ * whose pending cross-cell transfers cannot settle (their destination cell is down) rolls back by itself.
  */
 describe("rebalancing, draining and retiring cells", () => {
   let platform: LocalPlatform;
@@ -69,6 +70,57 @@ describe("rebalancing, draining and retiring cells", () => {
     }
   }
 
+  it("rolls a migration back by itself when the user's pending transfers cannot settle, and moves it later", async () => {
+    const store = platform.openPlacementStore();
+    await store.setOverride("st-mover", "cell-1");
+    await store.setOverride("st-dest", "cell-3");
+    await store.close();
+    const mover = await http(api, "POST", "/api/v1/wallets", { token: ops, body: { userId: "st-mover" } });
+    const dest = await http(api, "POST", "/api/v1/wallets", { token: ops, body: { userId: "st-dest" } });
+    expect([mover.status, dest.status]).toEqual([201, 201]);
+    await http(api, "POST", `/api/v1/wallets/${mover.body.walletId}/deposit`, {
+      token: ops,
+      body: { amount: "10.00" },
+    });
+    // The destination's cell is down: the transfer is debited and stays PENDING.
+    const cell3 = platform.processes.filter((p) => p.cellId === "cell-3");
+    await Promise.all(cell3.map((p) => platform.stopProcess(p)));
+    const sent = await http(api, "POST", "/api/v1/wallets/transfer", {
+      token: await token("st-mover"),
+      idempotencyKey: "st-1",
+      body: { fromWalletId: mover.body.walletId, toWalletId: dest.body.walletId, amount: "2.00" },
+    });
+    expect(sent.status).toBe(202);
+
+    const refused = await cellctl(["users", "migrate", "st-mover", "--to", "cell-2", "--yes", "--json"], {
+      ...env,
+      CELLCTL_SETTLE_TIMEOUT_MS: "1000",
+    });
+    expect(refused.code, refused.stdout + refused.stderr).toBe(1);
+    const outcome = JSON.parse(refused.stdout);
+    expect(outcome.migration).toMatchObject({ state: "rolled-back", step: "frozen" });
+    expect(outcome.reason).toMatch(/did not settle in time/);
+    // Back in its cell and writable.
+    const after = await http(api, "POST", `/api/v1/wallets/${mover.body.walletId}/deposit`, {
+      token: ops,
+      idempotencyKey: "st-after",
+      body: { amount: "1.00" },
+    });
+    expect(after.status, after.text).toBe(201);
+    expect(after.body.balanceAfter).toBe("9.00");
+
+    // The destination returns, the transfer completes; now the move succeeds.
+    await Promise.all(cell3.map((p) => platform.startProcess(p)));
+    const moved = await cellctl(["users", "migrate", "st-mover", "--to", "cell-2", "--yes", "--json"], env);
+    expect(moved.code, moved.stdout + moved.stderr).toBe(0);
+    const transfer = await http(api, "GET", `/api/v1/transfers/${sent.body.transferId}`, { token: ops });
+    expect(transfer.body.status).toBe("COMPLETED");
+    expect((await http(api, "GET", `/api/v1/wallets/${dest.body.walletId}`, { token: ops })).body.balance).toBe("2.00");
+    expect((await http(api, "GET", `/api/v1/wallets/${mover.body.walletId}`, { token: ops })).body.balance).toBe(
+      "9.00",
+    );
+  }, 60_000);
+
   it("rebalances, drains and retires with every wallet intact and writable", async () => {
     // cells describe shows the cell's current load: wallet operations per second from the replicas' /metrics.
     let busy = true;
@@ -83,13 +135,15 @@ describe("rebalancing, draining and retiring cells", () => {
     busy = false;
     await burst;
     const load = JSON.parse(described.stdout).load;
-    expect(load.users).toBe(7);
+    expect(load.users).toBe(7); // the 6 users with wallets and the wallet-less one
     expect(load.opsPerSecond).toBeGreaterThan(0);
     expect(Object.keys(load.byAz).sort()).toEqual(["az-1", "az-2"]);
 
     const plan = await cellctl(["cells", "rebalance", "--dry-run", "--json"], env);
     const planned = JSON.parse(plan.stdout);
-    expect(planned.spreadBefore).toBe(70);
+    const total = Object.values(await cells()).reduce((sum, c) => sum + c.users, 0);
+    // cell-1 holds 7 of 10; the first test left one user in each of the other cells.
+    expect(planned.spreadBefore).toBe(60);
     expect(planned.moves.length).toBeGreaterThan(2);
 
     const rebalance = await cellctl(["cells", "rebalance", "--yes", "--json"], env);
@@ -100,7 +154,7 @@ describe("rebalancing, draining and retiring cells", () => {
     expect(done.results.every((r: { ok: boolean }) => r.ok)).toBe(true);
     let now = await cells();
     const counts = ["cell-1", "cell-2", "cell-3"].map((c) => now[c]?.users ?? 0);
-    expect(counts.reduce((a, b) => a + b, 0)).toBe(7);
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(total);
     expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(1);
     await expectIntactAndWritable("after-rebalance");
 
@@ -111,7 +165,7 @@ describe("rebalancing, draining and retiring cells", () => {
     expect(JSON.parse(drain.stdout)).toMatchObject({ cellId: "cell-3", moved: inCell3, usersLeft: 0, unplaceable: [] });
     now = await cells();
     expect(now["cell-3"]).toMatchObject({ state: "draining", users: 0 });
-    expect((now["cell-1"]?.users ?? 0) + (now["cell-2"]?.users ?? 0)).toBe(7);
+    expect((now["cell-1"]?.users ?? 0) + (now["cell-2"]?.users ?? 0)).toBe(total);
 
     const retire = await cellctl(["cells", "retire", "cell-3", "--yes"], env);
     expect(retire.code, retire.stderr).toBe(0);
