@@ -92,8 +92,11 @@ export class CellReconciler {
    */
   addTransfer(transfer: Transfer, owned: { from: boolean; to: boolean } = rolesOf(transfer)): void {
     const t = this.of(transfer.currency);
-    if (owned.from) this.addSent(t, transfer, owned.to);
-    if (owned.to) {
+    // A credit record stands for the receiving side only, an outgoing record for the sending side only; the
+    // two are merged into one record when both wallets end up in one cell (both cell ids set then).
+    const roles = rolesOf(transfer);
+    if (owned.from && roles.from) this.addSent(t, transfer, owned.to);
+    if (owned.to && roles.to) {
       // Credited here (or copied in with the receiver), or a same-cell transfer whose sender moved away.
       if (transfer.sourceCellId !== undefined) t.crossIn += transfer.amount;
       else if (transfer.destinationCellId === undefined && !owned.from && transfer.status === "COMPLETED") {
