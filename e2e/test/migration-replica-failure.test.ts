@@ -126,6 +126,16 @@ describe("migration under replica failure, and refusals", () => {
     const nothing = await cellctl(["users", "migrate", userId, "--resume"], env);
     expect(nothing.code).toBe(1);
     expect(nothing.stderr).toMatch(/no migration of past-flip in progress/);
+    // Cells refuse a service token signed with the wrong secret: nothing is planned.
+    const wrongSecret = await cellctl(["users", "migrate", userId, "--to", "cell-1", "--yes"], {
+      ...env,
+      CELL_INTERNAL_SECRET: "not-the-secret-the-cells-use-at-all",
+    });
+    expect(wrongSecret.code).toBe(1);
+    expect(wrongSecret.stdout + wrongSecret.stderr).toMatch(/HTTP 401|HTTP 403/);
+    const store = platform.openPlacementStore();
+    expect(await store.activeMigration(userId)).toBeUndefined();
+    await store.close();
     // The fault hook is test-only: production mode refuses it.
     const production = await cellctl(["users", "migrate", userId, "--to", "cell-1", "--yes"], {
       ...env,

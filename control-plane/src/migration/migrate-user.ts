@@ -60,7 +60,13 @@ function refusalText(action: string, answer: Extract<CellAnswer<unknown>, { ok: 
   return `${action} refused by ${answer.url.split("/internal/")[0]}: HTTP ${answer.status} ${answer.code}: ${answer.detail}`;
 }
 
+/** The cell refused cellctl itself (401/403: wrong CELL_INTERNAL_SECRET): configuration, not the migration's fault. */
+class NotAuthorized extends CellUnreachableError {}
+
 function must<T>(action: string, answer: CellAnswer<T>): T {
+  if (!answer.ok && (answer.status === 401 || answer.status === 403)) {
+    throw new NotAuthorized(`${refusalText(action, answer)} (check CELL_INTERNAL_SECRET)`);
+  }
   if (!answer.ok) throw new StepRefused(refusalText(action, answer));
   return answer.body;
 }
@@ -351,6 +357,7 @@ export async function rollbackMigration(
     const source = await cellOf(deps.store, m.sourceCellId);
     const target = await cellOf(deps.store, m.targetCellId);
     const abandoned = await deps.cells.abandon(target, m.userId, { migrationId: m.migrationId });
+    if (!abandoned.ok && abandoned.status !== 409) must("abandon", abandoned);
     if (!abandoned.ok) {
       // The target may have activated its copy (a crash between activate and its step write): then only
       // forward is safe. Give the record back to the forward path.
