@@ -81,7 +81,8 @@ describe("migration between cell processes under load", () => {
         acked.retries503 += 1;
         const location = answer.headers.get("wallet-location");
         if (location && urlOf[location]) home[walletId] = urlOf[location] as string;
-        else await new Promise((r) => setTimeout(r, 10));
+        // Clients wait before retrying a fenced wallet (Retry-After says 1 s; a tenth keeps the test short).
+        else await new Promise((r) => setTimeout(r, 100));
       }
       throw new Error(`gave up on ${key}`);
     };
