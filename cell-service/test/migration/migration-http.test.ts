@@ -597,7 +597,7 @@ describe("migration endpoints between a SQLite cell and a DynamoDB cell", () => 
             type: "TRANSFER_OUT",
             amount: 50n,
             transferId,
-            counterpartyWalletId: "0".repeat(26) + "-cell-z",
+            counterpartyWalletId: `${"0".repeat(26)}-cell-z`,
             context: { principal: "fay", requestId: "r" },
           },
           now,
