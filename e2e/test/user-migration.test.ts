@@ -130,6 +130,9 @@ describe("user migration under a bank workload", () => {
     expect(migration.stderr).toMatch(/freeze writes in source/);
     expect(migration.stderr).toMatch(/flip placement/);
     // The write pause (freeze sent -> source marked moved) is milliseconds to seconds, not minutes.
+    console.info(
+      `write pause measured by cellctl: ${outcome.pauseMs} ms; longest wait a client saw: ${Math.max(...sent.map((x) => x.pausedMs))} ms`,
+    );
     expect(outcome.pauseMs).toBeGreaterThanOrEqual(0);
     expect(outcome.pauseMs).toBeLessThan(3000);
     // The mover's clients saw at most a short run of 503s (Retry-After honoured), then success.
