@@ -61,7 +61,7 @@ describe("migration between cell processes under load", () => {
   });
 
   it("moves alice while clients keep operating: exactly once, money conserved, chain valid, source read-only", {
-    timeout: 60_000,
+    timeout: 90_000,
   }, async () => {
     // Where the client believes each wallet lives (the router's cache), updated from Wallet-Location.
     const home: Record<string, string> = { [wallets.alice]: source.url, [wallets.bob]: source.url };
@@ -131,7 +131,7 @@ describe("migration between cell processes under load", () => {
       { id: ids.target, url: target.url },
       1,
       "m-load",
-      { pageLimit: 100, cloneBudgetMs: 5000 },
+      { pageLimit: 100, cloneBudgetMs: 15_000 },
     );
     await new Promise((r) => setTimeout(r, 600));
     running = false;
@@ -141,14 +141,16 @@ describe("migration between cell processes under load", () => {
         `${ackedKeys.length} deposits, ${acked.aliceToBob}+${acked.bobToAlice} transfers acknowledged`,
     );
     expect(acked.retries503).toBeGreaterThan(0);
-    expect(moved.writePauseMs).toBeLessThan(10_000);
+    // Seconds, not minutes: about 1 s on an idle 2-core machine, up to ~12 s measured at load average 16
+    // (moto, single-threaded, is the slow part); the bound only catches a pause that grows out of hand.
+    expect(moved.writePauseMs).toBeLessThan(30_000);
 
     // Cross-cell transfers started after the move settle within a few worker passes.
     const read = async (url: string, walletId: string) =>
       (await http(url, "GET", `/api/v1/wallets/${walletId}`, { token: tokens.ops })).body;
     const expected = 10_000n + acked.deposits - acked.withdrawals;
     let total = 0n;
-    for (let i = 0; i < 100; i++) {
+    for (let i = 0; i < 300; i++) {
       const [a, b] = [await read(target.url, wallets.alice), await read(source.url, wallets.bob)];
       total = BigInt(a.balance.replace(".", "")) + BigInt(b.balance.replace(".", ""));
       if (total === expected) break;
