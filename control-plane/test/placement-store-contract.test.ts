@@ -7,13 +7,14 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { DynamoDbPlacementStore } from "../src/placement/dynamodb-placement-store.js";
 import { ensurePlacementTables } from "../src/placement/ensure-placement-tables.js";
 import type { MigrationStep } from "../src/placement/migration-records.js";
 import { onboardUser } from "../src/placement/onboard-user.js";
 import type { CellEndpoint, CellState, PlacementStore } from "../src/placement/placement-store.js";
+import { placementTableNames, USERS_BY_CELL_INDEX } from "../src/placement/placement-tables.js";
 import { SqlitePlacementStore } from "../src/placement/sqlite-placement-store.js";
 
 const motoEndpoint = inject("motoEndpoint");
@@ -537,5 +538,43 @@ describe.each<Adapter>(["sqlite", "dynamodb"])("PlacementStore contract on %s", 
       }
       expect(Object.fromEntries(perCell)).toEqual({ "cell-a": 25, "cell-b": 25 });
     });
+  });
+});
+
+describe("ensurePlacementTables on tables made by an earlier release", () => {
+  it("adds the users-by-cell index to an existing placements table and keeps its items", async () => {
+    const tablePrefix = `${FILE_PREFIX}-old`;
+    const placements = placementTableNames(tablePrefix).placements;
+    await dynamo.send(
+      new CreateTableCommand({
+        TableName: placements,
+        BillingMode: "PAY_PER_REQUEST",
+        AttributeDefinitions: [{ AttributeName: "userId", AttributeType: "S" }],
+        KeySchema: [{ AttributeName: "userId", KeyType: "HASH" }],
+      }),
+    );
+    // A user placed by the earlier release.
+    await dynamo.send(
+      new PutItemCommand({
+        TableName: placements,
+        Item: {
+          userId: { S: "u0" },
+          cellId: { S: "cell-a" },
+          epoch: { N: "1" },
+          placedAt: { N: "1" },
+          source: { S: "policy" },
+        },
+      }),
+    );
+    await ensurePlacementTables(dynamo, tablePrefix);
+    const table = (await dynamo.send(new DescribeTableCommand({ TableName: placements }))).Table;
+    expect(table?.GlobalSecondaryIndexes?.map((i) => i.IndexName)).toEqual([USERS_BY_CELL_INDEX]);
+    const store = new DynamoDbPlacementStore({ client: dynamo, tablePrefix });
+    await store.putCell({ cellId: "cell-a", state: "active", capacity: 5, endpoints: endpoints(9100) });
+    await store.placeUser("u1", "cell-a", "policy");
+    expect((await store.listCellUsers("cell-a")).map((p) => p.userId)).toEqual(["u0", "u1"]);
+    // Idempotent.
+    await ensurePlacementTables(dynamo, tablePrefix);
+    await store.close();
   });
 });
