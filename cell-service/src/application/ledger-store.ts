@@ -164,10 +164,10 @@ export interface LedgerStore {
   putImportedIdempotency(record: IdempotencyRecord, expected: IdempotencyRecord | undefined): Promise<boolean>;
   getEntry(walletId: string, sequence: number): Promise<LedgerEntry | undefined>;
   /**
-   * Idempotency records stored with this walletId and createdAt >= sinceMs (each record read strongly
-   * consistently; the listing itself may lag on DynamoDB).
+   * Scope keys of the idempotency records stored with this walletId and createdAt >= sinceMs (read each with
+   * getIdempotency; the listing may lag on DynamoDB).
    */
-  streamIdempotencyOfWallet(walletId: string, sinceMs?: number): AsyncIterable<IdempotencyRecord>;
+  listIdempotencyKeysOfWallet(walletId: string, sinceMs?: number): AsyncIterable<string>;
   /** Outgoing cross-cell transfers of this wallet still PENDING (the listing may lag on DynamoDB). */
   listPendingTransfersFrom(walletId: string, limit: number): Promise<Transfer[]>;
 

@@ -31,8 +31,18 @@ describe("migration endpoints between a SQLite cell and a DynamoDB cell", () => 
     http(url, method, `${MIGRATION_PATH_PREFIX}/${path}`, { token: service, ...(body !== undefined ? { body } : {}) });
 
   const cells = () => ({ "cell-a": { id: "cell-a", url: cellA.url }, "cell-b": { id: "cell-b", url: cellB.url } });
-  const migrate = (userId: string, from: "cell-a" | "cell-b", to: "cell-a" | "cell-b", epoch: number, id: string) =>
-    migrateUser(service, userId, cells()[from], cells()[to], epoch, id, { pageLimit: 3 });
+  const migrate = (
+    userId: string,
+    from: "cell-a" | "cell-b",
+    to: "cell-a" | "cell-b",
+    epoch: number,
+    id: string,
+    afterClone?: () => Promise<void>,
+  ) =>
+    migrateUser(service, userId, cells()[from], cells()[to], epoch, id, {
+      pageLimit: 3,
+      ...(afterClone ? { afterClone } : {}),
+    });
 
   const balanceIn = async (url: string, walletId: string) =>
     (await http(url, "GET", `/api/v1/wallets/${walletId}`, { token: tokens.ops })).body;
@@ -181,11 +191,25 @@ describe("migration endpoints between a SQLite cell and a DynamoDB cell", () => 
   });
 
   it("moves alice A → B: the copy verifies, balances match, stored answers replay, the source is read-only", async () => {
-    const before = await balanceIn(cellA.url, wallets.alice);
-    const history = (
-      await http(cellA.url, "GET", `/api/v1/wallets/${wallets.alice}/transactions?limit=200`, { token: tokens.alice })
-    ).body.items;
-    const { head } = await migrate("alice", "cell-a", "cell-b", 1, "m-alice-1");
+    // biome-ignore lint/suspicious/noExplicitAny: test reads JSON shapes
+    let before: any;
+    // biome-ignore lint/suspicious/noExplicitAny: test reads JSON shapes
+    let history: any;
+    // Between the clone and the freeze: a deposit and a refusal only the tail copy carries.
+    const late = async () => {
+      for (const [key, path, amount] of [
+        ["late-dep", `/api/v1/wallets/${wallets.alice}/deposit`, "4.00"],
+        ["late-refusal", `/api/v1/wallets/${wallets.alice}/withdraw`, "5000.00"],
+      ] as const) {
+        sent[key] = await http(cellA.url, "POST", path, { token: tokens.alice, body: { amount }, idempotencyKey: key });
+      }
+      expect(sent["late-refusal"]?.status).toBe(422);
+      before = await balanceIn(cellA.url, wallets.alice);
+      history = (
+        await http(cellA.url, "GET", `/api/v1/wallets/${wallets.alice}/transactions?limit=200`, { token: tokens.alice })
+      ).body.items;
+    };
+    const { head } = await migrate("alice", "cell-a", "cell-b", 1, "m-alice-1", late);
     expect(head.version).toBe(before.version);
 
     const after = await balanceIn(cellB.url, wallets.alice);
@@ -208,6 +232,8 @@ describe("migration endpoints between a SQLite cell and a DynamoDB cell", () => 
         { fromWalletId: wallets.alice, toWalletId: wallets.bob, amount: "20.00", reference: "cross-cell" },
       ],
       ["small-3", `/api/v1/wallets/${wallets.alice}/withdraw`, { amount: "1.00" }],
+      ["late-dep", `/api/v1/wallets/${wallets.alice}/deposit`, { amount: "4.00" }],
+      ["late-refusal", `/api/v1/wallets/${wallets.alice}/withdraw`, { amount: "5000.00" }],
     ] as const) {
       const replay = await http(cellB.url, "POST", path, { token: tokens.alice, body, idempotencyKey: key });
       expect(replay.status, key).toBe(sent[key]?.status);

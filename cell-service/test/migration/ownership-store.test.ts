@@ -314,7 +314,7 @@ describe.each(ADAPTERS)("wallet ownership on %s", (adapter) => {
       await store.putImportedIdempotency(old, undefined);
       const listed = async (since?: number) => {
         const keys: string[] = [];
-        for await (const r of store.streamIdempotencyOfWallet(walletId, since)) keys.push(r.scopeKey);
+        for await (const key of store.listIdempotencyKeysOfWallet(walletId, since)) keys.push(key);
         return keys.sort();
       };
       // The DynamoDB index is eventually consistent: moto answers at once, AWS within about a second.

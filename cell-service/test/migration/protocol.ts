@@ -27,7 +27,12 @@ export async function migrateUser(
   target: MigrationCell,
   fromEpoch: number,
   migrationId: string,
-  options: { pageLimit?: number; onFrozen?: () => Promise<void>; cloneBudgetMs?: number } = {},
+  options: {
+    pageLimit?: number;
+    cloneBudgetMs?: number;
+    /** Runs between the clone and the freeze (writes that only the tail copy carries). */
+    afterClone?: () => Promise<void>;
+  } = {},
 ) {
   const internal = internalCall(service);
   const toEpoch = fromEpoch + 1;
@@ -53,6 +58,7 @@ export async function migrateUser(
     return tail;
   };
   const tail = await copy(undefined, options.cloneBudgetMs);
+  await options.afterClone?.();
   const frozen = await internal(source.url, "POST", `${userId}/freeze`, {
     migrationId,
     epoch: fromEpoch,
@@ -60,7 +66,6 @@ export async function migrateUser(
   });
   expect(frozen.status, frozen.text).toBe(200);
   const frozenAt = performance.now();
-  await options.onFrozen?.();
   const settled = await internal(source.url, "POST", `${userId}/settle`, { migrationId });
   expect(settled.body.pendingTransfers ?? 0).toBe(0);
   await copy(tail);

@@ -861,8 +861,8 @@ export class DynamoDbLedgerStore implements LedgerStore {
     return item && entryFromItem(item);
   }
 
-  async *streamIdempotencyOfWallet(walletId: string, sinceMs = 0): AsyncIterable<IdempotencyRecord> {
-    // The index is eventually consistent and keys-only: each record is then read consistently.
+  async *listIdempotencyKeysOfWallet(walletId: string, sinceMs = 0): AsyncIterable<string> {
+    // The index is eventually consistent and keys-only: callers read the records they need consistently.
     let start: Item | undefined;
     do {
       const out = await this.measured("Query", () =>
@@ -878,11 +878,7 @@ export class DynamoDbLedgerStore implements LedgerStore {
           }),
         ),
       );
-      const keys = (out.Items ?? []).map((key) => stringOf(key, "scopeKey"));
-      for (let i = 0; i < keys.length; i += 16) {
-        const records = await Promise.all(keys.slice(i, i + 16).map((k) => this.getIdempotency(k)));
-        for (const record of records) if (record) yield record;
-      }
+      for (const key of out.Items ?? []) yield stringOf(key, "scopeKey");
       start = out.LastEvaluatedKey;
     } while (start !== undefined);
   }

@@ -450,7 +450,7 @@ export class SqliteLedgerStore implements LedgerStore {
     return row ? entryFromRow(row) : undefined;
   }
 
-  async *streamIdempotencyOfWallet(walletId: string, sinceMs = 0): AsyncIterable<IdempotencyRecord> {
+  async *listIdempotencyKeysOfWallet(walletId: string, sinceMs = 0): AsyncIterable<string> {
     let after = { at: sinceMs, key: "" };
     for (;;) {
       const rows = this.stmt.idempotencyOfWallet.all(walletId, sinceMs, after.at, after.at, after.key, 500) as Row[];
@@ -458,7 +458,7 @@ export class SqliteLedgerStore implements LedgerStore {
       for (const row of rows) {
         const record = idempotencyFromRow(row);
         after = { at: record.createdAt, key: record.scopeKey };
-        yield record;
+        yield record.scopeKey;
       }
     }
   }

@@ -35,6 +35,8 @@ export interface ExportPage {
 const PARALLEL_READS = 16;
 /** How long a write may be in flight between its decision (createdAt) and its commit. */
 const IN_FLIGHT_MARGIN_MS = 10_000;
+/** Entries of the margin looked at to skip answers already carried (beyond it, they are simply sent again). */
+const MAX_RECENT_ENTRIES = 5_000;
 
 export function encodeCursor(position: ExportPosition): string {
   return Buffer.from(JSON.stringify(position), "utf8").toString("base64url");
@@ -147,12 +149,20 @@ export async function exportWallet(
   if (!more) {
     // Answers without an entry of their own (refusals, a wallet creation) are found by walletId: those
     // created since the previous final page, less a margin for writes still in flight then.
-    const byWallet: string[] = [];
     const since = position.r === 0 ? 0 : position.r - IN_FLIGHT_MARGIN_MS;
-    for await (const record of store.streamIdempotencyOfWallet(wallet.walletId, since)) {
-      records.set(record.scopeKey, record);
-      byWallet.push(record.scopeKey);
+    const listed: string[] = [];
+    for await (const key of store.listIdempotencyKeysOfWallet(wallet.walletId, since)) listed.push(key);
+    // The answers of entries an earlier page carried travelled with them: skip those (a tail would otherwise
+    // repeat every answer of the margin). An answer's entry is never older than the answer.
+    const carried = new Set<string>();
+    if (since > 0 && position.s > 0) {
+      for (const entry of await store.listEntries(wallet.walletId, { fromMs: since, limit: MAX_RECENT_ENTRIES })) {
+        const key = entry.sequence <= position.s ? scopeKeyOf(entry) : undefined;
+        if (key !== undefined) carried.add(key);
+      }
     }
+    const byWallet = listed.filter((key) => !carried.has(key) && !records.has(key));
+    await fetchAll([], byWallet);
     // Records and transfers still open when exported earlier: their current version.
     for (const key of open.keys) records.delete(key);
     for (const id of open.transfers) transfers.delete(id);
