@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import {
   acceptRequestId,
+  cellHint,
   INTERNAL_CREDIT_PATH,
   isAllowed,
   MAX_BODY_BYTES,
@@ -13,6 +14,7 @@ import {
   readBodyLimited,
   SCOPES,
   type TokenVerifier,
+  WALLET_LOCATION_HEADER,
 } from "@cellwallet/contract";
 import type { CellRecord } from "@cellwallet/control-plane/placement";
 import { getConnInfo } from "@hono/node-server/conninfo";
@@ -207,12 +209,20 @@ export function createRouterApp(deps: RouterAppDeps): Hono<RouterEnv> {
   const tooLarge = (c: Ctx) =>
     sendProblem(c, "payload-too-large", `request bodies are at most ${MAX_BODY_BYTES} bytes`);
 
-  /** Sends the request to `cell` and relays the answer; `routerKey`: the Idempotency-Key is the router's own. */
+  /**
+   * Sends the request to `cell` and relays the answer. When the cell answers 503 with Wallet-Location (it
+   * fenced or gave the wallet away and applied nothing), `relocate` drops the cached answer and names
+   * the cell to try instead: the request is forwarded there once, with the same Idempotency-Key.
+   */
   const forward = async (
     c: Ctx,
     cell: CellTarget,
     bytes: Uint8Array,
-    options: { addIdempotencyKey: boolean; retryable?: boolean },
+    options: {
+      addIdempotencyKey: boolean;
+      retryable?: boolean;
+      relocate?: (answeredBy: string, location: string) => Promise<CellRecord | Response | undefined>;
+    },
   ): Promise<Response> => {
     const url = new URL(c.req.url);
     const method = c.req.method;
@@ -237,14 +247,26 @@ export function createRouterApp(deps: RouterAppDeps): Hono<RouterEnv> {
     const retryable =
       options.retryable ?? (method === "GET" || method === "HEAD" || headers["idempotency-key"] !== undefined);
     c.set("cell", cell.cellId);
-    const outcome: ForwardOutcome = await forwarder.forward(cell, {
-      method,
-      target: url.pathname + url.search,
-      headers,
-      body: hasBody ? bytes : undefined,
-      retryable,
-      deadline: c.get("started") + deps.cellTimeoutMs,
-    });
+    const send = (to: CellTarget) =>
+      forwarder.forward(to, {
+        method,
+        target: url.pathname + url.search,
+        headers,
+        body: hasBody ? bytes : undefined,
+        retryable,
+        deadline: c.get("started") + deps.cellTimeoutMs,
+      });
+    let outcome: ForwardOutcome = await send(cell);
+    const location = outcome.kind === "response" ? outcome.headers["wallet-location"] : undefined;
+    if (outcome.kind === "response" && outcome.status === 503 && location !== undefined && options.relocate) {
+      const next = await options.relocate(cell.cellId, location);
+      if (next instanceof Response) return next;
+      if (next !== undefined && next.cellId !== cell.cellId) {
+        metrics.relocationReforwards.inc();
+        c.set("cell", next.cellId);
+        outcome = await send(next);
+      }
+    }
     if (outcome.kind === "shed") return unavailable(c, "the service is busy; retry later");
     c.set("attempts", outcome.attempts);
     if (outcome.kind === "unavailable") {
@@ -253,6 +275,8 @@ export function createRouterApp(deps: RouterAppDeps): Hono<RouterEnv> {
     }
     c.set("cellAz", outcome.az);
     const responseHeaders = { ...outcome.headers };
+    // Where a wallet lives is the platform's business: clients only see 503 + Retry-After at worst.
+    delete responseHeaders[WALLET_LOCATION_HEADER.toLowerCase()];
     // The client sent no key, so "replayed" would describe only the router's own retry.
     if (routerKey) delete responseHeaders["idempotency-replayed"];
     if (outcome.status === 503 && responseHeaders["retry-after"] === undefined) {
@@ -301,6 +325,13 @@ export function createRouterApp(deps: RouterAppDeps): Hono<RouterEnv> {
         }
         return placedCell.cell;
       }
+      case "wallet": {
+        const located = await directory.locateWallet(resolution.walletId, resolution.cellId);
+        const found = await directory.findCell(located.cellId);
+        if (found.status === "known") return found.cell;
+        if (found.status === "unavailable") return unavailable(c, "the service is unavailable; retry later");
+        break;
+      }
       case "hint": {
         const found = await directory.findCell(resolution.cellId);
         if (found.status === "known") return found.cell;
@@ -315,6 +346,36 @@ export function createRouterApp(deps: RouterAppDeps): Hono<RouterEnv> {
     }
     return anyCell() ?? unavailable(c, "the service is unavailable; retry later");
   };
+
+  /**
+   * After a 503 + Wallet-Location from `answeredBy`: forget what led there, resolve again, and when the
+   * store still says `answeredBy` (not yet visible, or unreachable) trust the cell's Wallet-Location.
+   */
+  const relocator =
+    (c: Ctx, resolution: Resolution, principal: Principal | undefined) =>
+    async (answeredBy: string, location: string): Promise<CellRecord | Response | undefined> => {
+      if (resolution.kind === "wallet" || resolution.kind === "internal-credit") {
+        directory.forgetWallet(resolution.walletId);
+      } else if (resolution.kind === "create-wallet" || resolution.kind === "find-wallets") {
+        directory.forgetUser(resolution.userId);
+      }
+      if (principal !== undefined) {
+        const again = await cellFor(c, resolution, principal);
+        if (again instanceof Response) return again;
+        if (again.cellId !== answeredBy) return again;
+      } else if (resolution.kind === "internal-credit") {
+        const hint = resolution.cellId ?? cellHint(resolution.walletId);
+        if (hint !== undefined) {
+          const located = await directory.locateWallet(resolution.walletId, hint);
+          if (located.cellId !== answeredBy) {
+            const found = await directory.findCell(located.cellId);
+            if (found.status === "known") return found.cell;
+          }
+        }
+      }
+      const named = await directory.findCell(location);
+      return named.status === "known" ? named.cell : undefined;
+    };
 
   const methodNotAllowed = (c: Ctx, route: MatchedRoute) =>
     sendProblem(c, "method-not-allowed", `${c.req.method} is not allowed on ${c.req.path}`, {
@@ -348,7 +409,7 @@ export function createRouterApp(deps: RouterAppDeps): Hono<RouterEnv> {
     });
     const cell = await cellFor(c, resolution, principal);
     if (cell instanceof Response) return cell;
-    return forward(c, cell, bytes, { addIdempotencyKey: true });
+    return forward(c, cell, bytes, { addIdempotencyKey: true, relocate: relocator(c, resolution, principal) });
   });
 
   // The internal API: cells reach each other only through here, with a service token.
@@ -372,8 +433,11 @@ export function createRouterApp(deps: RouterAppDeps): Hono<RouterEnv> {
     });
     let cell: CellRecord | undefined;
     if (resolution.kind === "internal-credit") {
-      const found =
-        resolution.cellId === undefined ? { status: "unknown" as const } : await directory.findCell(resolution.cellId);
+      const located =
+        resolution.cellId === undefined
+          ? undefined
+          : await directory.locateWallet(resolution.walletId, resolution.cellId);
+      const found = located === undefined ? { status: "unknown" as const } : await directory.findCell(located.cellId);
       if (found.status === "unavailable") return unavailable(c, "the cell registry is unavailable; retry later");
       if (found.status === "unknown") {
         // Definitive: no cell can hold this wallet, so the caller may fail the transfer and refund.
@@ -385,7 +449,11 @@ export function createRouterApp(deps: RouterAppDeps): Hono<RouterEnv> {
       if (cell === undefined) return unavailable(c, "the service is unavailable; retry later");
     }
     // Credits are idempotent by transferId: safe to retry on another replica without a key.
-    return forward(c, cell, bytes, { addIdempotencyKey: false, retryable: true });
+    return forward(c, cell, bytes, {
+      addIdempotencyKey: false,
+      retryable: true,
+      relocate: relocator(c, resolution, undefined),
+    });
   });
 
   // The API document is the same in every cell.

@@ -64,6 +64,8 @@ const PASS_BACK = [
   "retry-after",
   "allow",
   "www-authenticate",
+  // The app reads it (the wallet moved: re-resolve and re-forward once) and never passes it to clients.
+  "wallet-location",
 ] as const;
 
 const CONNECT_ERRORS = new Set([
@@ -192,7 +194,10 @@ export class Forwarder {
             az: endpoint.az,
             attempts,
           };
-          if (res.statusCode === 503 && i < tries.length - 1) {
+          // A 503 naming where the wallet went is the cell's answer, not a replica failure: the other
+          // replicas share the store and would say the same.
+          const moved = outcome.headers["wallet-location"] !== undefined;
+          if (res.statusCode === 503 && !moved && i < tries.length - 1) {
             metrics.failovers.inc({ ...labels, reason: "unavailable" });
             last503 = outcome;
             continue;

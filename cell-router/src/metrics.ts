@@ -18,6 +18,8 @@ export class RouterMetrics {
   readonly cellLatency: Histogram<"cell" | "cell_az" | "outcome">;
   /** A failed attempt followed by one on the next replica; reason: connect-error, timeout, unavailable. */
   readonly failovers: Counter<"cell" | "cell_az" | "reason">;
+  /** Requests forwarded a second time after a cell answered 503 with Wallet-Location (the wallet moved). */
+  readonly relocationReforwards: Counter;
   readonly inflight: Gauge<"cell">;
   /** Requests refused at once because the cell already had ROUTER_CELL_MAX_INFLIGHT in flight. */
   readonly shed: Counter<"cell">;
@@ -67,6 +69,11 @@ export class RouterMetrics {
       name: "cellwallet_router_failovers_total",
       help: "Attempts that failed on one replica and were retried on the next",
       labelNames: ["cell", "cell_az", "reason"],
+      registers,
+    });
+    this.relocationReforwards = new Counter({
+      name: "cellwallet_router_relocation_reforwards_total",
+      help: "Requests re-forwarded once after a cell answered that the wallet moved (Wallet-Location)",
       registers,
     });
     this.inflight = new Gauge({

@@ -19,6 +19,14 @@ import { loadState, type RouterState, saveState } from "./state-file.js";
  *   user, and finding the cell of a user this router never saw.
  */
 
+/**
+ * Which cell holds a wallet: `relocated` when the placement store says it moved, else the cell its id
+ * names (`hint`). `stale`: the store could not be read and this is the best guess (the last-known-good
+ * answer, or the hint); a wrong guess is safe: a cell that gave the wallet away answers 503 with
+ * Wallet-Location and applies nothing.
+ */
+export type WalletLocation = { cellId: string; source: "relocated" | "hint"; stale: boolean };
+
 export type Lookup = { status: "placed"; cellId: string } | { status: "unplaced" } | { status: "unavailable" };
 
 export type Onboarding = { status: "placed"; cellId: string } | { status: "no-capacity" } | { status: "unavailable" };
@@ -54,6 +62,13 @@ interface CachedPlacement {
   confirmedAt: number;
 }
 
+interface CachedRelocation {
+  /** null: the store said the wallet never moved (a negative answer, cached too). */
+  cellId: string | null;
+  epoch: number;
+  confirmedAt: number;
+}
+
 class StoreTimeout extends Error {
   override readonly name = "StoreTimeout";
 }
@@ -77,6 +92,8 @@ export class PlacementDirectory {
   private registryReadAt = 0;
   private readonly placements = new Map<string, CachedPlacement>();
   private readonly lookups = new Map<string, Promise<Lookup>>();
+  private readonly relocations = new Map<string, CachedRelocation>();
+  private readonly relocationReads = new Map<string, Promise<WalletLocation>>();
   private readonly onboardings = new Map<string, Promise<Onboarding>>();
   private registryRead: Promise<boolean> | undefined;
   private storeDown = false;
@@ -232,6 +249,84 @@ export class PlacementDirectory {
     }
   }
 
+  /**
+   * Where a wallet lives: a relocation from the cache while fresh (positive and negative answers alike,
+   * ttlMs), else from the store, else (store unreachable) the cached answer however old, else the hint.
+   */
+  locateWallet(walletId: string, hintCellId: string): Promise<WalletLocation> {
+    const { metrics, ttlMs } = this.options;
+    const cached = this.relocations.get(walletId);
+    const answer = (entry: CachedRelocation, stale: boolean): WalletLocation =>
+      entry.cellId === null
+        ? { cellId: hintCellId, source: "hint", stale }
+        : { cellId: entry.cellId, source: "relocated", stale };
+    if (cached !== undefined) {
+      this.relocations.delete(walletId);
+      this.relocations.set(walletId, cached);
+      if (this.now() - cached.confirmedAt < ttlMs) {
+        metrics.placementCache.inc({ result: "hit" });
+        return Promise.resolve(answer(cached, false));
+      }
+      if (this.storeDown) {
+        metrics.placementCache.inc({ result: "stale" });
+        return Promise.resolve(answer(cached, true));
+      }
+    }
+    let pending = this.relocationReads.get(walletId);
+    if (pending === undefined) {
+      pending = this.readRelocation(walletId, hintCellId).finally(() => this.relocationReads.delete(walletId));
+      this.relocationReads.set(walletId, pending);
+    }
+    return pending;
+  }
+
+  private async readRelocation(walletId: string, hintCellId: string): Promise<WalletLocation> {
+    const { store, timeoutMs, metrics } = this.options;
+    try {
+      const relocation = await withTimeout(store.getRelocation(walletId), timeoutMs, "getRelocation");
+      this.storeUp();
+      metrics.placementCache.inc({ result: "miss" });
+      this.rememberRelocation(walletId, relocation?.cellId ?? null, relocation?.epoch ?? 0);
+      return relocation
+        ? { cellId: relocation.cellId, source: "relocated", stale: false }
+        : { cellId: hintCellId, source: "hint", stale: false };
+    } catch (error) {
+      metrics.placementStoreErrors.inc({ operation: "getRelocation" });
+      this.storeFailed(error);
+      const cached = this.relocations.get(walletId);
+      metrics.placementCache.inc({ result: "stale" });
+      if (cached?.cellId) return { cellId: cached.cellId, source: "relocated", stale: true };
+      // Static stability: route by the id's hint; a cell that gave the wallet away says where it went.
+      return { cellId: hintCellId, source: "hint", stale: true };
+    }
+  }
+
+  private rememberRelocation(walletId: string, cellId: string | null, epoch: number): void {
+    const previous = this.relocations.get(walletId);
+    if (previous === undefined || previous.cellId !== cellId || previous.epoch !== epoch) this.dirty = true;
+    this.relocations.delete(walletId);
+    this.relocations.set(walletId, { cellId, epoch, confirmedAt: this.now() });
+    while (this.relocations.size > this.options.cacheMax) {
+      const oldest = this.relocations.keys().next().value;
+      if (oldest === undefined) break;
+      this.relocations.delete(oldest);
+    }
+  }
+
+  /**
+   * Drops what this router believes about a wallet or a user, after a cell answered that it gave them
+   * away (Wallet-Location): the next lookup asks the store.
+   */
+  forgetWallet(walletId: string): void {
+    const cached = this.relocations.get(walletId);
+    if (cached !== undefined) this.relocations.set(walletId, { ...cached, confirmedAt: Number.NEGATIVE_INFINITY });
+  }
+
+  forgetUser(userId: string): void {
+    const cached = this.placements.get(userId);
+    if (cached !== undefined) this.placements.set(userId, { ...cached, confirmedAt: Number.NEGATIVE_INFINITY });
+  }
+
   /** Places an unplaced user through the control plane (concurrent calls for one user share one onboarding). */
   onboard(userId: string): Promise<Onboarding> {
     let pending = this.onboardings.get(userId);
@@ -308,12 +403,18 @@ export class PlacementDirectory {
     for (const p of state.placements) {
       if (!this.placements.has(p.userId)) this.placements.set(p.userId, { ...p, confirmedAt: 0 });
     }
+    for (const r of state.relocations ?? []) {
+      if (!this.relocations.has(r.walletId)) {
+        this.relocations.set(r.walletId, { cellId: r.cellId, epoch: r.epoch, confirmedAt: 0 });
+      }
+    }
     this.evict();
     this.dirty = false;
     this.options.logger.info(
       {
         cells: state.cells.length,
         placements: state.placements.length,
+        relocations: state.relocations?.length ?? 0,
         savedAt: new Date(state.savedAt).toISOString(),
       },
       "restored last-known-good state",
@@ -332,6 +433,7 @@ export class PlacementDirectory {
       savedAt: this.registryReadAt,
       cells: this.cells(),
       placements: [...this.placements].map(([userId, p]) => ({ userId, cellId: p.cellId, epoch: p.epoch })),
+      relocations: [...this.relocations].map(([walletId, r]) => ({ walletId, cellId: r.cellId, epoch: r.epoch })),
     };
     this.saving = saveState(stateFile, state)
       .catch((error: Error) => {

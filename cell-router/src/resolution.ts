@@ -83,8 +83,13 @@ export type Resolution =
   | { kind: "create-wallet"; userId: string }
   /** GET /wallets?userId=U: the user's placement; an unplaced user has no wallets. */
   | { kind: "find-wallets"; userId: string }
-  /** A resource whose id names the cell that created it. */
+  /** A resource whose id names the cell that created it (a transfer: transfers never move on their own). */
   | { kind: "hint"; cellId: string }
+  /**
+   * A wallet-addressed request: the cell that created the wallet, unless the wallet has moved since
+   * (the app consults the placement store's relocations, cached).
+   */
+  | { kind: "wallet"; walletId: string; cellId: string }
   /** POST /internal/v1/transfers/credit: the receiver's cell, or undefined when toWalletId names none. */
   | { kind: "internal-credit"; cellId: string | undefined; walletId: string }
   /** Cannot tell: any active cell gives the exact validation or not-found answer. */
@@ -141,6 +146,11 @@ function byHint(id: unknown): Resolution {
   return cellId === undefined ? { kind: "any" } : { kind: "hint", cellId };
 }
 
+function byWallet(id: unknown): Resolution {
+  const cellId = hintOf(id);
+  return cellId === undefined ? { kind: "any" } : { kind: "wallet", walletId: id as string, cellId };
+}
+
 export function resolve(input: ResolveInput): Resolution {
   const { route, method } = input;
   if (route === undefined) return { kind: "any" };
@@ -155,13 +165,15 @@ export function resolve(input: ResolveInput): Resolution {
       return isValidUserId(userId) ? { kind: "find-wallets", userId } : { kind: "any" };
     }
     case "transfer":
-      return byHint(bodyObject(input.body, input.contentType)?.fromWalletId);
+      return byWallet(bodyObject(input.body, input.contentType)?.fromWalletId);
     case "internal-credit": {
       const walletId = bodyObject(input.body, input.contentType)?.toWalletId;
       if (typeof walletId !== "string") return { kind: "any" };
       return { kind: "internal-credit", cellId: hintOf(walletId), walletId };
     }
-    default:
+    case "get-transfer":
       return byHint(route.id);
+    default:
+      return byWallet(route.id);
   }
 }

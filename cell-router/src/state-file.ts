@@ -13,6 +13,11 @@ export interface RouterState {
   savedAt: number;
   cells: CellRecord[];
   placements: { userId: string; cellId: string; epoch: number }[];
+  /**
+   * Wallets this router looked up in the relocations (cellId null: never moved). Optional: files written
+   * before migrations existed have none.
+   */
+  relocations?: { walletId: string; cellId: string | null; epoch: number }[];
 }
 
 function isCell(value: unknown): value is CellRecord {
@@ -30,6 +35,16 @@ function isCell(value: unknown): value is CellRecord {
 function isPlacement(value: unknown): value is RouterState["placements"][number] {
   const p = value as RouterState["placements"][number];
   return typeof p === "object" && p !== null && typeof p.userId === "string" && typeof p.cellId === "string";
+}
+
+function isRelocation(value: unknown): value is NonNullable<RouterState["relocations"]>[number] {
+  const r = value as NonNullable<RouterState["relocations"]>[number];
+  return (
+    typeof r === "object" &&
+    r !== null &&
+    typeof r.walletId === "string" &&
+    (r.cellId === null || typeof r.cellId === "string")
+  );
 }
 
 /** The saved state, or undefined when there is none; throws when the file exists but is not a state file. */
@@ -53,6 +68,11 @@ export async function loadState(path: string): Promise<RouterState | undefined> 
       userId: p.userId,
       cellId: p.cellId,
       epoch: Number(p.epoch) || 0,
+    })),
+    relocations: (Array.isArray(parsed.relocations) ? parsed.relocations : []).filter(isRelocation).map((r) => ({
+      walletId: r.walletId,
+      cellId: r.cellId,
+      epoch: Number(r.epoch) || 0,
     })),
   };
 }

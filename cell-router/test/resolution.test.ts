@@ -120,7 +120,8 @@ describe("resolve", () => {
       `/api/v1/wallets/${walletB}/audit`,
     ]) {
       expect(resolve(input(path.includes("deposit") ? "POST" : "GET", path, undefined))).toEqual({
-        kind: "hint",
+        kind: "wallet",
+        walletId: walletB,
         cellId: "cell-b",
       });
     }
@@ -136,7 +137,11 @@ describe("resolve", () => {
 
   it("routes a transfer by its source wallet", () => {
     const body = { fromWalletId: transferA.replace("3E", "3F"), toWalletId: walletB, amount: "1.00" };
-    expect(resolve(input("POST", "/api/v1/wallets/transfer", body))).toEqual({ kind: "hint", cellId: "cell-a" });
+    expect(resolve(input("POST", "/api/v1/wallets/transfer", body))).toEqual({
+      kind: "wallet",
+      walletId: body.fromWalletId,
+      cellId: "cell-a",
+    });
     expect(resolve(input("POST", "/api/v1/wallets/transfer", { toWalletId: walletB }))).toEqual({ kind: "any" });
     expect(resolve(input("POST", "/api/v1/wallets/transfer", "not json"))).toEqual({ kind: "any" });
   });
@@ -159,6 +164,10 @@ describe("resolve", () => {
 
   it("reads amounts from the bytes without caring how they are written (they are forwarded unchanged)", () => {
     const raw = `{"fromWalletId":"${transferA}","toWalletId":"${walletB}","amount":10.005}`;
-    expect(resolve(input("POST", "/api/v1/wallets/transfer", raw))).toEqual({ kind: "hint", cellId: "cell-a" });
+    expect(resolve(input("POST", "/api/v1/wallets/transfer", raw))).toEqual({
+      kind: "wallet",
+      walletId: transferA,
+      cellId: "cell-a",
+    });
   });
 });

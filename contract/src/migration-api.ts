@@ -14,6 +14,13 @@
  */
 export const MIGRATION_PATH_PREFIX = "/internal/v1/migrations";
 
+/** Import bodies may carry whole export pages: larger than the public API's 16 KiB. */
+export const MIGRATION_MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+/** Default and largest `limit` (ledger entries per page) of an export. */
+export const MIGRATION_EXPORT_DEFAULT_LIMIT = 200;
+export const MIGRATION_EXPORT_MAX_LIMIT = 1000;
+
 /** `absent`: the cell has no copy. `importing`: a copy being built in the target, never writable. */
 export type WalletOwnershipState = "absent" | "importing" | "active" | "frozen" | "moved";
 
@@ -44,6 +51,29 @@ export interface MigrationExportPage {
   items: unknown[];
   /** Present while there is more to read: pass it back as `?cursor=`. */
   nextCursor?: string;
+  /**
+   * Always present: pass it back as `?cursor=` later to read only what changed after this page
+   * (the tail: new entries, and the current records of transfers and idempotency answers that were
+   * still open). Keep the last page's `tailCursor` after the clone and export the tail from it.
+   */
+  tailCursor?: string;
+}
+
+/**
+ * Answer of POST .../{userId}/import: the copy's status (state `importing`, version and head so far)
+ * and what the page did.
+ */
+export interface ImportResult {
+  status: MigrationWalletStatus;
+  /** Items stored by this call. */
+  stored: number;
+  /** Items already stored identically (a repeated page). */
+  unchanged: number;
+  /**
+   * Idempotency records not copied because this cell already holds another request's record under
+   * the same key (same principal and key used in both cells): a retry there answers 422, never applies twice.
+   */
+  skippedIdempotency: number;
 }
 
 /** Body of POST .../{userId}/freeze (source): fence writes at `epoch` for a move to `targetCellId`. */

@@ -15,6 +15,10 @@ export const PROBLEM_TYPES = {
   "method-not-allowed": { status: 405, title: "Method not allowed" },
   "wallet-already-exists": { status: 409, title: "The user already has a wallet" },
   "idempotency-in-progress": { status: 409, title: "A request with this Idempotency-Key is still in progress" },
+  "migration-conflict": {
+    status: 409,
+    title: "The wallet's ownership state or epoch does not allow this migration step",
+  },
   "payload-too-large": { status: 413, title: "The request body is too large" },
   "unsupported-media-type": { status: 415, title: "The request body must be application/json" },
   "insufficient-funds": { status: 422, title: "Insufficient funds" },

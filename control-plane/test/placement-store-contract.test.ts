@@ -7,12 +7,14 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { DynamoDbPlacementStore } from "../src/placement/dynamodb-placement-store.js";
 import { ensurePlacementTables } from "../src/placement/ensure-placement-tables.js";
+import type { MigrationStep } from "../src/placement/migration-records.js";
 import { onboardUser } from "../src/placement/onboard-user.js";
 import type { CellEndpoint, CellState, PlacementStore } from "../src/placement/placement-store.js";
+import { placementTableNames, USERS_BY_CELL_INDEX } from "../src/placement/placement-tables.js";
 import { SqlitePlacementStore } from "../src/placement/sqlite-placement-store.js";
 
 const motoEndpoint = inject("motoEndpoint");
@@ -229,6 +231,227 @@ describe.each<Adapter>(["sqlite", "dynamodb"])("PlacementStore contract on %s", 
     });
   });
 
+  describe("cell lifecycle and users of a cell", () => {
+    it("lists the users placed in a cell, ordered by user id", async () => {
+      await addCell("cell-a", 10);
+      await addCell("cell-b", 10);
+      for (const u of ["u3", "u1", "u2"]) await store.placeUser(u, "cell-a", "policy");
+      await store.placeUser("u9", "cell-b", "policy");
+      // The DynamoDB index is eventually consistent; moto is immediate, AWS near-immediate.
+      expect((await store.listCellUsers("cell-a")).map((p) => p.userId)).toEqual(["u1", "u2", "u3"]);
+      expect((await store.listCellUsers("cell-b")).map((p) => [p.userId, p.cellId, p.epoch])).toEqual([
+        ["u9", "cell-b", 1],
+      ]);
+      expect(await store.listCellUsers("cell-c")).toEqual([]);
+    });
+
+    it("changes a cell's state only from the allowed states, and retires only an empty cell", async () => {
+      await addCell("cell-a", 10);
+      await store.placeUser("u1", "cell-a", "policy");
+      expect(await store.setCellState("ghost", "draining", { from: ["active"] })).toEqual({
+        ok: false,
+        reason: "unknown-cell",
+      });
+      expect(await store.setCellState("cell-a", "retired", { from: ["cordoned"] })).toEqual({
+        ok: false,
+        reason: "wrong-state",
+      });
+      const draining = await store.setCellState("cell-a", "draining", { from: ["active", "cordoned"] });
+      expect(draining).toMatchObject({ ok: true, changed: true, cell: { state: "draining", users: 1 } });
+      expect(await store.setCellState("cell-a", "draining", { from: ["active"] })).toMatchObject({
+        ok: true,
+        changed: false,
+      });
+      expect(await store.setCellState("cell-a", "retired", { from: ["draining"], requireEmpty: true })).toEqual({
+        ok: false,
+        reason: "not-empty",
+      });
+      expect((await store.getCell("cell-a"))?.state).toBe("draining");
+      await addCell("cell-e", 10, "draining");
+      expect(await store.setCellState("cell-e", "retired", { from: ["draining"], requireEmpty: true })).toMatchObject({
+        ok: true,
+        changed: true,
+        cell: { state: "retired" },
+      });
+    });
+  });
+
+  describe("migrations", () => {
+    const newMigration = (migrationId: string, userId = "alice") => ({
+      migrationId,
+      userId,
+      walletId: `01JD3F6V6Y0M6X8Y9Z0A1B2C3D-cell-a`,
+      sourceCellId: "cell-a",
+      targetCellId: "cell-b",
+      fromEpoch: 1,
+      actor: "test",
+    });
+
+    beforeEach(async () => {
+      await addCell("cell-a", 10);
+      await addCell("cell-b", 10);
+      await store.placeUser("alice", "cell-a", "policy");
+    });
+
+    it("records a migration at planned/running and holds one lock per user", async () => {
+      const created = await store.createMigration(newMigration("m1"));
+      expect(created).toMatchObject({
+        ok: true,
+        migration: { migrationId: "m1", step: "planned", state: "running", fromEpoch: 1, toEpoch: 2, revision: 1 },
+      });
+      expect(await store.getMigration("m1")).toEqual(created.ok && created.migration);
+      expect((await store.activeMigration("alice"))?.migrationId).toBe("m1");
+      expect(await store.createMigration(newMigration("m2"))).toMatchObject({
+        ok: false,
+        reason: "user-migrating",
+        migration: { migrationId: "m1" },
+      });
+      expect(await store.createMigration(newMigration("m1"))).toMatchObject({ ok: false, reason: "migration-exists" });
+      expect(await store.getMigration("m2")).toBeUndefined();
+      expect(await store.activeMigration("nobody")).toBeUndefined();
+    });
+
+    it("refuses a migration whose source or epoch is not the user's placement", async () => {
+      expect(await store.createMigration({ ...newMigration("m1"), fromEpoch: 2 })).toEqual({
+        ok: false,
+        reason: "placement-changed",
+      });
+      expect(await store.createMigration({ ...newMigration("m2"), sourceCellId: "cell-b" })).toEqual({
+        ok: false,
+        reason: "placement-changed",
+      });
+      expect(await store.createMigration({ ...newMigration("m3"), userId: "nobody" })).toEqual({
+        ok: false,
+        reason: "placement-changed",
+      });
+      expect(await store.listMigrations()).toEqual([]);
+    });
+
+    it("moves a step only from the expected step and state; a final state releases the lock", async () => {
+      await store.createMigration(newMigration("m1"));
+      const cloned = await store.updateMigration(
+        "m1",
+        { step: "planned", state: "running" },
+        { step: "cloned", cursor: "c-7" },
+      );
+      expect(cloned).toMatchObject({ step: "cloned", cursor: "c-7", revision: 2 });
+      // A second driver still believing in "planned" loses.
+      expect(await store.updateMigration("m1", { step: "planned", state: "running" }, { step: "cloned" })).toBe(
+        undefined,
+      );
+      expect(await store.updateMigration("nope", { step: "planned", state: "running" }, {})).toBeUndefined();
+      await expect(
+        store.updateMigration("m1", { step: "cloned", state: "running" }, { step: "flipped" }),
+      ).rejects.toThrow(/flipPlacement/);
+      const rolling = await store.updateMigration(
+        "m1",
+        { step: "cloned", state: "running" },
+        { state: "rolling-back" },
+      );
+      expect(rolling?.state).toBe("rolling-back");
+      expect((await store.activeMigration("alice"))?.migrationId).toBe("m1");
+      await store.updateMigration(
+        "m1",
+        { step: "cloned", state: "rolling-back" },
+        { state: "rolled-back", error: "operator" },
+      );
+      expect(await store.activeMigration("alice")).toBeUndefined();
+      // The user may be migrated again; the old record stays for history, newest first.
+      expect((await store.createMigration(newMigration("m2"))).ok).toBe(true);
+      expect((await store.listMigrations()).map((m) => [m.migrationId, m.state])).toEqual([
+        ["m2", "running"],
+        ["m1", "rolled-back"],
+      ]);
+    });
+
+    it("lets exactly one of many concurrent drivers win a step", async () => {
+      await store.createMigration(newMigration("m1"));
+      const results = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          store.updateMigration("m1", { step: "planned", state: "running" }, { step: "cloned", cursor: `c${i}` }),
+        ),
+      );
+      expect(results.filter((r) => r !== undefined)).toHaveLength(1);
+      expect((await store.getMigration("m1"))?.revision).toBe(2);
+    });
+
+    it("flips placement, counts, relocation and step in one write, only from activated", async () => {
+      await store.createMigration(newMigration("m1"));
+      expect(await store.flipPlacement("m1")).toMatchObject({ ok: false, reason: "step-changed" });
+      expect((await store.getUserPlacement("alice"))?.cellId).toBe("cell-a");
+      let expected: { step: MigrationStep; state: "running" } = { step: "planned", state: "running" };
+      for (const step of ["cloned", "frozen", "settled", "tail-copied", "activated"] as const) {
+        expect(await store.updateMigration("m1", expected, { step })).toBeDefined();
+        expected = { step, state: "running" };
+      }
+      expect(await store.getRelocation(newMigration("m1").walletId)).toBeUndefined();
+      const flipped = await store.flipPlacement("m1");
+      expect(flipped).toMatchObject({ ok: true, migration: { step: "flipped", state: "running" } });
+      expect(await store.getUserPlacement("alice")).toMatchObject({ cellId: "cell-b", epoch: 2 });
+      expect((await store.getCell("cell-a"))?.users).toBe(0);
+      expect((await store.getCell("cell-b"))?.users).toBe(1);
+      expect(await store.getRelocation(newMigration("m1").walletId)).toMatchObject({
+        userId: "alice",
+        cellId: "cell-b",
+        epoch: 2,
+      });
+      // Idempotent: a resumed CLI flipping again changes nothing.
+      expect(await store.flipPlacement("m1")).toMatchObject({ ok: true, migration: { step: "flipped" } });
+      expect((await store.getCell("cell-b"))?.users).toBe(1);
+      expect(await store.getRelocation("unknown-wallet")).toBeUndefined();
+      const done = await store.updateMigration(
+        "m1",
+        { step: "flipped", state: "running" },
+        { step: "moved", state: "completed", pauseMs: 42 },
+      );
+      expect(done).toMatchObject({ step: "moved", state: "completed", pauseMs: 42 });
+      expect(await store.activeMigration("alice")).toBeUndefined();
+      expect((await store.listCellUsers("cell-b")).map((p) => p.userId)).toEqual(["alice"]);
+      expect(await store.listCellUsers("cell-a")).toEqual([]);
+    });
+
+    it("never flips a migration that a rollback has claimed", async () => {
+      await store.createMigration(newMigration("m1"));
+      let expected: { step: MigrationStep; state: "running" } = { step: "planned", state: "running" };
+      for (const step of ["cloned", "frozen", "settled", "tail-copied", "activated"] as const) {
+        await store.updateMigration("m1", expected, { step });
+        expected = { step, state: "running" };
+      }
+      await store.updateMigration("m1", expected, { state: "rolling-back" });
+      expect(await store.flipPlacement("m1")).toMatchObject({ ok: false, reason: "step-changed" });
+      expect(await store.getUserPlacement("alice")).toMatchObject({ cellId: "cell-a", epoch: 1 });
+      expect((await store.getCell("cell-a"))?.users).toBe(1);
+    });
+
+    it("never flips a user into a cell retired meanwhile", async () => {
+      await store.createMigration(newMigration("m1"));
+      let expected: { step: MigrationStep; state: "running" } = { step: "planned", state: "running" };
+      for (const step of ["cloned", "frozen", "settled", "tail-copied", "activated"] as const) {
+        await store.updateMigration("m1", expected, { step });
+        expected = { step, state: "running" };
+      }
+      expect((await store.setCellState("cell-b", "retired", { from: ["active"], requireEmpty: true })).ok).toBe(true);
+      expect(await store.flipPlacement("m1")).toMatchObject({ ok: false, reason: "target-retired" });
+      expect(await store.getUserPlacement("alice")).toMatchObject({ cellId: "cell-a", epoch: 1 });
+      expect((await store.getCell("cell-b"))?.users).toBe(0);
+      expect((await store.getMigration("m1"))?.step).toBe("activated");
+    });
+
+    it("lets one of two concurrent flips move the user, once", async () => {
+      await store.createMigration(newMigration("m1"));
+      let expected: { step: MigrationStep; state: "running" } = { step: "planned", state: "running" };
+      for (const step of ["cloned", "frozen", "settled", "tail-copied", "activated"] as const) {
+        await store.updateMigration("m1", expected, { step });
+        expected = { step, state: "running" };
+      }
+      const outcomes = await Promise.all([store.flipPlacement("m1"), store.flipPlacement("m1")]);
+      expect(outcomes.every((o) => o.ok)).toBe(true);
+      expect((await store.getCell("cell-a"))?.users).toBe(0);
+      expect((await store.getCell("cell-b"))?.users).toBe(1);
+      expect((await store.getMigration("m1"))?.revision).toBe(7);
+    });
+  });
+
   describe("onboardUser", () => {
     it("places by policy in the least-filled active cell", async () => {
       await addCell("cell-a", 10);
@@ -315,5 +538,43 @@ describe.each<Adapter>(["sqlite", "dynamodb"])("PlacementStore contract on %s", 
       }
       expect(Object.fromEntries(perCell)).toEqual({ "cell-a": 25, "cell-b": 25 });
     });
+  });
+});
+
+describe("ensurePlacementTables on tables made by an earlier release", () => {
+  it("adds the users-by-cell index to an existing placements table and keeps its items", async () => {
+    const tablePrefix = `${FILE_PREFIX}-old`;
+    const placements = placementTableNames(tablePrefix).placements;
+    await dynamo.send(
+      new CreateTableCommand({
+        TableName: placements,
+        BillingMode: "PAY_PER_REQUEST",
+        AttributeDefinitions: [{ AttributeName: "userId", AttributeType: "S" }],
+        KeySchema: [{ AttributeName: "userId", KeyType: "HASH" }],
+      }),
+    );
+    // A user placed by the earlier release.
+    await dynamo.send(
+      new PutItemCommand({
+        TableName: placements,
+        Item: {
+          userId: { S: "u0" },
+          cellId: { S: "cell-a" },
+          epoch: { N: "1" },
+          placedAt: { N: "1" },
+          source: { S: "policy" },
+        },
+      }),
+    );
+    await ensurePlacementTables(dynamo, tablePrefix);
+    const table = (await dynamo.send(new DescribeTableCommand({ TableName: placements }))).Table;
+    expect(table?.GlobalSecondaryIndexes?.map((i) => i.IndexName)).toEqual([USERS_BY_CELL_INDEX]);
+    const store = new DynamoDbPlacementStore({ client: dynamo, tablePrefix });
+    await store.putCell({ cellId: "cell-a", state: "active", capacity: 5, endpoints: endpoints(9100) });
+    await store.placeUser("u1", "cell-a", "policy");
+    expect((await store.listCellUsers("cell-a")).map((p) => p.userId)).toEqual(["u0", "u1"]);
+    // Idempotent.
+    await ensurePlacementTables(dynamo, tablePrefix);
+    await store.close();
   });
 });

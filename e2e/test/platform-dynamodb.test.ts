@@ -1,10 +1,14 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { LocalPlatform } from "../../control-plane/src/local/local-platform.js";
+import { runCellctl } from "../../test-support/cellctl.js";
 import { http } from "../../test-support/http.js";
 import { token } from "../../test-support/tokens.js";
 import { startTestPlatform } from "./platform.js";
 
-/** The local platform with every store on DynamoDB (moto): cells' ledgers and the placement registry. */
+/**
+ * The local platform with every store on DynamoDB (moto): cells' ledgers and the placement registry; and a
+ * user migrated between two DynamoDB cells by `cellctl users migrate` (the flip is one TransactWriteItems).
+ */
 describe("the platform on DynamoDB", () => {
   let platform: LocalPlatform;
   const prefix = `e2e${Date.now().toString(36)}`;
@@ -31,7 +35,7 @@ describe("the platform on DynamoDB", () => {
     await platform?.stop();
   });
 
-  it("places, deposits and transfers across cells", async () => {
+  it("places, deposits and transfers across cells, then migrates a user between DynamoDB cells", async () => {
     const placement = platform.openPlacementStore();
     await placement.setOverride("dora", "cell-1");
     await placement.setOverride("eve", "cell-2");
@@ -63,5 +67,57 @@ describe("the platform on DynamoDB", () => {
     expect(status).toBe("COMPLETED");
     expect((await http(api, "GET", `/api/v1/wallets/${a.body.walletId}`, { token: dora })).body.balance).toBe("5.00");
     expect((await http(api, "GET", `/api/v1/wallets/${b.body.walletId}`, { token: eve })).body.balance).toBe("4.00");
-  }, 60_000);
+
+    // Move dora (history: a deposit and a completed cross-cell transfer) to eve's cell on DynamoDB.
+    const env: Record<string, string> = {
+      PLACEMENT_STORE: "dynamodb",
+      DYNAMODB_ENDPOINT: inject("motoEndpoint"),
+      AWS_REGION: "us-east-1",
+      AWS_ACCESS_KEY_ID: "test",
+      AWS_SECRET_ACCESS_KEY: "test",
+      PLACEMENT_TABLE_PREFIX: prefix,
+      CELLCTL_OPERATOR: "e2e",
+    };
+    const moved = await runCellctl(["users", "migrate", "dora", "--to", "cell-2", "--yes", "--json"], env);
+    expect(moved.code, moved.stdout + moved.stderr).toBe(0);
+    const outcome = JSON.parse(moved.stdout);
+    expect(outcome.migration).toMatchObject({ state: "completed", sourceCellId: "cell-1", targetCellId: "cell-2" });
+    expect(outcome.pauseMs).toBeLessThan(5000);
+    const located = await runCellctl(["users", "locate", "dora", "--json"], env);
+    expect(JSON.parse(located.stdout)).toMatchObject({
+      placement: { cellId: "cell-2", epoch: 2 },
+      wallet: { state: "active", epoch: 2, balance: "5.00", version: 2 },
+      relocation: { cellId: "cell-2" },
+    });
+    // Through the router: same wallet id, same balance and history, chain valid in the new cell; writable there.
+    const wallet = await http(api, "GET", `/api/v1/wallets/${a.body.walletId}`, { token: dora });
+    expect(wallet.body).toMatchObject({ walletId: a.body.walletId, balance: "5.00", version: 2 });
+    expect((await http(api, "GET", `/api/v1/wallets/${a.body.walletId}/audit`, { token: dora })).body).toMatchObject({
+      valid: true,
+      entries: 2,
+    });
+    // A replayed key from before the move is answered from the copied idempotency record, not applied again.
+    const replay = await http(api, "POST", "/api/v1/wallets/transfer", {
+      token: dora,
+      idempotencyKey: "ddb-1",
+      body: { fromWalletId: a.body.walletId, toWalletId: b.body.walletId, amount: "4.00" },
+    });
+    expect(replay.headers.get("idempotency-replayed")).toBe("true");
+    const sameCell = await http(api, "POST", "/api/v1/wallets/transfer", {
+      token: dora,
+      idempotencyKey: "ddb-2",
+      body: { fromWalletId: a.body.walletId, toWalletId: b.body.walletId, amount: "1.00" },
+    });
+    expect(sameCell.status).toBe(201);
+    expect((await http(api, "GET", `/api/v1/wallets/${a.body.walletId}`, { token: dora })).body.balance).toBe("4.00");
+    expect((await http(api, "GET", `/api/v1/wallets/${b.body.walletId}`, { token: eve })).body.balance).toBe("5.00");
+    // The source copy is read-only.
+    const source = `http://127.0.0.1:${platform.find("cell-1/az-1").port}`;
+    const direct = await http(source, "POST", `/api/v1/wallets/${a.body.walletId}/deposit`, {
+      token: ops,
+      body: { amount: "1.00" },
+    });
+    expect(direct.status).toBe(503);
+    expect(direct.headers.get("wallet-location")).toBe("cell-2");
+  }, 90_000);
 });

@@ -1,3 +1,4 @@
+import { isOwned } from "../domain/ownership.js";
 import { CellReconciler } from "../domain/reconciliation.js";
 import type { LedgerStore } from "./ledger-store.js";
 
@@ -12,26 +13,39 @@ export interface CellReconciliationReport {
   /** Outgoing cross-cell transfers still PENDING here (listed up to 10,000; pendingCount counts all). */
   pendingOutgoing: { transferId: string; destinationCellId: string; currency: string; amount: Minor }[];
   pendingCount: number;
+  /** Wallet copies left out because another cell owns them (moved away, importing, abandoned imports). */
+  migrationCopies: number;
   startedAt: string;
   durationMs: number;
 }
 
 /**
- * Reconciles one cell from its store: wallet rows, every entry (up to each
- * row's version, so writes landing during the pass are left out consistently)
- * and every transfer record. Operations in flight between the transfer pass and
+ * Reconciles one cell from its store: the rows of the wallets it owns, every
+ * entry of those (up to each row's version, so writes landing during the pass
+ * are left out consistently) and every transfer record involving them. Operations in flight between the transfer pass and
  * the wallet pass can show as a transient mismatch; a persistent one is a finding.
  */
 export async function reconcileCell(store: LedgerStore, cellId: string): Promise<CellReconciliationReport> {
   const started = Date.now();
   const reconciler = new CellReconciler();
-  for await (const transfer of store.streamTransfers()) reconciler.addTransfer(transfer);
+  // Only the wallets this cell owns count: a moved, importing or abandoned copy is counted by its owner.
+  const owned = new Set<string>();
+  let copies = 0;
   for await (const wallet of store.streamWallets()) {
+    if (!isOwned(wallet.ownership.state)) {
+      copies += 1;
+      continue;
+    }
+    owned.add(wallet.walletId);
     reconciler.addWallet(wallet);
     for await (const entry of store.streamEntries(wallet.walletId)) {
       if (entry.sequence > wallet.version) break;
       reconciler.addEntry(entry);
     }
+  }
+  for await (const transfer of store.streamTransfers()) {
+    const sides = { from: owned.has(transfer.fromWalletId), to: owned.has(transfer.toWalletId) };
+    if (sides.from || sides.to) reconciler.addTransfer(transfer, sides);
   }
   const { currencies, mismatches } = reconciler.result();
   const asStrings = (totals: object) =>
@@ -43,6 +57,7 @@ export async function reconcileCell(store: LedgerStore, cellId: string): Promise
     mismatches: mismatches.map((m) => ({ ...m, expected: String(m.expected), actual: String(m.actual) })),
     pendingOutgoing: reconciler.pending.map((p) => ({ ...p, amount: String(p.amount) })),
     pendingCount: reconciler.pendingCount,
+    migrationCopies: copies,
     startedAt: new Date(started).toISOString(),
     durationMs: Date.now() - started,
   };

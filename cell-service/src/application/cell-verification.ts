@@ -1,5 +1,6 @@
 import type { KeyObject } from "node:crypto";
 import { type Checkpoint, checkCheckpoint, HeadsDigest, type WalletHead } from "../domain/checkpoint.js";
+import { isOwned } from "../domain/ownership.js";
 import type { Wallet } from "../domain/wallet.js";
 import { type Anchor, type WalletVerification, WalletVerifier } from "../domain/wallet-verification.js";
 import type { LedgerStore } from "./ledger-store.js";
@@ -24,8 +25,11 @@ export interface CellVerificationReport {
   cellId: string;
   valid: boolean;
   checkpoints: CheckpointVerification;
+  /** Wallets this cell owns (active or frozen) and their entries: the cell's totals. */
   wallets: number;
   entries: number;
+  /** Copies another cell owns (moved away, importing, abandoned imports): verified too, for audit, not counted above. */
+  migrationCopies: number;
   /** Wallets that failed, each with its first invalid sequence (at most `maxReported`). */
   invalidWallets: WalletVerification[];
   /** All failed wallets, including those beyond the reported list. */
@@ -127,6 +131,7 @@ export async function verifyCell(
   };
   let wallets = 0;
   let entries = 0;
+  let migrationCopies = 0;
   let invalidCount = 0;
   const invalid: WalletVerification[] = [];
   const running = new Set<Promise<void>>();
@@ -135,8 +140,12 @@ export async function verifyCell(
     const anchor = anchorOf(wallet.walletId);
     anchors?.delete(wallet.walletId);
     const result = await verifyWallet(store, wallet, anchor);
-    wallets += 1;
-    entries += result.entries;
+    if (isOwned(wallet.ownership.state)) {
+      wallets += 1;
+      entries += result.entries;
+    } else {
+      migrationCopies += 1;
+    }
     if (!result.valid) {
       invalidCount += 1;
       if (invalid.length < maxReported) invalid.push(result);
@@ -177,6 +186,7 @@ export async function verifyCell(
     checkpoints: checkpoints.report,
     wallets,
     entries,
+    migrationCopies,
     invalidWallets: invalid,
     invalidCount,
     startedAt: new Date(started).toISOString(),

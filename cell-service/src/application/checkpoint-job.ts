@@ -7,6 +7,7 @@ import {
   sortHeads,
   type WalletHead,
 } from "../domain/checkpoint.js";
+import { isOwned } from "../domain/ownership.js";
 import type { LedgerStore } from "./ledger-store.js";
 
 export interface CheckpointJobOptions {
@@ -67,6 +68,8 @@ export class CheckpointJob {
       if (latest && now() - latest.createdAt < this.options.intervalMs) return { outcome: "not-due", latest };
       const heads: WalletHead[] = [];
       for await (const w of this.store.streamWallets()) {
+        // A checkpoint signs the wallets this cell owns: a copy another cell owns is signed there.
+        if (!isOwned(w.ownership.state)) continue;
         heads.push({
           walletId: w.walletId,
           currency: w.currency,

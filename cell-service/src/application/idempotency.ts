@@ -47,7 +47,13 @@ export function ticketFor(
   };
 }
 
-export function recordFor(ticket: IdempotencyTicket, response: ApiResponse, now: number): IdempotencyRecord {
+/** `walletId`: the wallet the operation acted on, so a migration can copy the record with it. */
+export function recordFor(
+  ticket: IdempotencyTicket,
+  response: ApiResponse,
+  now: number,
+  walletId?: string,
+): IdempotencyRecord {
   const record: IdempotencyRecord = {
     scopeKey: ticket.scopeKey,
     fingerprint: ticket.fingerprint,
@@ -58,6 +64,7 @@ export function recordFor(ticket: IdempotencyTicket, response: ApiResponse, now:
     expiresAt: now + ticket.retentionMs,
   };
   if (response.location !== undefined) record.location = response.location;
+  if (walletId !== undefined) record.walletId = walletId;
   return record;
 }
 

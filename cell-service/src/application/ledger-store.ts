@@ -1,5 +1,6 @@
 import type { Checkpoint, WalletHead } from "../domain/checkpoint.js";
 import type { LedgerEntry } from "../domain/ledger-entry.js";
+import type { Fence, Ownership, OwnershipState, UserFence } from "../domain/ownership.js";
 import type { Transfer } from "../domain/transfer.js";
 import type { Wallet } from "../domain/wallet.js";
 
@@ -18,6 +19,8 @@ export interface IdempotencyRecord {
   body: string;
   createdAt: number;
   expiresAt: number;
+  /** The wallet the operation acted on (absent on records written before migrations), so a move can copy it. */
+  walletId?: string;
 }
 
 /** Everything one operation changes, committed atomically or not at all. */
@@ -51,6 +54,11 @@ export interface CommitRequest<T> {
   walletIds: string[];
   /** Transfers decide() needs (status changes are decided from the current status). */
   transferIds?: string[];
+  /**
+   * Also accept wallets that are `frozen` (the migration's settle step refunds or completes a
+   * frozen wallet's pending transfers before its tail is copied). Default: only `active` wallets.
+   */
+  allowFrozen?: boolean;
   /** Pure: computes the changes from the state. Called again after a conflict. */
   decide(state: DecisionState): { changes: Changes; result: T };
 }
@@ -58,7 +66,30 @@ export interface CommitRequest<T> {
 export type CommitOutcome<T> =
   | { ok: true; result: T }
   | { ok: false; reason: "idempotency-exists" }
-  | { ok: false; reason: "user-has-wallet" };
+  | { ok: false; reason: "user-has-wallet" }
+  /**
+   * A wallet read for this commit (or, for a new wallet, its user) is not writable here:
+   * frozen or given away by a migration. Nothing was written, decide() may not have run.
+   */
+  | { ok: false; reason: "fenced"; fence: Fence };
+
+/** The expected current ownership of a conditional ownership change. */
+export interface OwnershipExpectation {
+  state: OwnershipState;
+  /** When set, the stored migrationId must be this one. */
+  migrationId?: string;
+}
+
+/** Entries copied into an importing wallet, appended atomically with the wallet's new head. */
+export interface ImportedEntries {
+  walletId: string;
+  /** The importing copy's version and migration before these entries (the write is conditional on both). */
+  expectedVersion: number;
+  migrationId: string;
+  entries: LedgerEntry[];
+  /** The wallet row after the entries (balance, version, head, lastEntryAt). */
+  after: Wallet;
+}
 
 export interface EntryPage {
   /** Newest first. */
@@ -86,8 +117,8 @@ export interface LedgerStore {
   /** The entry with the highest sequence whose createdAt <= atMs: one indexed lookup. */
   getLatestEntryAtOrBefore(walletId: string, atMs: number): Promise<LedgerEntry | undefined>;
   listEntries(walletId: string, page: EntryPage): Promise<LedgerEntry[]>;
-  /** All entries of a wallet in ascending sequence order, streamed in pages. */
-  streamEntries(walletId: string): AsyncIterable<LedgerEntry>;
+  /** All entries of a wallet (after `afterSequence`, default 0) in ascending sequence order, streamed in pages. */
+  streamEntries(walletId: string, afterSequence?: number): AsyncIterable<LedgerEntry>;
   /**
    * Every wallet of the cell, streamed in pages (strongly consistent reads, O(page) memory);
    * the order is the adapter's own. For cell-wide verification, snapshots and reconciliation.
@@ -108,6 +139,38 @@ export interface LedgerStore {
   streamCheckpoints(): AsyncIterable<Checkpoint>;
   latestCheckpoint(): Promise<Checkpoint | undefined>;
   getCheckpoint(sequence: number): Promise<Checkpoint | undefined>;
+
+  // --- Migration between cells (see docs/migration.md). Never on the money path. ---
+
+  /** Changes a wallet's ownership if it is currently as expected; false otherwise (nothing changed). */
+  setWalletOwnership(walletId: string, expected: OwnershipExpectation, next: Ownership): Promise<boolean>;
+  getUserFence(userId: string): Promise<UserFence | undefined>;
+  /**
+   * Puts, replaces or removes (next undefined) a user-level fence, conditionally: with `expected`
+   * undefined the user must have neither a fence nor a wallet here; otherwise the stored fence
+   * must have the expected state and migrationId. False when the condition does not hold.
+   */
+  setUserFence(userId: string, expected: UserFence | undefined, next: UserFence | undefined): Promise<boolean>;
+  /**
+   * Creates an importing copy (version 0) and its owner record, replacing a user fence if any.
+   * "exists": the wallet id is already stored; "user-has-wallet": the user has another wallet here.
+   */
+  createImportedWallet(wallet: Wallet): Promise<"created" | "exists" | "user-has-wallet">;
+  /** Appends copied entries to an importing copy; false when its version or migration changed. */
+  appendImportedEntries(batch: ImportedEntries): Promise<boolean>;
+  /** Stores a copied transfer record: new (expected undefined) or replacing the stored one if unchanged since read. */
+  putImportedTransfer(transfer: Transfer, expected: Transfer | undefined): Promise<boolean>;
+  /** Stores a copied idempotency record: new (expected undefined) or replacing the stored one if unchanged since read. */
+  putImportedIdempotency(record: IdempotencyRecord, expected: IdempotencyRecord | undefined): Promise<boolean>;
+  getEntry(walletId: string, sequence: number): Promise<LedgerEntry | undefined>;
+  /**
+   * Scope keys of the idempotency records stored with this walletId and createdAt >= sinceMs (read each with
+   * getIdempotency; the listing may lag on DynamoDB).
+   */
+  listIdempotencyKeysOfWallet(walletId: string, sinceMs?: number): AsyncIterable<string>;
+  /** Outgoing cross-cell transfers of this wallet still PENDING (the listing may lag on DynamoDB). */
+  listPendingTransfersFrom(walletId: string, limit: number): Promise<Transfer[]>;
+
   /** Throws when the store cannot be reached (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

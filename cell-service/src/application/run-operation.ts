@@ -1,6 +1,7 @@
 import type { Problem } from "@cellwallet/contract";
+import type { Fence } from "../domain/ownership.js";
 import type { Result } from "../domain/result.js";
-import { type ApiResponse, problemResponse } from "./api-response.js";
+import { type ApiResponse, fencedResponse, problemResponse } from "./api-response.js";
 import { answerFromRecord, lookup, recordFor } from "./idempotency.js";
 import type { Changes, DecisionState } from "./ledger-store.js";
 import type { CellDeps, OperationContext } from "./operation-context.js";
@@ -19,8 +20,8 @@ export interface Operation {
    * in time becomes 201).
    */
   afterCommit?(response: ApiResponse): Promise<ApiResponse>;
-  /** Answer when the store refused a second wallet for the user. */
-  onUserHasWallet?(): Promise<Problem>;
+  /** Answer when the store refused a second wallet for the user (a fence: the user's wallet moved away). */
+  onUserHasWallet?(): Promise<Problem | { fence: Fence }>;
 }
 
 const isProblem = (v: ApiResponse | Problem): v is Problem => "code" in v;
@@ -49,7 +50,12 @@ export async function runOperation(deps: CellDeps, ctx: OperationContext, op: Op
 async function run(deps: CellDeps, ctx: OperationContext, op: Operation): Promise<ApiResponse> {
   const ticket = ctx.idempotency;
   const withRecord = (changes: Changes, response: ApiResponse, now: number): Changes =>
-    ticket ? { ...changes, idempotency: recordFor(ticket, response, now) } : changes;
+    ticket
+      ? {
+          ...changes,
+          idempotency: recordFor(ticket, response, now, changes.newWallet?.walletId ?? op.walletIds[0]),
+        }
+      : changes;
 
   const outcome = await deps.store.commit({
     walletIds: op.walletIds,
@@ -66,6 +72,10 @@ async function run(deps: CellDeps, ctx: OperationContext, op: Operation): Promis
     if (!outcome.result.refused && op.afterCommit) return op.afterCommit(outcome.result.response);
     return outcome.result.response;
   }
+  if (outcome.reason === "fenced") {
+    deps.onOperation?.(op.type, "fenced");
+    return fencedResponse(outcome.fence, ctx.requestId);
+  }
   if (outcome.reason === "idempotency-exists" && ticket) {
     // Another process committed this key first: answer as it did.
     const record = await deps.store.getIdempotency(ticket.scopeKey);
@@ -74,7 +84,9 @@ async function run(deps: CellDeps, ctx: OperationContext, op: Operation): Promis
     return "code" in answer ? problemResponse(answer, ctx.requestId) : answer;
   }
   if (outcome.reason === "user-has-wallet" && op.onUserHasWallet) {
-    const refusal = problemResponse(await op.onUserHasWallet(), ctx.requestId);
+    const taken = await op.onUserHasWallet();
+    if ("fence" in taken) return fencedResponse(taken.fence, ctx.requestId);
+    const refusal = problemResponse(taken, ctx.requestId);
     deps.onOperation?.(op.type, "refused");
     if (!ticket) return refusal;
     const stored = await deps.store.commit({

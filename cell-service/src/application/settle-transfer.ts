@@ -11,6 +11,8 @@ export interface SettleOptions {
   /** The client's stored 202 outcome to replace by the final answer (synchronous path only). */
   idempotency?: { ticket: IdempotencyTicket; respond(settled: Transfer): ApiResponse };
   requestId: string;
+  /** The migration's settle step: settle a frozen wallet's transfers before its tail is copied. */
+  allowFrozen?: boolean;
 }
 
 /**
@@ -28,6 +30,7 @@ export async function settleTransfer(
 ): Promise<{ transfer: Transfer | undefined; settledNow: boolean; response?: ApiResponse }> {
   type Settled = { transfer: Transfer | undefined; settledNow: boolean; response?: ApiResponse };
   const outcome = await deps.store.commit<Settled>({
+    ...(options.allowFrozen ? { allowFrozen: true } : {}),
     walletIds: [pending.fromWalletId],
     transferIds: [pending.transferId],
     decide: ({ wallets, transfers, now }) => {
@@ -68,13 +71,16 @@ export async function settleTransfer(
       if (options.idempotency) {
         response = options.idempotency.respond(settled);
         changes.idempotencyUpdate = {
-          record: recordFor(options.idempotency.ticket, response, now),
+          record: recordFor(options.idempotency.ticket, response, now, current.fromWalletId),
           expectedStatus: 202,
         };
       }
       return { changes, result: { transfer: settled, settledNow: true, ...(response ? { response } : {}) } };
     },
   });
+  // A sender frozen, moved or being imported is not settled here now: the migration's settle step
+  // (frozen) or the owning cell (after the move) settles it, conditional on PENDING as always.
+  if (!outcome.ok && outcome.reason === "fenced") return { transfer: undefined, settledNow: false };
   if (!outcome.ok) throw new Error(`settling ${pending.transferId} failed: ${outcome.reason}`);
   const { transfer, settledNow, response } = outcome.result;
   if (settledNow && transfer) {

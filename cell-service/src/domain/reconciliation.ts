@@ -85,8 +85,27 @@ export class CellReconciler {
     else t.refunds += entry.amount;
   }
 
-  addTransfer(transfer: Transfer): void {
+  /**
+   * Counts a transfer record on the sides whose wallet this cell owns (`owned`): a wallet that moved
+   * away is counted in its new cell, with its copy of the record. Without `owned`, the record's own
+   * roles say it (an outgoing record: the sender is here; a credit record: the receiver is here).
+   */
+  addTransfer(transfer: Transfer, owned: { from: boolean; to: boolean } = rolesOf(transfer)): void {
     const t = this.of(transfer.currency);
+    // A credit record stands for the receiving side only, an outgoing record for the sending side only; the
+    // two are merged into one record when both wallets end up in one cell (both cell ids set then).
+    const roles = rolesOf(transfer);
+    if (owned.from && roles.from) this.addSent(t, transfer, owned.to);
+    if (owned.to && roles.to) {
+      // Credited here (or copied in with the receiver), or a same-cell transfer whose sender moved away.
+      if (transfer.sourceCellId !== undefined) t.crossIn += transfer.amount;
+      else if (transfer.destinationCellId === undefined && !owned.from && transfer.status === "COMPLETED") {
+        t.crossIn += transfer.amount;
+      }
+    }
+  }
+
+  private addSent(t: CurrencyTotals, transfer: Transfer, receiverHere: boolean): void {
     if (transfer.destinationCellId !== undefined) {
       if (transfer.status === "PENDING") {
         t.crossOutPending += transfer.amount;
@@ -101,10 +120,10 @@ export class CellReconciler {
         }
       } else if (transfer.status === "COMPLETED") t.crossOutCompleted += transfer.amount;
       else t.crossOutFailed += transfer.amount;
-    } else if (transfer.sourceCellId !== undefined) {
-      if (transfer.status === "COMPLETED") t.crossIn += transfer.amount;
     } else if (transfer.status === "COMPLETED") {
-      t.internalTransfers += transfer.amount;
+      // A same-cell transfer: internal while both wallets are here, else sent to the cell the receiver moved to.
+      if (receiverHere) t.internalTransfers += transfer.amount;
+      else t.crossOutCompleted += transfer.amount;
     }
   }
 
@@ -128,4 +147,11 @@ export class CellReconciler {
     }
     return { currencies, mismatches };
   }
+}
+
+/** Which sides of a transfer a record stands for when ownership is not known (no migration involved). */
+function rolesOf(transfer: Transfer): { from: boolean; to: boolean } {
+  if (transfer.destinationCellId !== undefined && transfer.sourceCellId === undefined) return { from: true, to: false };
+  if (transfer.sourceCellId !== undefined && transfer.destinationCellId === undefined) return { from: false, to: true };
+  return { from: true, to: true };
 }

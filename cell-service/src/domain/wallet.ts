@@ -1,4 +1,5 @@
 import { GENESIS_HASH } from "@cellwallet/contract";
+import { activeAtFirstEpoch, type Ownership } from "./ownership.js";
 
 /** A wallet's current state. `version` counts its ledger entries; `headHash` is the last entry's hash. */
 export interface Wallet {
@@ -13,6 +14,8 @@ export interface Wallet {
   lastEntryAt: number;
   createdAt: number;
   updatedAt: number;
+  /** Which copy this cell holds and at which placement epoch (see ownership.ts). */
+  ownership: Ownership;
 }
 
 export function openWallet(walletId: string, userId: string, currency: string, now: number): Wallet {
@@ -26,5 +29,6 @@ export function openWallet(walletId: string, userId: string, currency: string, n
     lastEntryAt: 0,
     createdAt: now,
     updatedAt: now,
+    ownership: activeAtFirstEpoch(),
   };
 }

@@ -6,6 +6,7 @@ import { checkpointsCommand } from "./checkpoints-command.js";
 import { reconcileCommand } from "./reconcile-command.js";
 import { rolloutCommand } from "./rollout-command.js";
 import { tokenCommand } from "./token-command.js";
+import { usersCommand } from "./users-command.js";
 import { verifyCommand } from "./verify-command.js";
 import { versionsCommand } from "./versions-command.js";
 
@@ -22,7 +23,8 @@ export function buildCellctl(env: NodeJS.ProcessEnv): Command {
     .addCommand(cellsCommand(env))
     .addCommand(azCommand(env))
     .addCommand(rolloutCommand(env))
-    .addCommand(versionsCommand(env));
+    .addCommand(versionsCommand(env))
+    .addCommand(usersCommand(env));
 }
 
 await buildCellctl(process.env).parseAsync(process.argv);

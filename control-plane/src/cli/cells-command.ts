@@ -7,6 +7,7 @@ import {
 } from "../placement/cell-operations.js";
 import type { CellEndpoint, CellRecord, PlacementStore } from "../placement/placement-store.js";
 import { cellsCreateCommand } from "./cells-create-command.js";
+import { cellsMoveCommands } from "./cells-moves-command.js";
 import { openPlacementStoreFromEnv, operatorName } from "./cli-env.js";
 import { confirmOrExit, EXIT_REFUSED, EXIT_USAGE, recordThenApply } from "./operator-prompt.js";
 
@@ -57,6 +58,43 @@ async function probeReady(url: string, timeoutMs: number): Promise<ReadyProbe> {
   }
 }
 
+/** Wallet operations a replica has counted so far (all types and outcomes), from its /metrics; null when unreadable. */
+async function operationsCounted(url: string, timeoutMs: number): Promise<number | null> {
+  try {
+    const response = await fetch(`${url.replace(/\/$/, "")}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
+    if (response.status !== 200) return null;
+    let total = 0;
+    for (const line of (await response.text()).split("\n")) {
+      if (line.startsWith("cellwallet_wallet_operations_total{"))
+        total += Number(line.slice(line.lastIndexOf(" ") + 1));
+    }
+    return total;
+  } catch {
+    return null;
+  }
+}
+
+/** Current load per AZ replica: wallet operations per second over `sampleMs` (two /metrics scrapes). */
+async function sampleLoad(
+  endpoints: readonly CellEndpoint[],
+  sampleMs: number,
+  timeoutMs: number,
+): Promise<{ opsPerSecond: number | null; byAz: Record<string, number | null> }> {
+  const first = await Promise.all(endpoints.map((e) => operationsCounted(e.url, timeoutMs)));
+  await new Promise((r) => setTimeout(r, sampleMs));
+  const second = await Promise.all(endpoints.map((e) => operationsCounted(e.url, timeoutMs)));
+  const byAz: Record<string, number | null> = {};
+  let total: number | null = null;
+  endpoints.forEach((e, i) => {
+    const a = first[i];
+    const b = second[i];
+    const rate = a == null || b == null ? null : Math.round(((b - a) * 10_000) / sampleMs) / 10;
+    byAz[e.az] = rate;
+    if (rate !== null) total = (total ?? 0) + rate;
+  });
+  return { opsPerSecond: total, byAz };
+}
+
 function listCommand(env: NodeJS.ProcessEnv): Command {
   return new Command("list")
     .description("List the registered cells: state, users/capacity, fill and AZ weights")
@@ -89,6 +127,7 @@ function describeCommand(env: NodeJS.ProcessEnv): Command {
     .option("--json", "print the description as JSON")
     .option("--timeout <ms>", "timeout of each /ready probe", (v) => Number(v), 1000)
     .option("--headroom <factor>", "spare capacity of each AZ as a multiple of its share", Number, DEFAULT_AZ_HEADROOM)
+    .option("--sample-ms <ms>", "measure ops/s over this long from the replicas' /metrics (0: skip)", Number, 500)
     .addHelpText(
       "after",
       `
@@ -104,11 +143,20 @@ Examples:
   $ cellctl cells describe cell-1 --json --timeout 500`,
     )
     .action(
-      async (cellId: string, options: { json?: boolean; timeout: number; headroom: number }, command: Command) => {
+      async (
+        cellId: string,
+        options: { json?: boolean; timeout: number; headroom: number; sampleMs: number },
+        command: Command,
+      ) => {
         if (!(options.headroom >= 1))
           command.error("cellctl: --headroom must be a number ≥ 1", { exitCode: EXIT_USAGE });
+        if (!(Number.isInteger(options.sampleMs) && options.sampleMs >= 0))
+          command.error("cellctl: --sample-ms must be a non-negative integer", { exitCode: EXIT_USAGE });
         const cell = await withStore(env, (store) => requireCell(store, cellId, command));
-        const probes = await Promise.all(cell.endpoints.map((e) => probeReady(e.url, options.timeout)));
+        const [probes, load] = await Promise.all([
+          Promise.all(cell.endpoints.map((e) => probeReady(e.url, options.timeout))),
+          options.sampleMs > 0 ? sampleLoad(cell.endpoints, options.sampleMs, options.timeout) : undefined,
+        ]);
         const readyByUrl = new Map(cell.endpoints.map((e, i) => [e.url, probes[i]?.ready ?? false]));
         const stability = staticStability(
           cell.endpoints,
@@ -119,7 +167,7 @@ Examples:
         if (options.json) {
           const endpoints = cell.endpoints.map((e, i) => ({ ...e, readiness: probes[i] }));
           process.stdout.write(
-            `${JSON.stringify({ cell: { ...cell, fillPercent: fillPercent(cell), endpoints }, staticStability: stability, verdict }, null, 2)}\n`,
+            `${JSON.stringify({ cell: { ...cell, fillPercent: fillPercent(cell), endpoints }, load: { users: cell.users, ...(load ?? { opsPerSecond: null, byAz: {} }) }, staticStability: stability, verdict }, null, 2)}\n`,
           );
           return;
         }
@@ -129,6 +177,13 @@ Examples:
           `State:     ${cell.state}`,
           `Users:     ${cell.users} of ${cell.capacity}${fill === null ? "" : ` (${fill.toFixed(1)}%)`}`,
           `Updated:   ${new Date(cell.updatedAt).toISOString()}`,
+          `Load:      ${load?.opsPerSecond == null ? "-" : `${load.opsPerSecond} wallet ops/s`}${
+            load
+              ? ` (${Object.entries(load.byAz)
+                  .map(([az, r]) => `${az} ${r ?? "?"}`)
+                  .join(", ")})`
+              : ""
+          }`,
           "",
           "AZ         WEIGHT  READY              URL",
         ];
@@ -292,24 +347,27 @@ Examples:
     });
 }
 
-/** `cellctl cells list | describe | register | cordon | uncordon`: the cell registry. */
+/** `cellctl cells list | describe | register | cordon | uncordon | drain | retire | rebalance`: the cell registry. */
 export function cellsCommand(env: NodeJS.ProcessEnv): Command {
-  return new Command("cells")
+  const command = new Command("cells")
     .description("Inspect and change the cell registry (the routers pick changes up on their next refresh)")
     .addCommand(listCommand(env))
     .addCommand(describeCommand(env))
     .addCommand(registerCommand(env))
     .addCommand(cellsCreateCommand(env))
     .addCommand(lifecycleCommand(env, "cordon"))
-    .addCommand(lifecycleCommand(env, "uncordon"))
-    .addHelpText(
-      "after",
-      `
+    .addCommand(lifecycleCommand(env, "uncordon"));
+  for (const sub of cellsMoveCommands(env)) command.addCommand(sub);
+  return command.addHelpText(
+    "after",
+    `
 Every change is recorded in the operator audit trail (cellctl audit-log) before it is applied.
 
 Examples:
   $ cellctl cells list
   $ cellctl cells describe cell-1
-  $ cellctl cells cordon cell-2 --yes`,
-    );
+  $ cellctl cells cordon cell-2 --yes
+  $ cellctl cells drain cell-2 --yes && cellctl cells retire cell-2 --yes
+  $ cellctl cells rebalance --dry-run`,
+  );
 }

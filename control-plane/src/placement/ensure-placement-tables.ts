@@ -2,9 +2,27 @@ import {
   CreateTableCommand,
   DescribeTableCommand,
   type DynamoDBClient,
+  type GlobalSecondaryIndex,
   type TableDescription,
+  UpdateTableCommand,
 } from "@aws-sdk/client-dynamodb";
-import { PLACEMENT_TABLE_NAMES, PLACEMENT_TABLES, placementTableNames } from "./placement-tables.js";
+import {
+  PLACEMENT_TABLE_NAMES,
+  PLACEMENT_TABLES,
+  type PlacementIndexDefinition,
+  placementTableNames,
+} from "./placement-tables.js";
+
+function indexInput(index: PlacementIndexDefinition): GlobalSecondaryIndex {
+  return {
+    IndexName: index.indexName,
+    KeySchema: [
+      { AttributeName: index.partitionKey.name, KeyType: "HASH" },
+      ...(index.sortKey ? [{ AttributeName: index.sortKey.name, KeyType: "RANGE" as const }] : []),
+    ],
+    Projection: { ProjectionType: index.projection },
+  };
+}
 
 /**
  * Creates the control plane's tables when missing (local development and
@@ -31,7 +49,8 @@ async function waitActive(client: DynamoDBClient, tableName: string): Promise<Ta
   const deadline = Date.now() + ACTIVE_TIMEOUT_MS;
   for (let delay = 50; ; delay = Math.min(delay * 2, 2_000)) {
     const table = await describe(client, tableName);
-    if (table?.TableStatus === "ACTIVE") return table;
+    const indexesActive = (table?.GlobalSecondaryIndexes ?? []).every((i) => i.IndexStatus === "ACTIVE");
+    if (table?.TableStatus === "ACTIVE" && indexesActive) return table;
     if (Date.now() > deadline) throw new Error(`table ${tableName} not ACTIVE after ${ACTIVE_TIMEOUT_MS} ms`);
     await new Promise((resolve) => setTimeout(resolve, delay));
   }
@@ -56,13 +75,31 @@ export async function ensurePlacementTables(client: DynamoDBClient, prefix?: str
                 AttributeType: a.type,
               })),
               KeySchema: [{ AttributeName: key.name, KeyType: "HASH" }],
+              ...(definition.globalSecondaryIndexes?.length
+                ? { GlobalSecondaryIndexes: definition.globalSecondaryIndexes.map(indexInput) }
+                : {}),
             }),
           );
         } catch (error) {
           if (errorName(error) !== "ResourceInUseException") throw error;
         }
       }
-      const table = await waitActive(client, tableName);
+      let table = await waitActive(client, tableName);
+      // A table made before an index was added to the definition (local data kept across versions) gets it now.
+      for (const index of definition.globalSecondaryIndexes ?? []) {
+        if ((table.GlobalSecondaryIndexes ?? []).some((i) => i.IndexName === index.indexName)) continue;
+        await client.send(
+          new UpdateTableCommand({
+            TableName: tableName,
+            AttributeDefinitions: definition.attributeDefinitions.map((a) => ({
+              AttributeName: a.name,
+              AttributeType: a.type,
+            })),
+            GlobalSecondaryIndexUpdates: [{ Create: indexInput(index) }],
+          }),
+        );
+        table = await waitActive(client, tableName);
+      }
       // An existing table with another key would fail later in confusing ways; refuse it here.
       const keys = (table.KeySchema ?? []).map((k) => `${k.AttributeName}:${k.KeyType}`).join(",");
       if (keys !== `${key.name}:HASH`) {

@@ -4,6 +4,21 @@ export {
   type DynamoDbPlacementStoreOptions,
 } from "./dynamodb-placement-store.js";
 export { ensurePlacementTables } from "./ensure-placement-tables.js";
+export {
+  type CellStateChange,
+  type CellStateCondition,
+  type CreateMigrationOutcome,
+  type FlipOutcome,
+  isFinalState,
+  MIGRATION_STATES,
+  MIGRATION_STEPS,
+  type MigrationPatch,
+  type MigrationRecord,
+  type MigrationState,
+  type MigrationStep,
+  type NewMigration,
+  type WalletRelocation,
+} from "./migration-records.js";
 export { type OnboardOptions, type OnboardResult, onboardUser } from "./onboard-user.js";
 export { choosePlacementCell, type PlacementChoice, stableHash } from "./placement-policy.js";
 export { CELL_STATES, PlacementContentionError, placeableStates, placementRefusal } from "./placement-rules.js";
@@ -19,9 +34,11 @@ export {
   DEFAULT_PLACEMENT_TABLE_PREFIX,
   PLACEMENT_TABLE_NAMES,
   PLACEMENT_TABLES,
+  type PlacementIndexDefinition,
   type PlacementKeyAttribute,
   type PlacementTableDefinition,
   type PlacementTableName,
   placementTableNames,
+  USERS_BY_CELL_INDEX,
 } from "./placement-tables.js";
 export { SqlitePlacementStore, type SqlitePlacementStoreOptions } from "./sqlite-placement-store.js";

@@ -4,7 +4,7 @@
  * drift apart. One set per platform, shared by every router and cellctl.
  */
 
-export type PlacementTableName = "cells" | "placements" | "overrides" | "operatorAudit";
+export type PlacementTableName = "cells" | "placements" | "overrides" | "operatorAudit" | "migrations" | "relocations";
 
 export interface PlacementKeyAttribute {
   readonly name: string;
@@ -18,8 +18,19 @@ export interface PlacementTableDefinition {
   readonly partitionKey: PlacementKeyAttribute;
   /** Every attribute a key uses (what CreateTable wants). */
   readonly attributeDefinitions: readonly PlacementKeyAttribute[];
+  readonly globalSecondaryIndexes?: readonly PlacementIndexDefinition[];
   readonly billingMode: "PAY_PER_REQUEST";
 }
+
+export interface PlacementIndexDefinition {
+  readonly indexName: string;
+  readonly partitionKey: PlacementKeyAttribute;
+  readonly sortKey?: PlacementKeyAttribute;
+  readonly projection: "ALL" | "KEYS_ONLY";
+}
+
+/** The placements table's index of the users of each cell (draining, rebalancing). */
+export const USERS_BY_CELL_INDEX = "users-by-cell";
 
 export const PLACEMENT_TABLES: Readonly<Record<PlacementTableName, PlacementTableDefinition>> = {
   cells: {
@@ -33,7 +44,18 @@ export const PLACEMENT_TABLES: Readonly<Record<PlacementTableName, PlacementTabl
     logicalName: "placements",
     suffix: "user-placements",
     partitionKey: { name: "userId", type: "S" },
-    attributeDefinitions: [{ name: "userId", type: "S" }],
+    attributeDefinitions: [
+      { name: "userId", type: "S" },
+      { name: "cellId", type: "S" },
+    ],
+    globalSecondaryIndexes: [
+      {
+        indexName: USERS_BY_CELL_INDEX,
+        partitionKey: { name: "cellId", type: "S" },
+        sortKey: { name: "userId", type: "S" },
+        projection: "ALL",
+      },
+    ],
     billingMode: "PAY_PER_REQUEST",
   },
   overrides: {
@@ -51,6 +73,22 @@ export const PLACEMENT_TABLES: Readonly<Record<PlacementTableName, PlacementTabl
     attributeDefinitions: [{ name: "recordKey", type: "S" }],
     billingMode: "PAY_PER_REQUEST",
   },
+  /** User migrations between cells: one item per migration (the whole record as JSON, step and state as attributes). */
+  migrations: {
+    logicalName: "migrations",
+    suffix: "migrations",
+    partitionKey: { name: "migrationId", type: "S" },
+    attributeDefinitions: [{ name: "migrationId", type: "S" }],
+    billingMode: "PAY_PER_REQUEST",
+  },
+  /** Wallets that moved: walletId -> owning cell and epoch, written with the placement flip; routers read it. */
+  relocations: {
+    logicalName: "relocations",
+    suffix: "wallet-relocations",
+    partitionKey: { name: "walletId", type: "S" },
+    attributeDefinitions: [{ name: "walletId", type: "S" }],
+    billingMode: "PAY_PER_REQUEST",
+  },
 };
 
 export const PLACEMENT_TABLE_NAMES: readonly PlacementTableName[] = [
@@ -58,6 +96,8 @@ export const PLACEMENT_TABLE_NAMES: readonly PlacementTableName[] = [
   "placements",
   "overrides",
   "operatorAudit",
+  "migrations",
+  "relocations",
 ];
 
 export const DEFAULT_PLACEMENT_TABLE_PREFIX = "cellwallet";
@@ -73,5 +113,7 @@ export function placementTableNames(prefix = DEFAULT_PLACEMENT_TABLE_PREFIX): Re
     placements: `${prefix}-${PLACEMENT_TABLES.placements.suffix}`,
     overrides: `${prefix}-${PLACEMENT_TABLES.overrides.suffix}`,
     operatorAudit: `${prefix}-${PLACEMENT_TABLES.operatorAudit.suffix}`,
+    migrations: `${prefix}-${PLACEMENT_TABLES.migrations.suffix}`,
+    relocations: `${prefix}-${PLACEMENT_TABLES.relocations.suffix}`,
   };
 }

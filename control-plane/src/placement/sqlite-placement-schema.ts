@@ -29,3 +29,27 @@ CREATE TABLE IF NOT EXISTS overrides (
   updated_at INTEGER NOT NULL
 ) STRICT;
 `;
+
+/**
+ * Migrations and relocations (added later; CREATE IF NOT EXISTS upgrades an existing file). A user has at
+ * most one migration holding its lock: the partial unique index makes a second one fail to insert.
+ */
+export const MIGRATION_SCHEMA = `
+CREATE TABLE IF NOT EXISTS migrations (
+  migration_id TEXT PRIMARY KEY,
+  user_id      TEXT NOT NULL,
+  state        TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  body         TEXT NOT NULL                   -- the whole MigrationRecord as JSON
+) STRICT;
+CREATE UNIQUE INDEX IF NOT EXISTS migrations_one_active_per_user ON migrations (user_id)
+  WHERE state IN ('running', 'rolling-back');
+
+CREATE TABLE IF NOT EXISTS relocations (
+  wallet_id TEXT PRIMARY KEY,
+  user_id   TEXT NOT NULL,
+  cell_id   TEXT NOT NULL,
+  epoch     INTEGER NOT NULL CHECK (epoch >= 1),
+  moved_at  INTEGER NOT NULL
+) STRICT;
+`;

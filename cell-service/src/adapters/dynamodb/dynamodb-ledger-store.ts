@@ -1,6 +1,7 @@
 import {
   BatchGetItemCommand,
   type ConsumedCapacity,
+  DeleteItemCommand,
   DescribeTableCommand,
   DynamoDBClient,
   type DynamoDBClientConfig,
@@ -12,6 +13,7 @@ import {
   ScanCommand,
   type TransactWriteItem,
   TransactWriteItemsCommand,
+  UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import {
   type Changes,
@@ -20,10 +22,13 @@ import {
   ContentionError,
   type EntryPage,
   type IdempotencyRecord,
+  type ImportedEntries,
   type LedgerStore,
+  type OwnershipExpectation,
 } from "../../application/ledger-store.js";
 import { type Checkpoint, checkpointFromJson, checkpointToJson, type WalletHead } from "../../domain/checkpoint.js";
 import type { LedgerEntry } from "../../domain/ledger-entry.js";
+import { type Fence, type Ownership, type UserFence, writeFence } from "../../domain/ownership.js";
 import type { Transfer } from "../../domain/transfer.js";
 import type { Wallet } from "../../domain/wallet.js";
 import {
@@ -40,6 +45,7 @@ import {
   MAX_SEQUENCE,
   MAX_TIME_MS,
   ownerKey,
+  ownershipToItem,
   ownerToItem,
   stringOf,
   stringValue,
@@ -47,6 +53,8 @@ import {
   transferFromItem,
   transferKey,
   transferToItem,
+  userFenceFromOwnerItem,
+  userFenceToItem,
   walletFromItem,
   walletIdFromOwnerItem,
   walletKey,
@@ -57,10 +65,11 @@ import {
   cellTableNames,
   ENTRIES_BY_TIME_INDEX,
   ENTRIES_BY_TRANSACTION_INDEX,
+  IDEMPOTENCY_BY_WALLET_INDEX,
   PENDING_SHARDS,
   PENDING_TRANSFERS_INDEX,
 } from "./table-definitions.js";
-import { classifyWriteFailure, type ItemRole, isRetryableError } from "./write-failures.js";
+import { cancellationCodes, classifyWriteFailure, type ItemRole, isRetryableError } from "./write-failures.js";
 
 export interface DynamoDbLedgerStoreOptions {
   cellId: string;
@@ -168,10 +177,14 @@ export class DynamoDbLedgerStore implements LedgerStore {
       if (isRetryableError(error)) return RETRY;
       throw error;
     }
+    for (const wallet of wallets.values()) {
+      const fence = writeFence(wallet.walletId, wallet.ownership, request.allowFrozen);
+      if (fence) return { ok: false, reason: "fenced", fence };
+    }
     // As late as possible: entry times must not be older than any write that could precede this one.
     const now = Date.now();
     const { changes, result } = request.decide({ wallets, transfers, now });
-    const plan = this.plan(changes);
+    const plan = this.plan(changes, wallets, request.allowFrozen === true);
     if (plan.items.length === 0) return { ok: true, result };
     try {
       await this.measured("TransactWriteItems", () =>
@@ -180,13 +193,25 @@ export class DynamoDbLedgerStore implements LedgerStore {
       return { ok: true, result };
     } catch (error) {
       const verdict = classifyWriteFailure(error, plan.roles);
+      if (verdict === "user-has-wallet" && changes.newWallet) {
+        // The owner item may be a migration's user fence rather than another wallet.
+        const fence = await this.userFenceOf(changes.newWallet.userId);
+        if (fence) return { ok: false, reason: "fenced", fence };
+      }
       if (verdict === "idempotency-exists" || verdict === "user-has-wallet") return { ok: false, reason: verdict };
       if (verdict === "retry") return RETRY;
       throw error;
     }
   }
 
-  private plan(changes: Changes): WritePlan {
+  private async userFenceOf(userId: string): Promise<Fence | undefined> {
+    const item = await this.getItem("owners", ownerKey(userId));
+    const fence = item && userFenceFromOwnerItem(item);
+    if (!fence) return undefined;
+    return { state: fence.state, userId, ...(fence.state === "moved" ? { movedTo: fence.targetCellId } : {}) };
+  }
+
+  private plan(changes: Changes, read: ReadonlyMap<string, Wallet>, allowFrozen: boolean): WritePlan {
     const plan: WritePlan = { items: [], roles: [] };
     const put = (role: ItemRole, table: CellTableName, item: Item, condition: Omit<Put, "Item" | "TableName">) => {
       plan.items.push({ Put: { ...condition, TableName: this.tables[table], Item: item } });
@@ -199,11 +224,35 @@ export class DynamoDbLedgerStore implements LedgerStore {
         ConditionExpression: "attribute_not_exists(userId)",
       });
     }
+    // The ownership check rides on the wallet item's own condition: no extra call on the money path.
+    // Items written before migrations have no ownState: active.
+    const owned = allowFrozen
+      ? "(attribute_not_exists(ownState) OR ownState IN (:active, :frozen))"
+      : "(attribute_not_exists(ownState) OR ownState = :active)";
+    const ownedValues: Item = allowFrozen
+      ? { ":active": stringValue("active"), ":frozen": stringValue("frozen") }
+      : { ":active": stringValue("active") };
+    const updated = new Set((changes.walletUpdates ?? []).map((u) => u.wallet.walletId));
+    const writes = (changes.entries?.length ?? 0) + (changes.transfers?.length ?? 0) > 0 || changes.idempotency;
+    if (writes || changes.idempotencyUpdate) {
+      for (const walletId of read.keys()) {
+        if (updated.has(walletId)) continue;
+        plan.items.push({
+          ConditionCheck: {
+            TableName: this.tables.wallets,
+            Key: walletKey(walletId),
+            ConditionExpression: owned,
+            ExpressionAttributeValues: ownedValues,
+          },
+        });
+        plan.roles.push("wallet-check");
+      }
+    }
     for (const update of changes.walletUpdates ?? []) {
       if (update.wallet.balance < 0n)
         throw new Error(`refusing to store a negative balance for ${update.wallet.walletId}`);
-      const values: Item = { ":expected": integerValue(update.expectedVersion) };
-      let condition = "#version = :expected";
+      const values: Item = { ":expected": integerValue(update.expectedVersion), ...ownedValues };
+      let condition = `#version = :expected AND ${owned}`;
       // Defence in depth: the domain already refused overdrafts; the store refuses them again.
       if (update.debit !== undefined) {
         values[":debit"] = bigintValue(update.debit);
@@ -456,13 +505,13 @@ export class DynamoDbLedgerStore implements LedgerStore {
     return entries.slice(0, limit);
   }
 
-  async *streamEntries(walletId: string): AsyncIterable<LedgerEntry> {
+  async *streamEntries(walletId: string, afterSequence = 0): AsyncIterable<LedgerEntry> {
     let start: Item | undefined;
     do {
       const out = await this.query({
-        KeyConditionExpression: "#w = :w",
-        ExpressionAttributeNames: { "#w": "walletId" },
-        ExpressionAttributeValues: { ":w": stringValue(walletId) },
+        KeyConditionExpression: "#w = :w AND #s > :after",
+        ExpressionAttributeNames: { "#w": "walletId", "#s": "sequence" },
+        ExpressionAttributeValues: { ":w": stringValue(walletId), ":after": integerValue(afterSequence) },
         ScanIndexForward: true,
         Limit: STREAM_PAGE_SIZE,
         ExclusiveStartKey: start,
@@ -615,6 +664,255 @@ export class DynamoDbLedgerStore implements LedgerStore {
     if (!Number.isSafeInteger(sequence) || sequence < 1) return undefined;
     const item = await this.getItem("checkpoints", { cell: stringValue("cell"), sequence: integerValue(sequence) });
     return item && checkpointFromJson(stringOf(item, "body"));
+  }
+
+  async setWalletOwnership(walletId: string, expected: OwnershipExpectation, next: Ownership): Promise<boolean> {
+    const values: Item = {};
+    const set: string[] = [];
+    const remove: string[] = [];
+    for (const [name, value] of Object.entries(ownershipToItem(next))) {
+      set.push(`${name} = :${name}`);
+      values[`:${name}`] = value;
+    }
+    if (next.migrationId === undefined) remove.push("ownMigration");
+    if (next.peerCellId === undefined) remove.push("ownPeer");
+    values[":expectedState"] = stringValue(expected.state);
+    let condition =
+      expected.state === "active"
+        ? "attribute_exists(walletId) AND (attribute_not_exists(ownState) OR ownState = :expectedState)"
+        : "ownState = :expectedState";
+    if (expected.migrationId !== undefined) {
+      condition += " AND ownMigration = :expectedMigration";
+      values[":expectedMigration"] = stringValue(expected.migrationId);
+    }
+    return this.conditional("UpdateItem", () =>
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tables.wallets,
+          Key: walletKey(walletId),
+          UpdateExpression: `SET ${set.join(", ")}${remove.length > 0 ? ` REMOVE ${remove.join(", ")}` : ""}`,
+          ConditionExpression: condition,
+          ExpressionAttributeValues: values,
+          ReturnConsumedCapacity: "TOTAL",
+        }),
+      ),
+    );
+  }
+
+  /** Runs a conditional write: false when its condition did not hold. */
+  private async conditional(operation: string, call: () => Promise<object>): Promise<boolean> {
+    try {
+      await this.measured(operation, call);
+      return true;
+    } catch (error) {
+      const name = error instanceof Error ? error.name : "";
+      if (name === "ConditionalCheckFailedException" || name === "TransactionCanceledException") return false;
+      throw error;
+    }
+  }
+
+  async getUserFence(userId: string): Promise<UserFence | undefined> {
+    const item = await this.getItem("owners", ownerKey(userId));
+    return item && userFenceFromOwnerItem(item);
+  }
+
+  async setUserFence(userId: string, expected: UserFence | undefined, next: UserFence | undefined): Promise<boolean> {
+    const values: Item = {};
+    let condition = "attribute_not_exists(userId)";
+    if (expected !== undefined) {
+      condition = "fenceState = :state AND fenceMigration = :migration";
+      values[":state"] = stringValue(expected.state);
+      values[":migration"] = stringValue(expected.migrationId);
+    }
+    const valuesOrNone = Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {};
+    if (next === undefined) {
+      if (expected === undefined) return true;
+      return this.conditional("DeleteItem", () =>
+        this.client.send(
+          new DeleteItemCommand({
+            TableName: this.tables.owners,
+            Key: ownerKey(userId),
+            ConditionExpression: condition,
+            ...valuesOrNone,
+            ReturnConsumedCapacity: "TOTAL",
+          }),
+        ),
+      );
+    }
+    return this.conditional("PutItem", () =>
+      this.client.send(
+        new PutItemCommand({
+          TableName: this.tables.owners,
+          Item: userFenceToItem({ ...next, userId }),
+          ConditionExpression: condition,
+          ...valuesOrNone,
+          ReturnConsumedCapacity: "TOTAL",
+        }),
+      ),
+    );
+  }
+
+  async createImportedWallet(wallet: Wallet): Promise<"created" | "exists" | "user-has-wallet"> {
+    const items: TransactWriteItem[] = [
+      {
+        Put: {
+          TableName: this.tables.wallets,
+          Item: walletToItem(wallet),
+          ConditionExpression: "attribute_not_exists(walletId)",
+        },
+      },
+      {
+        // An owner item without walletId is a user fence: the import replaces it.
+        Put: {
+          TableName: this.tables.owners,
+          Item: ownerToItem(wallet.userId, wallet.walletId),
+          ConditionExpression: "attribute_not_exists(userId) OR attribute_not_exists(walletId)",
+        },
+      },
+    ];
+    try {
+      await this.measured("TransactWriteItems", () =>
+        this.client.send(new TransactWriteItemsCommand({ TransactItems: items, ReturnConsumedCapacity: "TOTAL" })),
+      );
+      return "created";
+    } catch (error) {
+      const codes = cancellationCodes(error);
+      if (codes?.[0] === "ConditionalCheckFailed") return "exists";
+      if (codes?.[1] === "ConditionalCheckFailed") return "user-has-wallet";
+      throw error;
+    }
+  }
+
+  async appendImportedEntries(batch: ImportedEntries): Promise<boolean> {
+    if (batch.entries.length > 99) throw new Error("at most 99 entries per imported batch (one transaction)");
+    const items: TransactWriteItem[] = [
+      {
+        Put: {
+          TableName: this.tables.wallets,
+          Item: walletToItem(batch.after),
+          ConditionExpression: "#version = :expected AND ownState = :importing AND ownMigration = :migration",
+          ExpressionAttributeNames: { "#version": "version" },
+          ExpressionAttributeValues: {
+            ":expected": integerValue(batch.expectedVersion),
+            ":importing": stringValue("importing"),
+            ":migration": stringValue(batch.migrationId),
+          },
+        },
+      },
+      ...batch.entries.map(
+        (entry): TransactWriteItem => ({
+          Put: {
+            TableName: this.tables.entries,
+            Item: entryToItem(entry),
+            ConditionExpression: "attribute_not_exists(walletId)",
+          },
+        }),
+      ),
+    ];
+    return this.conditional("TransactWriteItems", () =>
+      this.client.send(new TransactWriteItemsCommand({ TransactItems: items, ReturnConsumedCapacity: "TOTAL" })),
+    );
+  }
+
+  async putImportedTransfer(transfer: Transfer, expected: Transfer | undefined): Promise<boolean> {
+    return this.conditional("PutItem", () =>
+      this.client.send(
+        new PutItemCommand({
+          TableName: this.tables.transfers,
+          Item: transferToItem(transfer),
+          ...(expected === undefined
+            ? { ConditionExpression: "attribute_not_exists(transferId)" }
+            : {
+                ConditionExpression: "#status = :status",
+                ExpressionAttributeNames: { "#status": "status" },
+                ExpressionAttributeValues: { ":status": stringValue(expected.status) },
+              }),
+          ReturnConsumedCapacity: "TOTAL",
+        }),
+      ),
+    );
+  }
+
+  async putImportedIdempotency(record: IdempotencyRecord, expected: IdempotencyRecord | undefined): Promise<boolean> {
+    return this.conditional("PutItem", () =>
+      this.client.send(
+        new PutItemCommand({
+          TableName: this.tables.idempotency,
+          Item: idempotencyToItem(record),
+          ...(expected === undefined
+            ? { ConditionExpression: "attribute_not_exists(scopeKey)" }
+            : {
+                ConditionExpression: "#status = :status AND fingerprint = :fingerprint",
+                ExpressionAttributeNames: { "#status": "status" },
+                ExpressionAttributeValues: {
+                  ":status": integerValue(expected.status),
+                  ":fingerprint": stringValue(expected.fingerprint),
+                },
+              }),
+          ReturnConsumedCapacity: "TOTAL",
+        }),
+      ),
+    );
+  }
+
+  async getEntry(walletId: string, sequence: number): Promise<LedgerEntry | undefined> {
+    if (!Number.isSafeInteger(sequence) || sequence < 1) return undefined;
+    const item = await this.getItem("entries", entryKey(walletId, sequence));
+    return item && entryFromItem(item);
+  }
+
+  async *listIdempotencyKeysOfWallet(walletId: string, sinceMs = 0): AsyncIterable<string> {
+    // The index is eventually consistent and keys-only: callers read the records they need consistently.
+    let start: Item | undefined;
+    do {
+      const out = await this.measured("Query", () =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.tables.idempotency,
+            IndexName: IDEMPOTENCY_BY_WALLET_INDEX,
+            KeyConditionExpression: "walletId = :w AND createdAt >= :since",
+            ExpressionAttributeValues: { ":w": stringValue(walletId), ":since": integerValue(Math.max(0, sinceMs)) },
+            Limit: STREAM_PAGE_SIZE,
+            ExclusiveStartKey: start,
+            ReturnConsumedCapacity: "TOTAL",
+          }),
+        ),
+      );
+      for (const key of out.Items ?? []) yield stringOf(key, "scopeKey");
+      start = out.LastEvaluatedKey;
+    } while (start !== undefined);
+  }
+
+  async listPendingTransfersFrom(walletId: string, limit: number): Promise<Transfer[]> {
+    const found: Transfer[] = [];
+    for (let shard = 0; shard < PENDING_SHARDS; shard++) {
+      let start: Item | undefined;
+      do {
+        const out = await this.measured("Query", () =>
+          this.client.send(
+            new QueryCommand({
+              TableName: this.tables.transfers,
+              IndexName: PENDING_TRANSFERS_INDEX,
+              KeyConditionExpression: "pendingShard = :shard",
+              FilterExpression: "fromWalletId = :w",
+              ExpressionAttributeValues: { ":shard": stringValue(String(shard)), ":w": stringValue(walletId) },
+              ExclusiveStartKey: start,
+              ReturnConsumedCapacity: "TOTAL",
+            }),
+          ),
+        );
+        for (const item of out.Items ?? []) found.push(transferFromItem(item));
+        start = out.LastEvaluatedKey;
+      } while (start !== undefined);
+    }
+    // The index lags: confirm each one with a consistent read.
+    const confirmed: Transfer[] = [];
+    for (const t of found.sort((a, b) => a.createdAt - b.createdAt)) {
+      const current = await this.getTransfer(t.transferId);
+      if (current?.status === "PENDING") confirmed.push(current);
+      if (confirmed.length >= limit) break;
+    }
+    return confirmed;
   }
 
   async ping(): Promise<void> {

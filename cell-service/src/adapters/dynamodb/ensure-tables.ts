@@ -5,6 +5,7 @@ import {
   DescribeTimeToLiveCommand,
   type DynamoDBClient,
   type TableDescription,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from "@aws-sdk/client-dynamodb";
 import { CELL_TABLE_NAMES, CELL_TABLES, type CellTableDefinition, cellTableNames } from "./table-definitions.js";
@@ -19,6 +20,17 @@ const ACTIVE_TIMEOUT_MS = 300_000;
 
 function errorName(error: unknown): string | undefined {
   return error instanceof Error ? error.name : undefined;
+}
+
+function globalIndexInput(index: CellTableDefinition["globalSecondaryIndexes"][number]) {
+  return {
+    IndexName: index.indexName,
+    KeySchema: [
+      { AttributeName: index.partitionKey.name, KeyType: "HASH" as const },
+      ...(index.sortKey ? [{ AttributeName: index.sortKey.name, KeyType: "RANGE" as const }] : []),
+    ],
+    Projection: { ProjectionType: index.projection },
+  };
 }
 
 function createTableInput(tableName: string, definition: CellTableDefinition): CreateTableCommandInput {
@@ -42,14 +54,7 @@ function createTableInput(tableName: string, definition: CellTableDefinition): C
     }));
   }
   if (definition.globalSecondaryIndexes.length > 0) {
-    input.GlobalSecondaryIndexes = definition.globalSecondaryIndexes.map((index) => ({
-      IndexName: index.indexName,
-      KeySchema: [
-        { AttributeName: index.partitionKey.name, KeyType: "HASH" as const },
-        ...(index.sortKey ? [{ AttributeName: index.sortKey.name, KeyType: "RANGE" as const }] : []),
-      ],
-      Projection: { ProjectionType: index.projection },
-    }));
+    input.GlobalSecondaryIndexes = definition.globalSecondaryIndexes.map(globalIndexInput);
   }
   return input;
 }
@@ -83,6 +88,40 @@ function assertShape(tableName: string, table: TableDescription, definition: Cel
   }
 }
 
+/**
+ * Adds the global indexes a newer release defines to a table an older one created (GSIs, unlike LSIs, can be
+ * added to a live table: the idempotency table's byWallet index came with migrations). Waits until they are ACTIVE.
+ */
+async function addMissingGlobalIndexes(
+  client: DynamoDBClient,
+  tableName: string,
+  table: TableDescription,
+  definition: CellTableDefinition,
+): Promise<TableDescription> {
+  const present = new Set((table.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName));
+  const missing = definition.globalSecondaryIndexes.filter((i) => !present.has(i.indexName));
+  let current = table;
+  for (const index of missing) {
+    try {
+      await client.send(
+        new UpdateTableCommand({
+          TableName: tableName,
+          AttributeDefinitions: definition.attributeDefinitions.map((a) => ({
+            AttributeName: a.name,
+            AttributeType: a.type,
+          })),
+          GlobalSecondaryIndexUpdates: [{ Create: globalIndexInput(index) }],
+        }),
+      );
+    } catch (error) {
+      // Another process added it first (or is adding it): wait for it like for our own.
+      if (errorName(error) !== "ResourceInUseException" && errorName(error) !== "ValidationException") throw error;
+    }
+    current = await waitActive(client, tableName);
+  }
+  return current;
+}
+
 async function createIfMissing(client: DynamoDBClient, tableName: string, definition: CellTableDefinition) {
   if (await describe(client, tableName)) return;
   try {
@@ -96,7 +135,8 @@ async function waitActive(client: DynamoDBClient, tableName: string): Promise<Ta
   const deadline = Date.now() + ACTIVE_TIMEOUT_MS;
   for (let delay = 50; ; delay = Math.min(delay * 2, 2_000)) {
     const table = await describe(client, tableName);
-    if (table?.TableStatus === "ACTIVE") return table;
+    const indexesActive = (table?.GlobalSecondaryIndexes ?? []).every((i) => (i.IndexStatus ?? "ACTIVE") === "ACTIVE");
+    if (table?.TableStatus === "ACTIVE" && indexesActive) return table;
     if (Date.now() > deadline) throw new Error(`table ${tableName} not ACTIVE after ${ACTIVE_TIMEOUT_MS} ms`);
     await new Promise((resolve) => setTimeout(resolve, delay));
   }
@@ -131,7 +171,7 @@ export async function ensureCellTables(client: DynamoDBClient, cellId: string, p
       const definition = CELL_TABLES[logical];
       const tableName = names[logical];
       await createIfMissing(client, tableName, definition);
-      const table = await waitActive(client, tableName);
+      const table = await addMissingGlobalIndexes(client, tableName, await waitActive(client, tableName), definition);
       assertShape(tableName, table, definition);
       if (definition.ttlAttribute !== undefined) await enableTtl(client, tableName, definition.ttlAttribute);
     }),

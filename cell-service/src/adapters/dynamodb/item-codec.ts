@@ -3,6 +3,7 @@ import { type AuditContext, ENTRY_TYPES, type EntryType } from "@cellwallet/cont
 import type { IdempotencyRecord } from "../../application/ledger-store.js";
 import type { WalletHead } from "../../domain/checkpoint.js";
 import type { LedgerEntry } from "../../domain/ledger-entry.js";
+import type { Ownership, OwnershipState, UserFence } from "../../domain/ownership.js";
 import type { Transfer, TransferStatus } from "../../domain/transfer.js";
 import type { Wallet } from "../../domain/wallet.js";
 import { PENDING_SHARDS } from "./table-definitions.js";
@@ -112,8 +113,50 @@ export const entryKey = (walletId: string, sequence: number): Item => ({
 export const transferKey = (transferId: string): Item => ({ transferId: s(transferId) });
 export const idempotencyKey = (scopeKey: string): Item => ({ scopeKey: s(scopeKey) });
 
+const OWNERSHIP_STATES: readonly OwnershipState[] = ["active", "frozen", "moved", "importing", "abandoned"];
+
+/** Ownership attributes of a wallet item; items written before migrations have none: active at epoch 1. */
+export function ownershipToItem(o: Ownership): Item {
+  const item: Item = { ownState: s(o.state), ownEpoch: n(o.epoch) };
+  putOptional(item, { ownMigration: o.migrationId, ownPeer: o.peerCellId });
+  return item;
+}
+
+function ownershipFromItem(item: Item): Ownership {
+  if (item.ownState === undefined) return { state: "active", epoch: 1 };
+  const ownership: Ownership = { state: oneOf(item, "ownState", OWNERSHIP_STATES), epoch: int(item, "ownEpoch") };
+  const migrationId = optStr(item, "ownMigration");
+  const peer = optStr(item, "ownPeer");
+  if (migrationId !== undefined) ownership.migrationId = migrationId;
+  if (peer !== undefined) ownership.peerCellId = peer;
+  return ownership;
+}
+
+/** A user fence lives in the owners table, as an owner item without walletId: create-wallet's condition stops. */
+export function userFenceToItem(f: UserFence): Item {
+  return {
+    userId: s(f.userId),
+    fenceState: s(f.state),
+    fenceEpoch: n(f.epoch),
+    fenceMigration: s(f.migrationId),
+    fenceTarget: s(f.targetCellId),
+  };
+}
+
+export function userFenceFromOwnerItem(item: Item): UserFence | undefined {
+  if (item.fenceState === undefined) return undefined;
+  return {
+    userId: str(item, "userId"),
+    state: oneOf(item, "fenceState", ["frozen", "moved"] as const),
+    epoch: int(item, "fenceEpoch"),
+    migrationId: str(item, "fenceMigration"),
+    targetCellId: str(item, "fenceTarget"),
+  };
+}
+
 export function walletToItem(wallet: Wallet): Item {
   return {
+    ...ownershipToItem(wallet.ownership),
     walletId: s(wallet.walletId),
     userId: s(wallet.userId),
     currency: s(wallet.currency),
@@ -137,6 +180,7 @@ export function walletFromItem(item: Item): Wallet {
     lastEntryAt: int(item, "lastEntryAt"),
     createdAt: int(item, "createdAt"),
     updatedAt: int(item, "updatedAt"),
+    ownership: ownershipFromItem(item),
   };
 }
 
@@ -144,8 +188,9 @@ export function ownerToItem(userId: string, walletId: string): Item {
   return { userId: s(userId), walletId: s(walletId) };
 }
 
-export function walletIdFromOwnerItem(item: Item): string {
-  return str(item, "walletId");
+/** The owner's wallet id; undefined for a user fence (an owner item without a wallet). */
+export function walletIdFromOwnerItem(item: Item): string | undefined {
+  return item.fenceState !== undefined && item.walletId === undefined ? undefined : str(item, "walletId");
 }
 
 export function entryToItem(entry: LedgerEntry): Item {
@@ -278,7 +323,7 @@ export function idempotencyToItem(record: IdempotencyRecord): Item {
     // DynamoDB TTL wants epoch seconds; rounding up never expires a record early.
     ttl: n(Math.ceil(record.expiresAt / 1000)),
   };
-  putOptional(item, { location: record.location });
+  putOptional(item, { location: record.location, walletId: record.walletId });
   return item;
 }
 
@@ -293,7 +338,9 @@ export function idempotencyFromItem(item: Item): IdempotencyRecord {
     expiresAt: int(item, "expiresAt"),
   };
   const location = optStr(item, "location");
+  const walletId = optStr(item, "walletId");
   if (location !== undefined) record.location = location;
+  if (walletId !== undefined) record.walletId = walletId;
   return record;
 }
 

@@ -55,6 +55,8 @@ export const ENTRIES_BY_TIME_INDEX = "byTime";
 export const ENTRIES_BY_TRANSACTION_INDEX = "byTransactionId";
 /** Sparse GSI over outgoing cross-cell transfers that are still PENDING (the retry worker's queue). */
 export const PENDING_TRANSFERS_INDEX = "pendingTransfers";
+/** Sparse GSI (keys only) over idempotency records by the wallet they acted on: a migration copies them. */
+export const IDEMPOTENCY_BY_WALLET_INDEX = "byWallet";
 /** Pending transfers are spread over this many GSI partitions so no one partition gets hot. */
 export const PENDING_SHARDS = 8;
 
@@ -122,9 +124,20 @@ export const CELL_TABLES: Readonly<Record<CellTableName, CellTableDefinition>> =
   idempotency: {
     logicalName: "idempotency",
     partitionKey: { name: "scopeKey", type: "S" },
-    attributeDefinitions: [{ name: "scopeKey", type: "S" }],
+    attributeDefinitions: [
+      { name: "scopeKey", type: "S" },
+      { name: "walletId", type: "S" },
+      { name: "createdAt", type: "N" },
+    ],
     localSecondaryIndexes: [],
-    globalSecondaryIndexes: [],
+    globalSecondaryIndexes: [
+      {
+        indexName: IDEMPOTENCY_BY_WALLET_INDEX,
+        partitionKey: { name: "walletId", type: "S" },
+        sortKey: { name: "createdAt", type: "N" },
+        projection: "KEYS_ONLY",
+      },
+    ],
     ttlAttribute: "ttl",
     billingMode: "PAY_PER_REQUEST",
     ledgerImmutable: false,

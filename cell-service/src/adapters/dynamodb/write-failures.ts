@@ -8,6 +8,8 @@ export type ItemRole =
   | "new-wallet"
   | "owner"
   | "wallet-update"
+  /** A wallet read but not written (a refusal's idempotency record): its ownership must still hold. */
+  | "wallet-check"
   | "entry"
   | "transfer"
   | "idempotency"

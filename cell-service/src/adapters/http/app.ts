@@ -125,7 +125,7 @@ export function createCellApp(options: CellAppOptions): OpenAPIHono<CellEnv> {
     }
     return next();
   });
-  registerInternalRoutes(app, deps, options.verifyInternalToken);
+  registerInternalRoutes(app, deps, options.verifyInternalToken, metrics, options.verifyToken);
   app.use("/api/*", authenticate(options.verifyToken));
   app.use("/api/*", async (c, next) => {
     const socket = getConnInfo(c).remote.address;

@@ -26,21 +26,21 @@ function toPlain(value: unknown): unknown {
  * kept as their literal text (JsonNumber), and the route validators see this
  * lossless value instead of JSON.parse's rounded one.
  */
-export function jsonBody(): MiddlewareHandler<CellEnv> {
+export function jsonBody(maxBytes = MAX_BODY_BYTES): MiddlewareHandler<CellEnv> {
   return async (c, next) => {
     const method = c.req.method;
     if (method !== "POST" && method !== "PUT" && method !== "PATCH") return next();
     const declared = c.req.header("content-length");
-    if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) {
-      return sendProblem(c, problem("payload-too-large", `request bodies are at most ${MAX_BODY_BYTES} bytes`));
+    if (declared !== undefined && Number(declared) > maxBytes) {
+      return sendProblem(c, problem("payload-too-large", `request bodies are at most ${maxBytes} bytes`));
     }
     const type = c.req.header("content-type");
     if (!type || !JSON_MEDIA.test(type.trim())) {
       return sendProblem(c, problem("unsupported-media-type", "send the body as application/json"));
     }
-    const bytes = await readBodyLimited(c.req.raw, MAX_BODY_BYTES);
+    const bytes = await readBodyLimited(c.req.raw, maxBytes);
     if (bytes === undefined) {
-      return sendProblem(c, problem("payload-too-large", `request bodies are at most ${MAX_BODY_BYTES} bytes`));
+      return sendProblem(c, problem("payload-too-large", `request bodies are at most ${maxBytes} bytes`));
     }
     let text: string;
     let parsed: unknown;

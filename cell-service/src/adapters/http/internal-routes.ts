@@ -1,4 +1,11 @@
-import { INTERNAL_CREDIT_PATH, problem, SCOPES, type TokenVerifier } from "@cellwallet/contract";
+import {
+  INTERNAL_CREDIT_PATH,
+  MIGRATION_MAX_BODY_BYTES,
+  MIGRATION_PATH_PREFIX,
+  problem,
+  SCOPES,
+  type TokenVerifier,
+} from "@cellwallet/contract";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
 import type { CellDeps } from "../../application/operation-context.js";
@@ -6,6 +13,8 @@ import { creditIncomingTransfer } from "../../application/use-cases/credit-incom
 import { authenticate } from "./authenticate.js";
 import { jsonBody } from "./body.js";
 import type { CellEnv } from "./context.js";
+import type { CellMetrics } from "./metrics.js";
+import { registerMigrationRoutes } from "./migration-routes.js";
 import { send, sendProblem } from "./respond.js";
 import { fieldErrors } from "./validation-hook.js";
 
@@ -25,15 +34,34 @@ const CreditBody = z.strictObject({
  * they need a service token (scope wallet:internal) signed with the internal
  * secret, which user tokens never are.
  */
-export function registerInternalRoutes(app: OpenAPIHono<CellEnv>, deps: CellDeps, verifyInternal: TokenVerifier): void {
-  app.use("/internal/*", authenticate(verifyInternal));
+export function registerInternalRoutes(
+  app: OpenAPIHono<CellEnv>,
+  deps: CellDeps,
+  verifyInternal: TokenVerifier,
+  metrics: CellMetrics,
+  verifyUser?: TokenVerifier,
+): void {
+  // A valid user token is an authenticated principal without the right to be here: 403, not 401.
+  const either: TokenVerifier = async (token) => {
+    const internal = await verifyInternal(token);
+    if (internal.ok || !verifyUser) return internal;
+    const user = await verifyUser(token);
+    return user.ok ? { ok: true, principal: { ...user.principal, scopes: [] } } : internal;
+  };
+  app.use("/internal/*", authenticate(either));
   app.use("/internal/*", async (c, next) => {
     if (!c.get("principal").scopes.includes(SCOPES.internal)) {
       return sendProblem(c, problem("forbidden", "internal endpoints need a service token"));
     }
     return next();
   });
-  app.use("/internal/*", jsonBody());
+  // Import bodies carry whole export pages; every other internal body keeps the 16 KiB limit.
+  const pageBody = jsonBody(MIGRATION_MAX_BODY_BYTES);
+  const smallBody = jsonBody();
+  app.use("/internal/*", (c, next) =>
+    c.req.path.startsWith(`${MIGRATION_PATH_PREFIX}/`) ? pageBody(c, next) : smallBody(c, next),
+  );
+  registerMigrationRoutes(app, deps, metrics);
 
   app.post(INTERNAL_CREDIT_PATH, async (c) => {
     const parsed = CreditBody.safeParse(c.get("parsedBody"));

@@ -6,6 +6,8 @@ export class CellMetrics {
   readonly requests: Counter<"method" | "route" | "status">;
   readonly latency: Histogram<"method" | "route" | "status">;
   readonly operations: Counter<"type" | "outcome">;
+  /** Migration steps served by this cell (freeze, import, activate…) by outcome (ok, conflict, invalid, error). */
+  readonly migrationSteps: Counter<"step" | "outcome">;
   /** Results of the periodic verification job (and of checkpoints): alert on invalid > 0 or a stale success. */
   readonly verificationInvalidWallets: Gauge;
   readonly verificationCheckpointsValid: Gauge;
@@ -39,6 +41,12 @@ export class CellMetrics {
       name: "cellwallet_wallet_operations_total",
       help: "Wallet operations by type and outcome (ok, refused)",
       labelNames: ["type", "outcome"],
+      registers: [this.registry],
+    });
+    this.migrationSteps = new Counter({
+      name: "cellwallet_migration_steps_total",
+      help: "Migration steps served by this cell (status, export, freeze, settle, import, activate, abandon, unfreeze, moved) by outcome",
+      labelNames: ["step", "outcome"],
       registers: [this.registry],
     });
     this.verificationInvalidWallets = new Gauge({

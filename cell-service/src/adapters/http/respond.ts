@@ -1,4 +1,10 @@
-import { PROBLEM_CONTENT_TYPE, type Problem, problemBody, problemStatus } from "@cellwallet/contract";
+import {
+  PROBLEM_CONTENT_TYPE,
+  type Problem,
+  problemBody,
+  problemStatus,
+  WALLET_LOCATION_HEADER,
+} from "@cellwallet/contract";
 import type { Context } from "hono";
 import type { ApiResponse } from "../../application/api-response.js";
 
@@ -15,6 +21,7 @@ export function send(c: Context, response: ApiResponse): RouteResponse {
   if (response.location !== undefined) headers.location = response.location;
   if (response.replayed) headers["idempotency-replayed"] = "true";
   if (response.retryAfter !== undefined) headers["retry-after"] = String(response.retryAfter);
+  if (response.walletLocation !== undefined) headers[WALLET_LOCATION_HEADER.toLowerCase()] = response.walletLocation;
   return c.body(response.body, response.status as 200, headers) as RouteResponse;
 }
 

@@ -2,6 +2,7 @@ import type { AuditContext, EntryType } from "@cellwallet/contract";
 import type { IdempotencyRecord } from "../../application/ledger-store.js";
 import type { WalletHead } from "../../domain/checkpoint.js";
 import type { LedgerEntry } from "../../domain/ledger-entry.js";
+import type { Ownership, OwnershipState, UserFence } from "../../domain/ownership.js";
 import type { Transfer, TransferStatus } from "../../domain/transfer.js";
 import type { Wallet } from "../../domain/wallet.js";
 
@@ -31,6 +32,40 @@ export function walletFromRow(r: Row): Wallet {
     lastEntryAt: num(r.last_entry_at),
     createdAt: num(r.created_at),
     updatedAt: num(r.updated_at),
+    ownership: ownershipFromRow(r),
+  };
+}
+
+function ownershipFromRow(r: Row): Ownership {
+  const ownership: Ownership = { state: str(r.state) as OwnershipState, epoch: num(r.epoch) };
+  const migrationId = optStr(r.migration_id);
+  const peer = optStr(r.peer_cell_id);
+  if (migrationId !== undefined) ownership.migrationId = migrationId;
+  if (peer !== undefined) ownership.peerCellId = peer;
+  return ownership;
+}
+
+export function ownershipParams(o: Ownership) {
+  return { state: o.state, epoch: o.epoch, migration_id: o.migrationId ?? null, peer_cell_id: o.peerCellId ?? null };
+}
+
+export function userFenceFromRow(r: Row): UserFence {
+  return {
+    userId: str(r.user_id),
+    state: str(r.state) as UserFence["state"],
+    epoch: num(r.epoch),
+    migrationId: str(r.migration_id),
+    targetCellId: str(r.target_cell_id),
+  };
+}
+
+export function userFenceParams(f: UserFence) {
+  return {
+    user_id: f.userId,
+    state: f.state,
+    epoch: f.epoch,
+    migration_id: f.migrationId,
+    target_cell_id: f.targetCellId,
   };
 }
 
@@ -45,6 +80,7 @@ export function walletParams(w: Wallet) {
     last_entry_at: w.lastEntryAt,
     created_at: w.createdAt,
     updated_at: w.updatedAt,
+    ...ownershipParams(w.ownership),
   };
 }
 
@@ -145,7 +181,9 @@ export function idempotencyFromRow(r: Row): IdempotencyRecord {
     expiresAt: num(r.expires_at),
   };
   const location = optStr(r.location);
+  const walletId = optStr(r.wallet_id);
   if (location !== undefined) record.location = location;
+  if (walletId !== undefined) record.walletId = walletId;
   return record;
 }
 
@@ -159,6 +197,7 @@ export function idempotencyParams(r: IdempotencyRecord) {
     body: r.body,
     created_at: r.createdAt,
     expires_at: r.expiresAt,
+    wallet_id: r.walletId ?? null,
   };
 }
 

@@ -14,7 +14,22 @@ CREATE TABLE IF NOT EXISTS wallets (
   head_hash     TEXT NOT NULL,
   last_entry_at INTEGER NOT NULL,
   created_at    INTEGER NOT NULL,
-  updated_at    INTEGER NOT NULL
+  updated_at    INTEGER NOT NULL,
+  -- Ownership (migration between cells): only 'active' accepts writes.
+  state         TEXT NOT NULL DEFAULT 'active'
+                CHECK (state IN ('active', 'frozen', 'moved', 'importing', 'abandoned')),
+  epoch         INTEGER NOT NULL DEFAULT 1,
+  migration_id  TEXT,
+  peer_cell_id  TEXT
+) STRICT;
+
+-- Users without a wallet fenced by a migration: no wallet may be created for them here.
+CREATE TABLE IF NOT EXISTS user_fences (
+  user_id        TEXT PRIMARY KEY,
+  state          TEXT NOT NULL CHECK (state IN ('frozen', 'moved')),
+  epoch          INTEGER NOT NULL,
+  migration_id   TEXT NOT NULL,
+  target_cell_id TEXT NOT NULL
 ) STRICT;
 
 CREATE TABLE IF NOT EXISTS entries (
@@ -84,6 +99,7 @@ CREATE TABLE IF NOT EXISTS transfers (
   source_cell_id      TEXT
 ) STRICT;
 CREATE INDEX IF NOT EXISTS transfers_pending ON transfers (status, created_at) WHERE status = 'PENDING';
+CREATE INDEX IF NOT EXISTS transfers_pending_from ON transfers (from_wallet_id) WHERE status = 'PENDING';
 
 CREATE TABLE IF NOT EXISTS idempotency (
   scope_key    TEXT PRIMARY KEY,
@@ -93,7 +109,26 @@ CREATE TABLE IF NOT EXISTS idempotency (
   location     TEXT,
   body         TEXT NOT NULL,
   created_at   INTEGER NOT NULL,
-  expires_at   INTEGER NOT NULL
+  expires_at   INTEGER NOT NULL,
+  wallet_id    TEXT                            -- the wallet acted on (a migration copies the records)
 ) STRICT;
 CREATE INDEX IF NOT EXISTS idempotency_expiry ON idempotency (expires_at);
+`;
+
+/** Columns added after the first release: added to existing files before SCHEMA's indexes use them. */
+export const ADDED_COLUMNS: readonly { table: string; column: string; definition: string }[] = [
+  {
+    table: "wallets",
+    column: "state",
+    definition:
+      "TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'frozen', 'moved', 'importing', 'abandoned'))",
+  },
+  { table: "wallets", column: "epoch", definition: "INTEGER NOT NULL DEFAULT 1" },
+  { table: "wallets", column: "migration_id", definition: "TEXT" },
+  { table: "wallets", column: "peer_cell_id", definition: "TEXT" },
+  { table: "idempotency", column: "wallet_id", definition: "TEXT" },
+];
+
+export const LATE_INDEXES = `
+CREATE INDEX IF NOT EXISTS idempotency_by_wallet ON idempotency (wallet_id, created_at) WHERE wallet_id IS NOT NULL;
 `;

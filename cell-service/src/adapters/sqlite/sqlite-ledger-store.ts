@@ -8,10 +8,13 @@ import {
   ContentionError,
   type EntryPage,
   type IdempotencyRecord,
+  type ImportedEntries,
   type LedgerStore,
+  type OwnershipExpectation,
 } from "../../application/ledger-store.js";
 import { type Checkpoint, checkpointFromJson, checkpointToJson, type WalletHead } from "../../domain/checkpoint.js";
 import type { LedgerEntry } from "../../domain/ledger-entry.js";
+import { type Fence, type Ownership, type UserFence, writeFence } from "../../domain/ownership.js";
 import type { Transfer } from "../../domain/transfer.js";
 import type { Wallet } from "../../domain/wallet.js";
 import {
@@ -20,12 +23,15 @@ import {
   headFromRow,
   idempotencyFromRow,
   idempotencyParams,
+  ownershipParams,
   transferFromRow,
   transferParams,
+  userFenceFromRow,
+  userFenceParams,
   walletFromRow,
   walletParams,
 } from "./rows.js";
-import { SCHEMA } from "./schema.js";
+import { ADDED_COLUMNS, LATE_INDEXES, SCHEMA } from "./schema.js";
 
 export interface SqliteStoreOptions {
   /** Database file; several processes (the AZ replicas of a local cell) may share it. */
@@ -46,8 +52,17 @@ interface Pending {
 
 /** A constraint the store enforces that a caller must handle (not a bug). */
 class Refused extends Error {
-  constructor(readonly reason: "idempotency-exists" | "user-has-wallet") {
+  constructor(
+    readonly reason: "idempotency-exists" | "user-has-wallet" | "fenced",
+    readonly fence?: Fence,
+  ) {
     super(reason);
+  }
+
+  outcome(): CommitOutcome<never> {
+    if (this.reason === "fenced" && this.fence) return { ok: false, reason: "fenced", fence: this.fence };
+    if (this.reason === "fenced") throw new Error("a fenced refusal carries its fence");
+    return { ok: false, reason: this.reason };
   }
 }
 
@@ -83,20 +98,67 @@ export class SqliteLedgerStore implements LedgerStore {
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = FULL");
     this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
-    this.db.transaction(() => this.db.exec(SCHEMA)).immediate();
+    this.db
+      .transaction(() => {
+        this.db.exec(SCHEMA);
+        this.addMissingColumns();
+        this.db.exec(LATE_INDEXES);
+      })
+      .immediate();
     this.maxBatch = options.maxBatch ?? 256;
     const prepare = (sql: string) => this.db.prepare(sql).safeIntegers(true);
     this.stmt = {
       wallet: prepare("SELECT * FROM wallets WHERE wallet_id = ?"),
       walletIdByUser: prepare("SELECT wallet_id FROM wallets WHERE user_id = ?"),
       insertWallet: prepare(
-        `INSERT INTO wallets (wallet_id, user_id, currency, balance, version, head_hash, last_entry_at, created_at, updated_at)
-         VALUES (@wallet_id, @user_id, @currency, @balance, @version, @head_hash, @last_entry_at, @created_at, @updated_at)`,
+        `INSERT INTO wallets (wallet_id, user_id, currency, balance, version, head_hash, last_entry_at, created_at,
+           updated_at, state, epoch, migration_id, peer_cell_id)
+         VALUES (@wallet_id, @user_id, @currency, @balance, @version, @head_hash, @last_entry_at, @created_at,
+           @updated_at, @state, @epoch, @migration_id, @peer_cell_id)`,
       ),
+      // The ownership check is part of the write: a wallet frozen meanwhile is never updated.
       updateWallet: prepare(
         `UPDATE wallets SET balance = @balance, version = @version, head_hash = @head_hash,
            last_entry_at = @last_entry_at, updated_at = @updated_at
-         WHERE wallet_id = @wallet_id AND version = @expected_version AND balance >= @debit`,
+         WHERE wallet_id = @wallet_id AND version = @expected_version AND balance >= @debit
+           AND (state = 'active' OR (state = 'frozen' AND @allow_frozen = 1))`,
+      ),
+      updateImporting: prepare(
+        `UPDATE wallets SET balance = @balance, version = @version, head_hash = @head_hash,
+           last_entry_at = @last_entry_at, updated_at = @updated_at
+         WHERE wallet_id = @wallet_id AND version = @expected_version AND state = 'importing'
+           AND migration_id = @expected_migration`,
+      ),
+      setOwnership: prepare(
+        `UPDATE wallets SET state = @state, epoch = @epoch, migration_id = @migration_id, peer_cell_id = @peer_cell_id
+         WHERE wallet_id = @wallet_id AND state = @expected_state
+           AND (@expected_migration IS NULL OR migration_id = @expected_migration)`,
+      ),
+      userFence: prepare("SELECT * FROM user_fences WHERE user_id = ?"),
+      insertUserFence: prepare(
+        `INSERT INTO user_fences (user_id, state, epoch, migration_id, target_cell_id)
+         VALUES (@user_id, @state, @epoch, @migration_id, @target_cell_id)`,
+      ),
+      deleteUserFence: prepare("DELETE FROM user_fences WHERE user_id = ?"),
+      entry: prepare("SELECT * FROM entries WHERE wallet_id = ? AND sequence = ?"),
+      idempotencyOfWallet: prepare(
+        `SELECT * FROM idempotency WHERE wallet_id = ? AND created_at >= ?
+           AND (created_at > ? OR (created_at = ? AND scope_key > ?)) ORDER BY created_at, scope_key LIMIT ?`,
+      ),
+      pendingFrom: prepare(
+        `SELECT * FROM transfers WHERE from_wallet_id = ? AND status = 'PENDING' AND destination_cell_id IS NOT NULL
+         ORDER BY created_at LIMIT ?`,
+      ),
+      replaceTransfer: prepare(
+        `UPDATE transfers SET from_user_id = @from_user_id, to_user_id = @to_user_id, status = @status,
+           completed_at = @completed_at, reference = @reference, destination_cell_id = @destination_cell_id,
+           source_cell_id = @source_cell_id
+         WHERE transfer_id = @transfer_id AND status = @expected_status`,
+      ),
+      replaceIdempotency: prepare(
+        `UPDATE idempotency SET fingerprint = @fingerprint, status = @status, content_type = @content_type,
+           location = @location, body = @body, created_at = @created_at, expires_at = @expires_at, wallet_id = @wallet_id
+         WHERE scope_key = @scope_key AND fingerprint = @expected_fingerprint AND status = @expected_status`,
       ),
       insertEntry: prepare(
         `INSERT INTO entries (wallet_id, sequence, transaction_id, type, amount, currency, balance_after, created_at,
@@ -111,12 +173,15 @@ export class SqliteLedgerStore implements LedgerStore {
            @status, @created_at, @completed_at, @reference, @destination_cell_id, @source_cell_id)`,
       ),
       updateTransfer: prepare(
-        `UPDATE transfers SET status = @status, completed_at = @completed_at, to_user_id = @to_user_id
+        `UPDATE transfers SET status = @status, completed_at = @completed_at, to_user_id = @to_user_id,
+           source_cell_id = COALESCE(@source_cell_id, source_cell_id)
          WHERE transfer_id = @transfer_id AND status = @expected_status`,
       ),
       insertIdempotency: prepare(
-        `INSERT INTO idempotency (scope_key, fingerprint, status, content_type, location, body, created_at, expires_at)
-         VALUES (@scope_key, @fingerprint, @status, @content_type, @location, @body, @created_at, @expires_at)`,
+        `INSERT INTO idempotency (scope_key, fingerprint, status, content_type, location, body, created_at, expires_at,
+           wallet_id)
+         VALUES (@scope_key, @fingerprint, @status, @content_type, @location, @body, @created_at, @expires_at,
+           @wallet_id)`,
       ),
       updateIdempotency: prepare(
         `UPDATE idempotency SET status = @status, content_type = @content_type, location = @location, body = @body
@@ -194,7 +259,7 @@ export class SqliteLedgerStore implements LedgerStore {
       } catch (error) {
         this.db.exec("ROLLBACK TO op");
         this.db.exec("RELEASE op");
-        if (error instanceof Refused) settled.push({ pending, outcome: { ok: false, reason: error.reason } });
+        if (error instanceof Refused) settled.push({ pending, outcome: error.outcome() });
         else settled.push({ pending, error });
       }
     }
@@ -217,6 +282,10 @@ export class SqliteLedgerStore implements LedgerStore {
       const row = this.stmt.wallet.get(id) as Row | undefined;
       if (row) wallets.set(id, walletFromRow(row));
     }
+    for (const wallet of wallets.values()) {
+      const fence = writeFence(wallet.walletId, wallet.ownership, request.allowFrozen);
+      if (fence) return { ok: false, reason: "fenced", fence };
+    }
     const transfers = new Map<string, Transfer>();
     for (const id of request.transferIds ?? []) {
       const row = this.stmt.transfer.get(id) as Row | undefined;
@@ -224,11 +293,11 @@ export class SqliteLedgerStore implements LedgerStore {
     }
     // Under the write lock, so entry times are monotonic across processes too.
     const { changes, result } = request.decide({ wallets, transfers, now: Date.now() });
-    this.write(changes);
+    this.write(changes, request.allowFrozen === true);
     return { ok: true, result };
   }
 
-  private write(changes: Changes): void {
+  private write(changes: Changes, allowFrozen: boolean): void {
     if (changes.idempotency) {
       try {
         this.stmt.insertIdempotency.run(idempotencyParams(changes.idempotency));
@@ -238,6 +307,15 @@ export class SqliteLedgerStore implements LedgerStore {
       }
     }
     if (changes.newWallet) {
+      const fenced = this.stmt.userFence.get(changes.newWallet.userId) as Row | undefined;
+      if (fenced) {
+        const fence = userFenceFromRow(fenced);
+        throw new Refused("fenced", {
+          state: fence.state,
+          userId: fence.userId,
+          ...(fence.state === "moved" ? { movedTo: fence.targetCellId } : {}),
+        });
+      }
       try {
         this.stmt.insertWallet.run(walletParams(changes.newWallet));
       } catch (error) {
@@ -252,6 +330,7 @@ export class SqliteLedgerStore implements LedgerStore {
         ...walletParams(update.wallet),
         expected_version: update.expectedVersion,
         debit: update.debit ?? 0n,
+        allow_frozen: allowFrozen ? 1 : 0,
       });
       // Decisions are made under the lock, so a stale version here is a bug, not contention.
       if (info.changes !== 1) throw new Error(`wallet ${update.wallet.walletId} changed under the write lock`);
@@ -270,6 +349,122 @@ export class SqliteLedgerStore implements LedgerStore {
       const info = this.stmt.updateIdempotency.run({ ...idempotencyParams(record), expected_status: expectedStatus });
       if (info.changes !== 1) throw new Error(`idempotency record is not ${expectedStatus}`);
     }
+  }
+
+  private addMissingColumns(): void {
+    for (const { table, column, definition } of ADDED_COLUMNS) {
+      const columns = this.db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
+      if (!columns.some((c) => c.name === column))
+        this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+    }
+  }
+
+  async setWalletOwnership(walletId: string, expected: OwnershipExpectation, next: Ownership): Promise<boolean> {
+    const info = this.stmt.setOwnership.run({
+      wallet_id: walletId,
+      ...ownershipParams(next),
+      expected_state: expected.state,
+      expected_migration: expected.migrationId ?? null,
+    });
+    return info.changes === 1;
+  }
+
+  async getUserFence(userId: string): Promise<UserFence | undefined> {
+    const row = this.stmt.userFence.get(userId) as Row | undefined;
+    return row ? userFenceFromRow(row) : undefined;
+  }
+
+  async setUserFence(userId: string, expected: UserFence | undefined, next: UserFence | undefined): Promise<boolean> {
+    return this.db
+      .transaction(() => {
+        const row = this.stmt.userFence.get(userId) as Row | undefined;
+        const current = row ? userFenceFromRow(row) : undefined;
+        if (expected === undefined) {
+          if (current || this.stmt.walletIdByUser.get(userId)) return false;
+        } else if (current?.state !== expected.state || current.migrationId !== expected.migrationId) {
+          return false;
+        }
+        if (current) this.stmt.deleteUserFence.run(userId);
+        if (next) this.stmt.insertUserFence.run(userFenceParams({ ...next, userId }));
+        return true;
+      })
+      .immediate();
+  }
+
+  async createImportedWallet(wallet: Wallet): Promise<"created" | "exists" | "user-has-wallet"> {
+    return this.db
+      .transaction(() => {
+        if (this.stmt.wallet.get(wallet.walletId)) return "exists" as const;
+        if (this.stmt.walletIdByUser.get(wallet.userId)) return "user-has-wallet" as const;
+        this.stmt.deleteUserFence.run(wallet.userId);
+        this.stmt.insertWallet.run(walletParams(wallet));
+        return "created" as const;
+      })
+      .immediate();
+  }
+
+  async appendImportedEntries(batch: ImportedEntries): Promise<boolean> {
+    return this.db
+      .transaction(() => {
+        const info = this.stmt.updateImporting.run({
+          ...walletParams(batch.after),
+          expected_version: batch.expectedVersion,
+          expected_migration: batch.migrationId,
+        });
+        if (info.changes !== 1) return false;
+        for (const entry of batch.entries) this.stmt.insertEntry.run(entryParams(entry));
+        return true;
+      })
+      .immediate();
+  }
+
+  async putImportedTransfer(transfer: Transfer, expected: Transfer | undefined): Promise<boolean> {
+    try {
+      if (expected === undefined) return this.stmt.insertTransfer.run(transferParams(transfer)).changes === 1;
+      const params = { ...transferParams(transfer), expected_status: expected.status };
+      return this.stmt.replaceTransfer.run(params).changes === 1;
+    } catch (error) {
+      if (isConstraintError(error)) return false;
+      throw error;
+    }
+  }
+
+  async putImportedIdempotency(record: IdempotencyRecord, expected: IdempotencyRecord | undefined): Promise<boolean> {
+    try {
+      if (expected === undefined) return this.stmt.insertIdempotency.run(idempotencyParams(record)).changes === 1;
+      return (
+        this.stmt.replaceIdempotency.run({
+          ...idempotencyParams(record),
+          expected_fingerprint: expected.fingerprint,
+          expected_status: expected.status,
+        }).changes === 1
+      );
+    } catch (error) {
+      if (isConstraintError(error)) return false;
+      throw error;
+    }
+  }
+
+  async getEntry(walletId: string, sequence: number): Promise<LedgerEntry | undefined> {
+    const row = this.stmt.entry.get(walletId, sequence) as Row | undefined;
+    return row ? entryFromRow(row) : undefined;
+  }
+
+  async *listIdempotencyKeysOfWallet(walletId: string, sinceMs = 0): AsyncIterable<string> {
+    let after = { at: sinceMs, key: "" };
+    for (;;) {
+      const rows = this.stmt.idempotencyOfWallet.all(walletId, sinceMs, after.at, after.at, after.key, 500) as Row[];
+      if (rows.length === 0) return;
+      for (const row of rows) {
+        const record = idempotencyFromRow(row);
+        after = { at: record.createdAt, key: record.scopeKey };
+        yield record.scopeKey;
+      }
+    }
+  }
+
+  async listPendingTransfersFrom(walletId: string, limit: number): Promise<Transfer[]> {
+    return (this.stmt.pendingFrom.all(walletId, limit) as Row[]).map(transferFromRow);
   }
 
   async getWallet(walletId: string): Promise<Wallet | undefined> {
@@ -318,8 +513,8 @@ export class SqliteLedgerStore implements LedgerStore {
     return rows.map(entryFromRow);
   }
 
-  async *streamEntries(walletId: string): AsyncIterable<LedgerEntry> {
-    let after = 0;
+  async *streamEntries(walletId: string, afterSequence = 0): AsyncIterable<LedgerEntry> {
+    let after = afterSequence;
     for (;;) {
       const rows = this.stmt.ascending.all(walletId, after, 500) as Row[];
       if (rows.length === 0) return;

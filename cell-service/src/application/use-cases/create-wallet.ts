@@ -5,7 +5,7 @@ import { type ApiResponse, jsonResponse, problemResponse } from "../api-response
 import type { CellDeps, OperationContext } from "../operation-context.js";
 import { runOperation } from "../run-operation.js";
 import { walletLocation, walletView } from "../views.js";
-import { forbidden } from "./load-wallet.js";
+import { forbidden, publicAccess } from "./load-wallet.js";
 
 export interface CreateWalletInput {
   userId: string;
@@ -33,6 +33,9 @@ export async function createWallet(
     },
     onUserHasWallet: async () => {
       const walletId = await deps.store.getWalletIdByUser(input.userId);
+      // The user's wallet moved to another cell: the answer is that cell's (a stale route), not a 409 from here.
+      const access = publicAccess(walletId ? await deps.store.getWallet(walletId) : undefined);
+      if (access !== "visible" && access !== "absent") return { fence: access };
       return problem("wallet-already-exists", `user ${input.userId} already has wallet ${walletId}`, { walletId });
     },
   });

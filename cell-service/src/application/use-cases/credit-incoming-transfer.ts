@@ -1,9 +1,9 @@
 import { type CreditRequest, formatTimestamp, parseAmount, problem } from "@cellwallet/contract";
 import { post } from "../../domain/ledger-entry.js";
 import type { Transfer } from "../../domain/transfer.js";
-import { type ApiResponse, jsonResponse, problemResponse } from "../api-response.js";
+import { type ApiResponse, fencedResponse, jsonResponse, problemResponse } from "../api-response.js";
 import type { CellDeps, OperationContext } from "../operation-context.js";
-import { walletNotFound } from "./load-wallet.js";
+import { publicAccess, walletNotFound } from "./load-wallet.js";
 
 /**
  * The destination side of a cross-cell transfer: credits the receiver exactly
@@ -18,7 +18,10 @@ export async function creditIncomingTransfer(
   request: CreditRequest,
 ): Promise<ApiResponse> {
   const receiver = await deps.store.getWallet(request.toWalletId);
-  if (!receiver) return problemResponse(walletNotFound(request.toWalletId), ctx.requestId);
+  const access = publicAccess(receiver);
+  if (access === "absent" || !receiver) return problemResponse(walletNotFound(request.toWalletId), ctx.requestId);
+  // Moved: 503 + Wallet-Location (the router re-forwards to the new cell); importing: 503, the sender retries.
+  if (access !== "visible") return fencedResponse(access, ctx.requestId);
   if (receiver.currency !== request.currency) {
     return problemResponse(
       problem("currency-mismatch", `wallet ${receiver.walletId} holds ${receiver.currency}, not ${request.currency}`),
@@ -34,7 +37,10 @@ export async function creditIncomingTransfer(
     transferIds: [request.transferId],
     decide: ({ wallets, transfers, now }) => {
       const earlier = transfers.get(request.transferId);
-      if (earlier) return { changes: {}, result: { transfer: earlier, credited: false } };
+      // This cell's own outgoing record of the transfer (the receiver moved in after it was sent)
+      // is not a credit: the credit is recorded on it (sourceCellId), once, conditional on its status.
+      const outgoingHere = earlier !== undefined && isOutgoingRecord(earlier);
+      if (earlier && !outgoingHere) return { changes: {}, result: { transfer: earlier, credited: false } };
       const wallet = wallets.get(request.toWalletId);
       if (!wallet) throw new Error(`wallet ${request.toWalletId} vanished`);
       const credit = post(
@@ -51,6 +57,17 @@ export async function creditIncomingTransfer(
         now,
       );
       if (!credit.ok) throw new Error("a credit cannot be refused");
+      if (earlier && outgoingHere) {
+        const merged: Transfer = { ...earlier, toUserId: wallet.userId, sourceCellId: request.sourceCellId };
+        return {
+          changes: {
+            walletUpdates: [{ wallet: credit.value.wallet, expectedVersion: wallet.version }],
+            entries: [credit.value.entry],
+            transfers: [{ transfer: merged, expectedStatus: earlier.status }],
+          },
+          result: { transfer: { ...merged, completedAt: credit.value.entry.createdAt }, credited: true },
+        };
+      }
       const transfer: Transfer = {
         transferId: request.transferId,
         fromWalletId: request.fromWalletId,
@@ -74,6 +91,7 @@ export async function creditIncomingTransfer(
       };
     },
   });
+  if (!outcome.ok && outcome.reason === "fenced") return fencedResponse(outcome.fence, ctx.requestId);
   if (!outcome.ok) throw new Error(`credit commit refused: ${outcome.reason}`);
   const { transfer, credited } = outcome.result;
   if (transfer.toWalletId !== request.toWalletId || transfer.amount !== amount.minor) {
@@ -90,4 +108,9 @@ export async function creditIncomingTransfer(
     toUserId: transfer.toUserId,
     creditedAt: formatTimestamp(transfer.completedAt ?? transfer.createdAt),
   });
+}
+
+/** An outgoing cross-cell record of this cell that holds no credit yet (a credit sets sourceCellId). */
+function isOutgoingRecord(t: Transfer): boolean {
+  return t.destinationCellId !== undefined && t.sourceCellId === undefined;
 }

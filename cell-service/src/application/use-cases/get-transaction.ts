@@ -2,7 +2,7 @@ import { problem } from "@cellwallet/contract";
 import { toTransactionView } from "../../domain/ledger-entry.js";
 import { type ApiResponse, jsonResponse, problemResponse } from "../api-response.js";
 import type { CellDeps, OperationContext } from "../operation-context.js";
-import { loadAuthorized } from "./load-wallet.js";
+import { loadAuthorized, refusedLoad } from "./load-wallet.js";
 
 export async function getTransaction(
   deps: CellDeps,
@@ -11,7 +11,7 @@ export async function getTransaction(
   transactionId: string,
 ): Promise<ApiResponse> {
   const loaded = await loadAuthorized(deps, ctx, walletId, "wallet:read");
-  if (!loaded.ok) return problemResponse(loaded.problem, ctx.requestId);
+  if (!loaded.ok) return refusedLoad(loaded, ctx.requestId);
   const entry = await deps.store.getEntryByTransactionId(walletId, transactionId);
   if (!entry) {
     return problemResponse(

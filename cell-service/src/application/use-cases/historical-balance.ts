@@ -1,7 +1,7 @@
 import { formatMinor, formatTimestamp, problem } from "@cellwallet/contract";
 import { type ApiResponse, jsonResponse, problemResponse } from "../api-response.js";
 import type { CellDeps, OperationContext } from "../operation-context.js";
-import { loadAuthorized } from "./load-wallet.js";
+import { loadAuthorized, refusedLoad } from "./load-wallet.js";
 
 /**
  * The balance after the last entry created at or before `atMs`: one indexed
@@ -15,7 +15,7 @@ export async function historicalBalance(
   nowMs: number,
 ): Promise<ApiResponse> {
   const loaded = await loadAuthorized(deps, ctx, walletId, "wallet:read");
-  if (!loaded.ok) return problemResponse(loaded.problem, ctx.requestId);
+  if (!loaded.ok) return refusedLoad(loaded, ctx.requestId);
   if (atMs > nowMs) {
     return problemResponse(
       problem("timestamp-in-future", `timestamp ${formatTimestamp(atMs)} is after now (${formatTimestamp(nowMs)})`),

@@ -2,7 +2,7 @@ import { problem } from "@cellwallet/contract";
 import { toTransactionView } from "../../domain/ledger-entry.js";
 import { type ApiResponse, jsonResponse, problemResponse } from "../api-response.js";
 import type { CellDeps, OperationContext } from "../operation-context.js";
-import { loadAuthorized } from "./load-wallet.js";
+import { loadAuthorized, refusedLoad } from "./load-wallet.js";
 
 export interface ListTransactionsInput {
   walletId: string;
@@ -43,7 +43,7 @@ export async function listTransactions(
   input: ListTransactionsInput,
 ): Promise<ApiResponse> {
   const loaded = await loadAuthorized(deps, ctx, input.walletId, "wallet:read");
-  if (!loaded.ok) return problemResponse(loaded.problem, ctx.requestId);
+  if (!loaded.ok) return refusedLoad(loaded, ctx.requestId);
   let before: CursorPosition | undefined;
   if (input.cursor !== undefined) {
     before = decodeCursor(input.walletId, input.cursor);

@@ -5,7 +5,7 @@ import { type ApiResponse, jsonResponse, problemResponse } from "../api-response
 import type { CellDeps, OperationContext } from "../operation-context.js";
 import { runOperation } from "../run-operation.js";
 import { transactionLocation } from "../views.js";
-import { loadAuthorized, walletNotFound } from "./load-wallet.js";
+import { loadAuthorized, refusedLoad, walletNotFound } from "./load-wallet.js";
 
 export interface MoveMoneyInput {
   walletId: string;
@@ -27,7 +27,7 @@ export async function moveMoney(
     input.walletId,
     kind === "deposit" ? "wallet:deposit" : "wallet:withdraw",
   );
-  if (!loaded.ok) return problemResponse(loaded.problem, ctx.requestId);
+  if (!loaded.ok) return refusedLoad(loaded, ctx.requestId);
   const amount = parseAmount(input.amount, loaded.wallet.currency);
   if (!amount.ok) return problemResponse(problem("invalid-amount", amount.reason), ctx.requestId);
 

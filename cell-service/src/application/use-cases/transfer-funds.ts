@@ -9,7 +9,7 @@ import type { Decision } from "../run-operation.js";
 import { runOperation } from "../run-operation.js";
 import { creditRequestFor, settleTransfer } from "../settle-transfer.js";
 import { transferLocation, transferView } from "../views.js";
-import { loadAuthorized, walletNotFound } from "./load-wallet.js";
+import { loadAuthorized, refusedLoad, walletNotFound } from "./load-wallet.js";
 
 export interface TransferInput {
   fromWalletId: string;
@@ -34,14 +34,19 @@ interface TransferIds {
  */
 export async function transferFunds(deps: CellDeps, ctx: OperationContext, input: TransferInput): Promise<ApiResponse> {
   const from = await loadAuthorized(deps, ctx, input.fromWalletId, "wallet:transfer-out");
-  if (!from.ok) return problemResponse(from.problem, ctx.requestId);
+  if (!from.ok) return refusedLoad(from, ctx.requestId);
   const amount = parseAmount(input.amount, from.wallet.currency);
   if (!amount.ok) return problemResponse(problem("invalid-amount", amount.reason), ctx.requestId);
   const same = checkTransferable(input.fromWalletId, input.toWalletId);
-  const local = same.ok ? await deps.store.getWallet(input.toWalletId) : undefined;
+  const stored = same.ok ? await deps.store.getWallet(input.toWalletId) : undefined;
+  // A destination this cell gave away (moved) or never finished importing is not local: a moved one is
+  // credited in its new cell like any cross-cell transfer. A frozen one stays local: the commit refuses it (503).
+  const local =
+    stored && (stored.ownership.state === "active" || stored.ownership.state === "frozen") ? stored : undefined;
+  const movedTo = stored?.ownership.state === "moved" ? stored.ownership.peerCellId : undefined;
   // Only an id naming another cell can be a wallet elsewhere; anything else is unknown here and now,
   // answered before any money moves (no debit-and-refund pair for a mistyped id).
-  const elsewhere = cellHint(input.toWalletId);
+  const elsewhere = movedTo ?? cellHint(input.toWalletId);
   const remote = deps.creditor !== undefined && elsewhere !== undefined && elsewhere !== deps.cellId;
   if (same.ok && !local && !remote) return problemResponse(walletNotFound(input.toWalletId), ctx.requestId);
 
@@ -55,7 +60,7 @@ export async function transferFunds(deps: CellDeps, ctx: OperationContext, input
 
   return runOperation(deps, ctx, {
     type: local || !same.ok ? "transfer" : "transfer-cross-cell",
-    walletIds: same.ok ? [input.fromWalletId, input.toWalletId] : [input.fromWalletId],
+    walletIds: same.ok && local ? [input.fromWalletId, input.toWalletId] : [input.fromWalletId],
     decide: ({ wallets, now }): Decision => {
       pendingTransfer = undefined; // decide may run again after a conflict: only the last run counts
       if (!same.ok) return same;
@@ -64,7 +69,7 @@ export async function transferFunds(deps: CellDeps, ctx: OperationContext, input
       const destination = wallets.get(input.toWalletId);
       if (destination) return withinCell(source, destination, ids, amount.minor, ctx, reference, now);
       if (!remote) return fail(walletNotFound(input.toWalletId));
-      const debited = debitForCrossCell(source, input.toWalletId, ids, amount.minor, ctx, reference, now);
+      const debited = debitForCrossCell(source, input.toWalletId, elsewhere, ids, amount.minor, ctx, reference, now);
       if (debited.ok) pendingTransfer = debited.pending;
       return debited.decision;
     },
@@ -133,6 +138,7 @@ function withinCell(
 function debitForCrossCell(
   source: Wallet,
   toWalletId: string,
+  destinationCellId: string | undefined,
   ids: TransferIds,
   amount: bigint,
   ctx: OperationContext,
@@ -162,7 +168,7 @@ function debitForCrossCell(
     currency: source.currency,
     status: "PENDING",
     createdAt: debit.value.entry.createdAt,
-    destinationCellId: cellHint(toWalletId) ?? "unresolved",
+    destinationCellId: destinationCellId ?? "unresolved",
     ...reference,
   };
   return {
