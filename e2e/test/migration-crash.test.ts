@@ -3,7 +3,7 @@ import type { LocalPlatform } from "../../control-plane/src/local/local-platform
 import type { MigrationStep } from "../../control-plane/src/placement/migration-records.js";
 import { http } from "../../test-support/http.js";
 import { token } from "../../test-support/tokens.js";
-import { cellctl } from "./migration-support.js";
+import { cellctl, locateUser, seedUser } from "./migration-support.js";
 import { startTestPlatform } from "./platform.js";
 
 /**
@@ -26,29 +26,12 @@ describe("migration crashes, resumes and rollbacks", () => {
 
   /** A user in cell-1 with a wallet and a few deposits (3.00 in all). */
   async function userInCell1(userId: string, deposits = 3): Promise<string> {
-    const placement = platform.openPlacementStore();
-    await placement.setOverride(userId, "cell-1");
-    await placement.close();
-    const created = await http(api, "POST", "/api/v1/wallets", { token: ops, body: { userId } });
-    expect(created.status).toBe(201);
-    const walletId = created.body.walletId as string;
-    for (let i = 0; i < deposits; i++) {
-      const d = await http(api, "POST", `/api/v1/wallets/${walletId}/deposit`, {
-        token: ops,
-        idempotencyKey: `${userId}-seed-${i}`,
-        body: { amount: "1.00" },
-      });
-      expect(d.status).toBe(201);
-    }
+    const walletId = await seedUser(platform, api, ops, userId, "cell-1", deposits);
     walletOf.set(userId, walletId);
     return walletId;
   }
 
-  const locate = async (userId: string) => {
-    const run = await cellctl(["users", "locate", userId, "--json"], env);
-    expect(run.code, run.stderr).toBe(0);
-    return JSON.parse(run.stdout);
-  };
+  const locate = (userId: string) => locateUser(userId, env);
 
   /** Placement and migration from the registry, wallet from the router: what locate shows, without a process. */
   const stateOf = async (userId: string) => {

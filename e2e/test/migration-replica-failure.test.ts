@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalPlatform } from "../../control-plane/src/local/local-platform.js";
 import { http } from "../../test-support/http.js";
 import { token } from "../../test-support/tokens.js";
-import { cellctl, sleep } from "./migration-support.js";
+import { cellctl, locateUser, seedUser, sleep } from "./migration-support.js";
 import { startTestPlatform } from "./platform.js";
 
 /**
@@ -20,29 +20,12 @@ describe("migration under replica failure, and refusals", () => {
 
   /** A user in cell-1 with a wallet and a few deposits (3.00 in all). */
   async function userInCell1(userId: string, deposits = 3): Promise<string> {
-    const placement = platform.openPlacementStore();
-    await placement.setOverride(userId, "cell-1");
-    await placement.close();
-    const created = await http(api, "POST", "/api/v1/wallets", { token: ops, body: { userId } });
-    expect(created.status).toBe(201);
-    const walletId = created.body.walletId as string;
-    for (let i = 0; i < deposits; i++) {
-      const d = await http(api, "POST", `/api/v1/wallets/${walletId}/deposit`, {
-        token: ops,
-        idempotencyKey: `${userId}-seed-${i}`,
-        body: { amount: "1.00" },
-      });
-      expect(d.status).toBe(201);
-    }
+    const walletId = await seedUser(platform, api, ops, userId, "cell-1", deposits);
     walletOf.set(userId, walletId);
     return walletId;
   }
 
-  const locate = async (userId: string) => {
-    const run = await cellctl(["users", "locate", userId, "--json"], env);
-    expect(run.code, run.stderr).toBe(0);
-    return JSON.parse(run.stdout);
-  };
+  const locate = (userId: string) => locateUser(userId, env);
 
   beforeAll(async () => {
     platform = await startTestPlatform();

@@ -1,4 +1,6 @@
 import { ChainVerifier, minorFromFormatted } from "@cellwallet/contract";
+import { expect } from "vitest";
+import type { LocalPlatform } from "../../control-plane/src/local/local-platform.js";
 import { type CellctlRun, runCellctl } from "../../test-support/cellctl.js";
 import { type HttpResult, http } from "../../test-support/http.js";
 
@@ -12,6 +14,39 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function cellctl(args: string[], env: Record<string, string>): Promise<CellctlRun> {
   return runCellctl(args, env);
+}
+
+/** A user pinned to `cellId` (override) with a wallet and `deposits` deposits of 1.00 through the router; its wallet id. */
+export async function seedUser(
+  platform: LocalPlatform,
+  api: string,
+  ops: string,
+  userId: string,
+  cellId: string,
+  deposits: number,
+): Promise<string> {
+  const placement = platform.openPlacementStore();
+  await placement.setOverride(userId, cellId);
+  await placement.close();
+  const created = await http(api, "POST", "/api/v1/wallets", { token: ops, body: { userId } });
+  expect(created.status).toBe(201);
+  const walletId = created.body.walletId as string;
+  for (let i = 0; i < deposits; i++) {
+    const d = await http(api, "POST", `/api/v1/wallets/${walletId}/deposit`, {
+      token: ops,
+      idempotencyKey: `${userId}-seed-${i}`,
+      body: { amount: "1.00" },
+    });
+    expect(d.status).toBe(201);
+  }
+  return walletId;
+}
+
+/** `cellctl users locate <userId> --json` as a process, which must succeed. */
+export async function locateUser(userId: string, env: Record<string, string>) {
+  const run = await cellctl(["users", "locate", userId, "--json"], env);
+  expect(run.code, run.stderr).toBe(0);
+  return JSON.parse(run.stdout);
 }
 
 export interface SentOp {

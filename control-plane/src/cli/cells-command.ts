@@ -8,7 +8,7 @@ import {
 import type { CellEndpoint, CellRecord, PlacementStore } from "../placement/placement-store.js";
 import { cellsCreateCommand } from "./cells-create-command.js";
 import { cellsMoveCommands } from "./cells-moves-command.js";
-import { openPlacementStoreFromEnv, operatorName } from "./cli-env.js";
+import { operatorName, withPlacementStore } from "./cli-env.js";
 import { confirmOrExit, EXIT_REFUSED, EXIT_USAGE, recordThenApply } from "./operator-prompt.js";
 
 function fillPercent(cell: CellRecord): number | null {
@@ -17,15 +17,6 @@ function fillPercent(cell: CellRecord): number | null {
 
 function azSummary(cell: CellRecord): string {
   return cell.endpoints.map((e) => `${e.az}:${e.weight}`).join(" ") || "-";
-}
-
-async function withStore<T>(env: NodeJS.ProcessEnv, use: (store: PlacementStore) => Promise<T>): Promise<T> {
-  const store = openPlacementStoreFromEnv(env);
-  try {
-    return await use(store);
-  } finally {
-    await store.close();
-  }
 }
 
 async function requireCell(store: PlacementStore, cellId: string, command: Command): Promise<CellRecord> {
@@ -101,7 +92,7 @@ function listCommand(env: NodeJS.ProcessEnv): Command {
     .option("--json", "print the cells as JSON")
     .addHelpText("after", "\nExamples:\n  $ cellctl cells list\n  $ cellctl cells list --json")
     .action(async (options: { json?: boolean }) => {
-      const cells = await withStore(env, (store) => store.listCells());
+      const cells = await withPlacementStore(env, (store) => store.listCells());
       if (options.json) {
         const out = cells.map((c) => ({ ...c, fillPercent: fillPercent(c) }));
         process.stdout.write(`${JSON.stringify({ cells: out }, null, 2)}\n`);
@@ -152,7 +143,7 @@ Examples:
           command.error("cellctl: --headroom must be a number ≥ 1", { exitCode: EXIT_USAGE });
         if (!(Number.isInteger(options.sampleMs) && options.sampleMs >= 0))
           command.error("cellctl: --sample-ms must be a non-negative integer", { exitCode: EXIT_USAGE });
-        const cell = await withStore(env, (store) => requireCell(store, cellId, command));
+        const cell = await withPlacementStore(env, (store) => requireCell(store, cellId, command));
         const [probes, load] = await Promise.all([
           Promise.all(cell.endpoints.map((e) => probeReady(e.url, options.timeout))),
           options.sampleMs > 0 ? sampleLoad(cell.endpoints, options.sampleMs, options.timeout) : undefined,
@@ -248,7 +239,7 @@ Examples:
         if (options.capacity !== undefined && !(Number.isSafeInteger(options.capacity) && options.capacity >= 0)) {
           command.error("cellctl: --capacity must be a non-negative integer", { exitCode: EXIT_USAGE });
         }
-        await withStore(env, async (store) => {
+        await withPlacementStore(env, async (store) => {
           const existing = await store.getCell(cellId);
           if (!existing && (!parsed || options.capacity === undefined)) {
             command.error(`cellctl: ${cellId} is a new cell: give --endpoint (per AZ) and --capacity`, {
@@ -315,7 +306,7 @@ Examples:
   $ cellctl cells ${verb} cell-2${cordon ? " --yes" : ""} --json`,
     )
     .action(async (cellId: string, options: { json?: boolean; yes?: boolean }, cmd: Command) => {
-      await withStore(env, async (store) => {
+      await withPlacementStore(env, async (store) => {
         const cell = await requireCell(store, cellId, cmd);
         const transition = lifecycleTransition(cell.state, verb);
         if (!transition.ok) {

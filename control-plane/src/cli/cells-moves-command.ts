@@ -14,20 +14,11 @@ import {
 } from "../migration/rebalance-plan.js";
 import type { MigrationRecord } from "../placement/migration-records.js";
 import type { PlacementStore } from "../placement/placement-store.js";
-import { openPlacementStoreFromEnv, operatorName, recordOperatorAction } from "./cli-env.js";
+import { operatorName, recordOperatorAction, withPlacementStore } from "./cli-env.js";
 import { migrationDeps, progressHooks } from "./migration-cli.js";
 import { confirmOrExit, EXIT_REFUSED, EXIT_USAGE, recordThenApply } from "./operator-prompt.js";
 
 /** `cellctl cells drain | retire | rebalance`: moving users out of and between cells. */
-
-async function withStore<T>(env: NodeJS.ProcessEnv, use: (store: PlacementStore) => Promise<T>): Promise<T> {
-  const store = openPlacementStoreFromEnv(env);
-  try {
-    return await use(store);
-  } finally {
-    await store.close();
-  }
-}
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -148,7 +139,7 @@ Examples:
     )
     .action(async (cellId: string, options: { yes?: boolean; json?: boolean }, command: Command) => {
       const json = Boolean(options.json);
-      await withStore(env, async (store) => {
+      await withPlacementStore(env, async (store) => {
         const cell = await store.getCell(cellId);
         if (!cell) return command.error(`cellctl: unknown cell ${cellId}`, { exitCode: EXIT_USAGE });
         if (cell.state === "retired") {
@@ -215,7 +206,7 @@ Examples:
   $ cellctl cells retire cell-3 --yes`,
     )
     .action(async (cellId: string, options: { yes?: boolean; json?: boolean }, command: Command) => {
-      await withStore(env, async (store) => {
+      await withPlacementStore(env, async (store) => {
         const cell = await store.getCell(cellId);
         if (!cell) return command.error(`cellctl: unknown cell ${cellId}`, { exitCode: EXIT_USAGE });
         if (cell.users > 0) {
@@ -273,7 +264,7 @@ Examples:
         command: Command,
       ) => {
         const json = Boolean(options.json);
-        await withStore(env, async (store) => {
+        await withPlacementStore(env, async (store) => {
           const cells = await store.listCells();
           const users = new Map<string, string[]>();
           for (const c of cells.filter((x) => x.state === "active" || x.state === "cordoned")) {

@@ -30,6 +30,19 @@ export function openPlacementStoreFromEnv(env: NodeJS.ProcessEnv): PlacementStor
   throw new Error(`PLACEMENT_STORE must be sqlite or dynamodb, got ${kind}`);
 }
 
+/** Opens the placement registry for one command and always closes it (a CLI must not leave a handle open). */
+export async function withPlacementStore<T>(
+  env: NodeJS.ProcessEnv,
+  use: (store: PlacementStore) => Promise<T>,
+): Promise<T> {
+  const store = openPlacementStoreFromEnv(env);
+  try {
+    return await use(store);
+  } finally {
+    await store.close();
+  }
+}
+
 export function isProduction(env: NodeJS.ProcessEnv): boolean {
   return env.WALLET_MODE === "production" || env.NODE_ENV === "production";
 }

@@ -1,7 +1,6 @@
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { Command } from "commander";
-import type { PlacementStore } from "../placement/placement-store.js";
 import { httpReplicaProbe } from "../rollout/http-replica-probe.js";
 import { createKubernetesDriver } from "../rollout/kubernetes-driver.js";
 import { LocalDriver } from "../rollout/local-driver.js";
@@ -19,7 +18,7 @@ import {
 } from "../rollout/rollout-state.js";
 import { type RolloutStore, updateRollout } from "../rollout/rollout-store.js";
 import { runRollout } from "../rollout/run-rollout.js";
-import { openPlacementStoreFromEnv, operatorName, recordOperatorAction } from "./cli-env.js";
+import { openPlacementStoreFromEnv, operatorName, recordOperatorAction, withPlacementStore } from "./cli-env.js";
 import { confirmOrExit, EXIT_REFUSED, EXIT_USAGE } from "./operator-prompt.js";
 
 interface PlanFlags {
@@ -51,15 +50,6 @@ function refuse(command: Command, message: string): never {
   return command.error(`cellctl: ${message}`, { exitCode: EXIT_REFUSED });
 }
 
-async function withPlacement<T>(env: NodeJS.ProcessEnv, use: (store: PlacementStore) => Promise<T>): Promise<T> {
-  const store = openPlacementStoreFromEnv(env);
-  try {
-    return await use(store);
-  } finally {
-    await store.close();
-  }
-}
-
 async function withRollouts<T>(env: NodeJS.ProcessEnv, use: (store: RolloutStore) => Promise<T>): Promise<T> {
   const store = await openRolloutStoreFromEnv(env);
   try {
@@ -71,7 +61,7 @@ async function withRollouts<T>(env: NodeJS.ProcessEnv, use: (store: RolloutStore
 
 /** Every cell that can take a version (not retired) and the AZs it has endpoints in. */
 async function registryCells(env: NodeJS.ProcessEnv): Promise<CellAzs> {
-  const cells = await withPlacement(env, (s) => s.listCells());
+  const cells = await withPlacementStore(env, (s) => s.listCells());
   return new Map(cells.filter((c) => c.state !== "retired").map((c) => [c.cellId, c.endpoints.map((e) => e.az)]));
 }
 

@@ -8,19 +8,9 @@ import {
   rollbackMigration,
 } from "../migration/migrate-user.js";
 import { planRefusal, rollbackPlan, writesPaused } from "../migration/migration-steps.js";
-import type { PlacementStore } from "../placement/placement-store.js";
-import { openPlacementStoreFromEnv, operatorName, recordOperatorAction } from "./cli-env.js";
+import { operatorName, recordOperatorAction, withPlacementStore } from "./cli-env.js";
 import { migrationDeps, migrationJson, outcomeSummary, progressHooks } from "./migration-cli.js";
 import { confirmOrExit, EXIT_REFUSED, EXIT_USAGE } from "./operator-prompt.js";
-
-async function withStore<T>(env: NodeJS.ProcessEnv, use: (store: PlacementStore) => Promise<T>): Promise<T> {
-  const store = openPlacementStoreFromEnv(env);
-  try {
-    return await use(store);
-  } finally {
-    await store.close();
-  }
-}
 
 function fail(command: Command, message: string, exitCode: number): never {
   return command.error(`cellctl: ${message}`, { exitCode });
@@ -43,7 +33,7 @@ Examples:
   $ cellctl users locate alice --json`,
     )
     .action(async (userId: string, options: { json?: boolean }, command: Command) => {
-      await withStore(env, async (store) => {
+      await withPlacementStore(env, async (store) => {
         const placement = await store.getUserPlacement(userId);
         if (!placement) fail(command, `user ${userId} is not placed in any cell`, EXIT_USAGE);
         const cell = await store.getCell(placement.cellId);
@@ -167,7 +157,7 @@ Examples:
       } catch (error) {
         return fail(command, (error as Error).message, EXIT_USAGE);
       }
-      await withStore(env, async (store) => {
+      await withPlacementStore(env, async (store) => {
         let deps: ReturnType<typeof migrationDeps>;
         try {
           deps = migrationDeps(env, store);
