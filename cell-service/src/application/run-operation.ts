@@ -27,6 +27,19 @@ export interface Operation {
 const isProblem = (v: ApiResponse | Problem): v is Problem => "code" in v;
 
 /**
+ * The router re-forwards a request to the cell a Wallet-Location names, so that header may only name where
+ * the request's own wallet (the first of `walletIds`, the one it is routed by) went. A counterparty that
+ * moved away (a same-cell transfer's destination, moved between the use case's read and the commit) is
+ * answered with a plain 503: the client's retry sees the move and credits the new cell cross-cell.
+ */
+function addressedFence(fence: Fence, op: Operation): Fence {
+  const addressed = op.walletIds[0];
+  if (fence.walletId === undefined || addressed === undefined || fence.walletId === addressed) return fence;
+  const { movedTo: _counterpartysCell, ...withoutLocation } = fence;
+  return withoutLocation;
+}
+
+/**
  * Runs a state-changing operation exactly once per Idempotency-Key: answers a
  * repeat from the stored outcome, otherwise commits the changes together with
  * the outcome in one atomic write. Business refusals are stored too.
@@ -74,7 +87,7 @@ async function run(deps: CellDeps, ctx: OperationContext, op: Operation): Promis
   }
   if (outcome.reason === "fenced") {
     deps.onOperation?.(op.type, "fenced");
-    return fencedResponse(outcome.fence, ctx.requestId);
+    return fencedResponse(addressedFence(outcome.fence, op), ctx.requestId);
   }
   if (outcome.reason === "idempotency-exists" && ticket) {
     // Another process committed this key first: answer as it did.
