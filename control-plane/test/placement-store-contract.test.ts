@@ -437,6 +437,23 @@ describe.each<Adapter>(["sqlite", "dynamodb"])("PlacementStore contract on %s", 
       expect((await store.getMigration("m1"))?.step).toBe("activated");
     });
 
+    it("never flips a user into a cell filled to its capacity meanwhile", async () => {
+      await store.createMigration(newMigration("m1"));
+      let expected: { step: MigrationStep; state: "running" } = { step: "planned", state: "running" };
+      for (const step of ["cloned", "frozen", "settled", "tail-copied", "activated"] as const) {
+        await store.updateMigration("m1", expected, { step });
+        expected = { step, state: "running" };
+      }
+      // Onboarding fills cell-b (capacity 10) while the move is in flight.
+      for (let i = 0; i < 10; i++) expect((await store.placeUser(`late-${i}`, "cell-b", "policy")).ok).toBe(true);
+      expect(await store.flipPlacement("m1")).toMatchObject({ ok: false, reason: "target-full" });
+      expect(await store.getUserPlacement("alice")).toMatchObject({ cellId: "cell-a", epoch: 1 });
+      expect((await store.getCell("cell-a"))?.users).toBe(1);
+      expect((await store.getCell("cell-b"))?.users).toBe(10);
+      expect(await store.getRelocation(newMigration("m1").walletId)).toBeUndefined();
+      expect((await store.getMigration("m1"))?.step).toBe("activated");
+    });
+
     it("lets one of two concurrent flips move the user, once", async () => {
       await store.createMigration(newMigration("m1"));
       let expected: { step: MigrationStep; state: "running" } = { step: "planned", state: "running" };

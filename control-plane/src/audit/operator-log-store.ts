@@ -45,9 +45,11 @@ export class SqliteOperatorLogStore implements OperatorLogStore {
   constructor(path: string) {
     mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
+    // The busy timeout first: switching to WAL takes a lock, and processes opening one file together
+    // (a cell's AZ replicas, cellctl beside the launcher) must wait for it rather than fail with SQLITE_BUSY.
+    this.db.pragma("busy_timeout = 5000");
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = FULL");
-    this.db.pragma("busy_timeout = 5000");
     this.db.exec(SQLITE_SCHEMA);
   }
 

@@ -332,7 +332,8 @@ export class LocalPlatform {
     });
     let stderrTail = "";
     child.stderr?.on("data", (d: Buffer) => {
-      stderrTail = (stderrTail + d.toString()).slice(-1000);
+      // Long enough to keep the real error when a warning (the AWS SDK's Node version notice) follows it.
+      stderrTail = (stderrTail + d.toString()).slice(-4000);
     });
     p.child = child;
     let ready = false;

@@ -314,6 +314,7 @@ async function perform(
       if (!flipped.ok) {
         if (flipped.reason === "step-changed") throw new Lost(`migration ${m.migrationId} changed before the flip`);
         if (flipped.reason === "target-retired") throw new StepRefused(`the target ${m.targetCellId} was retired`);
+        if (flipped.reason === "target-full") throw new StepRefused(`the target ${m.targetCellId} is full`);
         throw new StepRefused(`the user's placement is no longer ${m.sourceCellId} at epoch ${m.fromEpoch}`);
       }
       return flipped.migration;

@@ -528,9 +528,10 @@ export class DynamoDbPlacementStore implements PlacementStore {
             TableName: this.tables.cells,
             Key: { cellId: stringValue(m.targetCellId) },
             UpdateExpression: "SET #users = #users + :one",
-            // A retired cell serves nobody: never flip a user into one (retire races an in-flight move).
-            ConditionExpression: "attribute_exists(cellId) AND #state <> :retired",
-            ExpressionAttributeNames: { "#users": "users", "#state": "state" },
+            // A retired cell serves nobody: never flip a user into one (retire races an in-flight move);
+            // and capacity binds moves as it binds placements (onboarding may have filled it since the plan).
+            ConditionExpression: "attribute_exists(cellId) AND #state <> :retired AND #users < #capacity",
+            ExpressionAttributeNames: { "#users": "users", "#state": "state", "#capacity": "capacity" },
             ExpressionAttributeValues: { ":one": integerValue(1), ":retired": stringValue("retired") },
           },
         },
@@ -556,7 +557,11 @@ export class DynamoDbPlacementStore implements PlacementStore {
         const codes = cancellationCodes(error);
         if (codes?.[0] === "ConditionalCheckFailed" || isTransient(error, codes)) continue;
         if (codes?.[1] === "ConditionalCheckFailed") return { ok: false, reason: "placement-changed", migration: m };
-        if (codes?.[3] === "ConditionalCheckFailed") return { ok: false, reason: "target-retired", migration: m };
+        if (codes?.[3] === "ConditionalCheckFailed") {
+          const target = await this.getCell(m.targetCellId);
+          const retired = target === undefined || target.state === "retired";
+          return { ok: false, reason: retired ? "target-retired" : "target-full", migration: m };
+        }
         throw error;
       }
     }

@@ -89,8 +89,11 @@ export type FlipOutcome =
   /** The record is not at `activated`/running any more, or the placement is not the source's at fromEpoch. */
   | {
       ok: false;
-      /** target-retired: the target was retired meanwhile (a retired cell serves nobody): roll back. */
-      reason: "step-changed" | "placement-changed" | "target-retired";
+      /**
+       * target-retired: the target was retired meanwhile (a retired cell serves nobody): roll back.
+       * target-full: onboarding filled the target to its capacity since the plan: roll back.
+       */
+      reason: "step-changed" | "placement-changed" | "target-retired" | "target-full";
       migration?: MigrationRecord;
     };
 

@@ -77,9 +77,11 @@ export class SqlitePlacementStore implements PlacementStore {
   constructor(options: SqlitePlacementStoreOptions) {
     mkdirSync(dirname(options.path), { recursive: true });
     this.db = new Database(options.path);
+    // The busy timeout first: switching to WAL takes a lock, and processes opening one file together
+    // (a cell's AZ replicas, cellctl beside the launcher) must wait for it rather than fail with SQLITE_BUSY.
+    this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = FULL");
-    this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
     this.db.pragma("foreign_keys = ON");
     this.db
       .transaction(() => {
@@ -293,6 +295,9 @@ export class SqlitePlacementStore implements PlacementStore {
         if (m.step !== "activated" || m.state !== "running") return { ok: false, reason: "step-changed", migration: m };
         const target = this.stmt.cell.get(m.targetCellId) as Row | undefined;
         if (!target || target.state === "retired") return { ok: false, reason: "target-retired", migration: m };
+        // Capacity binds moves as it binds placements (the plan checked it; onboarding may have filled it since).
+        if (!(Number(target.users) < Number(target.capacity)))
+          return { ok: false, reason: "target-full", migration: m };
         const moved = this.stmt.movePlacement.run(m.targetCellId, m.toEpoch, m.userId, m.sourceCellId, m.fromEpoch);
         if (moved.changes !== 1) return { ok: false, reason: "placement-changed", migration: m };
         // Throwing rolls everything back: counts never drift from the placements.

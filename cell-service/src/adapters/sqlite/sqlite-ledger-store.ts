@@ -95,9 +95,11 @@ export class SqliteLedgerStore implements LedgerStore {
   constructor(options: SqliteStoreOptions) {
     mkdirSync(dirname(options.path), { recursive: true });
     this.db = new Database(options.path);
+    // The busy timeout first: switching to WAL takes a lock, and processes opening one file together
+    // (a cell's AZ replicas, cellctl beside the launcher) must wait for it rather than fail with SQLITE_BUSY.
+    this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = FULL");
-    this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
     this.db
       .transaction(() => {
         this.db.exec(SCHEMA);
