@@ -1,9 +1,9 @@
-import { ChainVerifier, minorFromFormatted } from "@cellwallet/contract";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalPlatform } from "../../control-plane/src/local/local-platform.js";
 import { http } from "../../test-support/http.js";
 import { token } from "../../test-support/tokens.js";
 import { startTestPlatform } from "./platform.js";
+import { expectTransferBooks, finalTransferStatuses } from "./transfer-books.js";
 
 /**
  * A bank workload across two cells while processes die: one cell's three
@@ -118,70 +118,17 @@ describe("bank workload across cells under process failures", () => {
     const api = platform.routerUrl("az-2");
     const accepted = sent.filter((s) => s.status === 201 || s.status === 202);
     expect(accepted.length).toBeGreaterThan(sent.length / 2);
-    const deadline = Date.now() + 30_000;
-    const finalStatus = new Map<string, string>();
-    for (const s of accepted) {
-      for (;;) {
-        const t = await http(api, "GET", `/api/v1/transfers/${s.transferId}`, { token: auditor });
-        if (t.status === 200 && t.body.status !== "PENDING") {
-          finalStatus.set(s.transferId as string, t.body.status);
-          break;
-        }
-        if (Date.now() > deadline) throw new Error(`transfer ${s.transferId} still ${t.body?.status}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
+    const finalStatus = await finalTransferStatuses(
+      api,
+      auditor,
+      accepted.map((s) => s.transferId as string),
+      30_000,
+    );
     // Refusals are business answers (422 insufficient funds) that changed nothing.
     for (const s of sent) expect([201, 202, 422]).toContain(s.status);
 
     // Ledger checks on every wallet: conservation, no negative balance, chains, exactly-once.
-    let total = 0n;
-    const outs = new Map<string, number>();
-    const ins = new Map<string, number>();
-    const refunds = new Map<string, number>();
-    for (const user of USERS) {
-      const walletId = wallets.get(user) as string;
-      const wallet = await http(api, "GET", `/api/v1/wallets/${walletId}`, { token: auditor });
-      total += minorFromFormatted(wallet.body.balance, "USD");
-      const entries: { type: string; balanceAfter: string; transferId?: string }[] = [];
-      let cursor: string | null = null;
-      do {
-        const page: Awaited<ReturnType<typeof http>> = await http(
-          api,
-          "GET",
-          `/api/v1/wallets/${walletId}/transactions?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
-          { token: auditor },
-        );
-        entries.push(...page.body.items);
-        cursor = page.body.nextCursor;
-      } while (cursor);
-      const verifier = new ChainVerifier(minorFromFormatted);
-      for (const e of [...entries].reverse()) {
-        verifier.add(e as never);
-        expect(minorFromFormatted(e.balanceAfter, "USD")).toBeGreaterThanOrEqual(0n);
-        const count = (m: Map<string, number>) =>
-          m.set(e.transferId as string, (m.get(e.transferId as string) ?? 0) + 1);
-        if (e.type === "TRANSFER_OUT") count(outs);
-        if (e.type === "TRANSFER_IN") count(ins);
-        if (e.type === "TRANSFER_REFUND") count(refunds);
-      }
-      expect(verifier.result().valid).toBe(true);
-      expect(verifier.balance).toBe(minorFromFormatted(wallet.body.balance, "USD"));
-      expect((await http(api, "GET", `/api/v1/wallets/${walletId}/audit`, { token: auditor })).body.valid).toBe(true);
-    }
-    expect(total).toBe(SEED_CENTS * BigInt(USERS.length));
-    for (const s of accepted) {
-      const id = s.transferId as string;
-      expect(outs.get(id)).toBe(1);
-      if (finalStatus.get(id) === "COMPLETED") {
-        expect(ins.get(id)).toBe(1);
-        expect(refunds.get(id)).toBeUndefined();
-      } else {
-        expect(ins.get(id)).toBeUndefined();
-        expect(refunds.get(id)).toBe(1);
-      }
-    }
-    // No entry belongs to a transfer nobody was told about.
-    expect([...outs.keys()].sort()).toEqual(accepted.map((s) => s.transferId).sort());
+    const walletIds = USERS.map((user) => wallets.get(user) as string);
+    await expectTransferBooks(api, auditor, walletIds, SEED_CENTS * BigInt(USERS.length), finalStatus);
   }, 180_000);
 });

@@ -1,12 +1,13 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ChainVerifier, minorFromFormatted } from "@cellwallet/contract";
+import { minorFromFormatted } from "@cellwallet/contract";
 import { expect } from "vitest";
 import type { LocalPlatform } from "../../control-plane/src/local/local-platform.js";
 import { runCellctl } from "../../test-support/cellctl.js";
 import { http } from "../../test-support/http.js";
 import { token } from "../../test-support/tokens.js";
+import { expectTransferBooks, finalTransferStatuses } from "./transfer-books.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 export const REPO_CELL_ENTRY = join(ROOT, "cell-service/dist/main.js");
@@ -237,64 +238,14 @@ export class BankWorkload {
     const api = this.platform.routerUrl("az-2");
     const accepted = this.sent.filter((s) => s.status === 201 || s.status === 202);
     for (const s of this.sent) expect([201, 202, 422]).toContain(s.status);
-    const finalStatus = new Map<string, string>();
-    const deadline = Date.now() + 20_000;
-    for (const s of accepted) {
-      for (;;) {
-        const t = await http(api, "GET", `/api/v1/transfers/${s.transferId}`, { token: auditor });
-        if (t.status === 200 && t.body.status !== "PENDING") {
-          finalStatus.set(s.transferId as string, t.body.status);
-          break;
-        }
-        if (Date.now() > deadline) throw new Error(`transfer ${s.transferId} still ${t.body?.status}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
-    let total = 0n;
-    const outs = new Map<string, number>();
-    const ins = new Map<string, number>();
-    const refunds = new Map<string, number>();
-    for (const user of this.users) {
-      const walletId = this.wallets.get(user) as string;
-      const wallet = await http(api, "GET", `/api/v1/wallets/${walletId}`, { token: auditor });
-      total += minorFromFormatted(wallet.body.balance, "USD");
-      const entries: { type: string; balanceAfter: string; transferId?: string }[] = [];
-      let cursor: string | null = null;
-      do {
-        const page: Awaited<ReturnType<typeof http>> = await http(
-          api,
-          "GET",
-          `/api/v1/wallets/${walletId}/transactions?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
-          { token: auditor },
-        );
-        entries.push(...page.body.items);
-        cursor = page.body.nextCursor;
-      } while (cursor);
-      const verifier = new ChainVerifier(minorFromFormatted);
-      for (const e of [...entries].reverse()) {
-        verifier.add(e as never);
-        expect(minorFromFormatted(e.balanceAfter, "USD")).toBeGreaterThanOrEqual(0n);
-        const count = (m: Map<string, number>) =>
-          m.set(e.transferId as string, (m.get(e.transferId as string) ?? 0) + 1);
-        if (e.type === "TRANSFER_OUT") count(outs);
-        if (e.type === "TRANSFER_IN") count(ins);
-        if (e.type === "TRANSFER_REFUND") count(refunds);
-      }
-      expect(verifier.result().valid).toBe(true);
-      expect(verifier.balance).toBe(minorFromFormatted(wallet.body.balance, "USD"));
-    }
-    expect(total).toBe(minorFromFormatted(this.seed, "USD") * BigInt(this.users.length));
-    for (const s of accepted) {
-      const id = s.transferId as string;
-      expect(outs.get(id)).toBe(1);
-      if (finalStatus.get(id) === "COMPLETED") {
-        expect(ins.get(id)).toBe(1);
-        expect(refunds.get(id)).toBeUndefined();
-      } else {
-        expect(ins.get(id)).toBeUndefined();
-        expect(refunds.get(id)).toBe(1);
-      }
-    }
-    expect([...outs.keys()].sort()).toEqual(accepted.map((s) => s.transferId).sort());
+    const finalStatus = await finalTransferStatuses(
+      api,
+      auditor,
+      accepted.map((s) => s.transferId as string),
+      20_000,
+    );
+    const walletIds = this.users.map((user) => this.wallets.get(user) as string);
+    const expectedTotal = minorFromFormatted(this.seed, "USD") * BigInt(this.users.length);
+    await expectTransferBooks(api, auditor, walletIds, expectedTotal, finalStatus);
   }
 }
