@@ -1,13 +1,12 @@
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
 import {
   type DynamoDBClient,
   GetItemCommand,
   type TransactWriteItem,
   TransactWriteItemsCommand,
 } from "@aws-sdk/client-dynamodb";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import { placementTableNames } from "../placement/placement-tables.js";
+import { openSqliteFile } from "../sqlite-file.js";
 import { nextOperatorRecord, type OperatorActionInput, type OperatorRecord } from "./operator-log.js";
 
 /** Where operator actions are kept: append-only, one chain for the platform. Two adapters. */
@@ -43,13 +42,7 @@ export class SqliteOperatorLogStore implements OperatorLogStore {
   private readonly db: Database.Database;
 
   constructor(path: string) {
-    mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
-    // The busy timeout first: switching to WAL takes a lock, and processes opening one file together
-    // (a cell's AZ replicas, cellctl beside the launcher) must wait for it rather than fail with SQLITE_BUSY.
-    this.db.pragma("busy_timeout = 5000");
-    this.db.pragma("journal_mode = WAL");
-    this.db.pragma("synchronous = FULL");
+    this.db = openSqliteFile(path);
     this.db.exec(SQLITE_SCHEMA);
   }
 

@@ -1,6 +1,6 @@
-import { mkdirSync } from "node:fs";
-import { dirname, resolve } from "node:path";
-import Database from "better-sqlite3";
+import { resolve } from "node:path";
+import type Database from "better-sqlite3";
+import { openSqliteFile } from "../sqlite-file.js";
 
 /**
  * The local platform's declarative state, shared through one SQLite file in
@@ -68,12 +68,7 @@ export class LocalPlatformState {
   private readonly db: Database.Database;
 
   constructor(readonly path: string) {
-    mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
-    // The busy timeout first: switching to WAL takes a lock, and processes opening one file together
-    // (a cell's AZ replicas, cellctl beside the launcher) must wait for it rather than fail with SQLITE_BUSY.
-    this.db.pragma("busy_timeout = 5000");
-    this.db.pragma("journal_mode = WAL");
+    this.db = openSqliteFile(path);
     this.db.exec(SCHEMA);
   }
 

@@ -1,6 +1,5 @@
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
+import { openSqliteFile } from "../sqlite-file.js";
 import {
   applyPatch,
   assertMigrationId,
@@ -75,13 +74,7 @@ export class SqlitePlacementStore implements PlacementStore {
   private readonly placeTx;
 
   constructor(options: SqlitePlacementStoreOptions) {
-    mkdirSync(dirname(options.path), { recursive: true });
-    this.db = new Database(options.path);
-    // The busy timeout first: switching to WAL takes a lock, and processes opening one file together
-    // (a cell's AZ replicas, cellctl beside the launcher) must wait for it rather than fail with SQLITE_BUSY.
-    this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
-    this.db.pragma("journal_mode = WAL");
-    this.db.pragma("synchronous = FULL");
+    this.db = openSqliteFile(options.path, options.busyTimeoutMs);
     this.db.pragma("foreign_keys = ON");
     this.db
       .transaction(() => {

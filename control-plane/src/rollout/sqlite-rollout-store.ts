@@ -1,6 +1,5 @@
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
+import { openSqliteFile } from "../sqlite-file.js";
 import { isTerminal, type Rollout } from "./rollout-state.js";
 import type { CreateOutcome, RolloutStore, SaveOutcome } from "./rollout-store.js";
 
@@ -25,13 +24,7 @@ export class SqliteRolloutStore implements RolloutStore {
   private readonly db: Database.Database;
 
   constructor(path: string) {
-    mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
-    // The busy timeout first: switching to WAL takes a lock, and processes opening one file together
-    // (a cell's AZ replicas, cellctl beside the launcher) must wait for it rather than fail with SQLITE_BUSY.
-    this.db.pragma("busy_timeout = 5000");
-    this.db.pragma("journal_mode = WAL");
-    this.db.pragma("synchronous = FULL");
+    this.db = openSqliteFile(path);
     this.db.exec(SCHEMA);
   }
 
