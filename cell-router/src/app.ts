@@ -326,8 +326,7 @@ export function createRouterApp(deps: RouterAppDeps): Hono<RouterEnv> {
         return placedCell.cell;
       }
       case "wallet": {
-        const located = await directory.locateWallet(resolution.walletId, resolution.cellId);
-        const found = await directory.findCell(located.cellId);
+        const found = await directory.findWalletCell(resolution.walletId, resolution.cellId);
         if (found.status === "known") return found.cell;
         if (found.status === "unavailable") return unavailable(c, "the service is unavailable; retry later");
         break;
@@ -433,11 +432,10 @@ export function createRouterApp(deps: RouterAppDeps): Hono<RouterEnv> {
     });
     let cell: CellRecord | undefined;
     if (resolution.kind === "internal-credit") {
-      const located =
+      const found =
         resolution.cellId === undefined
-          ? undefined
-          : await directory.locateWallet(resolution.walletId, resolution.cellId);
-      const found = located === undefined ? { status: "unknown" as const } : await directory.findCell(located.cellId);
+          ? { status: "unknown" as const }
+          : await directory.findWalletCell(resolution.walletId, resolution.cellId);
       if (found.status === "unavailable") return unavailable(c, "the cell registry is unavailable; retry later");
       if (found.status === "unknown") {
         // Definitive: no cell can hold this wallet, so the caller may fail the transfer and refund.

@@ -167,6 +167,25 @@ export class PlacementDirectory {
     return cell !== undefined && cell.state !== "retired" ? { status: "known", cell } : { status: "unknown" };
   }
 
+  /**
+   * The cell a wallet-addressed request goes to. A location naming no serving cell is never trusted from
+   * the cache: a relocation cached while the wallet was in a cell that has since been drained and retired
+   * (the wallet moved on, the cell serves nothing) is read again from the store. "unknown" only when the
+   * store itself says the wallet never moved and its id names no serving cell (then no cell holds it); a
+   * relocation to a cell that serves nothing, or a store that cannot be read, is "unavailable" (503),
+   * never a 404 for a wallet that exists.
+   */
+  async findWalletCell(walletId: string, hintCellId: string): Promise<CellFinding> {
+    const first = await this.findCell((await this.locateWallet(walletId, hintCellId)).cellId);
+    if (first.status !== "unknown") return first;
+    this.forgetWallet(walletId);
+    const located = await this.locateWallet(walletId, hintCellId);
+    if (located.stale) return { status: "unavailable" };
+    const found = await this.findCell(located.cellId);
+    if (found.status === "unknown" && located.source === "relocated") return { status: "unavailable" };
+    return found;
+  }
+
   /** Reads the registry; concurrent callers share one read. False when the store could not be read. */
   refreshRegistry(): Promise<boolean> {
     this.registryRead ??= this.readRegistry().finally(() => {

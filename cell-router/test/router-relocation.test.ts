@@ -102,6 +102,12 @@ async function relocate(store: PlacementStore, userId: string, walletId: string,
   }
   const flipped = await store.flipPlacement(migrationId);
   if (!flipped.ok) throw new Error(flipped.reason);
+  // The source marked moved: the migration completes and releases the user's lock (a later move may follow).
+  await store.updateMigration(
+    migrationId,
+    { step: "flipped", state: "running" },
+    { step: "moved", state: "completed" },
+  );
 }
 
 describe("router: moved wallets", () => {
@@ -256,6 +262,81 @@ describe("router: moved wallets", () => {
       },
     });
     expect(res.body.servedBy).toBe("cell-b");
+  });
+
+  /**
+   * The cause of a 404 seen under load in the drain e2e test: a relocation cached (fresh, within the TTL) while
+   * the wallet was in a cell that was then drained and retired. The router must not take "retired" for "no such
+   * cell" and send the request to any cell (which answers 404 for a wallet that exists): it reads the
+   * relocation again. Here the retired cell and the other active cell answer 404, so any stray request shows.
+   */
+  it("never sends a wallet to a random cell when the cell it was cached in has been retired since", async () => {
+    const cellC = await stubCell("cell-c");
+    try {
+      await registerCell(store, "cell-c", [{ az: "az-1", url: cellC.url, weight: 1 }]);
+      router = await start({ ROUTER_REGISTRY_REFRESH_MS: "50" });
+      const wrongCell = () => ({ status: 404, body: { code: "wallet-not-found", status: 404 } });
+      // One wallet moved into cell-c and cached there, one created in cell-c and cached as "never moved".
+      const movedIn = await newUser();
+      await relocate(store, movedIn.userId, movedIn.walletId, "cell-a", "cell-c");
+      counter += 1;
+      const native = { userId: `native${counter}`, token: await token(`native${counter}`) };
+      await store.placeUser(native.userId, "cell-c", "policy");
+      const nativeWallet = cellScopedId(`01JD3F6V6Y0M6X8Y9Z0A1B2D${String(counter).padStart(2, "0")}`, "cell-c");
+      for (const [walletId, t] of [
+        [movedIn.walletId, movedIn.token],
+        [nativeWallet, native.token],
+      ] as const) {
+        const r = await http(router.url, "GET", `${API}/wallets/${walletId}`, { token: t });
+        expect(r.body.servedBy).toBe("cell-c");
+      }
+      // Drain cell-c into cell-b, retire it; the router's registry sees the retirement, its cache does not.
+      await relocate(store, movedIn.userId, movedIn.walletId, "cell-c", "cell-b");
+      await relocate(store, native.userId, nativeWallet, "cell-c", "cell-b");
+      expect(await store.setCellState("cell-c", "retired", { from: ["active"], requireEmpty: true })).toMatchObject({
+        ok: true,
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      cellA.answer = wrongCell;
+      cellC.answer = wrongCell;
+      const service = await mintToken({
+        sub: "cell-x",
+        scopes: [SCOPES.internal],
+        secret: DEVELOPMENT_INTERNAL_SECRET,
+        ttlSeconds: 60,
+      });
+      for (const [walletId, t] of [
+        [movedIn.walletId, movedIn.token],
+        [nativeWallet, native.token],
+      ] as const) {
+        for (let i = 0; i < 8; i++) {
+          const get = await http(router.url, "GET", `${API}/wallets/${walletId}`, { token: t });
+          expect(get.status).toBe(200);
+          expect(get.body.servedBy).toBe("cell-b");
+          const deposit = await http(router.url, "POST", `${API}/wallets/${walletId}/deposit`, {
+            token: t,
+            idempotencyKey: `d-${walletId}-${i}`,
+            body: { amount: "1.00" },
+          });
+          expect(deposit.body.servedBy).toBe("cell-b");
+        }
+        const credit = await http(router.url, "POST", INTERNAL_CREDIT_PATH, {
+          token: service,
+          body: {
+            transferId: `t-${walletId}`,
+            fromWalletId: "w",
+            toWalletId: walletId,
+            amount: "1.00",
+            currency: "USD",
+          },
+        });
+        expect(credit.body.servedBy).toBe("cell-b");
+      }
+      expect(cellA.seen).toHaveLength(0);
+      expect(cellC.seen.filter((s) => s.url !== "/ready")).toHaveLength(2);
+    } finally {
+      await cellC.close();
+    }
   });
 
   it("keeps relocations (and never-moved answers) in the last-known-good file for a restart without the store", async () => {
