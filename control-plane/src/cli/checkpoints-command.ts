@@ -31,6 +31,8 @@ export function checkpointsCommand(env: NodeJS.ProcessEnv): Command {
     .addHelpText(
       "after",
       `
+Exit status: 0 listed or exported, 2 usage, unknown cell or sequence, or the cell could not be read.
+
 Examples:
   $ cellctl checkpoints --cell cell-1
   $ cellctl checkpoints --cell cell-1 --export 42 > cell-1-checkpoint-42.json`,
@@ -40,7 +42,7 @@ Examples:
       try {
         token = await auditorToken(env, operatorName(env));
       } catch (error) {
-        return command.error((error as Error).message);
+        return command.error((error as Error).message, { exitCode: 2 });
       }
       const store = openPlacementStoreFromEnv(env);
       const cell = await store.getCell(options.cell).finally(() => store.close());

@@ -65,12 +65,13 @@ Examples:
   $ cellctl reconcile --cell cell-1 --json`,
     )
     .action(async (options: { cell?: string; all?: boolean; json?: boolean; timeout: number }, command: Command) => {
-      if (Boolean(options.cell) === Boolean(options.all)) command.error("give exactly one of --cell <cellId> or --all");
+      if (Boolean(options.cell) === Boolean(options.all))
+        command.error("give exactly one of --cell <cellId> or --all", { exitCode: 2 });
       let token: string;
       try {
         token = await auditorToken(env, operatorName(env));
       } catch (error) {
-        return command.error((error as Error).message);
+        return command.error((error as Error).message, { exitCode: 2 });
       }
       const store = openPlacementStoreFromEnv(env);
       let registry: CellRecord[];

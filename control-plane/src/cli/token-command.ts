@@ -30,21 +30,27 @@ Examples:
   $ curl -H "Authorization: Bearer $(cellctl token --sub alice)" localhost:8080/api/v1/wallets?userId=alice
 
 Production mode (WALLET_MODE=production or NODE_ENV=production) refuses to sign
-with the development secret: production tokens come from your identity provider.`,
+with the development secret: production tokens come from your identity provider.
+
+Exit status: 0 minted, 1 refused (production mode, or the mint could not be recorded), 2 usage.`,
     )
     .action(async (options: { sub: string; scope: string; ttl: number }, command: Command) => {
-      if (!isValidUserId(options.sub)) command.error("--sub must be 1..128 characters of A-Z a-z 0-9 . _ @ : -");
+      if (!isValidUserId(options.sub))
+        command.error("--sub must be 1..128 characters of A-Z a-z 0-9 . _ @ : -", { exitCode: 2 });
       const scopes = options.scope.split(" ").filter((s) => s.length > 0);
       const unknown = scopes.filter((s) => !KNOWN_SCOPES.has(s));
       if (scopes.length === 0 || unknown.length > 0) {
         command.error(
           `unknown scope(s): ${unknown.join(", ") || "(none given)"}; known: ${[...KNOWN_SCOPES].join(", ")}`,
+          { exitCode: 2 },
         );
       }
       const secret = env.WALLET_JWT_SECRET || DEVELOPMENT_JWT_SECRET;
       const production = env.WALLET_MODE === "production" || env.NODE_ENV === "production";
       if (production && (secret === DEVELOPMENT_JWT_SECRET || secret.length < 32)) {
-        command.error("production mode refuses the development secret and secrets shorter than 32 characters");
+        command.error("production mode refuses the development secret and secrets shorter than 32 characters", {
+          exitCode: 1,
+        });
       }
       const token = await mintToken({
         sub: options.sub,
@@ -63,7 +69,7 @@ with the development secret: production tokens come from your identity provider.
           details: { scopes, ttlSeconds: options.ttl },
         });
       } catch (error) {
-        command.error(`refusing to mint an unrecorded token: ${(error as Error).message}`);
+        command.error(`refusing to mint an unrecorded token: ${(error as Error).message}`, { exitCode: 1 });
       }
       process.stdout.write(`${token}\n`);
     });

@@ -100,12 +100,12 @@ Examples:
         command: Command,
       ) => {
         if (Boolean(options.cell) === Boolean(options.all))
-          command.error("give exactly one of --cell <cellId> or --all");
+          command.error("give exactly one of --cell <cellId> or --all", { exitCode: 2 });
         let token: string;
         try {
           token = await auditorToken(env, options.operator);
         } catch (error) {
-          return command.error((error as Error).message);
+          return command.error((error as Error).message, { exitCode: 2 });
         }
         const store = openPlacementStoreFromEnv(env);
         let cells: CellRecord[];

@@ -1,0 +1,85 @@
+import { Command, CommanderError } from "commander";
+import { auditLogCommand } from "./audit-log-command.js";
+import { azCommand } from "./az-command.js";
+import { cellsCommand } from "./cells-command.js";
+import { checkpointsCommand } from "./checkpoints-command.js";
+import { EXIT_USAGE } from "./operator-prompt.js";
+import { reconcileCommand } from "./reconcile-command.js";
+import { rolloutCommand } from "./rollout-command.js";
+import { tokenCommand } from "./token-command.js";
+import { usersCommand } from "./users-command.js";
+import { verifyCommand } from "./verify-command.js";
+import { versionsCommand } from "./versions-command.js";
+
+/** cellctl: the operators' and CI's command line for the Cellwallet platform. */
+export function buildCellctl(env: NodeJS.ProcessEnv): Command {
+  return new Command("cellctl")
+    .description("Operate the Cellwallet platform")
+    .addHelpText(
+      "after",
+      `
+Exit status: each command's help lists its own. Everywhere: 2 for a usage error (unknown command or
+option, missing argument) and when the command could not run at all (e.g. the placement registry cannot
+be opened); never 1, which always means the command ran and found or refused something.`,
+    )
+    .addCommand(tokenCommand(env))
+    .addCommand(verifyCommand(env))
+    .addCommand(checkpointsCommand(env))
+    .addCommand(reconcileCommand(env))
+    .addCommand(auditLogCommand(env))
+    .addCommand(cellsCommand(env))
+    .addCommand(azCommand(env))
+    .addCommand(rolloutCommand(env))
+    .addCommand(versionsCommand(env))
+    .addCommand(usersCommand(env));
+}
+
+/** The whole tree, depth first (settings given to addCommand'ed subcommands are not inherited). */
+export function everyCommand(root: Command): Command[] {
+  return [root, ...root.commands.flatMap((c) => everyCommand(c))];
+}
+
+/**
+ * Commander's own parse errors ("error: unknown option '--x'") as one line that says where the help is; a
+ * command's refusal (command.error) as it is worded (some list every reason on lines of their own).
+ */
+function errorText(message: string, command: Command): string {
+  const prefix = (text: string) => (text.startsWith("cellctl:") ? text : `cellctl: ${text}`);
+  if (!/^error:/i.test(message)) return `${prefix(message.trimEnd())}\n`;
+  const first =
+    message
+      .replace(/^error:\s*/i, "")
+      .trim()
+      .split("\n")[0] ?? "";
+  const path: string[] = [];
+  for (let c: Command | null = command; c; c = c.parent) path.unshift(c.name());
+  return `${prefix(first)} (see: ${path.join(" ")} --help)\n`;
+}
+
+/**
+ * Parses and runs one cellctl invocation and returns its exit status: usage errors exit 2 with one line on
+ * stderr, a command's own `command.error` keeps the status it gave, and an unexpected failure (a store that
+ * cannot be opened, a bug) is one line and 2 — never a stack trace, never the 1 that reports a finding.
+ */
+export async function runCellctl(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const program = buildCellctl(env);
+  for (const command of everyCommand(program)) {
+    command.exitOverride();
+    command.configureOutput({ outputError: (message, write) => write(errorText(message, command)) });
+  }
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help asked for: 0. Help shown because no command was given ("commander.help"): a usage error.
+      if (error.code === "commander.helpDisplayed" || error.code === "commander.version") return 0;
+      // command.error() from an action: its own documented status (default 1 is never used for usage below).
+      if (error.code === "commander.error") return error.exitCode;
+      return EXIT_USAGE;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`cellctl: ${message.split("\n")[0]}\n`);
+    return EXIT_USAGE;
+  }
+}

@@ -1,0 +1,95 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { runCellctl } from "../../test-support/cellctl.js";
+import { buildCellctl, everyCommand } from "../src/cli/cellctl-program.js";
+
+/**
+ * cellctl's documented exit codes hold for what operators and CI scripts get wrong: every command given bad
+ * arguments exits 2 with exactly one line on stderr (no stack trace, no help dump), and a command that cannot
+ * run at all (no registry) exits 2 — never 1, which reports a finding (tampering, a mismatch, a refusal).
+ */
+const registry = () => ({
+  PLACEMENT_SQLITE_PATH: join(mkdtempSync(join(tmpdir(), "cellctl-exit-")), "placement.sqlite"),
+});
+
+function pathOf(command: ReturnType<typeof buildCellctl>): string[] {
+  const path: string[] = [];
+  for (let c: typeof command | null = command; c?.parent; c = c.parent) path.unshift(c.name());
+  return path;
+}
+
+async function expectUsageError(args: string[], env: Record<string, string> = registry()) {
+  const run = await runCellctl(args, env);
+  const what = `cellctl ${args.join(" ")} -> ${run.code}: ${run.stderr}`;
+  expect(run.code, what).toBe(2);
+  expect(run.stderr.trim().split("\n"), what).toHaveLength(1);
+  expect(run.stderr, what).toMatch(/^cellctl: /);
+  expect(run.stderr, what).not.toMatch(/\n\s+at /);
+  return run;
+}
+
+async function inBatches<T>(items: T[], size: number, each: (item: T) => Promise<void>) {
+  for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(each));
+}
+
+describe("cellctl exit codes", () => {
+  const leaves = everyCommand(buildCellctl({})).filter((c) => c.parent && c.commands.length === 0);
+
+  it("knows its commands", () => {
+    expect(leaves.map((c) => pathOf(c).join(" "))).toEqual(
+      expect.arrayContaining(["verify", "cells describe", "cells rebalance", "users migrate", "rollout start"]),
+    );
+  });
+
+  it("exits 2 with one line for an unknown option on every command", async () => {
+    await inBatches(leaves, 4, async (command) => {
+      const run = await expectUsageError([...pathOf(command), "--no-such-option"]);
+      // Commander reports a missing required option or argument before an unknown one: either is usage.
+      expect(run.stderr).toMatch(/unknown option '--no-such-option'|required option|missing required argument/);
+      expect(run.stderr).toContain(`(see: cellctl ${pathOf(command).join(" ")} --help)`);
+    });
+  }, 120_000);
+
+  it("exits 2 with one line for usage errors and an unknown cell", async () => {
+    await expectUsageError(["verify"]);
+    await expectUsageError(["reconcile"]);
+    await expectUsageError(["nosuch"]);
+    await expectUsageError(["cells", "describe"]);
+    await expectUsageError(["verify", "--cell"]);
+    await expectUsageError(["token", "--sub", "bad user!"]);
+    const unknown = await expectUsageError(["cells", "describe", "nope"]);
+    expect(unknown.stderr).toContain("unknown cell nope");
+    // No command at all: the help goes to stderr, and it is a usage error.
+    const bare = await runCellctl([], registry());
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toContain("Usage: cellctl");
+  }, 60_000);
+
+  it("exits 2, not 1 (tampering), when the registry cannot be reached", async () => {
+    const env = {
+      PLACEMENT_STORE: "dynamodb",
+      DYNAMODB_ENDPOINT: "http://127.0.0.1:9",
+      AWS_ACCESS_KEY_ID: "x",
+      AWS_SECRET_ACCESS_KEY: "x",
+      AWS_REGION: "us-east-1",
+      AWS_MAX_ATTEMPTS: "1",
+    };
+    for (const args of [
+      ["verify", "--all"],
+      ["reconcile", "--all"],
+      ["cells", "list"],
+    ]) {
+      const run = await runCellctl(args, env);
+      expect(run.code, `${args.join(" ")}: ${run.stderr}`).toBe(2);
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+    }
+  }, 60_000);
+
+  it("exits 0 for --help", async () => {
+    const run = await runCellctl(["cells", "rebalance", "--help"], registry());
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain("Exit status");
+  });
+});
