@@ -6,7 +6,7 @@ import { cellHint, INTERNAL_CREDIT_PATH, isCurrency, isValidUserId } from "@cell
  * (placement lookup, onboarding, registry check) and forwards.
  */
 
-/** Paths of the public API (CONVENTIONS.md); bounded, so (with the method) they are also metric labels. */
+/** Paths of the public API (docs/conventions.md); bounded, so (with the method) they are also metric labels. */
 export type RouteName =
   | "wallets"
   | "get-wallet"

@@ -1,5 +1,5 @@
 /**
- * The public HTTP contract of a cell (CONVENTIONS.md, "Public REST API", "Hash chain", "Money",
+ * The public HTTP contract of a cell (docs/conventions.md, "Public REST API", "Hash chain", "Money",
  * "Idempotency", "Errors", "Operations conventions"), over real HTTP against an in-process cell,
  * once per store adapter. Everything asserted here is what a client may rely on.
  */

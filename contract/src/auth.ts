@@ -1,5 +1,5 @@
 /**
- * Authorisation rules of CONVENTIONS.md as pure functions: who may do what to
+ * Authorisation rules of docs/conventions.md as pure functions: who may do what to
  * which wallet. Token verification lives in jwt.ts; this file has no I/O.
  */
 export const SCOPES = {

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import canonicalize from "canonicalize";
 
 /**
- * The per-wallet hash chain, exactly as CONVENTIONS.md defines it. Everything a
+ * The per-wallet hash chain, exactly as docs/conventions.md defines it. Everything a
  * verifier needs is in the public Transaction objects, so anyone who may read a
  * wallet's history can check it offline with this module alone.
  */

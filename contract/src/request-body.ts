@@ -1,4 +1,4 @@
-/** Request bodies are at most 16 KiB (CONVENTIONS.md); router and cells enforce it the same way. */
+/** Request bodies are at most 16 KiB (docs/conventions.md); router and cells enforce it the same way. */
 export const MAX_BODY_BYTES = 16 * 1024;
 
 /**

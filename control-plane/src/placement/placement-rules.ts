@@ -25,7 +25,7 @@ export function placementRefusal(cell: CellRecord | undefined, source: UserPlace
 
 // Same alphabet as the cell's ids: they appear in table names, metrics labels and URLs.
 const CELL_ID = /^[a-z0-9-]{1,40}$/;
-// CONVENTIONS.md: 1..128 of A-Z a-z 0-9 . _ @ : -
+// docs/conventions.md: 1..128 of A-Z a-z 0-9 . _ @ : -
 const USER_ID = /^[A-Za-z0-9._@:-]{1,128}$/;
 
 export function assertCellId(cellId: string): void {

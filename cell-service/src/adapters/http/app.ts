@@ -330,7 +330,7 @@ export const openApiInfo = {
     version: "1.0.0",
     description:
       "Wallets, deposits, withdrawals, transfers, history and audit. Served by the cell router and by every cell. " +
-      "Errors are RFC 9457 application/problem+json. See CONVENTIONS.md for money, time, idempotency and auth rules.",
+      "Errors are RFC 9457 application/problem+json. See docs/conventions.md in the repository for money, time, idempotency and auth rules.",
   },
   servers: [{ url: "http://localhost:8080" }],
 };
