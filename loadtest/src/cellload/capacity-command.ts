@@ -29,6 +29,8 @@ export interface CapacityStep {
   p50: number | null;
   p99: number | null;
   latencySlo: number | null;
+  /** p99 of the generator's own scheduling lag (ms): large means the load generator, not the cell, was saturated. */
+  generatorLagP99: number | null;
   held: boolean;
   why: string;
 }
@@ -185,11 +187,12 @@ Examples:
             p50: all.latencyMs?.p50 ?? null,
             p99: all.latencyMs?.p99 ?? null,
             latencySlo: latency.actual,
+            generatorLagP99: result.recorder.lagSummary()?.p99 ?? null,
             held: why === "held",
             why,
           };
           log(
-            `  ${String(step.rate).padStart(8)}/s offered  ${String(step.achievedPerSecond).padStart(8)} req/s  p50 ${step.p50 ?? "-"} ms  p99 ${step.p99 ?? "-"} ms  failed ${(100 * failedRate).toFixed(2)}%  ${why}`,
+            `  ${String(step.rate).padStart(8)}/s offered  ${String(step.achievedPerSecond).padStart(8)} req/s  p50 ${step.p50?.toFixed(1) ?? "-"} ms  p99 ${step.p99?.toFixed(1) ?? "-"} ms  failed ${(100 * failedRate).toFixed(2)}%  generator lag p99 ${step.generatorLagP99?.toFixed(1) ?? "-"} ms  ${why}`,
           );
           steps.push(step);
           return step;
@@ -266,11 +269,11 @@ Examples:
 export function capacityText(s: CapacitySummary): string {
   const lines = [
     `capacity of ${s.cell ?? "the target"} (${s.scenario}, SLO ${s.slo}, errors ≤ ${s.maxError}):`,
-    "OFFERED/s  ACHIEVED req/s     P50 ms     P99 ms   FAILED  RESULT",
+    "OFFERED/s  ACHIEVED req/s     P50 ms     P99 ms   FAILED  GEN LAG P99 ms  RESULT",
   ];
   for (const st of [...s.steps].sort((a, b) => a.rate - b.rate)) {
     lines.push(
-      `${String(st.rate).padStart(9)} ${String(st.achievedPerSecond).padStart(15)} ${String(st.p50 ?? "-").padStart(10)} ${String(st.p99 ?? "-").padStart(10)} ${`${(100 * st.failedRate).toFixed(2)}%`.padStart(8)}  ${st.why}`,
+      `${String(st.rate).padStart(9)} ${String(st.achievedPerSecond).padStart(15)} ${String(st.p50 ?? "-").padStart(10)} ${String(st.p99 ?? "-").padStart(10)} ${`${(100 * st.failedRate).toFixed(2)}%`.padStart(8)} ${String(st.generatorLagP99 ?? "-").padStart(15)}  ${st.why}`,
     );
   }
   lines.push("");

@@ -67,6 +67,8 @@ export class Recorder implements MetricSource {
   private readonly open = new Map<number, Map<string, OpenBucket>>();
   readonly timeline: TimePoint[] = [];
   private iterationCount = 0;
+  /** How late the open model sent iterations' first requests (ms): the load generator's own lag. */
+  private readonly lagHistogram = newHistogram();
   private droppedCount = 0;
   private startedAt = performance.now();
   private stoppedAt: number | undefined;
@@ -94,6 +96,19 @@ export class Recorder implements MetricSource {
 
   drop(): void {
     this.droppedCount += 1;
+  }
+
+  /** Records how late (ms) an iteration's first request left against its intended time. */
+  lag(ms: number): void {
+    this.lagHistogram.recordValue(Math.max(1, Math.round(ms * 1000)));
+  }
+
+  /** The generator's scheduling lag: p50, p99 and max in ms; null when not measured (closed model). */
+  lagSummary(): { p50: number; p99: number; max: number } | null {
+    const h = this.lagHistogram;
+    if (h.totalCount === 0) return null;
+    const ms = (us: number) => Math.round(us) / 1000;
+    return { p50: ms(h.getValueAtPercentile(50)), p99: ms(h.getValueAtPercentile(99)), max: ms(h.maxValue) };
   }
 
   iterations(): number {

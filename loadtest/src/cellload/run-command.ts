@@ -96,6 +96,7 @@ export async function runLoad(o: RunOptions): Promise<{ exitCode: 0 | 1 | 99; su
         dropped: result.executor.dropped,
         ratePerSecond: Math.round((10 * result.executor.started) / Math.max(elapsed, 1e-9)) / 10,
       },
+      schedulingLagMs: recorder.lagSummary(),
       ...breakdown(recorder),
       checks: {
         passed: checks.passed,

@@ -93,6 +93,7 @@ export class MeasuredIteration implements Iteration {
   async request(spec: RequestSpec): Promise<Answer> {
     const sentAt = performance.now();
     const from = this.first && this.intendedAt !== undefined ? Math.min(this.intendedAt, sentAt) : sentAt;
+    if (this.first && this.intendedAt !== undefined) this.recorder.lag(sentAt - from);
     this.first = false;
     if (spec.money) this.books.track(spec.money);
     const key = spec.money?.key ?? spec.idempotencyKey;

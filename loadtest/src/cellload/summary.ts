@@ -51,6 +51,11 @@ export interface RunSummary {
   elapsedSeconds: number;
   aborted: boolean;
   iterations: { started: number; dropped: number; ratePerSecond: number };
+  /**
+   * Open model: how late the generator sent iterations (ms past their intended time). Latency includes it
+   * (no coordinated omission); a large lag means the load generator, not the target, was saturated.
+   */
+  schedulingLagMs: { p50: number; p99: number; max: number } | null;
   requests: GroupSummary;
   checks: { passed: number; total: number; rate: number | null };
   byOp: ({ op: string } & GroupSummary)[];
@@ -113,6 +118,11 @@ export function summaryText(s: RunSummary): string {
     `cellload ${s.scenario} → ${s.target} (${s.targetKind}${s.cell ? `, cell ${s.cell}` : ""}; ${mode}; ${s.elapsedSeconds.toFixed(1)} s${s.aborted ? ", ABORTED" : ""})`,
   );
   lines.push(`iterations ${s.iterations.started} (${s.iterations.ratePerSecond}/s), dropped ${s.iterations.dropped}`);
+  if (s.schedulingLagMs) {
+    lines.push(
+      `generator lag p50 ${ms(s.schedulingLagMs.p50)} ms, p99 ${ms(s.schedulingLagMs.p99)} ms, max ${ms(s.schedulingLagMs.max)} ms (counted in latency; large = the load generator was saturated)`,
+    );
+  }
   lines.push("");
   lines.push("OP                   REQS    REQ/S   FAILED    P50 ms   P95 ms   P99 ms   MAX ms  NON-2XX");
   const row = (name: string, g: GroupSummary) => {
