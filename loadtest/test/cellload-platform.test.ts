@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalPlatform } from "../../control-plane/src/local/local-platform.js";
 import { startTestPlatform } from "../../e2e/test/platform.js";
+import { token } from "../../test-support/tokens.js";
 import { runCellload } from "./run-cellload.js";
 
 /**
@@ -145,6 +146,68 @@ describe("cellload against the local platform", () => {
       { threshold: "http_req_duration:p(99)<0.001", actual: expect.any(Number), ok: false },
     ]);
     expect(summary.verify.pass).toBe(true);
+  }, 60_000);
+
+  it("--abort-on-fail stops a failing run early (exit 99, aborted)", async () => {
+    const started = Date.now();
+    const run = await runCellload([
+      "run",
+      "deposit",
+      "--target",
+      router,
+      "--rate",
+      "5",
+      "--duration",
+      "60s",
+      "--users",
+      "2",
+      "--abort-on-fail",
+      "--threshold",
+      "http_req_duration:p(99)<0.001",
+      "--json",
+    ]);
+    expect(run.code, run.stderr).toBe(99);
+    expect(Date.now() - started).toBeLessThan(40_000);
+    const summary = JSON.parse(run.stdout);
+    expect(summary.aborted).toBe(true);
+    expect(summary.elapsedSeconds).toBeLessThan(20);
+  }, 60_000);
+
+  it("uses an identity provider's tokens from --token-file, and refuses scenarios that need new users with them", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "cellload-tokens-")), "tokens.json");
+    const users = ["idp-user-1", "idp-user-2", "idp-user-3"];
+    writeFileSync(
+      file,
+      JSON.stringify({
+        operator: await token("idp-operator", "wallet:operator wallet:auditor"),
+        users: Object.fromEntries(await Promise.all(users.map(async (u) => [u, await token(u)]))),
+      }),
+    );
+    // Twice: the second run finds the wallets already there and takes their balances into its books.
+    for (let i = 0; i < 2; i++) {
+      const run = await runCellload([
+        "run",
+        "mixed",
+        "--target",
+        router,
+        "--token-file",
+        file,
+        "--rate",
+        "10",
+        "--duration",
+        "1s",
+        "--json",
+        "--threshold",
+        "http_req_failed:rate<0.01",
+      ]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(JSON.parse(run.stdout).verify.pass).toBe(true);
+    }
+    const journey = await runCellload(["run", "journey", "--target", router, "--token-file", file]);
+    expect(journey.code).toBe(2);
+    expect(journey.stderr).toBe(
+      "cellload: journey onboards new users: it needs minted tokens (WALLET_JWT_SECRET), not --token-file\n",
+    );
   }, 60_000);
 
   it("--cell cell-2 puts all of the run's traffic on cell-2: its /metrics move, cell-1's do not", async () => {

@@ -66,9 +66,6 @@ export async function runLoad(o: RunOptions): Promise<{ exitCode: 0 | 1 | 99; su
     const { recorder } = result;
     const thresholds = evaluateThresholds(o.thresholds, recorder);
     const verify = o.verify ? await verifyBooks(o.target, prepared.books, prepared.ctx) : null;
-    if (verify && result.iterationErrors.size > 0) {
-      for (const [message, n] of result.iterationErrors) verify.lines.push(`iteration error ×${n}: ${message}`);
-    }
     const checks = recorder.checks({});
     const exitCode: 0 | 1 | 99 = thresholds.some((t) => !t.ok) ? 99 : verify && !verify.pass ? 1 : 0;
     const elapsed = recorder.elapsedSeconds();
@@ -105,6 +102,7 @@ export async function runLoad(o: RunOptions): Promise<{ exitCode: 0 | 1 | 99; su
       },
       thresholds,
       verify,
+      iterationErrors: Object.fromEntries(result.iterationErrors),
       timeline: recorder.timeline,
       exitCode,
     };

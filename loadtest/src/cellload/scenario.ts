@@ -16,6 +16,8 @@ export interface Scenario {
   description: string;
   /** Moves money: --verify is on by default and every money request goes through the books. */
   money: boolean;
+  /** Onboards brand-new users (ctx.freshUser): impossible with a token file's fixed users. */
+  newUsers?: boolean;
   /** Needs wallets in a second cell (cross-cell transfers). */
   crossCell?: "required" | "optional";
   iteration(ctx: ScenarioContext, it: Iteration): Promise<void>;

@@ -55,6 +55,11 @@ export async function probeTarget(target: string): Promise<"router" | "cell"> {
 }
 
 export async function prepare(o: SetupOptions): Promise<Prepared> {
+  if (o.tokens.fixedUsers && o.scenario.newUsers) {
+    throw new UsageError(
+      `${o.scenario.name} onboards new users: it needs minted tokens (WALLET_JWT_SECRET), not --token-file`,
+    );
+  }
   const kind = await probeTarget(o.target);
   const runId = randomBytes(4).toString("hex");
   const books = new Books();

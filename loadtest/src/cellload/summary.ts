@@ -62,6 +62,8 @@ export interface RunSummary {
   byCell: ({ cell: string } & GroupSummary)[];
   thresholds: ThresholdResult[];
   verify: VerifySummary | null;
+  /** Iterations that threw (a scenario's own error, not an HTTP answer), by message. */
+  iterationErrors: Record<string, number>;
   timeline: TimePoint[];
   /** 0 passed, 99 a threshold failed, 1 --verify found the books and the platform disagree. */
   exitCode: 0 | 1 | 99;
@@ -148,6 +150,7 @@ export function summaryText(s: RunSummary): string {
   for (const t of s.thresholds) {
     lines.push(`${t.ok ? "✓" : "✗"} ${t.threshold}  (actual ${t.actual === null ? "no samples" : round(t.actual, 4)})`);
   }
+  for (const [message, n] of Object.entries(s.iterationErrors)) lines.push(`iteration error ×${n}: ${message}`);
   if (s.verify) {
     lines.push("");
     lines.push(`verify: ${s.verify.pass ? "PASS" : "FAIL"}`);

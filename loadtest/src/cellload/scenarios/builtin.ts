@@ -111,6 +111,7 @@ export const BUILTIN_SCENARIOS: Scenario[] = [
       "a new customer: create wallet, 3 deposits, same-cell and cross-cell transfers, history, historical balance, audit",
     money: true,
     crossCell: "optional",
+    newUsers: true,
     async iteration(ctx, it) {
       const me = await createWallet(ctx, it, driven(ctx));
       if (!me) return;
@@ -187,6 +188,7 @@ export const BUILTIN_SCENARIOS: Scenario[] = [
     name: "onboarding-burst",
     description: "new users creating their wallets (placement and onboarding on every request)",
     money: false,
+    newUsers: true,
     async iteration(ctx, it) {
       await createWallet(ctx, it, driven(ctx));
     },
