@@ -148,6 +148,43 @@ describe("cellload against the local platform", () => {
     expect(summary.verify.pass).toBe(true);
   }, 60_000);
 
+  it("runs a user's own scenario module given by path (the README's example)", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "cellload-scenario-")), "balance-poll.mjs");
+    writeFileSync(
+      file,
+      `export const scenario = {
+  name: "balance-poll",
+  description: "owners poll their balance",
+  money: false,
+  async iteration(ctx, it) {
+    const vu = ctx.vus[Math.floor(ctx.random() * ctx.vus.length)];
+    await it.request({ op: "get-wallet", method: "GET", path: \`/api/v1/wallets/\${vu.walletId}\`, token: vu.token, cell: vu.cellId });
+  },
+};
+`,
+    );
+    const run = await runCellload([
+      "run",
+      file,
+      "--target",
+      router,
+      "--rate",
+      "10",
+      "--duration",
+      "1s",
+      "--users",
+      "2",
+      "--json",
+      "--threshold",
+      "checks:rate==1",
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const summary = JSON.parse(run.stdout);
+    expect(summary.scenario).toBe("balance-poll");
+    expect(summary.byOp).toEqual([expect.objectContaining({ op: "get-wallet", count: 10, failed: 0 })]);
+    expect(summary.verify).toBeNull();
+  }, 60_000);
+
   it("--abort-on-fail stops a failing run early (exit 99, aborted)", async () => {
     const started = Date.now();
     const run = await runCellload([
