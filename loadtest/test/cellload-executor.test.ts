@@ -83,8 +83,9 @@ describe("open model (arrival rate)", () => {
     // A closed model with the same in-flight count at t=0 would have sent 1 request per 400 ms per VU;
     // here half the requests arrive in the first second, before many answers could have come back.
     const firstSecond = server.arrivals.filter((t) => t - started < 1000).length;
-    expect(firstSecond).toBeGreaterThanOrEqual(40);
-    expect(firstSecond).toBeLessThanOrEqual(60);
+    // (generous bounds: the server shares this process's event loop on a loaded CI machine)
+    expect(firstSecond).toBeGreaterThanOrEqual(30);
+    expect(firstSecond).toBeLessThanOrEqual(70);
     // The offering phase lasted the asked 2 s, not 100 × 400 ms.
     expect(executor.offeredMs).toBeGreaterThanOrEqual(1900);
     expect(executor.offeredMs).toBeLessThan(3500);
