@@ -278,6 +278,53 @@ describe("cellload against the local platform", () => {
     expect(after.c2 - before.c2).toBeGreaterThanOrEqual(24);
   }, 60_000);
 
+  it("capacity: steps the rate up to --max-rate while the SLO holds, reports the curve; exit 99 when nothing holds", async () => {
+    const out = mkdtempSync(join(tmpdir(), "cellload-capacity-"));
+    const env = { PLACEMENT_SQLITE_PATH: platform.placementPath };
+    const common = [
+      "capacity",
+      "--target",
+      router,
+      "--cell",
+      "cell-1",
+      "--scenario",
+      "deposit",
+      "--users",
+      "4",
+      "--start",
+      "5",
+      "--factor",
+      "2",
+      "--max-rate",
+      "10",
+      "--step-duration",
+      "1s",
+      "--refine",
+      "0",
+      "--json",
+    ];
+    const held = await runCellload([...common, "--slo", "p(99)<10000", "--max-error", "0.5", "--out", out], env);
+    expect(held.code, held.stderr).toBe(0);
+    const summary = JSON.parse(held.stdout);
+    expect(summary).toMatchObject({ schema: "cellload/capacity@1", cell: "cell-1", maxRate: 10, exitCode: 0 });
+    expect(summary.steps.map((s: { rate: number; held: boolean }) => [s.rate, s.held])).toEqual([
+      [5, true],
+      [10, true],
+    ]);
+    expect(summary.maxOpsPerSecond).toBeGreaterThan(5);
+    expect(summary.verify.pass).toBe(true);
+    expect(JSON.parse(readFileSync(join(out, "capacity.json"), "utf8")).maxRate).toBe(10);
+    expect(readFileSync(join(out, "report.html"), "utf8")).toContain("Latency against offered rate");
+
+    const broke = await runCellload([...common, "--slo", "p(99)<0.001"], env);
+    expect(broke.code, broke.stderr).toBe(99);
+    expect(JSON.parse(broke.stdout)).toMatchObject({
+      maxRate: null,
+      maxOpsPerSecond: null,
+      steps: [{ rate: 5, held: false }],
+    });
+  }, 60_000);
+
   it("--verify fails (exit 1) against a target that silently loses every 50th deposit", async () => {
     const proxy = await lossyProxy(router);
     try {
