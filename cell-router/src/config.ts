@@ -32,6 +32,10 @@ export interface RouterConfig {
   placementCacheMax: number;
   registryRefreshMs: number;
   logLevel: string;
+  /** Onboarding skips a cell above this fraction of its measured max ops/s (ROUTER_PLACEMENT_OPS_THRESHOLD, default 0.8). */
+  opsThreshold?: number;
+  /** Routers sharing the traffic evenly (ROUTER_PEERS, default 1): a cell's rate is estimated as this router's × peers. */
+  peers?: number;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
@@ -104,5 +108,14 @@ export function routerConfigFromEnv(env: NodeJS.ProcessEnv): RouterConfig {
     placementCacheMax: int(env, "ROUTER_PLACEMENT_CACHE_MAX", 100_000, 1),
     registryRefreshMs: int(env, "ROUTER_REGISTRY_REFRESH_MS", 2000, 50),
     logLevel: env.LOG_LEVEL ?? "info",
+    opsThreshold: opsThresholdFromEnv(env),
+    peers: int(env, "ROUTER_PEERS", 1, 1),
   };
+}
+
+function opsThresholdFromEnv(env: NodeJS.ProcessEnv): number {
+  const raw = env.ROUTER_PLACEMENT_OPS_THRESHOLD;
+  const value = raw === undefined || raw === "" ? 0.8 : Number(raw);
+  if (!(value > 0 && value <= 1)) throw new Error(`ROUTER_PLACEMENT_OPS_THRESHOLD must be in (0, 1], got ${raw}`);
+  return value;
 }

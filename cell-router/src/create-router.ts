@@ -3,6 +3,7 @@ import type { PlacementStore } from "@cellwallet/control-plane/placement";
 import type { Hono } from "hono";
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from "pino";
 import { createRouterApp } from "./app.js";
+import { CellRateMeter } from "./cell-rate.js";
 import type { RouterConfig } from "./config.js";
 import { Forwarder } from "./forward.js";
 import { EndpointHealth } from "./health.js";
@@ -52,6 +53,9 @@ export function createRouter(
   logger: Logger = createLogger(config),
 ): CellRouter {
   const metrics = new RouterMetrics(config.az);
+  const rates = new CellRateMeter(10, config.peers ?? 1);
+  let cellIds: string[] = [];
+  metrics.cellOpsRates = () => new Map(cellIds.map((id) => [id, rates.ownRate(id)]));
   const health = new EndpointHealth({
     intervalMs: config.healthIntervalMs,
     timeoutMs: Math.min(config.healthIntervalMs, config.cellTimeoutMs, 1000),
@@ -70,6 +74,7 @@ export function createRouter(
     maxInflight: config.cellMaxInflight,
     health,
     metrics,
+    onForward: (cellId) => rates.hit(cellId),
   });
   const directory = new PlacementDirectory({
     store,
@@ -80,7 +85,13 @@ export function createRouter(
     stateFile: config.stateFile,
     metrics,
     logger,
+    opsLoad: { rate: (cellId) => rates.cellRate(cellId), threshold: config.opsThreshold ?? 0.8 },
     onRegistry: (cells) => {
+      cellIds = cells.map((c) => c.cellId);
+      metrics.cellCapacity.reset();
+      for (const cell of cells) {
+        if (cell.maxOpsPerSecond !== undefined) metrics.cellCapacity.set({ cell: cell.cellId }, cell.maxOpsPerSecond);
+      }
       const endpoints = cells.flatMap((cell) =>
         cell.endpoints.map((e) => ({ cellId: cell.cellId, az: e.az, url: e.url })),
       );

@@ -54,6 +54,8 @@ export interface ForwarderOptions {
   health: EndpointHealth;
   metrics: RouterMetrics;
   random?: () => number;
+  /** Counts each request forwarded to a cell (not shed), for onboarding's ops/s rule. */
+  onForward?: (cellId: string) => void;
 }
 
 /** Response headers a client may see from a cell (everything else stays behind the router). */
@@ -152,6 +154,7 @@ export class Forwarder {
     }
     this.inflight.set(cellId, inflight + 1);
     metrics.inflight.set({ cell: cellId }, inflight + 1);
+    this.options.onForward?.(cellId);
     try {
       const order = orderEndpoints(cell.endpoints, {
         ownAz: this.options.az,

@@ -32,6 +32,12 @@ export class RouterMetrics {
   readonly onboardings: Counter<"outcome">;
   readonly endpointHealthy: Gauge<"cell" | "cell_az">;
   readonly registryAge: Gauge;
+  /** The registry's measured capacity per cell (cellctl cells set-capacity); absent for a cell never measured. */
+  readonly cellCapacity: Gauge<"cell">;
+  /** This router's forwarded requests/s per cell over the last 10 s (onboarding's ops/s rule). */
+  readonly cellOpsRate: Gauge<"cell">;
+  /** Read at every scrape; set by whoever owns the rate meter. */
+  cellOpsRates: (() => Map<string, number>) | undefined;
   /** Read at every scrape; set by whoever owns the registry. */
   registryAgeSeconds: (() => number | undefined) | undefined;
 
@@ -124,6 +130,24 @@ export class RouterMetrics {
       registers,
     });
     const metrics = this;
+    this.cellCapacity = new Gauge({
+      name: "cellwallet_router_cell_capacity_ops_per_second",
+      help: "Measured capacity of each cell in wallet operations per second, from the registry (absent when never measured)",
+      labelNames: ["cell"],
+      registers,
+    });
+    this.cellOpsRate = new Gauge({
+      name: "cellwallet_router_cell_ops_per_second",
+      help: "Requests per second this router forwarded to each cell over the last 10 s",
+      labelNames: ["cell"],
+      registers,
+      collect() {
+        const rates = metrics.cellOpsRates?.();
+        if (!rates) return;
+        this.reset();
+        for (const [cell, rate] of rates) this.set({ cell }, rate);
+      },
+    });
     this.registryAge = new Gauge({
       name: "cellwallet_router_registry_age_seconds",
       help: "Seconds since the cell registry was last read from the placement store (absent until one is known)",

@@ -1,4 +1,4 @@
-import { type CellRecord, onboardUser, type PlacementStore } from "@cellwallet/control-plane/placement";
+import { type CellRecord, type OpsLoad, onboardUser, type PlacementStore } from "@cellwallet/control-plane/placement";
 import type { Logger } from "pino";
 import type { RouterMetrics } from "./metrics.js";
 import { loadState, type RouterState, saveState } from "./state-file.js";
@@ -52,6 +52,8 @@ export interface PlacementDirectoryOptions {
   logger: Logger;
   /** Called with every registry read (from the store or the state file). */
   onRegistry?: (cells: readonly CellRecord[]) => void;
+  /** Current ops/s per cell and the threshold above which onboarding skips a cell. */
+  opsLoad?: OpsLoad;
   now?: () => number;
 }
 
@@ -360,7 +362,11 @@ export class PlacementDirectory {
     const { store, timeoutMs, metrics, logger } = this.options;
     try {
       // Onboarding makes several store calls (placement, override, registry, conditional write).
-      const result = await withTimeout(onboardUser(store, userId), timeoutMs * 3, "onboardUser");
+      const result = await withTimeout(
+        onboardUser(store, userId, this.options.opsLoad ? { load: this.options.opsLoad } : {}),
+        timeoutMs * 3,
+        "onboardUser",
+      );
       this.storeUp();
       if (!result.ok) {
         metrics.onboardings.inc({ outcome: "no-capacity" });

@@ -115,6 +115,32 @@ describe.each<Adapter>(["sqlite", "dynamodb"])("PlacementStore contract on %s", 
       expect(await store.listCells()).toEqual([]);
     });
 
+    it("records a cell's measured max ops/s, keeps it across putCell, clears it, and refuses nonsense", async () => {
+      await addCell("cell-a", 10);
+      expect((await store.getCell("cell-a"))?.maxOpsPerSecond).toBeUndefined();
+      const set = await store.setCellMaxOpsPerSecond("cell-a", 1200);
+      expect(set).toMatchObject({ cellId: "cell-a", maxOpsPerSecond: 1200, capacity: 10 });
+      expect(await store.getCell("cell-a")).toEqual(set);
+      expect((await store.listCells())[0]?.maxOpsPerSecond).toBe(1200);
+      // Registry writes that do not name it (register, cordon) keep it.
+      const cordoned = await store.putCell({
+        cellId: "cell-a",
+        state: "cordoned",
+        capacity: 20,
+        endpoints: endpoints(9100),
+      });
+      expect(cordoned).toMatchObject({ state: "cordoned", capacity: 20, maxOpsPerSecond: 1200 });
+      for (const bad of [0, -5, 1.5, Number.NaN]) {
+        await expect(store.setCellMaxOpsPerSecond("cell-a", bad)).rejects.toThrow(/max ops/);
+      }
+      expect((await store.getCell("cell-a"))?.maxOpsPerSecond).toBe(1200);
+      const cleared = await store.setCellMaxOpsPerSecond("cell-a", undefined);
+      expect(cleared?.maxOpsPerSecond).toBeUndefined();
+      expect("maxOpsPerSecond" in ((await store.getCell("cell-a")) ?? {})).toBe(false);
+      expect(await store.setCellMaxOpsPerSecond("nowhere", 10)).toBeUndefined();
+      expect(await store.getCell("nowhere")).toBeUndefined();
+    });
+
     it("answers ping while open", async () => {
       await expect(store.ping()).resolves.toBeUndefined();
     });

@@ -2,7 +2,7 @@
  * The cell benchmark: `npm run bench:cell -- [--adapter sqlite|dynamodb|all] [--duration s]
  * [--connections n] [--quick]`. For each store adapter it starts one real cell-service
  * process (and, for DynamoDB, a moto server), creates wallets, drives deposits,
- * transfers and reads with autocannon, then checks the cell's invariants against
+ * transfers and reads with cellload's engine (closed model), then checks the cell's invariants against
  * the client's own books. For DynamoDB it also serves a cell in this process to
  * count DynamoDB calls and capacity per API operation. Prints Markdown tables;
  * exits non-zero when an invariant fails or the cell answered 500.

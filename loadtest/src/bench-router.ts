@@ -50,7 +50,7 @@ const TABLE: ScenarioTableOptions = {
     { key: "router", label: "router" },
     { key: SOURCE_CELL, label: SOURCE_CELL },
     { key: OTHER_CELL, label: OTHER_CELL },
-    { key: "self", label: "autocannon" },
+    { key: "self", label: "load generator" },
     { key: "other", label: "other" },
   ],
 };
@@ -133,7 +133,7 @@ async function main(): Promise<number> {
       title: "Cellwallet router overhead benchmark",
       npmScript: "bench:router",
       sharing:
-        "load generator (autocannon), router and cell processes share the same machine: through the router, " +
+        "load generator (cellload engine), router and cell processes share the same machine: through the router, " +
         "three busy processes compete for the CPUs",
     }),
   );
@@ -288,7 +288,7 @@ async function measure(bench: BenchPlatform, options: RouterBenchOptions): Promi
   log(`Router overhead, same-cell scenarios (${SOURCE_CELL} direct vs. through the router):\n`);
   log(overheadTable(pairs, { cell: SOURCE_CELL, router: "router" }, OTHER_CPU_LIMIT));
   log(
-    `\n"other CPU %" is the whole machine's CPU (/proc/stat) minus the router's, the cells' and autocannon's: ` +
+    `\n"other CPU %" is the whole machine's CPU (/proc/stat) minus the router's, the cells' and the load generator's: ` +
       `other processes. A pair is repeated (up to ${MAX_ATTEMPTS} attempts) when it exceeds ${OTHER_CPU_LIMIT}% ` +
       "in either run; * marks a pair still disturbed at the last attempt.",
   );
@@ -324,7 +324,9 @@ async function measure(bench: BenchPlatform, options: RouterBenchOptions): Promi
   for (const sample of serverErrorSamples) log(`  5xx body: ${sample}`);
   const connectionErrors = rows.filter((r) => r.result.errors > 0 || r.result.timeouts > 0);
   for (const r of connectionErrors) {
-    log(`- note: ${r.adapter} ${r.result.name}: ${r.result.errors} errors, ${r.result.timeouts} timeouts (autocannon)`);
+    log(
+      `- note: ${r.adapter} ${r.result.name}: ${r.result.errors} errors, ${r.result.timeouts} timeouts (load generator)`,
+    );
   }
   log(
     `\nload average at the end: ${loadavg()

@@ -6,6 +6,7 @@ import {
   staticStability,
 } from "../placement/cell-operations.js";
 import type { CellEndpoint, CellRecord, PlacementStore } from "../placement/placement-store.js";
+import { capacityText, capacityView, listCapacityLines, setCapacityCommand } from "./cells-capacity-command.js";
 import { cellsCreateCommand } from "./cells-create-command.js";
 import { cellsMoveCommands } from "./cells-moves-command.js";
 import { operatorName, withPlacementStore } from "./cli-env.js";
@@ -66,7 +67,7 @@ async function operationsCounted(url: string, timeoutMs: number): Promise<number
 }
 
 /** Current load per AZ replica: wallet operations per second over `sampleMs` (two /metrics scrapes). */
-async function sampleLoad(
+export async function sampleLoad(
   endpoints: readonly CellEndpoint[],
   sampleMs: number,
   timeoutMs: number,
@@ -93,8 +94,14 @@ function listCommand(env: NodeJS.ProcessEnv): Command {
     .addHelpText("after", "\nExamples:\n  $ cellctl cells list\n  $ cellctl cells list --json")
     .action(async (options: { json?: boolean }) => {
       const cells = await withPlacementStore(env, (store) => store.listCells());
+      // Cells with a measured capacity: current ops/s against it (one 500 ms /metrics sample, in parallel).
+      const capacity = await listCapacityLines(cells, async (e) => (await sampleLoad(e, 500, 1000)).opsPerSecond);
       if (options.json) {
-        const out = cells.map((c) => ({ ...c, fillPercent: fillPercent(c) }));
+        const out = cells.map((c) => ({
+          ...c,
+          fillPercent: fillPercent(c),
+          opsCapacity: capacity.views[c.cellId] ?? null,
+        }));
         process.stdout.write(`${JSON.stringify({ cells: out }, null, 2)}\n`);
         return;
       }
@@ -107,6 +114,7 @@ function listCommand(env: NodeJS.ProcessEnv): Command {
         );
       }
       if (cells.length === 0) lines.push("(no cells registered)");
+      if (capacity.lines.length > 0) lines.push("", ...capacity.lines);
       process.stdout.write(`${lines.join("\n")}\n`);
     });
 }
@@ -158,7 +166,7 @@ Examples:
         if (options.json) {
           const endpoints = cell.endpoints.map((e, i) => ({ ...e, readiness: probes[i] }));
           process.stdout.write(
-            `${JSON.stringify({ cell: { ...cell, fillPercent: fillPercent(cell), endpoints }, load: { users: cell.users, ...(load ?? { opsPerSecond: null, byAz: {} }) }, staticStability: stability, verdict }, null, 2)}\n`,
+            `${JSON.stringify({ cell: { ...cell, fillPercent: fillPercent(cell), endpoints }, load: { users: cell.users, ...(load ?? { opsPerSecond: null, byAz: {} }) }, opsCapacity: capacityView(cell, load?.opsPerSecond ?? null), staticStability: stability, verdict }, null, 2)}\n`,
           );
           return;
         }
@@ -175,6 +183,7 @@ Examples:
                   .join(", ")})`
               : ""
           }`,
+          `Capacity:  ${capacityText(capacityView(cell, load?.opsPerSecond ?? null))}`,
           "",
           "AZ         WEIGHT  READY              URL",
         ];
@@ -347,7 +356,8 @@ export function cellsCommand(env: NodeJS.ProcessEnv): Command {
     .addCommand(registerCommand(env))
     .addCommand(cellsCreateCommand(env))
     .addCommand(lifecycleCommand(env, "cordon"))
-    .addCommand(lifecycleCommand(env, "uncordon"));
+    .addCommand(lifecycleCommand(env, "uncordon"))
+    .addCommand(setCapacityCommand(env));
   for (const sub of cellsMoveCommands(env)) command.addCommand(sub);
   return command.addHelpText(
     "after",

@@ -41,6 +41,7 @@ import {
 import {
   assertCellId,
   assertCellInput,
+  assertMaxOpsPerSecond,
   assertSource,
   assertUserId,
   encodeEndpoints,
@@ -199,6 +200,34 @@ export class DynamoDbPlacementStore implements PlacementStore {
     );
     if (!out.Attributes) throw new Error(`UpdateItem returned no attributes for cell ${cell.cellId}`);
     return cellFromItem(out.Attributes);
+  }
+
+  async setCellMaxOpsPerSecond(cellId: string, maxOpsPerSecond: number | undefined): Promise<CellRecord | undefined> {
+    assertCellId(cellId);
+    assertMaxOpsPerSecond(maxOpsPerSecond, cellId);
+    try {
+      const out = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tables.cells,
+          Key: { cellId: stringValue(cellId) },
+          UpdateExpression:
+            maxOpsPerSecond === undefined
+              ? "SET #updatedAt = :now REMOVE #maxOps"
+              : "SET #updatedAt = :now, #maxOps = :maxOps",
+          ConditionExpression: "attribute_exists(cellId)",
+          ExpressionAttributeNames: { "#updatedAt": "updatedAt", "#maxOps": "maxOpsPerSecond" },
+          ExpressionAttributeValues: {
+            ":now": integerValue(Date.now()),
+            ...(maxOpsPerSecond === undefined ? {} : { ":maxOps": integerValue(maxOpsPerSecond) }),
+          },
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      return out.Attributes ? cellFromItem(out.Attributes) : undefined;
+    } catch (error) {
+      if (errorName(error) === "ConditionalCheckFailedException") return undefined;
+      throw error;
+    }
   }
 
   async getUserPlacement(userId: string): Promise<UserPlacement | undefined> {

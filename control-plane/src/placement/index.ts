@@ -20,6 +20,14 @@ export {
   type WalletRelocation,
 } from "./migration-records.js";
 export { type OnboardOptions, type OnboardResult, onboardUser } from "./onboard-user.js";
+export {
+  aboveOpsThreshold,
+  assertOpsThreshold,
+  type CellOpsRate,
+  DEFAULT_OPS_THRESHOLD,
+  type OpsLoad,
+  opsHeadroomPercent,
+} from "./ops-headroom.js";
 export { choosePlacementCell, type PlacementChoice, stableHash } from "./placement-policy.js";
 export { CELL_STATES, PlacementContentionError, placeableStates, placementRefusal } from "./placement-rules.js";
 export type {

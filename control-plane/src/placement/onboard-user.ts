@@ -1,3 +1,4 @@
+import type { OpsLoad } from "./ops-headroom.js";
 import { choosePlacementCell } from "./placement-policy.js";
 import { assertUserId, PlacementContentionError } from "./placement-rules.js";
 import type { PlacementStore, UserPlacement } from "./placement-store.js";
@@ -7,6 +8,8 @@ export type OnboardResult = { ok: true; placement: UserPlacement } | { ok: false
 export interface OnboardOptions {
   /** Policy rounds (list cells, choose, place) before giving up on a registry that keeps changing. */
   maxAttempts?: number;
+  /** Current ops/s per cell and the threshold: the policy skips cells above it (an override still pins). */
+  load?: OpsLoad;
 }
 
 const DEFAULT_MAX_ATTEMPTS = 5;
@@ -40,7 +43,7 @@ export async function onboardUser(
 
   const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    const choice = choosePlacementCell(await store.listCells(), userId);
+    const choice = choosePlacementCell(await store.listCells(), userId, options.load);
     if (!choice.ok) {
       // A concurrent onboarding of this same user may have taken the last slot: its placement is the answer.
       const placed = await store.getUserPlacement(userId);

@@ -46,6 +46,7 @@ export function cellFromItem(item: Item): CellRecord {
     users: int(item, "users"),
     endpoints: decodeEndpoints(str(item, "endpoints"), cellId),
     updatedAt: int(item, "updatedAt"),
+    ...(item.maxOpsPerSecond === undefined ? {} : { maxOpsPerSecond: int(item, "maxOpsPerSecond") }),
   };
 }
 

@@ -1,3 +1,4 @@
+import { aboveOpsThreshold, type OpsLoad } from "./ops-headroom.js";
 import type { CellRecord } from "./placement-store.js";
 
 /**
@@ -27,8 +28,12 @@ export function stableHash(text: string): number {
   return hash >>> 0;
 }
 
-/** Only active cells with room take new users; NaN or missing numbers fail the comparison and exclude the cell. */
-function hasRoom(cell: CellRecord): boolean {
+/**
+ * Only active cells with room take new users; NaN or missing numbers fail the comparison and exclude the cell.
+ * With `load`, neither does a cell running above its ops/s threshold (ops-headroom.ts).
+ */
+function hasRoom(cell: CellRecord, load: OpsLoad | undefined): boolean {
+  if (load && aboveOpsThreshold(cell, load.rate(cell.cellId), load.threshold)) return false;
   return cell.state === "active" && cell.users < cell.capacity;
 }
 
@@ -38,10 +43,10 @@ function hasRoom(cell: CellRecord): boolean {
  * onboardings that read the same registry spread over equally empty cells
  * instead of all contending for the first one; the cell id settles a hash tie.
  */
-export function choosePlacementCell(cells: readonly CellRecord[], userId: string): PlacementChoice {
+export function choosePlacementCell(cells: readonly CellRecord[], userId: string, load?: OpsLoad): PlacementChoice {
   let best: { cell: CellRecord; fill: number; hash: number } | undefined;
   for (const cell of cells) {
-    if (!hasRoom(cell)) continue;
+    if (!hasRoom(cell, load)) continue;
     // IEEE division is correctly rounded, so equal ratios (1/4, 2/8) compare exactly equal.
     const candidate = { cell, fill: cell.users / cell.capacity, hash: stableHash(`${userId}\u0000${cell.cellId}`) };
     if (best === undefined || isBetter(candidate, best)) best = candidate;

@@ -67,6 +67,13 @@ export function assertCellInput(cell: Omit<CellRecord, "users" | "updatedAt">): 
   for (const endpoint of cell.endpoints) assertEndpoint(endpoint, cell.cellId);
 }
 
+/** A measured capacity is a positive whole number of operations per second (undefined clears it). */
+export function assertMaxOpsPerSecond(value: number | undefined, cellId: string): void {
+  if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) {
+    throw new Error(`invalid max ops/s ${value} for cell ${cellId}: a positive integer`);
+  }
+}
+
 /** Endpoints are stored as JSON text in both adapters; a stored value that does not parse back is corruption. */
 export function encodeEndpoints(endpoints: readonly CellEndpoint[]): string {
   return JSON.stringify(endpoints.map(({ az, url, weight }) => ({ az, url, weight })));

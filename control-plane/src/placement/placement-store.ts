@@ -39,6 +39,11 @@ export interface CellRecord {
   endpoints: CellEndpoint[];
   /** Epoch ms. */
   updatedAt: number;
+  /**
+   * Wallet operations per second the cell was measured to hold within its SLO (cellload capacity),
+   * set only by setCellMaxOpsPerSecond (putCell keeps it); absent when never measured.
+   */
+  maxOpsPerSecond?: number;
 }
 
 export interface UserPlacement {
@@ -74,6 +79,8 @@ export interface PlacementStore {
   removeOverride(userId: string): Promise<void>;
   /** Every user placed in `cellId` (draining, rebalancing), ordered by userId. */
   listCellUsers(cellId: string): Promise<UserPlacement[]>;
+  /** Records (or with undefined clears) a cell's measured capacity in ops/s; undefined when the cell is unknown. */
+  setCellMaxOpsPerSecond(cellId: string, maxOpsPerSecond: number | undefined): Promise<CellRecord | undefined>;
   /** Changes a cell's state only when it is in one of `condition.from` (and, with requireEmpty, holds no user). */
   setCellState(cellId: string, to: CellState, condition: CellStateCondition): Promise<CellStateChange>;
 

@@ -53,3 +53,19 @@ CREATE TABLE IF NOT EXISTS relocations (
   moved_at  INTEGER NOT NULL
 ) STRICT;
 `;
+
+/**
+ * The measured capacity column (added later): files made by an earlier release get it on open, keeping
+ * their rows. NULL = never measured.
+ */
+export function addCapacityColumn(db: {
+  prepare(sql: string): { all(): unknown[] };
+  exec(sql: string): unknown;
+}): void {
+  const columns = db.prepare("PRAGMA table_info(cells)").all() as { name: string }[];
+  if (!columns.some((c) => c.name === "max_ops_per_second")) {
+    db.exec(
+      "ALTER TABLE cells ADD COLUMN max_ops_per_second INTEGER CHECK (max_ops_per_second IS NULL OR max_ops_per_second > 0)",
+    );
+  }
+}

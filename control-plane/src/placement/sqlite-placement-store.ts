@@ -19,6 +19,7 @@ import {
 import {
   assertCellId,
   assertCellInput,
+  assertMaxOpsPerSecond,
   assertSource,
   assertState,
   assertUserId,
@@ -27,7 +28,7 @@ import {
   placementRefusal,
 } from "./placement-rules.js";
 import type { CellRecord, CellState, PlacementStore, PlaceUserOutcome, UserPlacement } from "./placement-store.js";
-import { MIGRATION_SCHEMA, PLACEMENT_SCHEMA } from "./sqlite-placement-schema.js";
+import { addCapacityColumn, MIGRATION_SCHEMA, PLACEMENT_SCHEMA } from "./sqlite-placement-schema.js";
 
 export interface SqlitePlacementStoreOptions {
   /** Database file; several processes (router instances, cellctl) may share it. */
@@ -47,6 +48,7 @@ function cellFromRow(row: Row): CellRecord {
     users: Number(row.users),
     endpoints: decodeEndpoints(String(row.endpoints), cellId),
     updatedAt: Number(row.updated_at),
+    ...(row.max_ops_per_second == null ? {} : { maxOpsPerSecond: Number(row.max_ops_per_second) }),
   };
 }
 
@@ -80,6 +82,7 @@ export class SqlitePlacementStore implements PlacementStore {
       .transaction(() => {
         this.db.exec(PLACEMENT_SCHEMA);
         this.db.exec(MIGRATION_SCHEMA);
+        addCapacityColumn(this.db);
       })
       .immediate();
     this.stmt = {
@@ -108,6 +111,9 @@ export class SqlitePlacementStore implements PlacementStore {
       ping: this.db.prepare("SELECT 1"),
       cellUsers: this.db.prepare("SELECT * FROM user_placements WHERE cell_id = ? ORDER BY user_id"),
       setState: this.db.prepare("UPDATE cells SET state = ?, updated_at = ? WHERE cell_id = ?"),
+      setMaxOps: this.db.prepare(
+        "UPDATE cells SET max_ops_per_second = ?, updated_at = ? WHERE cell_id = ? RETURNING *",
+      ),
       migration: this.db.prepare("SELECT body FROM migrations WHERE migration_id = ?"),
       activeMigration: this.db.prepare(
         "SELECT body FROM migrations WHERE user_id = ? AND state IN ('running', 'rolling-back')",
@@ -151,6 +157,13 @@ export class SqlitePlacementStore implements PlacementStore {
       updated_at: Date.now(),
     }) as Row;
     return cellFromRow(row);
+  }
+
+  async setCellMaxOpsPerSecond(cellId: string, maxOpsPerSecond: number | undefined): Promise<CellRecord | undefined> {
+    assertCellId(cellId);
+    assertMaxOpsPerSecond(maxOpsPerSecond, cellId);
+    const row = this.stmt.setMaxOps.get(maxOpsPerSecond ?? null, Date.now(), cellId) as Row | undefined;
+    return row ? cellFromRow(row) : undefined;
   }
 
   async getUserPlacement(userId: string): Promise<UserPlacement | undefined> {

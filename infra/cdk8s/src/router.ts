@@ -46,7 +46,12 @@ export class Router extends Construct {
       configMap: props.configMap,
       secret,
       secretKeys: config.jwksUrl ? ["CELL_INTERNAL_SECRET"] : ["WALLET_JWT_SECRET", "CELL_INTERNAL_SECRET"],
-      env: { AZ: az, ROUTER_STATE_FILE: "/var/lib/cellwallet/router-state.json" },
+      env: {
+        AZ: az,
+        ROUTER_STATE_FILE: "/var/lib/cellwallet/router-state.json",
+        // Every router pod of every AZ shares the traffic: a cell's rate is one pod's × this (onboarding's ops/s rule).
+        ROUTER_PEERS: String(this.replicas * config.azs.length),
+      },
       resources: props.resources ?? DEFAULT_RESOURCES,
       writablePaths: ["/tmp", "/var/lib/cellwallet"],
       annotations: checkovAccepted(config.routerImage),

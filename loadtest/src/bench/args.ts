@@ -4,7 +4,7 @@ export type AdapterName = "sqlite" | "dynamodb";
 
 export interface BenchOptions {
   adapters: AdapterName[];
-  /** Seconds per autocannon scenario. */
+  /** Seconds per scenario. */
   duration: number;
   connections: number;
   wallets: number;
@@ -20,7 +20,7 @@ export interface BenchOptions {
 export const USAGE = `Usage: npm run bench:cell -- [options]
   --adapter sqlite|dynamodb|all   store adapters to benchmark (default all)
   --duration <s>                  seconds per scenario (default 10)
-  --connections <n>               concurrent autocannon connections (default 32)
+  --connections <n>               concurrent connections, closed model (default 32)
   --wallets <n>                   wallets per cell (default 50)
   --dynamo-samples <n>            operations per kind in the in-process DynamoDB accounting phase (default 20)
   --seed <n>                      seed of the request mix (default 1)
@@ -77,7 +77,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | "help" {
 
 /** Options of the router-overhead benchmark (bench-router.ts). */
 export interface RouterBenchOptions {
-  /** Seconds per autocannon run (each scenario runs twice: direct and through the router). */
+  /** Seconds per run (each scenario runs twice: direct and through the router). */
   duration: number;
   connections: number;
   /** Wallets per cell (two cells). */
@@ -88,7 +88,7 @@ export interface RouterBenchOptions {
 
 export const ROUTER_USAGE = `Usage: npm run bench:router -- [options]
   --duration <s>       seconds per run; every scenario runs once direct and once through the router (default 10)
-  --connections <n>    concurrent autocannon connections, the same for both paths (default 32)
+  --connections <n>    concurrent connections (closed model), the same for both paths (default 32)
   --wallets <n>        wallets per cell, two cells (default 50)
   --seed <n>           seed of the request mix: both paths of a scenario get the same mix (default 1)
   --quick              smoke run: 2 s per run

@@ -182,16 +182,18 @@ export class Books {
   }
 
   /**
-   * Polls every cross-cell transfer answered 202 (GET /transfers/{id} with a token that may read it)
+   * Polls every cross-cell transfer answered 202 (GET /transfers/{id} with `token`, or the sender's own)
    * until it is COMPLETED or FAILED; a FAILED one is re-booked as refunded. Gives up after `timeoutMs`.
    */
-  async settleInTransit(baseUrl: string, token: string, timeoutMs = 60_000): Promise<TransitStats> {
+  async settleInTransit(baseUrl: string, token: string | undefined, timeoutMs = 60_000): Promise<TransitStats> {
     const deadline = Date.now() + timeoutMs;
     await forEachLimited([...this.inTransit.entries()], 8, async ([transferId, op]) => {
       for (let attempt = 1; ; attempt++) {
         let status: string | undefined;
         try {
-          const res = await call(baseUrl, "GET", `/api/v1/transfers/${encodeURIComponent(transferId)}`, { token });
+          const res = await call(baseUrl, "GET", `/api/v1/transfers/${encodeURIComponent(transferId)}`, {
+            token: token ?? op.token,
+          });
           if (res.status === 200) status = res.body?.status;
         } catch {
           // network trouble: try again

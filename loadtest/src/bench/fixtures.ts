@@ -115,6 +115,8 @@ export async function verifyCell(
   books: Books,
   operatorToken: string,
   wallets: BenchWallet[],
+  // Which token reads a wallet: the operator's by default; the owner's spreads the reads over principals.
+  readToken: (wallet: BenchWallet) => string = () => operatorToken,
 ): Promise<Verification> {
   const lines: string[] = [];
   const problems: string[] = [];
@@ -123,7 +125,7 @@ export async function verifyCell(
   let validAudits = 0;
   await forEachLimited(wallets, 4, async (wallet) => {
     const path = `/api/v1/wallets/${encodeURIComponent(wallet.walletId)}`;
-    const got = await call(url, "GET", path, { token: operatorToken });
+    const got = await call(url, "GET", path, { token: readToken(wallet) });
     if (got.status !== 200) {
       problems.push(`GET ${wallet.walletId}: ${got.status}`);
       return;
@@ -140,7 +142,7 @@ export async function verifyCell(
         problems.push(`${wallet.walletId}: version ${got.body.version}, books count ${booked.entries} entries`);
       }
     }
-    const audit = await call(url, "GET", `${path}/audit`, { token: operatorToken });
+    const audit = await call(url, "GET", `${path}/audit`, { token: readToken(wallet) });
     if (audit.status !== 200) {
       problems.push(`audit ${wallet.walletId}: ${audit.status} ${audit.text.slice(0, 200)}`);
       return;

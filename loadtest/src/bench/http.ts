@@ -17,12 +17,22 @@ export async function call(
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   if (options.idempotencyKey !== undefined) headers["idempotency-key"] = options.idempotencyKey;
   if (options.body !== undefined) headers["content-type"] = "application/json";
-  const response = await fetch(`${baseUrl}${path}`, {
-    method,
-    headers,
-    ...(options.body !== undefined ? { body: options.body } : {}),
-    signal: AbortSignal.timeout(30_000),
-  });
+  let response: Response;
+  // A router's per-principal rate limit (429) is waited out: set-up and verification must not fail on it.
+  for (let attempt = 1; ; attempt++) {
+    response = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers,
+      ...(options.body !== undefined ? { body: options.body } : {}),
+      signal: AbortSignal.timeout(30_000),
+    });
+    if (response.status !== 429 || attempt >= 50) break;
+    await response.arrayBuffer();
+    const retryAfter = Number(response.headers.get("retry-after"));
+    await new Promise((r) =>
+      setTimeout(r, Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter, 2) * 1000 : 100 * attempt),
+    );
+  }
   const text = await response.text();
   let body: unknown;
   try {

@@ -56,7 +56,7 @@ export class CpuMeter {
   }
 
   /**
-   * % of one core per process since construction; "self" is this (autocannon's) process and
+   * % of one core per process since construction; "self" is this (the load generator's) process and
    * "machine" the whole machine (all processes, up to 100 × CPUs).
    */
   read(): Record<string, number | undefined> {

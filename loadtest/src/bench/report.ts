@@ -55,7 +55,7 @@ export interface HeaderOptions {
 const CELL_HEADER: HeaderOptions = {
   title: "Cellwallet cell benchmark",
   npmScript: "bench:cell",
-  sharing: "load generator (autocannon), cell process and moto share the same machine",
+  sharing: "load generator (cellload engine), cell process and moto share the same machine",
 };
 
 /** Machine facts and the exact command, printed first by every benchmark. */
@@ -94,7 +94,7 @@ export interface ScenarioRow {
   adapter: string;
   result: ScenarioResult;
   resolution?: ResolutionStats;
-  /** % of one core during the scenario by process name ("self" = this process, autocannon). */
+  /** % of one core during the scenario by process name ("self" = this process, the load generator). */
   cpu?: Record<string, number | undefined>;
 }
 
@@ -112,7 +112,7 @@ const CELL_TABLE: ScenarioTableOptions = {
   cpu: [
     { key: "cell", label: "cell" },
     { key: "moto", label: "moto" },
-    { key: "self", label: "autocannon" },
+    { key: "self", label: "load generator" },
   ],
 };
 
@@ -136,9 +136,9 @@ export function scenarioTable(rows: ScenarioRow[], options: ScenarioTableOptions
       adapter,
       r.name,
       fixed(r.rps),
-      fixed(r.p50, 0),
-      fixed(r.p99, 0),
-      fixed(r.max, 0),
+      fixed(r.p50, 1),
+      fixed(r.p99, 1),
+      fixed(r.max, 1),
       String(r.responses),
       String(r.non2xx),
       String(r.errors),
@@ -245,7 +245,7 @@ const signed = (n: number, digits: number) => (Number.isFinite(n) ? `${n >= 0 ? 
  * The same scenario direct against the cell and through the router: latency and throughput of
  * both, what the router adds, and the CPU each process spends per response. "mean ms" is
  * connections / throughput (Little's law for a closed loop), which has sub-millisecond resolution
- * where autocannon's percentiles are whole milliseconds.
+ * where the percentiles (HDR, 3 significant digits) are printed to 0.1 ms.
  */
 export function overheadTable(
   rows: OverheadRow[],
@@ -281,11 +281,11 @@ export function overheadTable(
         scenario,
         String(d.connections),
         fixed(d.rps),
-        fixed(d.p50, 0),
-        fixed(d.p99, 0),
+        fixed(d.p50, 1),
+        fixed(d.p99, 1),
         fixed(r.rps),
-        fixed(r.p50, 0),
-        fixed(r.p99, 0),
+        fixed(r.p50, 1),
+        fixed(r.p99, 1),
         signed(r.p50 - d.p50, 0),
         signed(r.p99 - d.p99, 0),
         signed(meanMs(r) - meanMs(d), 2),

@@ -1,4 +1,6 @@
-import autocannon from "autocannon";
+import { LoadClient } from "../cellload/client.js";
+import { offerLoad } from "../cellload/engine.js";
+import type { Scenario, ScenarioContext } from "../cellload/scenario.js";
 import { type Books, codeOf, type MoneyOp } from "./book.js";
 
 /** A small seeded PRNG (mulberry32): the same seed gives the same request mix. */
@@ -33,14 +35,14 @@ export interface ScenarioResult {
   name: string;
   durationS: number;
   connections: number;
-  /** Responses per second (mean of autocannon's per-second samples). */
+  /** Responses per second over the run. */
   rps: number;
   responses: number;
   p50: number;
   p99: number;
   max: number;
   non2xx: number;
-  /** Connection errors (timeouts included) and timeouts. */
+  /** Requests without an HTTP answer (connection errors, timeouts included) and timeouts. */
   errors: number;
   timeouts: number;
   /** Non-2xx answers by "status code", e.g. "422 insufficient-funds". */
@@ -49,13 +51,12 @@ export interface ScenarioResult {
   serverErrors: string[];
 }
 
-interface Ctx {
-  key?: string;
-}
-
 /**
- * Runs one autocannon scenario against `url`. `next()` builds every request
- * (per request: path, body, headers and a fresh Idempotency-Key); answers of
+ * Runs one scenario against `url` with cellload's engine in the closed model:
+ * `connections` virtual users, each sending its next request as soon as its
+ * previous one is answered, for `durationS` (autocannon's model, which these
+ * benchmarks used before; one load engine for the repository). `next()` builds
+ * every request (path, body, headers and a fresh Idempotency-Key); answers of
  * tracked operations go to the books.
  */
 export async function runScenario(options: {
@@ -69,56 +70,66 @@ export async function runScenario(options: {
   const { books } = options;
   const problems = new Map<string, number>();
   const serverErrors: string[] = [];
-  const result = await autocannon({
-    url: options.url,
-    connections: options.connections,
-    duration: options.durationS,
-    pipelining: 1,
-    timeout: 10,
-    requests: [
-      {
-        setupRequest: (request, context) => {
-          const built = options.next();
-          const headers: Record<string, string> = { authorization: `Bearer ${built.token}` };
-          if (built.body !== undefined) headers["content-type"] = "application/json";
-          if (built.op) {
-            headers["idempotency-key"] = built.op.key;
-            books.track(built.op);
-          }
-          (context as Ctx).key = built.op?.key;
-          return {
-            ...request,
-            method: built.method,
-            path: built.path,
-            headers,
-            ...(built.body !== undefined ? { body: built.body } : {}),
-          };
-        },
-        onResponse: (status, body, context) => {
-          const key = (context as Ctx).key;
-          if (key !== undefined) books.answer(key, status, body);
-          if (status >= 300) {
-            const label = `${status} ${codeOf(body)}`;
-            problems.set(label, (problems.get(label) ?? 0) + 1);
-            if (status >= 500 && serverErrors.length < 5) serverErrors.push(body.slice(0, 600));
-          }
-        },
-      },
-    ],
-  });
-  return {
+  let errors = 0;
+  let timeouts = 0;
+  let non2xx = 0;
+  const client = new LoadClient(options.url, { connections: options.connections, timeoutMs: 10_000 });
+  const scenario: Scenario = {
     name: options.name,
-    durationS: options.durationS,
-    connections: options.connections,
-    rps: result.requests.average,
-    responses: result.requests.total,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    max: result.latency.max,
-    non2xx: result.non2xx,
-    errors: result.errors,
-    timeouts: result.timeouts,
-    problems,
-    serverErrors,
+    description: "",
+    money: false,
+    async iteration(_ctx, it) {
+      const built = options.next();
+      const answer = await it.request({
+        op: options.name,
+        method: built.method,
+        path: built.path,
+        token: built.token,
+        ...(built.body !== undefined ? { body: built.body } : {}),
+        ...(built.op ? { money: built.op } : {}),
+        cell: "-",
+        expect: [200, 201, 202],
+      });
+      if (answer.status === 0) {
+        errors += 1;
+        if (/TIMEOUT/i.test(answer.error ?? "")) timeouts += 1;
+      } else if (answer.status >= 300) {
+        non2xx += 1;
+        const label = `${answer.status} ${codeOf(answer.text)}`;
+        problems.set(label, (problems.get(label) ?? 0) + 1);
+        if (answer.status >= 500 && serverErrors.length < 5) serverErrors.push(answer.text.slice(0, 600));
+      }
+    },
   };
+  try {
+    const { recorder } = await offerLoad({
+      load: { model: "closed", vus: options.connections, durationMs: options.durationS * 1000 },
+      scenario,
+      ctx: {} as ScenarioContext,
+      client,
+      books,
+      thresholds: [],
+      abortOnFail: false,
+      progress: false,
+    });
+    const d = recorder.durations({});
+    const responses = d?.count ?? 0;
+    return {
+      name: options.name,
+      durationS: options.durationS,
+      connections: options.connections,
+      rps: responses / Math.max(recorder.elapsedSeconds(), 1e-9),
+      responses,
+      p50: d?.percentile(50) ?? Number.NaN,
+      p99: d?.percentile(99) ?? Number.NaN,
+      max: d?.max ?? Number.NaN,
+      non2xx,
+      errors,
+      timeouts,
+      problems,
+      serverErrors,
+    };
+  } finally {
+    await client.close();
+  }
 }

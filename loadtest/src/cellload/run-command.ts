@@ -1,0 +1,128 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { LoadClient } from "./client.js";
+import { type Load, offerLoad, scheduleOf, verifyBooks } from "./engine.js";
+import { renderReport, timelineCharts } from "./report-html.js";
+import type { Scenario } from "./scenario.js";
+import { prepare } from "./setup.js";
+import { breakdown, type RunSummary, summaryText } from "./summary.js";
+import { evaluateThresholds, type Threshold } from "./thresholds.js";
+import type { TokenSource } from "./tokens.js";
+
+export interface RunOptions {
+  scenario: Scenario;
+  target: string;
+  cell: string | undefined;
+  load: Load;
+  thresholds: Threshold[];
+  out: string | undefined;
+  json: boolean;
+  abortOnFail: boolean;
+  verify: boolean;
+  users: number;
+  seed: number;
+  timeoutMs: number;
+  tokens: TokenSource;
+  env: NodeJS.ProcessEnv;
+}
+
+/** `cellload run`: prepares, offers the load, checks thresholds and books; returns the exit code (0, 1 or 99). */
+export async function runLoad(o: RunOptions): Promise<{ exitCode: 0 | 1 | 99; summary: RunSummary }> {
+  const log = (line: string) => {
+    if (!o.json) process.stderr.write(`${line}\n`);
+  };
+  const expectedFreshUsers = o.load.model === "open" ? scheduleOf(o.load).totalArrivals : o.load.vus * 50;
+  const prepared = await prepare({
+    target: o.target,
+    cell: o.cell,
+    users: o.users,
+    scenario: o.scenario,
+    tokens: o.tokens,
+    env: o.env,
+    seed: o.seed,
+    expectedFreshUsers:
+      o.scenario.name === "journey" || o.scenario.name === "onboarding-burst" ? expectedFreshUsers : 0,
+    log,
+  });
+  const client = new LoadClient(o.target, {
+    connections: o.load.model === "open" ? Math.min(o.load.maxInFlight, 512) : o.load.vus,
+    timeoutMs: o.timeoutMs,
+  });
+  try {
+    log(
+      `cellload: ${o.scenario.name} against ${o.target} (${prepared.kind}), ${prepared.ctx.vus.length} virtual users${o.cell ? ` in ${o.cell}` : ""}`,
+    );
+    const startedAt = new Date().toISOString();
+    const result = await offerLoad({
+      load: o.load,
+      scenario: o.scenario,
+      ctx: prepared.ctx,
+      client,
+      books: prepared.books,
+      thresholds: o.thresholds,
+      abortOnFail: o.abortOnFail,
+      progress: !o.json,
+    });
+    const { recorder } = result;
+    const thresholds = evaluateThresholds(o.thresholds, recorder);
+    const verify = o.verify ? await verifyBooks(o.target, prepared.books, prepared.ctx) : null;
+    const checks = recorder.checks({});
+    const exitCode: 0 | 1 | 99 = thresholds.some((t) => !t.ok) ? 99 : verify && !verify.pass ? 1 : 0;
+    const elapsed = recorder.elapsedSeconds();
+    const summary: RunSummary = {
+      schema: "cellload/summary@1",
+      scenario: o.scenario.name,
+      target: o.target,
+      targetKind: prepared.kind,
+      cell: o.cell ?? null,
+      executor:
+        o.load.model === "open"
+          ? {
+              model: "open",
+              rate: o.load.ramp ? null : (o.load.rate ?? null),
+              ramp: o.load.ramp ?? null,
+              durationMs: o.load.ramp ? scheduleOf(o.load).durationMs : o.load.durationMs,
+              maxInFlight: o.load.maxInFlight,
+            }
+          : { model: "closed", vus: o.load.vus, durationMs: o.load.durationMs },
+      startedAt,
+      elapsedSeconds: Math.round(elapsed * 1000) / 1000,
+      aborted: result.executor.aborted,
+      iterations: {
+        started: result.executor.started,
+        dropped: result.executor.dropped,
+        ratePerSecond: Math.round((10 * result.executor.started) / Math.max(elapsed, 1e-9)) / 10,
+      },
+      schedulingLagMs: recorder.lagSummary(),
+      ...breakdown(recorder),
+      checks: {
+        passed: checks.passed,
+        total: checks.total,
+        rate: checks.total === 0 ? null : checks.passed / checks.total,
+      },
+      thresholds,
+      verify,
+      iterationErrors: Object.fromEntries(result.iterationErrors),
+      timeline: recorder.timeline,
+      exitCode,
+    };
+    if (o.out) writeOutputs(o.out, summary);
+    process.stdout.write(o.json ? `${JSON.stringify(summary, null, 2)}\n` : `${summaryText(summary)}\n`);
+    return { exitCode, summary };
+  } finally {
+    await client.close();
+    await prepared.close();
+  }
+}
+
+export function writeOutputs(dir: string, summary: RunSummary): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
+  const html = renderReport({
+    title: `cellload ${summary.scenario} — ${summary.target}${summary.cell ? ` (${summary.cell})` : ""} — ${summary.startedAt}`,
+    summaryText: summaryText(summary),
+    charts: timelineCharts(summary.timeline),
+    data: summary,
+  });
+  writeFileSync(join(dir, "report.html"), html);
+}

@@ -1,0 +1,354 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { LocalPlatform } from "../../control-plane/src/local/local-platform.js";
+import { startTestPlatform } from "../../e2e/test/platform.js";
+import { token } from "../../test-support/tokens.js";
+import { runCellload } from "./run-cellload.js";
+
+/**
+ * cellload against the whole local platform (2 cells x 3 AZs, real processes):
+ * the CI smoke run (journey through the router, low rate, generous thresholds,
+ * --verify), a failed threshold (exit 99), --cell placing all traffic on one
+ * cell (seen in the cells' own /metrics), and a deliberately broken target — a
+ * proxy that acknowledges every 50th deposit without passing it on — that
+ * --verify must catch.
+ */
+
+/** Wallet operations a cell's replicas have counted (sum over AZs), from their /metrics. */
+async function cellOperations(platform: LocalPlatform, cellId: string): Promise<number> {
+  let total = 0;
+  for (const az of ["az-1", "az-2", "az-3"]) {
+    const text = await (await fetch(`${platform.cellUrl(cellId, az)}/metrics`)).text();
+    for (const line of text.split("\n")) {
+      if (line.startsWith("cellwallet_wallet_operations_total{"))
+        total += Number(line.slice(line.lastIndexOf(" ") + 1));
+    }
+  }
+  return total;
+}
+
+/** Forwards everything to `upstream`, except every 50th deposit: answered 201 and never applied. */
+async function lossyProxy(upstream: string): Promise<{ url: string; server: Server; swallowed: () => number }> {
+  let deposits = 0;
+  let swallowed = 0;
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    if (req.method === "POST" && req.url?.endsWith("/deposit") && ++deposits % 50 === 0) {
+      swallowed += 1;
+      res
+        .writeHead(201, { "content-type": "application/json" })
+        .end(JSON.stringify({ transactionId: `lost-${deposits}` }));
+      return;
+    }
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers))
+      if (typeof v === "string" && k !== "host" && k !== "content-length") headers[k] = v;
+    const answer = await fetch(`${upstream}${req.url}`, {
+      method: req.method ?? "GET",
+      headers,
+      ...(body.length > 0 ? { body } : {}),
+    });
+    res
+      .writeHead(answer.status, { "content-type": answer.headers.get("content-type") ?? "text/plain" })
+      .end(Buffer.from(await answer.arrayBuffer()));
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, swallowed: () => swallowed };
+}
+
+describe("cellload against the local platform", () => {
+  let platform: LocalPlatform;
+  let router: string;
+
+  beforeAll(async () => {
+    platform = await startTestPlatform();
+    router = platform.routerUrl("az-1");
+  }, 120_000);
+
+  afterAll(async () => {
+    await platform?.stop();
+  });
+
+  it("smoke: a journey run through the router passes generous thresholds and --verify, and writes its report", async () => {
+    const out = mkdtempSync(join(tmpdir(), "cellload-out-"));
+    const run = await runCellload([
+      "run",
+      "journey",
+      "--target",
+      router,
+      "--rate",
+      "4",
+      "--duration",
+      "3s",
+      "--users",
+      "6",
+      "--verify",
+      "--out",
+      out,
+      "--threshold",
+      "http_req_failed:rate<0.01",
+      "--threshold",
+      "checks:rate>0.99",
+      "--threshold",
+      "http_req_duration:p(99)<5000",
+    ]);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/verify: PASS/);
+    expect(run.stdout).toMatch(/result: PASS/);
+    const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"));
+    expect(summary.schema).toBe("cellload/summary@1");
+    expect(summary.exitCode).toBe(0);
+    expect(summary.iterations.started).toBe(12);
+    // Each journey: create, 3 deposits, a same-cell transfer, a cross-cell one (when a wallet elsewhere exists), 3 reads.
+    expect(summary.byOp.map((o: { op: string }) => o.op)).toEqual([
+      "audit",
+      "create-wallet",
+      "deposit",
+      "historical-balance",
+      "history",
+      "transfer",
+    ]);
+    expect(summary.byOp.find((o: { op: string }) => o.op === "deposit").count).toBe(36);
+    expect(summary.verify.pass).toBe(true);
+    expect(summary.timeline.length).toBeGreaterThan(0);
+    const html = readFileSync(join(out, "report.html"), "utf8");
+    expect(html).toMatch(/uPlot/);
+    expect(html).toContain('id="cellload-data"');
+    expect(html).not.toMatch(/<script[^>]+src=/);
+  }, 90_000);
+
+  it("exits 99 when a threshold fails", async () => {
+    const run = await runCellload([
+      "run",
+      "deposit",
+      "--target",
+      router,
+      "--rate",
+      "5",
+      "--duration",
+      "1s",
+      "--users",
+      "2",
+      "--threshold",
+      "http_req_duration:p(99)<0.001",
+      "--json",
+    ]);
+    expect(run.code, run.stderr).toBe(99);
+    const summary = JSON.parse(run.stdout);
+    expect(summary.thresholds).toEqual([
+      { threshold: "http_req_duration:p(99)<0.001", actual: expect.any(Number), ok: false },
+    ]);
+    expect(summary.verify.pass).toBe(true);
+  }, 60_000);
+
+  it("runs a user's own scenario module given by path (the README's example)", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "cellload-scenario-")), "balance-poll.mjs");
+    writeFileSync(
+      file,
+      `export const scenario = {
+  name: "balance-poll",
+  description: "owners poll their balance",
+  money: false,
+  async iteration(ctx, it) {
+    const vu = ctx.vus[Math.floor(ctx.random() * ctx.vus.length)];
+    await it.request({ op: "get-wallet", method: "GET", path: \`/api/v1/wallets/\${vu.walletId}\`, token: vu.token, cell: vu.cellId });
+  },
+};
+`,
+    );
+    const run = await runCellload([
+      "run",
+      file,
+      "--target",
+      router,
+      "--rate",
+      "10",
+      "--duration",
+      "1s",
+      "--users",
+      "2",
+      "--json",
+      "--threshold",
+      "checks:rate==1",
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const summary = JSON.parse(run.stdout);
+    expect(summary.scenario).toBe("balance-poll");
+    expect(summary.byOp).toEqual([expect.objectContaining({ op: "get-wallet", count: 10, failed: 0 })]);
+    expect(summary.verify).toBeNull();
+  }, 60_000);
+
+  it("--abort-on-fail stops a failing run early (exit 99, aborted)", async () => {
+    const started = Date.now();
+    const run = await runCellload([
+      "run",
+      "deposit",
+      "--target",
+      router,
+      "--rate",
+      "5",
+      "--duration",
+      "60s",
+      "--users",
+      "2",
+      "--abort-on-fail",
+      "--threshold",
+      "http_req_duration:p(99)<0.001",
+      "--json",
+    ]);
+    expect(run.code, run.stderr).toBe(99);
+    expect(Date.now() - started).toBeLessThan(40_000);
+    const summary = JSON.parse(run.stdout);
+    expect(summary.aborted).toBe(true);
+    expect(summary.elapsedSeconds).toBeLessThan(20);
+  }, 60_000);
+
+  it("uses an identity provider's tokens from --token-file, and refuses scenarios that need new users with them", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "cellload-tokens-")), "tokens.json");
+    const users = ["idp-user-1", "idp-user-2", "idp-user-3"];
+    writeFileSync(
+      file,
+      JSON.stringify({
+        operator: await token("idp-operator", "wallet:operator wallet:auditor"),
+        users: Object.fromEntries(await Promise.all(users.map(async (u) => [u, await token(u)]))),
+      }),
+    );
+    // Twice: the second run finds the wallets already there and takes their balances into its books.
+    for (let i = 0; i < 2; i++) {
+      const run = await runCellload([
+        "run",
+        "mixed",
+        "--target",
+        router,
+        "--token-file",
+        file,
+        "--rate",
+        "10",
+        "--duration",
+        "1s",
+        "--json",
+        "--threshold",
+        "http_req_failed:rate<0.01",
+      ]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(JSON.parse(run.stdout).verify.pass).toBe(true);
+    }
+    const journey = await runCellload(["run", "journey", "--target", router, "--token-file", file]);
+    expect(journey.code).toBe(2);
+    expect(journey.stderr).toBe(
+      "cellload: journey onboards new users: it needs minted tokens (WALLET_JWT_SECRET), not --token-file\n",
+    );
+  }, 60_000);
+
+  it("--cell cell-2 puts all of the run's traffic on cell-2: its /metrics move, cell-1's do not", async () => {
+    const before = { c1: await cellOperations(platform, "cell-1"), c2: await cellOperations(platform, "cell-2") };
+    const run = await runCellload(
+      [
+        "run",
+        "deposit",
+        "--target",
+        router,
+        "--cell",
+        "cell-2",
+        "--rate",
+        "10",
+        "--duration",
+        "2s",
+        "--users",
+        "4",
+        "--json",
+        "--threshold",
+        "http_req_failed:rate<0.01",
+      ],
+      { PLACEMENT_SQLITE_PATH: platform.placementPath },
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const summary = JSON.parse(run.stdout);
+    expect(summary.byCell.map((c: { cell: string }) => c.cell)).toEqual(["cell-2"]);
+    const after = { c1: await cellOperations(platform, "cell-1"), c2: await cellOperations(platform, "cell-2") };
+    expect(after.c1).toBe(before.c1);
+    // 4 wallets created, 4 seeds, 20 deposits (and the books check's reads are not wallet operations).
+    expect(after.c2 - before.c2).toBeGreaterThanOrEqual(24);
+  }, 60_000);
+
+  it("capacity: steps the rate up to --max-rate while the SLO holds, reports the curve; exit 99 when nothing holds", async () => {
+    const out = mkdtempSync(join(tmpdir(), "cellload-capacity-"));
+    const env = { PLACEMENT_SQLITE_PATH: platform.placementPath };
+    const common = [
+      "capacity",
+      "--target",
+      router,
+      "--cell",
+      "cell-1",
+      "--scenario",
+      "deposit",
+      "--users",
+      "4",
+      "--start",
+      "5",
+      "--factor",
+      "2",
+      "--max-rate",
+      "10",
+      "--step-duration",
+      "1s",
+      "--refine",
+      "0",
+      "--json",
+    ];
+    const held = await runCellload([...common, "--slo", "p(99)<10000", "--max-error", "0.5", "--out", out], env);
+    expect(held.code, held.stderr).toBe(0);
+    const summary = JSON.parse(held.stdout);
+    expect(summary).toMatchObject({ schema: "cellload/capacity@1", cell: "cell-1", maxRate: 10, exitCode: 0 });
+    expect(summary.steps.map((s: { rate: number; held: boolean }) => [s.rate, s.held])).toEqual([
+      [5, true],
+      [10, true],
+    ]);
+    expect(summary.maxOpsPerSecond).toBeGreaterThan(5);
+    expect(summary.verify.pass).toBe(true);
+    expect(JSON.parse(readFileSync(join(out, "capacity.json"), "utf8")).maxRate).toBe(10);
+    expect(readFileSync(join(out, "report.html"), "utf8")).toContain("Latency against offered rate");
+
+    const broke = await runCellload([...common, "--slo", "p(99)<0.001"], env);
+    expect(broke.code, broke.stderr).toBe(99);
+    expect(JSON.parse(broke.stdout)).toMatchObject({
+      maxRate: null,
+      maxOpsPerSecond: null,
+      steps: [{ rate: 5, held: false }],
+    });
+  }, 60_000);
+
+  it("--verify fails (exit 1) against a target that silently loses every 50th deposit", async () => {
+    const proxy = await lossyProxy(router);
+    try {
+      const run = await runCellload([
+        "run",
+        "deposit",
+        "--target",
+        proxy.url,
+        "--rate",
+        "40",
+        "--duration",
+        "2s",
+        "--users",
+        "5",
+        "--threshold",
+        "http_req_failed:rate<0.01",
+      ]);
+      expect(proxy.swallowed()).toBeGreaterThanOrEqual(1);
+      expect(run.code, run.stdout + run.stderr).toBe(1);
+      expect(run.stdout).toMatch(/verify: FAIL/);
+      expect(run.stdout).toMatch(/MISMATCH/);
+      expect(run.stdout).toMatch(/result: FAIL \(verify\)/);
+    } finally {
+      await new Promise((r) => proxy.server.close(r));
+    }
+  }, 60_000);
+});
