@@ -5,7 +5,7 @@
  * store only persists records and makes each transition conditional, so two
  * cellctl processes can never both drive one migration.
  */
-import type { CellRecord, CellState } from "./placement-store.js";
+import type { CellRecord, CellState } from "./cell-record.js";
 
 /**
  * The last step a migration COMPLETED, in order. `planned`: recorded, nothing

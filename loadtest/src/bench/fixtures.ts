@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { formatMinor, minorFromFormatted, mintToken } from "@cellwallet/contract";
+import type { BenchWallet, BuiltRequest } from "./bench-types.js";
 import type { Books, MoneyOp } from "./book.js";
 import { call, forEachLimited } from "./http.js";
-import type { BenchWallet, BuiltRequest } from "./scenarios.js";
 
 export const CURRENCY = "USD";
 /** Every wallet starts with this much (minor units), so transfers rarely meet insufficient funds. */

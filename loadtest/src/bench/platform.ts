@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 // The launcher is not among control-plane's package exports; its build output sits at the same
 // relative place from loadtest/src and loadtest/dist.
-import { LocalPlatform, type ManagedProcess } from "../../../control-plane/dist/local/local-platform.js";
+import { LocalPlatform, type ManagedProcess } from "@cellwallet/control-plane/local";
 import { BENCH_JWT_SECRET } from "./fixtures.js";
 import { cleanEnv, freePort, portIsFree } from "./processes.js";
 

@@ -1,6 +1,7 @@
 import { LoadClient } from "../cellload/client.js";
 import { offerLoad } from "../cellload/engine.js";
 import type { Scenario, ScenarioContext } from "../cellload/scenario.js";
+import type { BenchWallet, BuiltRequest } from "./bench-types.js";
 import { type Books, codeOf, type MoneyOp } from "./book.js";
 
 /** A small seeded PRNG (mulberry32): the same seed gives the same request mix. */
@@ -15,21 +16,7 @@ export function prng(seed: number): () => number {
   };
 }
 
-export interface BenchWallet {
-  walletId: string;
-  userId: string;
-  /** The owner's token (scope "wallet"). */
-  token: string;
-}
-
-export interface BuiltRequest {
-  method: "GET" | "POST";
-  path: string;
-  token: string;
-  body?: string;
-  /** The operation this request carries, tracked in the books (POSTs only). */
-  op?: MoneyOp;
-}
+export type { BenchWallet, BuiltRequest } from "./bench-types.js";
 
 export interface ScenarioResult {
   name: string;

@@ -1,6 +1,6 @@
 import { cellHint } from "@cellwallet/contract";
+import type { BenchWallet } from "../bench/bench-types.js";
 import type { Books, MoneyOp } from "../bench/book.js";
-import type { BenchWallet } from "../bench/scenarios.js";
 import { type Answer, type LoadClient, problemCode } from "./client.js";
 import type { Recorder } from "./recorder.js";
 
