@@ -4,6 +4,7 @@ import { fail, ok } from "../../domain/result.js";
 import { checkTransferable, type Transfer, transferWithinCell } from "../../domain/transfer.js";
 import type { Wallet } from "../../domain/wallet.js";
 import { type ApiResponse, jsonResponse, problemResponse } from "../api-response.js";
+import { finalRecord, replay } from "../idempotency.js";
 import type { CellDeps, OperationContext } from "../operation-context.js";
 import type { Decision } from "../run-operation.js";
 import { runOperation } from "../run-operation.js";
@@ -77,7 +78,7 @@ export async function transferFunds(deps: CellDeps, ctx: OperationContext, input
       if (!pendingTransfer || !deps.creditor) return response;
       const pending = pendingTransfer;
       const answer = await deps.creditor.credit(creditRequestFor(deps, pending), ctx.requestId);
-      if (answer.kind === "unavailable") return response;
+      if (answer.kind === "unavailable") return storedAnswer(deps, ctx, response);
       const settled = await settleTransfer(deps, pending, answer, {
         requestId: ctx.requestId,
         ...(ctx.idempotency
@@ -89,11 +90,26 @@ export async function transferFunds(deps: CellDeps, ctx: OperationContext, input
             }
           : {}),
       });
-      // Settled by someone else first (the worker): our stored answer is still the 202.
+      // Our own final answer, stored in the settling write (its record was still provisional).
+      if (settled.response) return settled.response;
+      if (ctx.idempotency) return storedAnswer(deps, ctx, response);
+      // Settled by someone else first (the worker): the answer is still the 202.
       if (!settled.settledNow || !settled.transfer) return response;
-      return settled.response ?? settledResponse(settled.transfer, answer, ctx.requestId);
+      return settledResponse(settled.transfer, answer, ctx.requestId);
     },
   });
+}
+
+/**
+ * What the client is answered when this request did not store a final answer itself: the stored record,
+ * made final as it stands (the 202 unless a replay raced us; either way what every replay will answer).
+ */
+async function storedAnswer(deps: CellDeps, ctx: OperationContext, fallback: ApiResponse): Promise<ApiResponse> {
+  if (!ctx.idempotency) return fallback;
+  const record = await finalRecord(deps.store, ctx.idempotency.scopeKey);
+  if (!record) throw new Error("the transfer's idempotency record vanished");
+  const { replayed: _thisIsTheRequest, ...stored } = replay(record);
+  return stored;
 }
 
 function settledResponse(
@@ -181,6 +197,8 @@ function debitForCrossCell(
         transfers: [{ transfer: pending }],
       },
       response: jsonResponse(202, transferView(pending), transferLocation(pending.transferId)),
+      // The credit is asked next: its answer may still replace this 202, unless a replay answers from it first.
+      provisional: true,
     }),
   };
 }
