@@ -10,6 +10,7 @@ import type { Decision } from "../run-operation.js";
 import { runOperation } from "../run-operation.js";
 import { creditRequestFor, settleTransfer } from "../settle-transfer.js";
 import { transferLocation, transferView } from "../views.js";
+import { amountProblem } from "./amount-problem.js";
 import { loadAuthorized, refusedLoad, walletNotFound } from "./load-wallet.js";
 
 export interface TransferInput {
@@ -37,7 +38,7 @@ export async function transferFunds(deps: CellDeps, ctx: OperationContext, input
   const from = await loadAuthorized(deps, ctx, input.fromWalletId, "wallet:transfer-out");
   if (!from.ok) return refusedLoad(from, ctx.requestId);
   const amount = parseAmount(input.amount, from.wallet.currency);
-  if (!amount.ok) return problemResponse(problem("invalid-amount", amount.reason), ctx.requestId);
+  if (!amount.ok) return problemResponse(amountProblem(amount), ctx.requestId);
   const same = checkTransferable(input.fromWalletId, input.toWalletId);
   const stored = same.ok ? await deps.store.getWallet(input.toWalletId) : undefined;
   // A destination this cell gave away (moved) or never finished importing is not local: a moved one is
