@@ -1,3 +1,5 @@
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import {
   CellwalletClient,
   ProblemError,
@@ -197,5 +199,32 @@ describe("@cellwallet/client against a running platform", () => {
     console.info(
       `client test: ${streamed.length} deposits streamed across the move, ${streamed.filter((s) => s.attempts > 1).length} of them retried`,
     );
+  });
+
+  it("runs the README's journey (client/examples/try-it.mjs) as a user would, twice", async () => {
+    const example = fileURLToPath(new URL("../examples/try-it.mjs", import.meta.url));
+    const run = () =>
+      new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+        const child = spawn(process.execPath, [example], {
+          env: { PATH: process.env.PATH ?? "", CELLWALLET_URL: router, ALICE: tokens.alice, OPS: tokens.ops },
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        let out = "";
+        child.stdout.on("data", (d: Buffer) => {
+          out += d.toString();
+        });
+        child.stderr.on("data", (d: Buffer) => {
+          out += d.toString();
+        });
+        child.once("error", reject);
+        child.once("close", (code) => resolve({ code, out }));
+      });
+    for (let i = 0; i < 2; i++) {
+      const { code, out } = await run();
+      expect(code, out).toBe(0);
+      expect(out).toMatch(/transfer \S+: COMPLETED/);
+      expect(out).toContain("refused as expected: 422 insufficient-funds");
+      expect(out).toMatch(/chain verified offline: true \(\d+ entries/);
+    }
   });
 });
