@@ -38,14 +38,13 @@ describe("Schemathesis against the published OpenAPI document", () => {
 
   beforeAll(async () => {
     fuzzToken = await token("fuzz-ops", "wallet:operator wallet:auditor");
-    [cell, platform] = await Promise.all([
-      startCellProcess({
-        CELL_ID: "cell-fuzz",
-        WALLET_STORE: "sqlite",
-        WALLET_SQLITE_PATH: join(mkdtempSync(join(tmpdir(), "cellwallet-fuzz-")), "ledger.sqlite"),
-      }),
-      startTestPlatform({ cells: 2, azs: ["az-1"] }),
-    ]);
+    // One after the other: the cell's free port is then chosen while the platform's ports are already bound.
+    platform = await startTestPlatform({ cells: 2, azs: ["az-1"] });
+    cell = await startCellProcess({
+      CELL_ID: "cell-fuzz",
+      WALLET_STORE: "sqlite",
+      WALLET_SQLITE_PATH: join(mkdtempSync(join(tmpdir(), "cellwallet-fuzz-")), "ledger.sqlite"),
+    });
   }, 120_000);
 
   afterAll(async () => {
