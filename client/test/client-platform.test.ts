@@ -111,7 +111,7 @@ describe("@cellwallet/client against a running platform", () => {
     const offline = await alice.verifyWalletChain(wallet.walletId);
     expect(offline).toMatchObject({ valid: true, entries: 3, matchesWallet: true, headHash: audit.headHash });
     expect(audit.valid).toBe(true);
-  });
+  }, 90_000);
 
   it("verifies a wallet with hundreds of entries offline, and points at a tampered one", async () => {
     const ops = clientOf("ops");
@@ -144,7 +144,7 @@ describe("@cellwallet/client against a running platform", () => {
     });
     const dropped = entries.filter((e) => e.sequence !== 77);
     expect(verifyEntries(now, dropped)).toMatchObject({ valid: false, firstInvalidSequence: 77 });
-  });
+  }, 90_000);
 
   it("rides out a user migration in the middle of its retries: success, applied once", async () => {
     const setup = clientOf("ops");
@@ -199,7 +199,7 @@ describe("@cellwallet/client against a running platform", () => {
     console.info(
       `client test: ${streamed.length} deposits streamed across the move, ${streamed.filter((s) => s.attempts > 1).length} of them retried`,
     );
-  });
+  }, 120_000);
 
   it("runs the README's journey (client/examples/try-it.mjs) as a user would, twice", async () => {
     const example = fileURLToPath(new URL("../examples/try-it.mjs", import.meta.url));
@@ -226,5 +226,5 @@ describe("@cellwallet/client against a running platform", () => {
       expect(out).toContain("refused as expected: 422 insufficient-funds");
       expect(out).toMatch(/chain verified offline: true \(\d+ entries/);
     }
-  });
+  }, 90_000);
 });
