@@ -1,3 +1,4 @@
+export type { ProblemCode } from "@cellwallet/contract";
 export { CellwalletClient, type ClientOptions, type WaitOptions, type WriteOptions, type Written } from "./client.js";
 export { CellwalletError, DeadlineExceededError, ProblemError, UnexpectedResponseError } from "./errors.js";
 export type { CallOptions, RetryPolicy } from "./http.js";
