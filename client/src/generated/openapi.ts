@@ -1248,7 +1248,7 @@ export interface operations {
     getHistoricalBalance: {
         parameters: {
             query: {
-                /** @description RFC 3339, any offset. */
+                /** @description The instant; in the future: 422 timestamp-in-future. RFC 3339 with any offset; digits below the millisecond are truncated; no leap second (second 60 is 400). */
                 timestamp: string;
             };
             header?: never;
@@ -1366,9 +1366,9 @@ export interface operations {
                 limit?: string;
                 /** @description nextCursor of the previous page of this wallet, as returned (opaque). Any other value is 400 validation-error. */
                 cursor?: string;
-                /** @description Inclusive lower bound on createdAt (RFC 3339). */
+                /** @description Inclusive lower bound on createdAt. RFC 3339 with any offset; digits below the millisecond are truncated; no leap second (second 60 is 400). */
                 from?: string;
-                /** @description Inclusive upper bound on createdAt (RFC 3339). */
+                /** @description Inclusive upper bound on createdAt. RFC 3339 with any offset; digits below the millisecond are truncated; no leap second (second 60 is 400). */
                 to?: string;
             };
             header?: never;

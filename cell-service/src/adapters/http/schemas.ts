@@ -86,6 +86,9 @@ export const TransferBody = z
   .openapi("TransferRequest");
 
 const Timestamp = z.string().openapi({ format: "date-time", example: "2026-11-25T10:00:00.000Z" });
+/** What parseTimestamp accepts of RFC 3339 (else 400 validation-error). */
+const TIME_RULES =
+  "RFC 3339 with any offset; digits below the millisecond are truncated; no leap second (second 60 is 400).";
 const Money = z.string().openapi({ example: "10.50" });
 
 export const Wallet = z
@@ -179,10 +182,12 @@ export const ListQuery = z.object({
     description:
       "nextCursor of the previous page of this wallet, as returned (opaque). Any other value is 400 validation-error.",
   }),
-  from: Timestamp.optional().openapi({ description: "Inclusive lower bound on createdAt (RFC 3339)." }),
-  to: Timestamp.optional().openapi({ description: "Inclusive upper bound on createdAt (RFC 3339)." }),
+  from: Timestamp.optional().openapi({ description: `Inclusive lower bound on createdAt. ${TIME_RULES}` }),
+  to: Timestamp.optional().openapi({ description: `Inclusive upper bound on createdAt. ${TIME_RULES}` }),
 });
-export const HistoricalQuery = z.object({ timestamp: Timestamp.openapi({ description: "RFC 3339, any offset." }) });
+export const HistoricalQuery = z.object({
+  timestamp: Timestamp.openapi({ description: `The instant; in the future: 422 timestamp-in-future. ${TIME_RULES}` }),
+});
 export const UserQuery = z.object({ userId: UserId });
 
 // Ids in paths: the handlers answer 404 (not 400) for one outside the pattern, since no resource has such an id.
