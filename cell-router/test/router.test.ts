@@ -203,8 +203,8 @@ describe("cell router: serving the public API", () => {
       token: nina,
       body: '{"amount": 10.005}',
     });
-    expect(tooPrecise.status).toBe(400);
-    expect(tooPrecise.body.code).toBe("invalid-amount");
+    expect(tooPrecise.status).toBe(422);
+    expect(tooPrecise.body.code).toBe("amount-precision");
     const big = await http(router.url, "POST", `${API}/wallets/${walletId}/deposit`, {
       token: nina,
       body: '{"amount": 123456789.99}',

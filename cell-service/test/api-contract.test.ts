@@ -776,14 +776,15 @@ describe.each(ADAPTERS)("HTTP contract of a cell (%s store)", (adapter) => {
       expect(await balanceOf(o.wallet.walletId)).toEqual({ balance: "0.00", version: 0 });
     });
 
-    it("malformed-json and invalid-amount: 400", async () => {
+    it("malformed-json and invalid-amount: 400; more decimals than the currency has: 422 amount-precision", async () => {
       const o = await newOwner();
       expectProblem(
         await api("POST", `${API}/wallets/${o.wallet.walletId}/deposit`, { token: o.token, body: '{"amount": "1' }),
         "malformed-json",
       );
       expectProblem(await deposit(o, "ten"), "invalid-amount");
-      expectProblem(await deposit(o, "10.005"), "invalid-amount");
+      expectProblem(await deposit(o, "10.005"), "amount-precision");
+      expectProblem(await deposit(o, "10.00005"), "invalid-amount");
       expect(await balanceOf(o.wallet.walletId)).toEqual({ balance: "0.00", version: 0 });
     });
 
@@ -1091,13 +1092,17 @@ describe.each(ADAPTERS)("HTTP contract of a cell (%s store)", (adapter) => {
       expect(await balanceOf(bob.wallet.walletId)).toEqual({ balance: "1.00", version: 1 });
     });
 
-    it("failures before the operation ran (400, 401, 403, 413, 415) are not stored: the key still works", async () => {
+    it("failures before the operation ran (400, 401, 403, 413, 415, 422 amount-precision) are not stored: the key still works", async () => {
       const o = await newOwner();
       const other = await newOwner();
       const path = `${API}/wallets/${o.wallet.walletId}/deposit`;
       const key = "retry-after-fixing";
       expectProblem(
         await api("POST", path, { token: o.token, body: { amount: "1.005" }, idempotencyKey: key }),
+        "amount-precision",
+      );
+      expectProblem(
+        await api("POST", path, { token: o.token, body: { amount: "1.00001" }, idempotencyKey: key }),
         "invalid-amount",
       );
       expectProblem(

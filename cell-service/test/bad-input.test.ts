@@ -121,9 +121,9 @@ const BAD_USD_AMOUNTS = [
   "1e400",
   "123456789012345678901234567890",
   '"123456789012345678901234567890"',
-  "10.005",
-  '"10.005"',
-  '"10.500"',
+  "10.00005",
+  '"10.00005"',
+  '"10.50000"',
   "1e3",
   "1E3",
   '"1e3"',
@@ -180,7 +180,7 @@ const amounts: Case[] = [
       code: "invalid-amount",
     }),
   ),
-  ...["-5", '"-5.00"', "0", "10.005", '"1e3"', '"1000000001"', "null", "{}"].map(
+  ...["-5", '"-5.00"', "0", "10.00005", '"1e3"', '"1000000001"', "null", "{}"].map(
     (literal): Case => ({
       name: `transfer amount ${literal}`,
       path: transferPath,
@@ -190,7 +190,26 @@ const amounts: Case[] = [
       touches: aliceToBob,
     }),
   ),
-  ...['"1.5"', "1.5", '"1.0"', '"0.5"', '"1e2"'].map(
+  // Well-formed amounts with more decimals than the wallet's currency has: 422, and nothing changes either.
+  ...["10.005", '"10.005"', '"10.500"'].map(
+    (literal): Case => ({
+      name: `USD amount ${literal}`,
+      path: deposit,
+      body: `{"amount":${literal}}`,
+      code: "amount-precision",
+    }),
+  ),
+  ...['"1.5"', "1.5", '"1.0"', '"0.5"'].map(
+    (literal): Case => ({
+      name: `JPY amount ${literal}`,
+      path: (f) => `${API}/wallets/${f.yen.walletId}/deposit`,
+      auth: (f) => bearer(f.yen.token),
+      body: `{"amount":${literal}}`,
+      code: "amount-precision",
+      touches: (f) => [f.yen.walletId],
+    }),
+  ),
+  ...['"1e2"'].map(
     (literal): Case => ({
       name: `JPY amount ${literal}`,
       path: (f) => `${API}/wallets/${f.yen.walletId}/deposit`,
@@ -206,7 +225,7 @@ const amounts: Case[] = [
       path: (f) => `${API}/wallets/${f.dinar.walletId}/withdraw`,
       auth: (f) => bearer(f.dinar.token),
       body: `{"amount":${literal}}`,
-      code: "invalid-amount",
+      code: "amount-precision",
       touches: (f) => [f.dinar.walletId],
     }),
   ),

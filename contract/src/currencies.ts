@@ -30,6 +30,9 @@ const MINOR_UNITS = table();
 
 export const DEFAULT_CURRENCY = "USD";
 
+/** Every accepted code, sorted (the OpenAPI document's enum). */
+export const CURRENCY_CODES: readonly string[] = [...MINOR_UNITS.keys()].sort();
+
 /** Minor-unit digits of an ISO 4217 code, or undefined when the code is not a currency we accept. */
 export function minorUnits(currency: string): number | undefined {
   return MINOR_UNITS.get(currency);

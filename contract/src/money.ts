@@ -10,7 +10,22 @@ export const MAX_OPERATION_MAJOR = 1_000_000_000;
 
 const PLAIN_DECIMAL = /^(0|[1-9][0-9]*)(\.([0-9]+))?$/;
 
-export type AmountResult = { ok: true; minor: bigint } | { ok: false; reason: string };
+/** The most minor-unit digits of any accepted currency (CLF, UYW): the amount syntax allows this many. */
+export const MAX_MINOR_DIGITS = 4;
+
+/**
+ * The exact syntax of a request amount in any currency, as published in the OpenAPI document: a plain
+ * decimal (no sign, exponent, spaces or leading zeros), > 0, at most 1,000,000,000, at most 4 decimals.
+ * A wallet's currency may allow fewer decimals: that is decided against the wallet (422 amount-precision).
+ * parseAmount enforces exactly this (a test checks the two agree).
+ */
+export const AMOUNT_PATTERN =
+  "^(?:[1-9][0-9]{0,8}(?:\\.[0-9]{1,4})?|1000000000(?:\\.0{1,4})?|0\\.(?:[1-9][0-9]{0,3}|0[1-9][0-9]{0,2}|00[1-9][0-9]?|000[1-9]))$";
+
+export type AmountResult =
+  | { ok: true; minor: bigint }
+  /** `tooPrecise`: a valid amount with more decimals than the currency has (422); otherwise not an amount (400). */
+  | { ok: false; reason: string; tooPrecise?: true };
 
 /**
  * Reads a request amount: a JSON string (preferred) or a JSON number literal,
@@ -32,14 +47,15 @@ export function parseAmount(input: unknown, currency: string): AmountResult {
     };
   }
   const fraction = match[3] ?? "";
-  if (fraction.length > digits) {
-    return { ok: false, reason: `${currency} amounts have at most ${digits} decimal digit${digits === 1 ? "" : "s"}` };
-  }
+  const tooManyDigits = `${currency} amounts have at most ${digits} decimal digit${digits === 1 ? "" : "s"}`;
+  if (fraction.length > MAX_MINOR_DIGITS) return { ok: false, reason: tooManyDigits };
   const value = new D(text);
   if (value.lte(0)) return { ok: false, reason: "amount must be greater than zero" };
   if (value.gt(MAX_OPERATION_MAJOR)) {
     return { ok: false, reason: `amount must be at most ${MAX_OPERATION_MAJOR} ${currency}` };
   }
+  // A well-formed amount this currency cannot hold: decided against the wallet, not the request's syntax.
+  if (fraction.length > digits) return { ok: false, reason: tooManyDigits, tooPrecise: true };
   const minor = value.times(new D(10).pow(digits));
   return { ok: true, minor: BigInt(minor.toFixed(0)) };
 }

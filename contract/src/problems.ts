@@ -22,6 +22,7 @@ export const PROBLEM_TYPES = {
   "payload-too-large": { status: 413, title: "The request body is too large" },
   "unsupported-media-type": { status: 415, title: "The request body must be application/json" },
   "insufficient-funds": { status: 422, title: "Insufficient funds" },
+  "amount-precision": { status: 422, title: "The amount has more decimal digits than the wallet's currency" },
   "same-wallet-transfer": { status: 422, title: "A transfer needs two different wallets" },
   "currency-mismatch": { status: 422, title: "The wallets have different currencies" },
   "idempotency-key-reused": { status: 422, title: "The Idempotency-Key was used for a different request" },

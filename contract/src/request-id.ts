@@ -9,20 +9,28 @@ export function acceptRequestId(header: string | undefined | null): string {
   return header && REQUEST_ID.test(header) ? header : randomUUID();
 }
 
-const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
+/**
+ * 1..255 printable ASCII characters. HTTP strips spaces around a header value, so a received key never starts
+ * or ends with one: the published pattern says so too (the OpenAPI document uses this text).
+ */
+export const IDEMPOTENCY_KEY_PATTERN = "^[\\x21-\\x7e](?:[\\x20-\\x7e]{0,253}[\\x21-\\x7e])?$";
+const IDEMPOTENCY_KEY = new RegExp(IDEMPOTENCY_KEY_PATTERN);
 
 export function isValidIdempotencyKey(key: string): boolean {
   return IDEMPOTENCY_KEY.test(key);
 }
 
-const USER_ID = /^[A-Za-z0-9._@:-]{1,128}$/;
+/** User ids: 1..128 of A-Z a-z 0-9 . _ @ : - (the OpenAPI document uses this text). */
+export const USER_ID_PATTERN = "^[A-Za-z0-9._@:-]{1,128}$";
+const USER_ID = new RegExp(USER_ID_PATTERN);
 
 export function isValidUserId(userId: unknown): userId is string {
   return typeof userId === "string" && USER_ID.test(userId);
 }
 
 /** Opaque ids we issue are ULIDs; anything outside this shape cannot name a resource. */
-const RESOURCE_ID = /^[A-Za-z0-9_-]{1,128}$/;
+export const RESOURCE_ID_PATTERN = "^[A-Za-z0-9_-]{1,128}$";
+const RESOURCE_ID = new RegExp(RESOURCE_ID_PATTERN);
 
 export function isWellFormedId(id: unknown): id is string {
   return typeof id === "string" && RESOURCE_ID.test(id);

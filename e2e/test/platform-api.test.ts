@@ -135,7 +135,7 @@ describe("the platform through the router", () => {
       token: t.alice,
       body: { amount: "1.001" },
     });
-    expect([bad.status, bad.body.code]).toEqual([400, "invalid-amount"]);
+    expect([bad.status, bad.body.code]).toEqual([422, "amount-precision"]);
     const anon = await http(api, "GET", `/api/v1/wallets/${w.alice}`);
     expect([anon.status, anon.body.code]).toEqual([401, "unauthenticated"]);
     const other = await http(api, "GET", `/api/v1/wallets/${w.alice}`, { token: t.bob });

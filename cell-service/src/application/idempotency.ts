@@ -47,12 +47,16 @@ export function ticketFor(
   };
 }
 
-/** `walletId`: the wallet the operation acted on, so a migration can copy the record with it. */
+/**
+ * `walletId`: the wallet the operation acted on, so a migration can copy the record with it. `provisional`:
+ * the request may still replace this answer once (a cross-cell transfer's 202, see IdempotencyRecord).
+ */
 export function recordFor(
   ticket: IdempotencyTicket,
   response: ApiResponse,
   now: number,
   walletId?: string,
+  provisional = false,
 ): IdempotencyRecord {
   const record: IdempotencyRecord = {
     scopeKey: ticket.scopeKey,
@@ -65,6 +69,7 @@ export function recordFor(
   };
   if (response.location !== undefined) record.location = response.location;
   if (walletId !== undefined) record.walletId = walletId;
+  if (provisional) record.provisional = true;
   return record;
 }
 
@@ -113,10 +118,29 @@ export class InFlight {
   }
 }
 
+/**
+ * The stored record as it will stay forever. The first answer a client could see from the record is the one
+ * it keeps: reading a provisional record in order to answer from it makes it final as it stands (a
+ * conditional write; when another process made it final first, with the 202 or its final answer, that
+ * version is read and returned instead).
+ */
+export async function finalRecord(store: LedgerStore, scopeKey: string): Promise<IdempotencyRecord | undefined> {
+  // Two rounds suffice: a record leaves the provisional state once and never returns to it.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const record = await store.getIdempotency(scopeKey);
+    if (!record?.provisional) return record;
+    if (await store.finalizeIdempotency(scopeKey)) {
+      const { provisional: _nowFinal, ...final } = record;
+      return final;
+    }
+  }
+  throw new Error(`idempotency record ${scopeKey} stays provisional`);
+}
+
 export async function lookup(
   store: LedgerStore,
   ticket: IdempotencyTicket,
 ): Promise<ApiResponse | Problem | undefined> {
-  const record = await store.getIdempotency(ticket.scopeKey);
+  const record = await finalRecord(store, ticket.scopeKey);
   return record ? answerFromRecord(ticket, record) : undefined;
 }

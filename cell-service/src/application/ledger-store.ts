@@ -21,6 +21,12 @@ export interface IdempotencyRecord {
   expiresAt: number;
   /** The wallet the operation acted on (absent on records written before migrations), so a move can copy it. */
   walletId?: string;
+  /**
+   * Not yet final: written with a cross-cell transfer's debit while its request still asks the destination
+   * to credit. The request replaces it once by its final answer (201, a refusal or the 202 itself), unless
+   * someone answers from it first: then it becomes final as it stands (the 202). A final record never changes.
+   */
+  provisional?: true;
 }
 
 /** Everything one operation changes, committed atomically or not at all. */
@@ -35,10 +41,11 @@ export interface Changes {
   transfers?: { transfer: Transfer; expectedStatus?: Transfer["status"] }[];
   idempotency?: IdempotencyRecord;
   /**
-   * Replaces a stored outcome, conditional on its current status: a cross-cell
-   * transfer answered 201 after its credit was confirmed must replay as 201.
+   * Replaces a provisional outcome by the final one (a cross-cell transfer confirmed in time: 201), conditional
+   * on the stored record being still provisional with the same fingerprint; otherwise the commit fails with
+   * `idempotency-final` and writes nothing (someone already answered from it: that answer stands).
    */
-  idempotencyUpdate?: { record: IdempotencyRecord; expectedStatus: number };
+  idempotencyUpdate?: { record: IdempotencyRecord };
 }
 
 export interface DecisionState {
@@ -67,6 +74,8 @@ export type CommitOutcome<T> =
   | { ok: true; result: T }
   | { ok: false; reason: "idempotency-exists" }
   | { ok: false; reason: "user-has-wallet" }
+  /** The provisional record an idempotencyUpdate meant to replace is final already: nothing was written. */
+  | { ok: false; reason: "idempotency-final" }
   /**
    * A wallet read for this commit (or, for a new wallet, its user) is not writable here:
    * frozen or given away by a migration. Nothing was written, decide() may not have run.
@@ -110,6 +119,11 @@ export interface LedgerStore {
   getWallet(walletId: string): Promise<Wallet | undefined>;
   getWalletIdByUser(userId: string): Promise<string | undefined>;
   getIdempotency(scopeKey: string): Promise<IdempotencyRecord | undefined>;
+  /**
+   * Makes a provisional record final as it stands (conditional write); false when it is not provisional
+   * (final already, or absent). Whoever answers from a provisional record first calls this.
+   */
+  finalizeIdempotency(scopeKey: string): Promise<boolean>;
   getTransfer(transferId: string): Promise<Transfer | undefined>;
   /** Outgoing cross-cell transfers still PENDING, created at or before `createdBeforeMs`, oldest first. */
   listPendingTransfers(createdBeforeMs: number, limit: number): Promise<Transfer[]>;

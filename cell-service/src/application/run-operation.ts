@@ -2,12 +2,15 @@ import type { Problem } from "@cellwallet/contract";
 import type { Fence } from "../domain/ownership.js";
 import type { Result } from "../domain/result.js";
 import { type ApiResponse, fencedResponse, problemResponse } from "./api-response.js";
-import { answerFromRecord, lookup, recordFor } from "./idempotency.js";
+import { answerFromRecord, finalRecord, lookup, recordFor } from "./idempotency.js";
 import type { Changes, DecisionState } from "./ledger-store.js";
 import type { CellDeps, OperationContext } from "./operation-context.js";
 
-/** A use case's decision: what to change and what to answer, or a business refusal. */
-export type Decision = Result<{ changes: Changes; response: ApiResponse }>;
+/**
+ * A use case's decision: what to change and what to answer, or a business refusal. `provisional`: the
+ * answer is stored as provisional, and afterCommit settles it (a cross-cell transfer's 202).
+ */
+export type Decision = Result<{ changes: Changes; response: ApiResponse; provisional?: boolean }>;
 
 export interface Operation {
   /** Metrics label: create-wallet, deposit, withdraw, transfer. */
@@ -17,7 +20,8 @@ export interface Operation {
   /**
    * Runs after this request's own commit (not on replays), still holding the
    * Idempotency-Key, and may replace the answer (a cross-cell transfer confirmed
-   * in time becomes 201).
+   * in time becomes 201) as long as its stored record is provisional: it must end
+   * by making the record final (finalRecord) and answering what is stored.
    */
   afterCommit?(response: ApiResponse): Promise<ApiResponse>;
   /** Answer when the store refused a second wallet for the user (a fence: the user's wallet moved away). */
@@ -62,11 +66,11 @@ export async function runOperation(deps: CellDeps, ctx: OperationContext, op: Op
 
 async function run(deps: CellDeps, ctx: OperationContext, op: Operation): Promise<ApiResponse> {
   const ticket = ctx.idempotency;
-  const withRecord = (changes: Changes, response: ApiResponse, now: number): Changes =>
+  const withRecord = (changes: Changes, response: ApiResponse, now: number, provisional = false): Changes =>
     ticket
       ? {
           ...changes,
-          idempotency: recordFor(ticket, response, now, changes.newWallet?.walletId ?? op.walletIds[0]),
+          idempotency: recordFor(ticket, response, now, changes.newWallet?.walletId ?? op.walletIds[0], provisional),
         }
       : changes;
 
@@ -76,7 +80,11 @@ async function run(deps: CellDeps, ctx: OperationContext, op: Operation): Promis
       const decision = op.decide(state);
       const response = decision.ok ? decision.value.response : problemResponse(decision.problem, ctx.requestId);
       const changes = decision.ok ? decision.value.changes : {};
-      return { changes: withRecord(changes, response, state.now), result: { response, refused: !decision.ok } };
+      const provisional = decision.ok && decision.value.provisional === true;
+      return {
+        changes: withRecord(changes, response, state.now, provisional),
+        result: { response, refused: !decision.ok },
+      };
     },
   });
 
@@ -91,7 +99,7 @@ async function run(deps: CellDeps, ctx: OperationContext, op: Operation): Promis
   }
   if (outcome.reason === "idempotency-exists" && ticket) {
     // Another process committed this key first: answer as it did.
-    const record = await deps.store.getIdempotency(ticket.scopeKey);
+    const record = await finalRecord(deps.store, ticket.scopeKey);
     if (!record) throw new Error("idempotency record vanished after a conflict");
     const answer = answerFromRecord(ticket, record);
     return "code" in answer ? problemResponse(answer, ctx.requestId) : answer;
@@ -107,7 +115,7 @@ async function run(deps: CellDeps, ctx: OperationContext, op: Operation): Promis
       decide: (state) => ({ changes: withRecord({}, refusal, state.now), result: refusal }),
     });
     if (stored.ok) return stored.result;
-    const record = await deps.store.getIdempotency(ticket.scopeKey);
+    const record = await finalRecord(deps.store, ticket.scopeKey);
     if (!record) throw new Error("idempotency record vanished after a conflict");
     const answer = answerFromRecord(ticket, record);
     return "code" in answer ? problemResponse(answer, ctx.requestId) : answer;

@@ -8,7 +8,11 @@ import type { CellDeps } from "./operation-context.js";
 import type { CreditResult } from "./transfer-creditor.js";
 
 export interface SettleOptions {
-  /** The client's stored 202 outcome to replace by the final answer (synchronous path only). */
+  /**
+   * The client's provisional 202 outcome to replace by the final answer, in the same write (synchronous path
+   * only). When a replay made it final first, the transfer is settled without it and no response is returned:
+   * the caller answers the stored 202.
+   */
   idempotency?: { ticket: IdempotencyTicket; respond(settled: Transfer): ApiResponse };
   requestId: string;
   /** The migration's settle step: settle a frozen wallet's transfers before its tail is copied. */
@@ -72,7 +76,6 @@ export async function settleTransfer(
         response = options.idempotency.respond(settled);
         changes.idempotencyUpdate = {
           record: recordFor(options.idempotency.ticket, response, now, current.fromWalletId),
-          expectedStatus: 202,
         };
       }
       return { changes, result: { transfer: settled, settledNow: true, ...(response ? { response } : {}) } };
@@ -81,6 +84,10 @@ export async function settleTransfer(
   // A sender frozen, moved or being imported is not settled here now: the migration's settle step
   // (frozen) or the owning cell (after the move) settles it, conditional on PENDING as always.
   if (!outcome.ok && outcome.reason === "fenced") return { transfer: undefined, settledNow: false };
+  if (!outcome.ok && outcome.reason === "idempotency-final") {
+    const { idempotency: _answeredAlready, ...withoutAnswer } = options;
+    return settleTransfer(deps, pending, answer, withoutAnswer);
+  }
   if (!outcome.ok) throw new Error(`settling ${pending.transferId} failed: ${outcome.reason}`);
   const { transfer, settledNow, response } = outcome.result;
   if (settledNow && transfer) {

@@ -198,7 +198,8 @@ export class DynamoDbLedgerStore implements LedgerStore {
         const fence = await this.userFenceOf(changes.newWallet.userId);
         if (fence) return { ok: false, reason: "fenced", fence };
       }
-      if (verdict === "idempotency-exists" || verdict === "user-has-wallet") return { ok: false, reason: verdict };
+      if (verdict === "idempotency-exists" || verdict === "idempotency-final" || verdict === "user-has-wallet")
+        return { ok: false, reason: verdict };
       if (verdict === "retry") return RETRY;
       throw error;
     }
@@ -288,12 +289,12 @@ export class DynamoDbLedgerStore implements LedgerStore {
       });
     }
     if (changes.idempotencyUpdate) {
-      const { record, expectedStatus } = changes.idempotencyUpdate;
+      const { record } = changes.idempotencyUpdate;
       put("idempotency-update", "idempotency", idempotencyToItem(record), {
-        ConditionExpression: "#status = :expectedStatus AND fingerprint = :fingerprint",
-        ExpressionAttributeNames: { "#status": "status" },
+        ConditionExpression: "#provisional = :provisional AND fingerprint = :fingerprint",
+        ExpressionAttributeNames: { "#provisional": "provisional" },
         ExpressionAttributeValues: {
-          ":expectedStatus": integerValue(expectedStatus),
+          ":provisional": { BOOL: true },
           ":fingerprint": stringValue(record.fingerprint),
         },
       });
@@ -423,6 +424,22 @@ export class DynamoDbLedgerStore implements LedgerStore {
   async getWalletIdByUser(userId: string): Promise<string | undefined> {
     const item = await this.getItem("owners", ownerKey(userId));
     return item && walletIdFromOwnerItem(item);
+  }
+
+  async finalizeIdempotency(scopeKey: string): Promise<boolean> {
+    return this.conditional("UpdateItem", () =>
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tables.idempotency,
+          Key: idempotencyKey(scopeKey),
+          UpdateExpression: "REMOVE #provisional",
+          ConditionExpression: "#provisional = :provisional",
+          ExpressionAttributeNames: { "#provisional": "provisional" },
+          ExpressionAttributeValues: { ":provisional": { BOOL: true } },
+          ReturnConsumedCapacity: "TOTAL",
+        }),
+      ),
+    );
   }
 
   async getIdempotency(scopeKey: string): Promise<IdempotencyRecord | undefined> {

@@ -324,6 +324,7 @@ export function idempotencyToItem(record: IdempotencyRecord): Item {
     ttl: n(Math.ceil(record.expiresAt / 1000)),
   };
   putOptional(item, { location: record.location, walletId: record.walletId });
+  if (record.provisional) item.provisional = { BOOL: true };
   return item;
 }
 
@@ -341,6 +342,7 @@ export function idempotencyFromItem(item: Item): IdempotencyRecord {
   const walletId = optStr(item, "walletId");
   if (location !== undefined) record.location = location;
   if (walletId !== undefined) record.walletId = walletId;
+  if (item.provisional?.BOOL === true) record.provisional = true;
   return record;
 }
 

@@ -15,7 +15,7 @@ export type ItemRole =
   | "idempotency"
   | "idempotency-update";
 
-export type WriteVerdict = "idempotency-exists" | "user-has-wallet" | "retry" | "propagate";
+export type WriteVerdict = "idempotency-exists" | "idempotency-final" | "user-has-wallet" | "retry" | "propagate";
 
 /** Conflicts and throttling: a fresh read and decision may well succeed. */
 const RETRYABLE_REASONS = new Set([
@@ -64,6 +64,8 @@ export function classifyWriteFailure(error: unknown, roles: readonly ItemRole[])
   // The idempotency answer wins: the first request's stored outcome is the reply, whatever else conflicted.
   if (failed("idempotency")) return "idempotency-exists";
   if (failed("owner")) return "user-has-wallet";
+  // The provisional answer was made final by a replay first: that answer stands (settle again without it).
+  if (failed("idempotency-update")) return "idempotency-final";
   const reasons = codes.filter((code) => code !== "None");
   if (reasons.length > 0 && reasons.every((code) => RETRYABLE_REASONS.has(code))) return "retry";
   return "propagate";

@@ -184,6 +184,7 @@ export function idempotencyFromRow(r: Row): IdempotencyRecord {
   const walletId = optStr(r.wallet_id);
   if (location !== undefined) record.location = location;
   if (walletId !== undefined) record.walletId = walletId;
+  if (r.provisional === 1 || r.provisional === 1n) record.provisional = true;
   return record;
 }
 
@@ -198,6 +199,7 @@ export function idempotencyParams(r: IdempotencyRecord) {
     created_at: r.createdAt,
     expires_at: r.expiresAt,
     wallet_id: r.walletId ?? null,
+    provisional: r.provisional ? 1 : 0,
   };
 }
 

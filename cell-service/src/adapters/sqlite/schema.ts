@@ -127,6 +127,8 @@ export const ADDED_COLUMNS: readonly { table: string; column: string; definition
   { table: "wallets", column: "migration_id", definition: "TEXT" },
   { table: "wallets", column: "peer_cell_id", definition: "TEXT" },
   { table: "idempotency", column: "wallet_id", definition: "TEXT" },
+  // 1 while a cross-cell transfer's request may still replace its 202 by the final answer (see IdempotencyRecord).
+  { table: "idempotency", column: "provisional", definition: "INTEGER NOT NULL DEFAULT 0" },
 ];
 
 export const LATE_INDEXES = `

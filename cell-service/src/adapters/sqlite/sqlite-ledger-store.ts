@@ -53,7 +53,7 @@ interface Pending {
 /** A constraint the store enforces that a caller must handle (not a bug). */
 class Refused extends Error {
   constructor(
-    readonly reason: "idempotency-exists" | "user-has-wallet" | "fenced",
+    readonly reason: "idempotency-exists" | "idempotency-final" | "user-has-wallet" | "fenced",
     readonly fence?: Fence,
   ) {
     super(reason);
@@ -181,14 +181,16 @@ export class SqliteLedgerStore implements LedgerStore {
       ),
       insertIdempotency: prepare(
         `INSERT INTO idempotency (scope_key, fingerprint, status, content_type, location, body, created_at, expires_at,
-           wallet_id)
+           wallet_id, provisional)
          VALUES (@scope_key, @fingerprint, @status, @content_type, @location, @body, @created_at, @expires_at,
-           @wallet_id)`,
+           @wallet_id, @provisional)`,
       ),
       updateIdempotency: prepare(
-        `UPDATE idempotency SET status = @status, content_type = @content_type, location = @location, body = @body
-         WHERE scope_key = @scope_key AND fingerprint = @fingerprint AND status = @expected_status`,
+        `UPDATE idempotency SET status = @status, content_type = @content_type, location = @location, body = @body,
+           provisional = 0
+         WHERE scope_key = @scope_key AND fingerprint = @fingerprint AND provisional = 1`,
       ),
+      finalizeIdempotency: prepare("UPDATE idempotency SET provisional = 0 WHERE scope_key = ? AND provisional = 1"),
       idempotency: prepare("SELECT * FROM idempotency WHERE scope_key = ?"),
       pendingTransfers: prepare(
         `SELECT * FROM transfers WHERE status = 'PENDING' AND created_at <= ? AND destination_cell_id IS NOT NULL
@@ -347,9 +349,9 @@ export class SqliteLedgerStore implements LedgerStore {
       }
     }
     if (changes.idempotencyUpdate) {
-      const { record, expectedStatus } = changes.idempotencyUpdate;
-      const info = this.stmt.updateIdempotency.run({ ...idempotencyParams(record), expected_status: expectedStatus });
-      if (info.changes !== 1) throw new Error(`idempotency record is not ${expectedStatus}`);
+      const info = this.stmt.updateIdempotency.run(idempotencyParams(changes.idempotencyUpdate.record));
+      // Someone answered from the provisional record first: that answer stands (the savepoint undoes the rest).
+      if (info.changes !== 1) throw new Refused("idempotency-final");
     }
   }
 
@@ -477,6 +479,10 @@ export class SqliteLedgerStore implements LedgerStore {
   async getWalletIdByUser(userId: string): Promise<string | undefined> {
     const row = this.stmt.walletIdByUser.get(userId) as Row | undefined;
     return row ? String(row.wallet_id) : undefined;
+  }
+
+  async finalizeIdempotency(scopeKey: string): Promise<boolean> {
+    return this.stmt.finalizeIdempotency.run(scopeKey).changes === 1;
   }
 
   async getIdempotency(scopeKey: string): Promise<IdempotencyRecord | undefined> {

@@ -2,7 +2,7 @@ import type { MigrationWalletStatus } from "@cellwallet/contract";
 import { isDebit, type LedgerEntry } from "../../domain/ledger-entry.js";
 import { fail, ok, type Result } from "../../domain/result.js";
 import type { Transfer } from "../../domain/transfer.js";
-import { ticketFor } from "../idempotency.js";
+import { finalRecord, ticketFor } from "../idempotency.js";
 import type { IdempotencyRecord } from "../ledger-store.js";
 import type { CellDeps } from "../operation-context.js";
 import { mapLimit } from "./map-limit.js";
@@ -110,7 +110,9 @@ export async function exportWallet(
     for (const key of newKeys) records.set(key, undefined);
     await Promise.all([
       mapLimit(newTransfers, PARALLEL_READS, async (id) => transfers.set(id, await store.getTransfer(id))),
-      mapLimit(newKeys, PARALLEL_READS, async (key) => records.set(key, await store.getIdempotency(key))),
+      // A copied answer is final: a provisional one (a cross-cell transfer still asking for its credit) is made
+      // final as it stands first, so the request that wrote it cannot change it behind the copy.
+      mapLimit(newKeys, PARALLEL_READS, async (key) => records.set(key, await finalRecord(store, key))),
     ]);
   };
   const emitted = new Set<string>();

@@ -1,10 +1,11 @@
-import { parseAmount, problem } from "@cellwallet/contract";
+import { parseAmount } from "@cellwallet/contract";
 import { post, toTransactionView } from "../../domain/ledger-entry.js";
 import { fail, ok } from "../../domain/result.js";
 import { type ApiResponse, jsonResponse, problemResponse } from "../api-response.js";
 import type { CellDeps, OperationContext } from "../operation-context.js";
 import { runOperation } from "../run-operation.js";
 import { transactionLocation } from "../views.js";
+import { amountProblem } from "./amount-problem.js";
 import { loadAuthorized, refusedLoad, walletNotFound } from "./load-wallet.js";
 
 export interface MoveMoneyInput {
@@ -29,7 +30,7 @@ export async function moveMoney(
   );
   if (!loaded.ok) return refusedLoad(loaded, ctx.requestId);
   const amount = parseAmount(input.amount, loaded.wallet.currency);
-  if (!amount.ok) return problemResponse(problem("invalid-amount", amount.reason), ctx.requestId);
+  if (!amount.ok) return problemResponse(amountProblem(amount), ctx.requestId);
 
   const transactionId = deps.newId();
   return runOperation(deps, ctx, {

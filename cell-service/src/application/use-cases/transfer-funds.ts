@@ -4,11 +4,13 @@ import { fail, ok } from "../../domain/result.js";
 import { checkTransferable, type Transfer, transferWithinCell } from "../../domain/transfer.js";
 import type { Wallet } from "../../domain/wallet.js";
 import { type ApiResponse, jsonResponse, problemResponse } from "../api-response.js";
+import { finalRecord, replay } from "../idempotency.js";
 import type { CellDeps, OperationContext } from "../operation-context.js";
 import type { Decision } from "../run-operation.js";
 import { runOperation } from "../run-operation.js";
 import { creditRequestFor, settleTransfer } from "../settle-transfer.js";
 import { transferLocation, transferView } from "../views.js";
+import { amountProblem } from "./amount-problem.js";
 import { loadAuthorized, refusedLoad, walletNotFound } from "./load-wallet.js";
 
 export interface TransferInput {
@@ -36,7 +38,7 @@ export async function transferFunds(deps: CellDeps, ctx: OperationContext, input
   const from = await loadAuthorized(deps, ctx, input.fromWalletId, "wallet:transfer-out");
   if (!from.ok) return refusedLoad(from, ctx.requestId);
   const amount = parseAmount(input.amount, from.wallet.currency);
-  if (!amount.ok) return problemResponse(problem("invalid-amount", amount.reason), ctx.requestId);
+  if (!amount.ok) return problemResponse(amountProblem(amount), ctx.requestId);
   const same = checkTransferable(input.fromWalletId, input.toWalletId);
   const stored = same.ok ? await deps.store.getWallet(input.toWalletId) : undefined;
   // A destination this cell gave away (moved) or never finished importing is not local: a moved one is
@@ -77,7 +79,7 @@ export async function transferFunds(deps: CellDeps, ctx: OperationContext, input
       if (!pendingTransfer || !deps.creditor) return response;
       const pending = pendingTransfer;
       const answer = await deps.creditor.credit(creditRequestFor(deps, pending), ctx.requestId);
-      if (answer.kind === "unavailable") return response;
+      if (answer.kind === "unavailable") return storedAnswer(deps, ctx, response);
       const settled = await settleTransfer(deps, pending, answer, {
         requestId: ctx.requestId,
         ...(ctx.idempotency
@@ -89,11 +91,26 @@ export async function transferFunds(deps: CellDeps, ctx: OperationContext, input
             }
           : {}),
       });
-      // Settled by someone else first (the worker): our stored answer is still the 202.
+      // Our own final answer, stored in the settling write (its record was still provisional).
+      if (settled.response) return settled.response;
+      if (ctx.idempotency) return storedAnswer(deps, ctx, response);
+      // Settled by someone else first (the worker): the answer is still the 202.
       if (!settled.settledNow || !settled.transfer) return response;
-      return settled.response ?? settledResponse(settled.transfer, answer, ctx.requestId);
+      return settledResponse(settled.transfer, answer, ctx.requestId);
     },
   });
+}
+
+/**
+ * What the client is answered when this request did not store a final answer itself: the stored record,
+ * made final as it stands (the 202 unless a replay raced us; either way what every replay will answer).
+ */
+async function storedAnswer(deps: CellDeps, ctx: OperationContext, fallback: ApiResponse): Promise<ApiResponse> {
+  if (!ctx.idempotency) return fallback;
+  const record = await finalRecord(deps.store, ctx.idempotency.scopeKey);
+  if (!record) throw new Error("the transfer's idempotency record vanished");
+  const { replayed: _thisIsTheRequest, ...stored } = replay(record);
+  return stored;
 }
 
 function settledResponse(
@@ -181,6 +198,8 @@ function debitForCrossCell(
         transfers: [{ transfer: pending }],
       },
       response: jsonResponse(202, transferView(pending), transferLocation(pending.transferId)),
+      // The credit is asked next: its answer may still replace this 202, unless a replay answers from it first.
+      provisional: true,
     }),
   };
 }

@@ -1,0 +1,60 @@
+import type { ProblemCode } from "@cellwallet/contract";
+import type { Problem } from "./types.js";
+
+/** Base class of every error the client throws. */
+export class CellwalletError extends Error {
+  override name = "CellwalletError";
+}
+
+/**
+ * The API answered with an RFC 9457 problem that the client does not retry (a refusal, or a retryable answer
+ * that persisted past the call's deadline is a DeadlineExceededError instead). `code` is the stable problem code.
+ */
+export class ProblemError extends CellwalletError {
+  override name = "ProblemError";
+  readonly code: ProblemCode;
+
+  constructor(
+    readonly status: number,
+    readonly problem: Problem,
+    /** The Idempotency-Key the request was sent with (POSTs): reuse it to ask again. */
+    readonly idempotencyKey?: string,
+  ) {
+    super(`${status} ${problem.code}: ${problem.detail}`);
+    this.code = problem.code as ProblemCode;
+  }
+
+  get requestId(): string {
+    return this.problem.requestId;
+  }
+}
+
+/** The call did not get a final answer before its deadline (after retrying what was safe to retry). */
+export class DeadlineExceededError extends CellwalletError {
+  override name = "DeadlineExceededError";
+
+  constructor(
+    message: string,
+    /**
+     * For a POST: the key of this logical operation. Its outcome is unknown (it may have been applied): call
+     * again with the same key to get the stored answer, never with a new one.
+     */
+    readonly idempotencyKey: string | undefined,
+    /** The last retryable failure (a ProblemError or a network error). */
+    override readonly cause: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/** The server's answer could not be read (not JSON, or not the documented shape). */
+export class UnexpectedResponseError extends CellwalletError {
+  override name = "UnexpectedResponseError";
+
+  constructor(
+    readonly status: number,
+    readonly body: string,
+  ) {
+    super(`unexpected ${status} answer: ${body.slice(0, 200)}`);
+  }
+}
