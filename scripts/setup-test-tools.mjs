@@ -32,7 +32,9 @@ function run(cmd, args, env = process.env) {
 
 if (!(existsSync(stamp) && readFileSync(stamp, "utf8") === wanted && existsSync(python))) {
   const systemPython = process.env.PYTHON ?? "python3";
-  console.log(`setting up test tools in ${venv} (moto server, cfn-lint, checkov, kubernetes-validate, schemathesis) ...`);
+  console.log(
+    `setting up test tools in ${venv} (moto server, cfn-lint, checkov, kubernetes-validate, schemathesis) ...`,
+  );
   if (!existsSync(python)) run(systemPython, ["-m", "venv", venv]);
   run(python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", requirements]);
   writeFileSync(stamp, wanted);

@@ -9,7 +9,16 @@ import { describe, expect, it } from "vitest";
  * cells only through the contract and HTTP; no relative import leaves its package; no import cycles.
  */
 const ROOT = resolve(new URL("../..", import.meta.url).pathname);
-const PACKAGES = ["contract", "cell-service", "control-plane", "cell-router", "loadtest", "client", "infra/cdk8s", "infra/aws"];
+const PACKAGES = [
+  "contract",
+  "cell-service",
+  "control-plane",
+  "cell-router",
+  "loadtest",
+  "client",
+  "infra/cdk8s",
+  "infra/aws",
+];
 
 interface SourceFile {
   path: string; // relative to the repo root
