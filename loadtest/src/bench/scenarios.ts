@@ -2,7 +2,7 @@ import { LoadClient } from "../cellload/client.js";
 import { offerLoad } from "../cellload/engine.js";
 import type { Scenario, ScenarioContext } from "../cellload/scenario.js";
 import type { BuiltRequest } from "./bench-types.js";
-import { type Books, codeOf, type MoneyOp } from "./book.js";
+import { type Books, codeOf } from "./book.js";
 
 /** A small seeded PRNG (mulberry32): the same seed gives the same request mix. */
 export function prng(seed: number): () => number {
