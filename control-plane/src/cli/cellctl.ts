@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { auditLogCommand } from "./audit-log-command.js";
 import { azCommand } from "./az-command.js";
+import { backupCommand } from "./backup-command.js";
 import { cellsCommand } from "./cells-command.js";
 import { checkpointsCommand } from "./checkpoints-command.js";
 import { reconcileCommand } from "./reconcile-command.js";
@@ -24,7 +25,8 @@ export function buildCellctl(env: NodeJS.ProcessEnv): Command {
     .addCommand(azCommand(env))
     .addCommand(rolloutCommand(env))
     .addCommand(versionsCommand(env))
-    .addCommand(usersCommand(env));
+    .addCommand(usersCommand(env))
+    .addCommand(backupCommand(env));
 }
 
 await buildCellctl(process.env).parseAsync(process.argv);
