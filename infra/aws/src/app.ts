@@ -58,6 +58,7 @@ export function buildAwsApp(config: AwsPlatformConfig = DEFAULT_AWS_PLATFORM, ou
     tablePrefix: platform.tablePrefix,
     namespace: platform.namespace,
     oidc,
+    ...(config.multiRegion ? { multiRegion: config.multiRegion } : {}),
   });
   const cells = platform.cells.map(
     (cell) =>

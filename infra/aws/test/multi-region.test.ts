@@ -68,6 +68,14 @@ describe("multi-Region mode (opt-in)", () => {
     }
   });
 
+  it("replicates the placement registry too (the other Region's routers read it); rollouts stay regional", () => {
+    const controlPlane = load("cellwallet-control-plane");
+    const globals = ofType(controlPlane, "AWS::DynamoDB::GlobalTable");
+    expect(globals.length).toBeGreaterThan(0);
+    for (const table of globals) expect(table.Properties.Replicas).toHaveLength(2);
+    expect(ofType(controlPlane, "AWS::DynamoDB::Table")).toHaveLength(1);
+  });
+
   it("adds Route 53 failover records between the two Regions' routers, each health-checked on /ready", () => {
     const edge = load("cellwallet-edge");
     const failover = ofType(edge, "AWS::Route53::RecordSet").filter((r) => r.Properties.Failover);
