@@ -81,7 +81,9 @@ describe("backup and restore drill (embedded store, npm start as a process)", ()
     expect(atBackup.u1).toMatchObject({ balance: "14.00", version: 2 });
 
     const out = join(launcher.dataDir, "drill", "cell-2-before");
+    const backupStarted = Date.now();
     const created = await cellctl(["backup", "create", "--cell", "cell-2", "--out", out]);
+    console.log(`backup create took ${Date.now() - backupStarted} ms`);
     expect(created.code, created.stderr).toBe(0);
     expect(created.stdout).toContain("cell-2 at ");
     expect(created.stdout).toContain("2 wallets, 3 entries");
@@ -113,6 +115,7 @@ describe("backup and restore drill (embedded store, npm start as a process)", ()
     expect(refused.code).toBe(1);
     expect(refused.stderr.trim()).toMatch(/^cellctl: refused: cell-2 is live \(3 replicas ready\); --force/);
 
+    const restoreStarted = Date.now();
     const restored = await cellctl([
       "backup",
       "restore",
@@ -124,7 +127,7 @@ describe("backup and restore drill (embedded store, npm start as a process)", ()
       checkpointFile,
     ]);
     expect(restored.code, restored.stderr).toBe(0);
-    console.log(restored.stdout);
+    console.log(`${restored.stdout}restore (verify, swap, cell back ready) took ${Date.now() - restoreStarted} ms`);
     expect(restored.stdout).toContain("2 wallets, 3 entries, every chain verified");
     expect(restored.stdout).toContain(`loss relative to checkpoint ${sequence} (`);
     expect(restored.stdout).toContain("5 entries in 2 wallets written after the backup");
