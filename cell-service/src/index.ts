@@ -9,6 +9,11 @@ export {
   type BackupManifest,
   MANIFEST_FILE,
 } from "./backup/backup-manifest.js";
+export {
+  createDynamoDbBackup,
+  restoreDynamoDbBackup,
+  verifyDynamoDbBackup,
+} from "./backup/dynamodb-backup.js";
 export { readExportedCheckpoint } from "./backup/exported-checkpoint.js";
 export { type LossReport, lossReport, type ReferenceHead } from "./backup/loss-report.js";
 export {

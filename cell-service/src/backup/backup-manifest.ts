@@ -38,10 +38,13 @@ export interface InFlightTransfer {
 export interface BackupManifest {
   format: typeof BACKUP_FORMAT;
   cellId: string;
-  store: "sqlite";
+  store: "sqlite" | "dynamodb";
   createdAt: string;
   createdAtMs: number;
-  file: { name: string; bytes: number; sha256: string };
+  /** Embedded store: the copied ledger file next to the manifest. */
+  file?: { name: string; bytes: number; sha256: string };
+  /** DynamoDB: one on-demand backup per cell table (the data stays in AWS; the manifest describes it). */
+  dynamodb?: { region: string; tablePrefix: string; backups: Record<string, string> };
   wallets: number;
   entries: number;
   heads: BackupHead[];
@@ -69,7 +72,10 @@ export function parseManifest(text: string): BackupManifest {
   if (m === null || typeof m !== "object" || m.format !== BACKUP_FORMAT) {
     throw new Error(`not a Cellwallet backup (format ${String((m as { format?: unknown })?.format)})`);
   }
-  if (typeof m.cellId !== "string" || !Array.isArray(m.heads) || typeof m.file?.sha256 !== "string") {
+  const located =
+    (m.store === "sqlite" && typeof m.file?.sha256 === "string") ||
+    (m.store === "dynamodb" && typeof m.dynamodb?.backups === "object" && m.dynamodb.backups !== null);
+  if (typeof m.cellId !== "string" || !Array.isArray(m.heads) || !located) {
     throw new Error("the manifest is incomplete (damaged backup)");
   }
   if (manifestHash(m) !== m.manifestHash) throw new Error("the manifest's hash does not match its contents");

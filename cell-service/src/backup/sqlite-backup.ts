@@ -17,62 +17,23 @@ import { SqliteLedgerStore } from "../adapters/sqlite/sqlite-ledger-store.js";
 import { type CellVerificationReport, verifyCell } from "../application/cell-verification.js";
 import {
   BACKUP_FORMAT,
-  type BackupHead,
   type BackupManifest,
-  type InFlightTransfer,
   MANIFEST_FILE,
   manifestHash,
   parseManifest,
   SQLITE_BACKUP_FILE,
 } from "./backup-manifest.js";
+import { type LedgerContents, readStoreContents } from "./ledger-contents.js";
 
 function sha256File(path: string): string {
   return createHash("sha256").update(readFileSync(path)).digest("hex");
-}
-
-export interface LedgerContents {
-  heads: BackupHead[];
-  entries: number;
-  latestCheckpoint: BackupManifest["latestCheckpoint"];
-  pendingTransfers: InFlightTransfer[];
 }
 
 /** Every wallet head, the latest checkpoint and the outgoing transfers in flight of a ledger file. */
 export async function readLedgerContents(path: string): Promise<LedgerContents> {
   const store = new SqliteLedgerStore({ path });
   try {
-    const heads: BackupHead[] = [];
-    for await (const w of store.streamWallets()) {
-      heads.push({
-        walletId: w.walletId,
-        userId: w.userId,
-        currency: w.currency,
-        balance: String(w.balance),
-        version: w.version,
-        headHash: w.headHash,
-        state: w.ownership.state,
-      });
-    }
-    heads.sort((a, b) => (a.walletId < b.walletId ? -1 : a.walletId > b.walletId ? 1 : 0));
-    const pendingTransfers: InFlightTransfer[] = [];
-    for await (const t of store.streamTransfers()) {
-      if (t.status !== "PENDING" || !t.destinationCellId) continue;
-      pendingTransfers.push({
-        transferId: t.transferId,
-        fromWalletId: t.fromWalletId,
-        toWalletId: t.toWalletId,
-        amount: String(t.amount),
-        currency: t.currency,
-        destinationCellId: t.destinationCellId,
-        createdAt: t.createdAt,
-      });
-    }
-    return {
-      heads,
-      entries: heads.reduce((n, h) => n + h.version, 0),
-      latestCheckpoint: (await store.latestCheckpoint()) ?? null,
-      pendingTransfers,
-    };
+    return await readStoreContents(store);
   } finally {
     await store.close();
   }
@@ -151,6 +112,9 @@ export async function verifySqliteBackup(
 ): Promise<BackupVerification> {
   const manifest = readManifest(backupDir);
   const problems: string[] = [];
+  if (manifest.store !== "sqlite" || !manifest.file) {
+    throw new Error(`a ${manifest.store} backup: verify it with WALLET_STORE=${manifest.store}`);
+  }
   const file = join(backupDir, manifest.file.name);
   if (!existsSync(file))
     return { manifest, valid: false, problems: [`the ledger file ${manifest.file.name} is missing`] };

@@ -2,21 +2,19 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { BackupManifest } from "@cellwallet/cell-service";
 import { Command } from "commander";
-import { backupRoot, cellService, ledgerPathOf, trustedCheckpointKeys } from "./backup-env.js";
+import { backupRoot, cellService, dynamoDbFromEnv, ledgerPathOf, trustedCheckpointKeys } from "./backup-env.js";
 import { backupRestoreCommand } from "./backup-restore-command.js";
 import { operatorName, recordOperatorAction, withPlacementStore } from "./cli-env.js";
 import { EXIT_REFUSED, EXIT_USAGE } from "./operator-prompt.js";
 
 const MANIFEST_FILE = "manifest.json"; // cell-service's backup/backup-manifest.ts
 
-function requireEmbeddedStore(env: NodeJS.ProcessEnv, command: Command): void {
+function storeKind(env: NodeJS.ProcessEnv, command: Command): "sqlite" | "dynamodb" {
   const store = env.WALLET_STORE ?? "sqlite";
-  if (store !== "sqlite") {
-    command.error(
-      `cellctl: backup of WALLET_STORE=${store} cells is not done by cellctl: use DynamoDB on-demand backups or point-in-time recovery (docs/disaster-recovery.md)`,
-      { exitCode: EXIT_USAGE },
-    );
+  if (store !== "sqlite" && store !== "dynamodb") {
+    command.error(`cellctl: WALLET_STORE must be sqlite or dynamodb, got ${store}`, { exitCode: EXIT_USAGE });
   }
+  return store as "sqlite" | "dynamodb";
 }
 
 async function requireCell(env: NodeJS.ProcessEnv, cellId: string, command: Command): Promise<void> {
@@ -49,19 +47,21 @@ The embedded store is copied with SQLite's online backup API while the cell keep
 serving writes: one consistent point in time. The manifest lists every wallet's
 version, head hash and balance, the latest signed checkpoint in the copy and the
 outgoing cross-cell transfers still in flight.
+With WALLET_STORE=dynamodb (DYNAMODB_ENDPOINT, AWS_REGION, WALLET_TABLE_PREFIX as the cells) it
+takes one on-demand backup (CreateBackup) per cell table instead; the tables are backed up one
+after the other, so back up a quiet cell (or verify: a write between two tables' backups fails it).
 
-Exit status: 0 backup written, 1 failed (nothing kept), 2 usage, unknown cell, no ledger,
-or a DynamoDB cell (use on-demand backups / PITR, see docs/disaster-recovery.md).
+Exit status: 0 backup written, 1 failed (nothing kept), 2 usage, unknown cell or no ledger.
 
 Examples:
   $ cellctl backup create --cell cell-1
   $ cellctl backup create --cell cell-1 --out /mnt/backups/cell-1-nightly`,
     )
     .action(async (options: { cell: string; out?: string; json?: boolean }, command: Command) => {
-      requireEmbeddedStore(env, command);
+      const kind = storeKind(env, command);
       await requireCell(env, options.cell, command);
       const ledgerPath = ledgerPathOf(env, options.cell);
-      if (!existsSync(ledgerPath)) {
+      if (kind === "sqlite" && !existsSync(ledgerPath)) {
         return command.error(`cellctl: cell ${options.cell} has no ledger at ${ledgerPath}`, { exitCode: EXIT_USAGE });
       }
       const outDir = resolve(options.out ?? join(backupRoot(env), `${options.cell}-${compactTime(Date.now())}`));
@@ -82,8 +82,17 @@ Examples:
       }
       let manifest: BackupManifest;
       try {
-        const { createSqliteBackup } = await cellService();
-        manifest = await createSqliteBackup({ cellId: options.cell, ledgerPath, outDir });
+        const { createSqliteBackup, createDynamoDbBackup } = await cellService();
+        if (kind === "sqlite") {
+          manifest = await createSqliteBackup({ cellId: options.cell, ledgerPath, outDir });
+        } else {
+          const { client, region, tablePrefix } = await dynamoDbFromEnv(env);
+          try {
+            manifest = await createDynamoDbBackup({ client, region, cellId: options.cell, tablePrefix, outDir });
+          } finally {
+            client.destroy();
+          }
+        }
       } catch (error) {
         return command.error(`cellctl: backup of ${options.cell} failed: ${(error as Error).message}`, {
           exitCode: EXIT_REFUSED,
@@ -150,7 +159,8 @@ Examples:
                 wallets: b.manifest.wallets,
                 entries: b.manifest.entries,
                 checkpoint: b.manifest.latestCheckpoint?.sequence ?? null,
-                bytes: b.manifest.file.bytes,
+                store: b.manifest.store,
+                bytes: b.manifest.file?.bytes ?? null,
               }
             : { path: b.path, error: b.error },
         );
@@ -165,7 +175,7 @@ Examples:
           continue;
         }
         lines.push(
-          `${m.cellId.padEnd(12)} ${m.createdAt.padEnd(26)} ${String(m.wallets).padStart(7)} ${String(m.entries).padStart(10)}  ${String(m.latestCheckpoint?.sequence ?? "-").padStart(10)} ${String(m.file.bytes).padStart(10)}  ${b.path}`,
+          `${m.cellId.padEnd(12)} ${m.createdAt.padEnd(26)} ${String(m.wallets).padStart(7)} ${String(m.entries).padStart(10)}  ${String(m.latestCheckpoint?.sequence ?? "-").padStart(10)} ${String(m.file?.bytes ?? m.store).padStart(10)}  ${b.path}`,
         );
       }
       if (backups.length === 0) lines.push("(no backups)");
@@ -193,10 +203,26 @@ Examples:
   $ cellctl backup verify /mnt/backups/cell-1-nightly --json`,
     )
     .action(async (backup: string, options: { json?: boolean }, command: Command) => {
-      const { verifySqliteBackup } = await cellService();
-      let result: Awaited<ReturnType<typeof verifySqliteBackup>>;
+      const { readManifest, verifyDynamoDbBackup, verifySqliteBackup } = await cellService();
+      let result: {
+        manifest: BackupManifest;
+        valid: boolean;
+        problems: string[];
+        report?: { wallets: number; entries: number; checkpoints: { anchored: boolean } };
+      };
       try {
-        result = await verifySqliteBackup(resolve(backup), await trustedCheckpointKeys(env));
+        const trusted = await trustedCheckpointKeys(env);
+        const found = readManifest(resolve(backup));
+        if (found.store === "sqlite") {
+          result = await verifySqliteBackup(resolve(backup), trusted);
+        } else {
+          const { client } = await dynamoDbFromEnv(env);
+          try {
+            result = { manifest: found, ...(await verifyDynamoDbBackup(client, found, trusted)) };
+          } finally {
+            client.destroy();
+          }
+        }
       } catch (error) {
         return command.error(`cellctl: ${(error as Error).message}`, { exitCode: EXIT_USAGE });
       }
@@ -220,7 +246,7 @@ Examples:
 /** `cellctl backup create | list | verify | restore`: per-cell backups of the embedded store. */
 export function backupCommand(env: NodeJS.ProcessEnv): Command {
   return new Command("backup")
-    .description("Back up, verify and restore one cell's ledger (embedded store)")
+    .description("Back up, verify and restore one cell's ledger (embedded store or DynamoDB)")
     .addCommand(createCommand(env))
     .addCommand(listCommand(env))
     .addCommand(verifyCommand(env))

@@ -71,3 +71,14 @@ export function launcherPidsOf(env: NodeJS.ProcessEnv, cellId: string): number[]
   if (!status || !launcherAlive(status)) return undefined;
   return status.processes.filter((p) => p.cellId === cellId && p.pid !== undefined).map((p) => p.pid as number);
 }
+
+/** A DynamoDB client, Region and table prefix as the cells use them (DYNAMODB_ENDPOINT, AWS_REGION, WALLET_TABLE_PREFIX). */
+export async function dynamoDbFromEnv(env: NodeJS.ProcessEnv) {
+  const { createDynamoDbClient } = await cellService();
+  const region = env.AWS_REGION ?? "us-east-1";
+  return {
+    client: createDynamoDbClient({ region, ...(env.DYNAMODB_ENDPOINT ? { endpoint: env.DYNAMODB_ENDPOINT } : {}) }),
+    region,
+    tablePrefix: env.WALLET_TABLE_PREFIX ?? "cellwallet",
+  };
+}

@@ -4,11 +4,13 @@ import type { BackupManifest, LossReport, ReferenceHead } from "@cellwallet/cell
 import { Command } from "commander";
 import type { CellRecord } from "../placement/placement-store.js";
 import { cellService, launcherPidsOf, ledgerPathOf, liveReplicas, trustedCheckpointKeys } from "./backup-env.js";
+import { restoreDynamoDbCell } from "./backup-restore-dynamodb.js";
 import { operatorName, recordOperatorAction, withPlacementStore } from "./cli-env.js";
 import { EXIT_REFUSED, EXIT_USAGE } from "./operator-prompt.js";
 
-interface RestoreOptions {
+export interface RestoreOptions {
   cell: string;
+  tablePrefix?: string;
   force?: boolean;
   checkpoint?: string;
   json?: boolean;
@@ -33,7 +35,7 @@ async function waitReady(cell: CellRecord, timeoutMs: number): Promise<boolean> 
   return false;
 }
 
-function lossLines(loss: LossReport | undefined, manifest: BackupManifest): string[] {
+export function lossLines(loss: LossReport | undefined, manifest: BackupManifest): string[] {
   if (!loss) {
     return [
       `loss window: unknown (no later reference): everything written after ${manifest.createdAt} is gone;`,
@@ -61,6 +63,7 @@ export function backupRestoreCommand(env: NodeJS.ProcessEnv): Command {
     .requiredOption("--cell <cellId>", "the cell to restore (must be the backup's own cell)")
     .option("--force", "replace an existing ledger, also of a live cell run by the local launcher")
     .option("--checkpoint <file>", "a later exported checkpoint (cellctl checkpoints --export): measures the loss")
+    .option("--table-prefix <prefix>", "DynamoDB backups: restore as new tables under this prefix")
     .option("--json", "print the result as JSON")
     .addHelpText(
       "after",
@@ -73,6 +76,9 @@ With --force a live cell run by \`npm start\` (same WALLET_DATA_DIR) is paused, 
 its processes killed; the launcher restarts them on the restored ledger. A live cell run
 elsewhere must be stopped first. The loss (RPO seen) is measured against --checkpoint,
 else against the replaced ledger when it is readable.
+A DynamoDB backup (taken with WALLET_STORE=dynamodb) is restored as new tables under
+--table-prefix (DynamoDB cannot restore over a table; none may exist), verified there and
+deleted again if it does not verify; start the cell on them with WALLET_TABLE_PREFIX.
 Afterwards run \`cellctl verify --cell <cell>\` and \`cellctl reconcile --all\`: cross-cell
 transfers in flight at backup time are completed by the cell's retry worker; transfers
 written after the backup are the loss window (see docs/disaster-recovery.md).
@@ -89,9 +95,6 @@ Examples:
       const fail = (message: string, exitCode: number) => command.error(`cellctl: ${message}`, { exitCode });
       const { ledgerFiles, lossReport, readExportedCheckpoint, readLedgerContents, readManifest, restoreSqliteBackup } =
         await cellService();
-      if ((env.WALLET_STORE ?? "sqlite") !== "sqlite") {
-        return fail("restore of DynamoDB cells is a table restore (docs/disaster-recovery.md)", EXIT_USAGE);
-      }
       let manifest: BackupManifest;
       try {
         manifest = readManifest(resolve(backup));
@@ -130,6 +133,9 @@ Examples:
         } catch (error) {
           return fail(`refused: ${options.checkpoint}: ${(error as Error).message}`, EXIT_REFUSED);
         }
+      }
+      if (manifest.store === "dynamodb") {
+        return restoreDynamoDbCell(env, manifest, options, reference, trusted, fail, resolve(backup));
       }
       const ledgerPath = ledgerPathOf(env, options.cell);
       const live = await liveReplicas(cell);
