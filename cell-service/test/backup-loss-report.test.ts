@@ -36,5 +36,10 @@ describe("restore loss report", () => {
       atMs: 1_000,
     });
     expect(report).toMatchObject({ entriesLost: 0, walletsAffected: 0, behindBackup: 1, windowMs: 0 });
+    const later = lossReport([head("w1", 3, "10")], 5_000, [{ walletId: "w1", version: 3, balance: 10n }], {
+      reference: "the replaced ledger",
+      atMs: 60_000,
+    });
+    expect(later.windowMs).toBe(0); // nothing lost: no window, however late the reference
   });
 });

@@ -22,7 +22,7 @@ export interface LossReport {
   reference: string;
   referenceAtMs: number | null;
   backupAtMs: number;
-  /** How much time of writes the restore gave up, as far as the reference shows (the RPO seen). */
+  /** How much time of writes the restore gave up, at most, as far as the reference shows (the RPO seen); 0 when nothing. */
   windowMs: number | null;
   walletsAffected: number;
   entriesLost: number;
@@ -63,7 +63,8 @@ export function lossReport(
     reference: describe.reference,
     referenceAtMs: describe.atMs,
     backupAtMs,
-    windowMs: describe.atMs === null ? null : Math.max(0, describe.atMs - backupAtMs),
+    // An upper bound: the lost writes happened between the backup and the reference.
+    windowMs: describe.atMs === null ? null : wallets.length === 0 ? 0 : Math.max(0, describe.atMs - backupAtMs),
     walletsAffected: wallets.length,
     entriesLost: wallets.reduce((n, w) => n + w.entriesLost, 0),
     wallets,

@@ -44,7 +44,7 @@ export function lossLines(loss: LossReport | undefined, manifest: BackupManifest
   }
   const lines = [
     `loss relative to ${loss.reference}: ${loss.entriesLost} entries in ${loss.walletsAffected} wallets written after the backup` +
-      (loss.windowMs === null ? "" : ` (RPO seen: ${(loss.windowMs / 1000).toFixed(1)} s)`),
+      (loss.windowMs === null ? "" : ` (RPO seen: ≤ ${(loss.windowMs / 1000).toFixed(1)} s)`),
   ];
   for (const w of loss.wallets.slice(0, 50)) {
     lines.push(

@@ -21,7 +21,7 @@ export function launcherSupervision(
   const running = launcherAlive(status);
   const lines = [
     "",
-    `Processes (local launcher pid ${status.launcherPid}, ${running ? "running" : "NOT RUNNING"}; reported ${status.updatedAt}):`,
+    `Processes (local launcher pid ${status.launcherPid}, ${running ? "running" : "NOT RUNNING"}; last change ${status.updatedAt}):`,
     "AZ         STATE          PID      RESTARTS  LAST EXIT",
   ];
   for (const p of processes) {
