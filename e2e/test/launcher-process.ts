@@ -29,8 +29,8 @@ export interface Launcher {
 }
 
 export async function startLauncher(extraEnv: Record<string, string> = {}): Promise<Launcher> {
-  const base = await freeLayout(2, 3);
-  const dataDir = mkdtempSync(join(tmpdir(), "cellwallet-launcher-"));
+  const base = extraEnv.ROUTER_PORT ? Number(extraEnv.ROUTER_PORT) : await freeLayout(2, 3);
+  const dataDir = extraEnv.WALLET_DATA_DIR ?? mkdtempSync(join(tmpdir(), "cellwallet-launcher-"));
   const env = {
     WALLET_DATA_DIR: dataDir,
     ROUTER_PORT: String(base),

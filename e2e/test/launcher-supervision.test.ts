@@ -151,4 +151,25 @@ describe("the launcher restarts crashed processes (npm start as a process)", () 
     expect(await launcher.stop()).toBe(0);
     for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
   }, 60_000);
+
+  it("a failed start of the platform itself (a router's port taken) ends npm start with exit 1, nothing left running", async () => {
+    const squatter = await holdPort(launcher.base + 1); // router/az-2's port
+    try {
+      const failed = await startLauncher({ ...launcher.env }).then(
+        () => undefined,
+        (error: Error) => error.message,
+      );
+      expect(failed).toMatch(/launcher exited 1: [\s\S]*the local platform failed to start: .*127\.0\.0\.1:\d+\/ready/);
+      // The cells it had started are gone: their ports refuse connections.
+      for (const port of [10, 11, 12, 20, 21, 22].map((d) => launcher.base + d)) {
+        const refused = await fetch(`http://127.0.0.1:${port}/health`).then(
+          () => false,
+          () => true,
+        );
+        expect(refused, `port ${port}`).toBe(true);
+      }
+    } finally {
+      await squatter.release();
+    }
+  }, 120_000);
 });

@@ -367,7 +367,8 @@ export class LocalPlatform {
   async stopProcess(p: ManagedProcess, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
     this.supervisor.overtake(p);
     const child = p.child;
-    if (!child || child.exitCode !== null) return;
+    // Ended by a signal, a child has signalCode set and exitCode null: it has exited all the same.
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     p.child = undefined;
     await new Promise<void>((done) => {
       child.once("exit", () => done());
