@@ -1,6 +1,7 @@
 // The opt-in multi-Region mode: cell tables as global tables (MREC) and Route 53 failover between Regions.
 // validate-templates.test.ts runs cfn-lint and checkov on these templates too (one checkov run for both modes).
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -47,6 +48,27 @@ describe("multi-Region mode (opt-in)", () => {
     expect(globals.length).toBeGreaterThan(0);
     for (const table of globals) expect(table.Properties.Replicas).toHaveLength(2);
     expect(ofType(controlPlane, "AWS::DynamoDB::Table")).toHaveLength(1);
+  });
+
+  it("is what `npm run synth:aws` writes with CELLWALLET_AWS_PLATFORM naming a JSON file (as a process)", () => {
+    const out = join(dir, "synth-process");
+    const configFile = join(dir, "aws-platform.json");
+    const { multiRegion, regionalFailover, domainName, hostedZone } = MULTI_REGION;
+    writeFileSync(configFile, JSON.stringify({ multiRegion, regionalFailover, domainName, hostedZone }));
+    const main = new URL("../dist/main.js", import.meta.url).pathname;
+    const result = spawnSync(process.execPath, [main], {
+      encoding: "utf8",
+      env: { ...process.env, CDK_OUTDIR: out, CELLWALLET_AWS_PLATFORM: configFile },
+    });
+    expect(result.status, result.stderr).toBe(0);
+    const cell = JSON.parse(readFileSync(join(out, "cellwallet-cell-1.template.json"), "utf8"));
+    expect(ofType(cell, "AWS::DynamoDB::GlobalTable")).toHaveLength(CELL_TABLE_NAMES.length);
+    const bad = spawnSync(process.execPath, [main], {
+      encoding: "utf8",
+      env: { ...process.env, CDK_OUTDIR: join(dir, "bad"), CELLWALLET_AWS_PLATFORM: join(dir, "missing.json") },
+    });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr.trim().split("\n")).toHaveLength(1);
   });
 
   it("adds Route 53 failover records between the two Regions' routers, each health-checked on /ready", () => {
