@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { auditLogCommand } from "./audit-log-command.js";
 import { azCommand } from "./az-command.js";
+import { backupCommand } from "./backup-command.js";
 import { cellsCommand } from "./cells-command.js";
 import { checkpointsCommand } from "./checkpoints-command.js";
 import { EXIT_USAGE } from "./operator-prompt.js";
@@ -31,7 +32,8 @@ be opened); never 1, which always means the command ran and found or refused som
     .addCommand(azCommand(env))
     .addCommand(rolloutCommand(env))
     .addCommand(versionsCommand(env))
-    .addCommand(usersCommand(env));
+    .addCommand(usersCommand(env))
+    .addCommand(backupCommand(env));
 }
 
 /** The whole tree, depth first (settings given to addCommand'ed subcommands are not inherited). */

@@ -10,6 +10,7 @@ import { capacityText, capacityView, listCapacityLines, setCapacityCommand } fro
 import { cellsCreateCommand } from "./cells-create-command.js";
 import { cellsMoveCommands } from "./cells-moves-command.js";
 import { operatorName, withPlacementStore } from "./cli-env.js";
+import { launcherSupervision } from "./launcher-status-lines.js";
 import { confirmOrExit, EXIT_REFUSED, EXIT_USAGE, recordThenApply } from "./operator-prompt.js";
 
 function fillPercent(cell: CellRecord): number | null {
@@ -134,6 +135,8 @@ Static stability: losing the in-service AZ with the largest weight (w_max of tot
 the other in-service AZs carry W/(W-w_max) of their load (N equal AZs: N/(N-1)). The cell can
 lose one AZ when at least 2 AZs are in service (weight > 0 and /ready) and that factor is
 within --headroom (default ${DEFAULT_AZ_HEADROOM}: 3 AZs each provisioned for 150% of their share).
+Where \`npm start\` runs (the same WALLET_DATA_DIR), the launcher's view of each process is
+shown too: running, backoff, CRASH-LOOPING, restarts and the last unexpected exit.
 
 Exit status: 0 described, 2 unknown cell.
 
@@ -162,11 +165,12 @@ Examples:
           (e: CellEndpoint) => readyByUrl.get(e.url) ?? false,
           options.headroom,
         );
+        const launcher = launcherSupervision(env, cellId);
         const verdict = `can lose one AZ: ${stability.canLoseOneAz ? "yes" : "no"} (${stability.inService} of ${stability.total} AZs in service)`;
         if (options.json) {
           const endpoints = cell.endpoints.map((e, i) => ({ ...e, readiness: probes[i] }));
           process.stdout.write(
-            `${JSON.stringify({ cell: { ...cell, fillPercent: fillPercent(cell), endpoints }, load: { users: cell.users, ...(load ?? { opsPerSecond: null, byAz: {} }) }, opsCapacity: capacityView(cell, load?.opsPerSecond ?? null), staticStability: stability, verdict }, null, 2)}\n`,
+            `${JSON.stringify({ cell: { ...cell, fillPercent: fillPercent(cell), endpoints }, load: { users: cell.users, ...(load ?? { opsPerSecond: null, byAz: {} }) }, opsCapacity: capacityView(cell, load?.opsPerSecond ?? null), staticStability: stability, verdict, ...(launcher.json ? { launcher: launcher.json } : {}) }, null, 2)}\n`,
           );
           return;
         }
@@ -205,6 +209,7 @@ Examples:
             `  losing ${stability.largestAz} needs the others to carry ${stability.requiredFactor.toFixed(2)}x their load (headroom ${stability.headroom})`,
           );
         }
+        lines.push(...launcher.lines);
         process.stdout.write(`${lines.join("\n")}\n`);
       },
     );

@@ -7,6 +7,9 @@ import { DynamoDbPlacementStore } from "../placement/dynamodb-placement-store.js
 import { ensurePlacementTables } from "../placement/ensure-placement-tables.js";
 import type { PlacementStore } from "../placement/placement-store.js";
 import { SqlitePlacementStore } from "../placement/sqlite-placement-store.js";
+import { DEFAULT_RESTART_POLICY, newSupervisionRecord } from "./crash-backoff.js";
+import { launcherStatusPath, writeLauncherStatus } from "./launcher-status.js";
+import type { LocalPlatformOptions } from "./local-platform-options.js";
 import {
   DEFAULT_LOCAL_VERSION,
   type DesiredState,
@@ -14,29 +17,15 @@ import {
   localPlatformStatePath,
   type ObservedProcess,
 } from "./local-platform-state.js";
+import { ProcessSupervisor, type Supervised, type SupervisorEvent } from "./process-supervisor.js";
+import { supervisionStatus } from "./supervision-status.js";
+import { waitReady } from "./wait-ready.js";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 const CELL_ENTRY = resolve(root, "cell-service/dist/main.js");
 const ROUTER_ENTRY = resolve(root, "cell-router/dist/main.js");
 
-export interface LocalPlatformOptions {
-  dataDir: string;
-  cells: number;
-  azs: string[];
-  /** The first AZ's router listens here; the others on the next ports. */
-  routerPort: number;
-  /** Cell i (0-based), AZ j listens on cellBasePort + 10*i + j. */
-  cellBasePort: number;
-  capacity: number;
-  /** Extra environment for every process (store choice, secrets, log level). */
-  env?: Record<string, string>;
-  /** Where process output goes: inherit (the terminal) or ignore. */
-  stdio?: "inherit" | "ignore";
-  /** How often the launcher checks the declared state for changes (ms); default 200. */
-  reconcileIntervalMs?: number;
-}
-
-export interface ManagedProcess {
+export interface ManagedProcess extends Supervised {
   name: string;
   kind: "cell" | "router";
   cellId?: string;
@@ -51,22 +40,7 @@ export interface ManagedProcess {
   startedOnce?: boolean;
 }
 
-export function localPlatformOptionsFromEnv(env: NodeJS.ProcessEnv): LocalPlatformOptions {
-  const int = (name: string, fallback: number) => {
-    const value = Number(env[name] ?? fallback);
-    if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer`);
-    return value;
-  };
-  return {
-    dataDir: resolve(env.WALLET_DATA_DIR ?? resolve(root, ".data")),
-    cells: int("LOCAL_CELLS", 2),
-    azs: (env.LOCAL_AZS ?? "az-1,az-2,az-3").split(",").map((s) => s.trim()),
-    routerPort: int("ROUTER_PORT", 8080),
-    cellBasePort: int("LOCAL_CELL_BASE_PORT", 9100),
-    capacity: int("LOCAL_CELL_CAPACITY", 100_000),
-    stdio: "inherit",
-  };
-}
+export { type LocalPlatformOptions, localPlatformOptionsFromEnv } from "./local-platform-options.js";
 
 /**
  * The platform on one machine: every cell in every AZ as its own process (the
@@ -84,9 +58,27 @@ export class LocalPlatform {
   private reconcileTimer?: NodeJS.Timeout;
   onReconcileError?: (error: Error) => void;
   onUnexpectedExit?: (p: ManagedProcess, code: number | null, signal: NodeJS.Signals | null) => void;
+  onSupervisorEvent?: (event: SupervisorEvent<ManagedProcess>) => void;
+  private readonly supervisor: ProcessSupervisor<ManagedProcess>;
 
   constructor(readonly options: LocalPlatformOptions) {
     this.cellIds = [];
+    this.supervisor = new ProcessSupervisor<ManagedProcess>(
+      options.restart === false ? undefined : { ...DEFAULT_RESTART_POLICY, ...options.restart },
+      {
+        launch: (p) => this.launch(p),
+        stopping: () => this.stopping,
+        changed: () => {
+          try {
+            this.state?.report(this.appliedGeneration, this.observedProcesses());
+          } catch {
+            // busy: the next reconcile pass reports
+          }
+          this.publishStatus();
+        },
+        event: (event) => this.onSupervisorEvent?.(event),
+      },
+    );
     options.azs.forEach((az, j) => {
       const routerPort = options.routerPort + j;
       this.processes.push({
@@ -95,6 +87,8 @@ export class LocalPlatform {
         az,
         port: routerPort,
         env: { ...this.sharedEnv, AZ: az, ROUTER_PORT: String(routerPort), PLACEMENT_SQLITE_PATH: this.placementPath },
+        supervision: newSupervisionRecord(),
+        intent: 0,
       });
     });
     for (let i = 0; i < options.cells; i++) this.addCellProcesses(`cell-${i + 1}`, i);
@@ -124,6 +118,8 @@ export class LocalPlatform {
           PORT: String(port),
           ROUTER_INTERNAL_URL: `http://127.0.0.1:${this.options.routerPort + j}`,
         },
+        supervision: newSupervisionRecord(),
+        intent: 0,
       });
     });
   }
@@ -212,6 +208,7 @@ export class LocalPlatform {
     await Promise.all(this.processes.filter((p) => p.kind === "router").map((p) => this.startProcess(p)));
     this.appliedGeneration = desired.generation;
     state.report(this.appliedGeneration, this.observedProcesses());
+    this.publishStatus();
     this.reconcileTimer = setInterval(() => {
       // The heartbeat says "a launcher is applying declarations", also while a long pass restarts processes.
       if (this.reconciling) {
@@ -296,6 +293,7 @@ export class LocalPlatform {
     }
     this.appliedGeneration = desired.generation;
     state.report(this.appliedGeneration, this.observedProcesses());
+    this.publishStatus();
   }
 
   observedProcesses(): ObservedProcess[] {
@@ -312,8 +310,15 @@ export class LocalPlatform {
       }));
   }
 
-  /** Starts (or restarts) one process and waits until it is ready. */
+  /** Starts (or restarts) one process on purpose and waits until it is ready; a pending restart is dropped. */
   async startProcess(p: ManagedProcess): Promise<void> {
+    this.supervisor.overtake(p);
+    await this.launch(p);
+    this.supervisor.started(p);
+    this.publishStatus();
+  }
+
+  private async launch(p: ManagedProcess): Promise<void> {
     let entry = ROUTER_ENTRY;
     const env: Record<string, string> = { ...p.env };
     if (p.kind === "cell") {
@@ -342,16 +347,28 @@ export class LocalPlatform {
       // A process that never became ready is startProcess's failure (it rejects), not an unexpected exit.
       const unexpected = p.child === child;
       if (unexpected) p.child = undefined;
-      if (unexpected && ready && !this.stopping) this.onUnexpectedExit?.(p, code, signal);
+      if (unexpected && ready && !this.stopping) {
+        this.onUnexpectedExit?.(p, code, signal);
+        this.supervisor.crashed(p, signal ?? `exit code ${code}`);
+      }
     });
-    await waitReady(`http://127.0.0.1:${p.port}/ready`, child, () => stderrTail.trim());
+    try {
+      await waitReady(`http://127.0.0.1:${p.port}/ready`, child, () => stderrTail.trim());
+    } catch (error) {
+      // Never leave a process that did not become ready behind (it would hold the slot the next start needs).
+      if (p.child === child) p.child = undefined;
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      throw error;
+    }
     ready = true;
   }
 
-  /** Stops one process: SIGTERM drains it, SIGKILL simulates a crash. */
+  /** Stops one process on purpose (never restarted): SIGTERM drains it, SIGKILL simulates a crash. */
   async stopProcess(p: ManagedProcess, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+    this.supervisor.overtake(p);
     const child = p.child;
-    if (!child || child.exitCode !== null) return;
+    // Ended by a signal, a child has signalCode set and exitCode null: it has exited all the same.
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     p.child = undefined;
     await new Promise<void>((done) => {
       child.once("exit", () => done());
@@ -359,8 +376,22 @@ export class LocalPlatform {
     });
   }
 
+  private publishStatus(): void {
+    if (!this.state) return;
+    try {
+      writeLauncherStatus(launcherStatusPath(this.options.dataDir), {
+        launcherPid: process.pid,
+        updatedAt: new Date().toISOString(),
+        processes: supervisionStatus(this.processes, this.supervisor.policy),
+      });
+    } catch {
+      // a status file that cannot be written must not stop the supervisor
+    }
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
+    this.supervisor.cancelAll(this.processes);
     if (this.reconcileTimer) clearInterval(this.reconcileTimer);
     await this.reconciling;
     const order = [
@@ -372,26 +403,8 @@ export class LocalPlatform {
     }, 8000);
     await Promise.all(order.map((p) => this.stopProcess(p)));
     clearTimeout(kill);
+    this.publishStatus();
     this.state?.close();
     this.state = undefined;
-  }
-}
-
-async function waitReady(url: string, child: ChildProcess, output: () => string = () => ""): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) {
-      throw new Error(`${url}: process exited with ${child.exitCode}${output() ? `: ${output()}` : ""}`);
-    }
-    try {
-      const res = await fetch(url);
-      if (res.status === 200) return;
-      // A router whose AZ is evacuated in the registry is up but reports itself out of service.
-      if (res.status === 503 && ((await res.json()) as { status?: string }).status === "evacuated") return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`${url} did not become ready`);
-    await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -2,7 +2,9 @@ import { LocalPlatform, localPlatformOptionsFromEnv } from "./local-platform.js"
 
 /**
  * `npm start`: the local platform on the embedded store, data kept in
- * WALLET_DATA_DIR (default .data/) across restarts. Ctrl-C stops it cleanly.
+ * WALLET_DATA_DIR (default .data/) across restarts. A process that dies is
+ * restarted with crash-loop backoff (0.5 s doubling to 30 s); only a failed
+ * start of the platform itself ends it. Ctrl-C stops it cleanly.
  */
 const platform = new LocalPlatform(localPlatformOptionsFromEnv(process.env));
 let exiting = false;
@@ -15,9 +17,18 @@ async function shutdown(code: number): Promise<void> {
   process.exit(code);
 }
 
-platform.onUnexpectedExit = (p, code, signal) => {
-  console.error(`${p.name} exited unexpectedly (${signal ?? code}); stopping the platform`);
-  void shutdown(1);
+// A crashed process is restarted with backoff; the other cells and routers keep running.
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+platform.onSupervisorEvent = (event) => {
+  const p = event.process;
+  if (event.type === "exited") {
+    const loop = event.crashLooping ? ` CRASH-LOOPING (${p.supervision.consecutiveCrashes} failures in a row);` : "";
+    console.error(`${p.name} exited unexpectedly (${event.reason});${loop} restarting in ${seconds(event.delayMs)}`);
+  } else {
+    console.error(
+      `${p.name} restarted (pid ${event.pid}, restart ${p.supervision.restarts}${event.after > 1 ? `, after ${event.after} failures in a row` : ""})`,
+    );
+  }
 };
 platform.onReconcileError = (error) => console.error(`applying the declared state failed (retrying): ${error.message}`);
 process.on("SIGINT", () => void shutdown(0));

@@ -3,7 +3,9 @@ import { App, type Environment } from "aws-cdk-lib";
 import { CellStack } from "./cell-stack.js";
 import { ControlPlaneStack } from "./control-plane-stack.js";
 import { type AzLoadBalancer, EdgeStack } from "./edge-stack.js";
+import type { MultiRegionTables } from "./global-tables.js";
 import type { ClusterOidc } from "./irsa.js";
+import type { RegionalFailover } from "./regional-failover.js";
 
 export interface AwsPlatformConfig {
   readonly platform: PlatformConfig;
@@ -14,6 +16,10 @@ export interface AwsPlatformConfig {
   readonly hostedZone?: { hostedZoneId: string; zoneName: string };
   readonly loadBalancers: readonly AzLoadBalancer[];
   readonly metricsNamespace: string;
+  /** Opt-in: cell tables as global tables (see docs/disaster-recovery.md). */
+  readonly multiRegion?: MultiRegionTables;
+  /** Opt-in: Route 53 failover between this Region's routers and another Region's. */
+  readonly regionalFailover?: RegionalFailover;
 }
 
 export const DEFAULT_AWS_PLATFORM: AwsPlatformConfig = {
@@ -52,6 +58,7 @@ export function buildAwsApp(config: AwsPlatformConfig = DEFAULT_AWS_PLATFORM, ou
     tablePrefix: platform.tablePrefix,
     namespace: platform.namespace,
     oidc,
+    ...(config.multiRegion ? { multiRegion: config.multiRegion } : {}),
   });
   const cells = platform.cells.map(
     (cell) =>
@@ -61,6 +68,7 @@ export function buildAwsApp(config: AwsPlatformConfig = DEFAULT_AWS_PLATFORM, ou
         tablePrefix: platform.tablePrefix,
         namespace: platform.namespace,
         oidc,
+        ...(config.multiRegion ? { multiRegion: config.multiRegion } : {}),
       }),
   );
   const edge = new EdgeStack(app, names.edge, {
@@ -71,6 +79,7 @@ export function buildAwsApp(config: AwsPlatformConfig = DEFAULT_AWS_PLATFORM, ou
     cellIds: platform.cells.map((c) => c.cellId),
     azs: platform.azs,
     metricsNamespace: config.metricsNamespace,
+    ...(config.regionalFailover ? { regionalFailover: config.regionalFailover } : {}),
   });
   return { app, controlPlane, cells, edge };
 }

@@ -4,6 +4,7 @@ import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as kms from "aws-cdk-lib/aws-kms";
 import type { Construct } from "constructs";
+import { globalTableFromDefinition, type MultiRegionTables } from "./global-tables.js";
 import { type ClusterOidc, irsaRole } from "./irsa.js";
 import { tableAndIndexArns, tableFromDefinition } from "./tables.js";
 
@@ -16,6 +17,8 @@ export interface CellStackProps extends StackProps {
   readonly tablePrefix: string;
   readonly namespace: string;
   readonly oidc: ClusterOidc;
+  /** Opt-in: the cell tables as global tables replicated to these Regions (multi-Region eventual consistency). */
+  readonly multiRegion?: MultiRegionTables;
 }
 
 /** What the service does with items: reads everywhere, writes where items may change. */
@@ -53,7 +56,7 @@ export const ENTRIES_DENIED_ACTIONS = [
  * conditional) and by point-in-time recovery. Update and delete are denied outright.
  */
 export class CellStack extends Stack {
-  readonly tables: Record<CellTableName, dynamodb.Table>;
+  readonly tables: Record<CellTableName, dynamodb.ITable>;
   readonly role: iam.Role;
   readonly policy: iam.ManagedPolicy;
   readonly key: kms.Key;
@@ -67,9 +70,18 @@ export class CellStack extends Stack {
       rotationPeriod: Duration.days(365),
       alias: `alias/${props.tablePrefix}-${props.cellId}-tables`,
     });
-    const tables = {} as Record<CellTableName, dynamodb.Table>;
+    const tables = {} as Record<CellTableName, dynamodb.ITable>;
     for (const name of CELL_TABLE_NAMES) {
-      tables[name] = tableFromDefinition(this, `${pascal(name)}Table`, names[name], CELL_TABLES[name], this.key);
+      tables[name] = props.multiRegion
+        ? globalTableFromDefinition(
+            this,
+            `${pascal(name)}Table`,
+            names[name],
+            CELL_TABLES[name],
+            this.key,
+            props.multiRegion,
+          )
+        : tableFromDefinition(this, `${pascal(name)}Table`, names[name], CELL_TABLES[name], this.key);
     }
     this.tables = tables;
 

@@ -10,6 +10,7 @@ import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as kms from "aws-cdk-lib/aws-kms";
 import type { Construct } from "constructs";
+import { globalTableFromDefinition, type MultiRegionTables } from "./global-tables.js";
 import { type ClusterOidc, irsaRole } from "./irsa.js";
 import { tableAndIndexArns, tableFromDefinition } from "./tables.js";
 
@@ -17,6 +18,8 @@ export interface ControlPlaneStackProps extends StackProps {
   readonly tablePrefix: string;
   readonly namespace: string;
   readonly oidc: ClusterOidc;
+  /** Opt-in: the placement registry replicated to these Regions too (the other Region's routers read it). */
+  readonly multiRegion?: MultiRegionTables;
 }
 
 /**
@@ -26,7 +29,7 @@ export interface ControlPlaneStackProps extends StackProps {
  * jobs.
  */
 export class ControlPlaneStack extends Stack {
-  readonly tables: Record<PlacementTableName, dynamodb.Table>;
+  readonly tables: Record<PlacementTableName, dynamodb.ITable>;
   /** Rollout state (`cellctl rollout`), from ROLLOUT_TABLE: written by the CI deploy job's controller. */
   readonly rolloutsTable: dynamodb.Table;
   readonly routerRole: iam.Role;
@@ -41,10 +44,12 @@ export class ControlPlaneStack extends Stack {
       rotationPeriod: Duration.days(365),
       alias: `alias/${props.tablePrefix}-control-plane-tables`,
     });
-    const tables = {} as Record<PlacementTableName, dynamodb.Table>;
+    const tables = {} as Record<PlacementTableName, dynamodb.ITable>;
     for (const name of PLACEMENT_TABLE_NAMES) {
       const id = `${name.charAt(0).toUpperCase()}${name.slice(1)}Table`;
-      tables[name] = tableFromDefinition(this, id, names[name], PLACEMENT_TABLES[name], key);
+      tables[name] = props.multiRegion
+        ? globalTableFromDefinition(this, id, names[name], PLACEMENT_TABLES[name], key, props.multiRegion)
+        : tableFromDefinition(this, id, names[name], PLACEMENT_TABLES[name], key);
     }
     this.tables = tables;
     this.rolloutsTable = tableFromDefinition(

@@ -2,6 +2,7 @@ import { CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as route53 from "aws-cdk-lib/aws-route53";
 import type { Construct } from "constructs";
+import { addRegionalFailover, type RegionalFailover } from "./regional-failover.js";
 
 /** The NLB the AWS Load Balancer Controller made for one AZ's router Service. */
 export interface AzLoadBalancer {
@@ -37,6 +38,8 @@ export interface EdgeStackProps extends StackProps {
   /** CloudWatch namespace the metrics of cells and routers are published to (ADOT / CloudWatch agent). */
   readonly metricsNamespace: string;
   readonly thresholds?: AlarmThresholds;
+  /** Opt-in: failover records for the public name between this Region's routers and another Region's. */
+  readonly regionalFailover?: RegionalFailover;
 }
 
 /** Names of the alarms the rollout controller watches for one cell in one AZ. */
@@ -119,6 +122,7 @@ export class EdgeStack extends Stack {
         );
       }
     }
+    if (props.regionalFailover) addRegionalFailover(this, this.zone, props.regionalFailover);
     new CfnOutput(this, "HostedZoneId", { value: this.zone.hostedZoneId });
   }
 }

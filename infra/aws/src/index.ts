@@ -18,5 +18,7 @@ export {
   EdgeStack,
   type EdgeStackProps,
 } from "./edge-stack.js";
+export { globalTableFromDefinition, type MultiRegionTables, type ReplicaRegion } from "./global-tables.js";
 export type { ClusterOidc } from "./irsa.js";
+export { addRegionalFailover, type RegionalFailover, type RegionalRouters } from "./regional-failover.js";
 export { tableFromDefinition } from "./tables.js";

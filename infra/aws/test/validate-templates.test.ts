@@ -1,23 +1,30 @@
 // Real tools on the synthesized CloudFormation: cfn-lint and checkov, from the project's .venv.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildAwsApp, DEFAULT_AWS_PLATFORM } from "../src/index.js";
+import { MULTI_REGION } from "./multi-region-config.js";
 
 const root = new URL("../../../", import.meta.url).pathname;
 const cfnLint = join(root, ".venv", "bin", "cfn-lint");
 const checkov = join(root, ".venv", "bin", "checkov");
 let dir: string;
 let templates: string[];
+let multiRegionTemplates: string[];
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "cellwallet-cfn-"));
   buildAwsApp(DEFAULT_AWS_PLATFORM, dir).app.synth();
+  // The opt-in multi-Region mode, in a subdirectory: cfn-lint gets its templates, checkov scans it with the rest.
+  buildAwsApp(MULTI_REGION, join(dir, "multi-region")).app.synth();
   templates = readdirSync(dir)
     .filter((f) => f.endsWith(".template.json"))
     .map((f) => join(dir, f));
+  multiRegionTemplates = readdirSync(join(dir, "multi-region"))
+    .filter((f) => f.endsWith(".template.json"))
+    .map((f) => join(dir, "multi-region", f));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -27,7 +34,9 @@ describe("synthesized CloudFormation templates", () => {
   });
 
   it("pass cfn-lint", () => {
-    const result = spawnSync(cfnLint, ["--format", "parseable", "--", ...templates], { encoding: "utf8" });
+    const result = spawnSync(cfnLint, ["--format", "parseable", "--", ...templates, ...multiRegionTemplates], {
+      encoding: "utf8",
+    });
     expect(result.error).toBeUndefined();
     expect(result.stdout + result.stderr).toBe("");
     expect(result.status).toBe(0);
@@ -62,6 +71,12 @@ describe("synthesized CloudFormation templates", () => {
     expect((report.results.failed_checks ?? []).map((c) => `${c.check_id} ${c.resource}`)).toEqual([]);
     expect(report.summary.skipped).toBe(0);
     expect(report.summary.passed).toBeGreaterThan(30);
+    // Every resource of both modes was scanned (checkov recurses into multi-region/).
+    const resources = [...templates, ...multiRegionTemplates].reduce(
+      (n, f) => n + Object.keys(JSON.parse(readFileSync(f, "utf8")).Resources).length,
+      0,
+    );
+    expect((report.summary as { resource_count?: number }).resource_count).toBe(resources);
     expect(result.status).toBe(0);
   });
 });

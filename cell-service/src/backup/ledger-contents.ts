@@ -1,0 +1,46 @@
+import type { LedgerStore } from "../application/ledger-store.js";
+import type { BackupHead, BackupManifest, InFlightTransfer } from "./backup-manifest.js";
+
+export interface LedgerContents {
+  heads: BackupHead[];
+  entries: number;
+  latestCheckpoint: BackupManifest["latestCheckpoint"];
+  pendingTransfers: InFlightTransfer[];
+}
+
+/** Every wallet head (ascending walletId), the latest checkpoint and the outgoing cross-cell transfers in flight. */
+export async function readStoreContents(store: LedgerStore): Promise<LedgerContents> {
+  const heads: BackupHead[] = [];
+  for await (const w of store.streamWallets()) {
+    heads.push({
+      walletId: w.walletId,
+      userId: w.userId,
+      currency: w.currency,
+      balance: String(w.balance),
+      version: w.version,
+      headHash: w.headHash,
+      state: w.ownership.state,
+    });
+  }
+  heads.sort((a, b) => (a.walletId < b.walletId ? -1 : a.walletId > b.walletId ? 1 : 0));
+  const pendingTransfers: InFlightTransfer[] = [];
+  for await (const t of store.streamTransfers()) {
+    if (t.status !== "PENDING" || !t.destinationCellId) continue;
+    pendingTransfers.push({
+      transferId: t.transferId,
+      fromWalletId: t.fromWalletId,
+      toWalletId: t.toWalletId,
+      amount: String(t.amount),
+      currency: t.currency,
+      destinationCellId: t.destinationCellId,
+      createdAt: t.createdAt,
+    });
+  }
+  pendingTransfers.sort((a, b) => (a.transferId < b.transferId ? -1 : 1));
+  return {
+    heads,
+    entries: heads.reduce((n, h) => n + h.version, 0),
+    latestCheckpoint: (await store.latestCheckpoint()) ?? null,
+    pendingTransfers,
+  };
+}

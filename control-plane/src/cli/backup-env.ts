@@ -1,0 +1,84 @@
+import type { KeyObject } from "node:crypto";
+import { resolve } from "node:path";
+import {
+  type LauncherStatus,
+  launcherAlive,
+  launcherStatusPath,
+  readLauncherStatus,
+} from "../local/launcher-status.js";
+import type { CellRecord } from "../placement/placement-store.js";
+import { isProduction } from "./cli-env.js";
+
+/** The cell service's backup code, loaded only by the backup commands (it keeps every other cellctl command fast). */
+export function cellService(): Promise<typeof import("@cellwallet/cell-service")> {
+  return import("@cellwallet/cell-service");
+}
+
+/** A cell's embedded ledger, where its processes keep it (cell-service config: WALLET_DATA_DIR/<cell>/ledger.sqlite). */
+export function ledgerPathOf(env: NodeJS.ProcessEnv, cellId: string): string {
+  return resolve(env.WALLET_DATA_DIR ?? ".data", cellId, "ledger.sqlite");
+}
+
+export function backupRoot(env: NodeJS.ProcessEnv): string {
+  return resolve(env.WALLET_DATA_DIR ?? ".data", "backups");
+}
+
+/**
+ * The checkpoint keys a backup's signatures must verify with, as the cells
+ * trust them: CHECKPOINT_SIGNING_KEY's public half (the development key
+ * locally, refused in production) and CHECKPOINT_TRUSTED_KEYS (SPKI, base64).
+ */
+export async function trustedCheckpointKeys(env: NodeJS.ProcessEnv): Promise<Map<string, KeyObject>> {
+  const { DEVELOPMENT_CHECKPOINT_KEY, keyIdOf, publicKeyFromSpki, signerFromPkcs8 } = await cellService();
+  const trusted = new Map<string, KeyObject>();
+  const signing = env.CHECKPOINT_SIGNING_KEY || (isProduction(env) ? undefined : DEVELOPMENT_CHECKPOINT_KEY);
+  if (signing) {
+    const signer = signerFromPkcs8(signing);
+    trusted.set(signer.keyId, signer.publicKey);
+  }
+  for (const text of (env.CHECKPOINT_TRUSTED_KEYS ?? "")
+    .split(",")
+    .map((k) => k.trim())
+    .filter(Boolean)) {
+    const key = publicKeyFromSpki(text);
+    trusted.set(keyIdOf(key), key);
+  }
+  if (trusted.size === 0) throw new Error("no trusted checkpoint key: set CHECKPOINT_TRUSTED_KEYS");
+  return trusted;
+}
+
+/** The replicas of `cell` that answer /ready now. */
+export async function liveReplicas(cell: CellRecord, timeoutMs = 1000): Promise<string[]> {
+  const answers = await Promise.all(
+    cell.endpoints.map(async (e) => {
+      try {
+        const res = await fetch(`${e.url.replace(/\/$/, "")}/ready`, { signal: AbortSignal.timeout(timeoutMs) });
+        await res.body?.cancel();
+        return res.status === 200 ? e.url : undefined;
+      } catch {
+        return undefined;
+      }
+    }),
+  );
+  return answers.filter((u): u is string => u !== undefined);
+}
+
+/** The pids the local launcher (npm start, same data dir) runs for `cellId`, when it runs. */
+export function launcherPidsOf(env: NodeJS.ProcessEnv, cellId: string): number[] | undefined {
+  const status: LauncherStatus | undefined = readLauncherStatus(
+    launcherStatusPath(resolve(env.WALLET_DATA_DIR ?? ".data")),
+  );
+  if (!status || !launcherAlive(status)) return undefined;
+  return status.processes.filter((p) => p.cellId === cellId && p.pid !== undefined).map((p) => p.pid as number);
+}
+
+/** A DynamoDB client, Region and table prefix as the cells use them (DYNAMODB_ENDPOINT, AWS_REGION, WALLET_TABLE_PREFIX). */
+export async function dynamoDbFromEnv(env: NodeJS.ProcessEnv) {
+  const { createDynamoDbClient } = await cellService();
+  const region = env.AWS_REGION ?? "us-east-1";
+  return {
+    client: createDynamoDbClient({ region, ...(env.DYNAMODB_ENDPOINT ? { endpoint: env.DYNAMODB_ENDPOINT } : {}) }),
+    region,
+    tablePrefix: env.WALLET_TABLE_PREFIX ?? "cellwallet",
+  };
+}

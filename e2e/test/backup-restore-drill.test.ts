@@ -1,0 +1,223 @@
+import { createHash } from "node:crypto";
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SqlitePlacementStore } from "../../control-plane/src/placement/sqlite-placement-store.js";
+import { runCellctl } from "../../test-support/cellctl.js";
+import { http } from "../../test-support/http.js";
+import { token } from "../../test-support/tokens.js";
+import { type Launcher, startLauncher } from "./launcher-process.js";
+
+/**
+ * The restore drill, as an operator runs it with `npm start` up: write, back
+ * up cell-2 online, write more, destroy cell-2's data, restore it with
+ * --force; the restore reports exactly the writes after the backup as lost
+ * (measured against a later exported checkpoint), keeps everything before,
+ * and afterwards `cellctl verify --all` and `cellctl reconcile --all` are clean.
+ * Bad input (foreign, damaged, wrongly signed backup, unknown cell) changes nothing.
+ */
+const A_KEY = "MC4CAQAwBQYDK2VwBCIEIA8QULA5eprjMAOZdUi5IF5dF4r5DvW1dnfaHSvNkUfs"; // another platform's (test) key
+
+describe("backup and restore drill (embedded store, npm start as a process)", () => {
+  let launcher: Launcher;
+  const wallets = new Map<string, string>();
+  let ops: string;
+  const api = () => launcher.api();
+  const cellctl = (args: string[], extra: Record<string, string> = {}) =>
+    runCellctl(args, { ...launcher.env, ...extra });
+  /** As a careful client: a 503 (a cell restarting) is retried with the same Idempotency-Key. */
+  const untilServed = async (send: () => Promise<Awaited<ReturnType<typeof http>>>) => {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const res = await send();
+      if (res.status !== 503 || Date.now() > deadline) return res;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+  const deposit = async (user: string, amount: string, key: string) => {
+    const res = await untilServed(() =>
+      http(api(), "POST", `/api/v1/wallets/${wallets.get(user)}/deposit`, {
+        token: ops,
+        idempotencyKey: key,
+        body: { amount },
+      }),
+    );
+    expect(res.status, res.text).toBe(201);
+  };
+  const balance = async (user: string) =>
+    (await untilServed(() => http(api(), "GET", `/api/v1/wallets/${wallets.get(user)}`, { token: ops }))).body;
+  /** The latest checkpoint of cell-2 once it covers `entries` ledger entries. */
+  const checkpointCovering = async (entries: number): Promise<number> => {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const listed = await cellctl(["checkpoints", "--cell", "cell-2", "--json"]);
+      const items = JSON.parse(listed.stdout).items as { sequence: number; entries: number }[];
+      const last = items.at(-1);
+      if (last && last.entries === entries) return last.sequence;
+      if (Date.now() > deadline) throw new Error(`no checkpoint with ${entries} entries: ${listed.stdout}`);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  };
+
+  beforeAll(async () => {
+    launcher = await startLauncher({ CHECKPOINT_INTERVAL_MS: "1000" });
+    const placement = new SqlitePlacementStore({ path: join(launcher.dataDir, "control-plane", "placement.sqlite") });
+    for (const [i, user] of ["u0", "u1", "u2", "u3"].entries()) {
+      await placement.setOverride(user, i % 2 === 0 ? "cell-1" : "cell-2");
+    }
+    await placement.close();
+    ops = await token("ops", "wallet:operator wallet:auditor");
+    for (const user of ["u0", "u1", "u2", "u3"]) {
+      const created = await http(api(), "POST", "/api/v1/wallets", { token: ops, body: { userId: user } });
+      expect(created.status).toBe(201);
+      wallets.set(user, created.body.walletId);
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    if (launcher) await launcher.stop();
+  });
+
+  it("backs up online, restores after the data is destroyed, reports exactly the writes after the backup as lost", async () => {
+    // Before the backup: deposits in both cells and a cross-cell transfer into cell-2.
+    for (const user of ["u0", "u1", "u2", "u3"]) await deposit(user, "10.00", `seed-${user}`);
+    const u0 = await token("u0");
+    const transfer = await http(api(), "POST", "/api/v1/wallets/transfer", {
+      token: u0,
+      idempotencyKey: "t-before",
+      body: { fromWalletId: wallets.get("u0"), toWalletId: wallets.get("u1"), amount: "4.00" },
+    });
+    expect(transfer.status).toBe(201);
+    const atBackup = { u1: await balance("u1"), u3: await balance("u3") };
+    expect(atBackup.u1).toMatchObject({ balance: "14.00", version: 2 });
+
+    const out = join(launcher.dataDir, "drill", "cell-2-before");
+    const backupStarted = Date.now();
+    const created = await cellctl(["backup", "create", "--cell", "cell-2", "--out", out]);
+    console.log(`backup create took ${Date.now() - backupStarted} ms`);
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stdout).toContain("cell-2 at ");
+    expect(created.stdout).toContain("2 wallets, 3 entries");
+
+    // After the backup: 3 deposits for u1, 2 for u3 (5 entries), and cell-1 keeps writing too.
+    for (let n = 0; n < 3; n++) await deposit("u1", "1.00", `after-u1-${n}`);
+    for (let n = 0; n < 2; n++) await deposit("u3", "2.50", `after-u3-${n}`);
+    await deposit("u0", "7.00", "after-u0");
+    const sequence = await checkpointCovering(8);
+    const exported = await cellctl(["checkpoints", "--cell", "cell-2", "--export", String(sequence)]);
+    expect(exported.code).toBe(0);
+    const checkpointFile = join(launcher.dataDir, "drill", "checkpoint.json");
+    writeFileSync(checkpointFile, exported.stdout);
+
+    const listed = await cellctl(["backup", "list", "--json"], { WALLET_DATA_DIR: launcher.dataDir });
+    expect(listed.code).toBe(0);
+    const verified = await cellctl(["backup", "verify", out]);
+    expect(verified.code, verified.stderr).toBe(0);
+    expect(verified.stdout).toMatch(/^valid: cell-2 .* every chain verified/);
+    expect((await cellctl(["backup", "list", "--dir", join(launcher.dataDir, "drill")])).stdout).toMatch(
+      /cell-2\s+\S+\s+2\s+3\s+/,
+    );
+
+    // Destroy cell-2's data (its processes still run on the deleted files).
+    const ledger = join(launcher.dataDir, "cell-2", "ledger.sqlite");
+    for (const f of [ledger, `${ledger}-wal`, `${ledger}-shm`]) rmSync(f, { force: true });
+
+    const refused = await cellctl(["backup", "restore", out, "--cell", "cell-2"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.trim()).toMatch(/^cellctl: refused: cell-2 is live \([123] replicas ready\); --force/);
+
+    const restoreStarted = Date.now();
+    const restored = await cellctl([
+      "backup",
+      "restore",
+      out,
+      "--cell",
+      "cell-2",
+      "--force",
+      "--checkpoint",
+      checkpointFile,
+    ]);
+    expect(restored.code, restored.stderr).toBe(0);
+    console.log(`${restored.stdout}restore (verify, swap, cell back ready) took ${Date.now() - restoreStarted} ms`);
+    expect(restored.stdout).toContain("2 wallets, 3 entries, every chain verified");
+    expect(restored.stdout).toContain(`loss relative to checkpoint ${sequence} (`);
+    expect(restored.stdout).toContain("5 entries in 2 wallets written after the backup");
+    expect(restored.stdout).toContain(
+      `${wallets.get("u1")}: version 5 -> 2 (3 entries, balance difference 300 minor units)`,
+    );
+    expect(restored.stdout).toContain(
+      `${wallets.get("u3")}: version 3 -> 1 (2 entries, balance difference 500 minor units)`,
+    );
+    expect(restored.stdout).toContain("processes restarted by the launcher: ready");
+
+    // cell-2 is back at the backup's state; cell-1 lost nothing; both write again.
+    expect(await balance("u1")).toMatchObject({ balance: atBackup.u1.balance, version: 2 });
+    expect(await balance("u3")).toMatchObject({ balance: atBackup.u3.balance, version: 1 });
+    expect(await balance("u0")).toMatchObject({ balance: "13.00", version: 3 });
+    await deposit("u1", "0.50", "after-restore");
+    const verify = await cellctl(["verify", "--all"]);
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+    const reconcile = await cellctl(["reconcile", "--all"]);
+    expect(reconcile.code, reconcile.stdout + reconcile.stderr).toBe(0);
+  }, 180_000);
+
+  it("refuses bad input with one line and a non-zero exit, changing nothing", async () => {
+    const out = join(launcher.dataDir, "drill", "cell-2-before");
+    const manifestBefore = readFileSync(join(out, "manifest.json"), "utf8");
+    const ledger = join(launcher.dataDir, "cell-2", "ledger.sqlite");
+    const replacedBefore = readdirSync(join(launcher.dataDir, "cell-2")).filter((f) => f.startsWith("replaced-"));
+    const oneLine = (r: { stderr: string }) => expect(r.stderr.trim().split("\n")).toHaveLength(1);
+
+    const unknown = await cellctl(["backup", "restore", out, "--cell", "cell-9"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr.trim()).toBe("cellctl: unknown cell cell-9");
+    expect((await cellctl(["backup", "create", "--cell", "cell-9"])).code).toBe(2);
+
+    const foreign = await cellctl(["backup", "restore", out, "--cell", "cell-1", "--force"]);
+    expect(foreign.code).toBe(1);
+    expect(foreign.stderr).toContain("the backup is of cell-2, not cell-1");
+    oneLine(foreign);
+
+    const notBackup = await cellctl(["backup", "verify", launcher.dataDir]);
+    expect(notBackup.code).toBe(2);
+    oneLine(notBackup);
+
+    // A damaged copy: one byte of the ledger file flipped.
+    const damaged = join(launcher.dataDir, "drill", "damaged");
+    cpSync(out, damaged, { recursive: true });
+    const bytes = readFileSync(join(damaged, "ledger.sqlite"));
+    bytes[bytes.length - 100] = (bytes[bytes.length - 100] ?? 0) ^ 0xff;
+    writeFileSync(join(damaged, "ledger.sqlite"), bytes);
+    const corrupt = await cellctl(["backup", "verify", damaged]);
+    expect(corrupt.code).toBe(1);
+    expect(corrupt.stderr.trim()).toBe(
+      "cellctl: backup INVALID: the ledger file's hash does not match the manifest (damaged)",
+    );
+    const corruptRestore = await cellctl(["backup", "restore", damaged, "--cell", "cell-2", "--force"]);
+    expect(corruptRestore.code).toBe(1);
+    oneLine(corruptRestore);
+
+    // Checked with another platform's key: the checkpoint signature is not trusted.
+    const wrongKey = await cellctl(["backup", "verify", out], { CHECKPOINT_SIGNING_KEY: A_KEY });
+    expect(wrongKey.code).toBe(1);
+    expect(wrongKey.stderr).toMatch(/^cellctl: backup INVALID: checkpoint 1: signed by an untrusted key/);
+    const wrongRestore = await cellctl(["backup", "restore", out, "--cell", "cell-2", "--force"], {
+      CHECKPOINT_SIGNING_KEY: A_KEY,
+    });
+    expect(wrongRestore.code).toBe(1);
+    oneLine(wrongRestore);
+
+    // Nothing changed: the backup, the cell's ledger in place, no files moved aside, the cell serving.
+    expect(readFileSync(join(out, "manifest.json"), "utf8")).toBe(manifestBefore);
+    expect(existsSync(ledger)).toBe(true);
+    expect(readdirSync(join(launcher.dataDir, "cell-2")).filter((f) => f.startsWith("replaced-"))).toEqual(
+      replacedBefore,
+    );
+    expect(
+      createHash("sha256")
+        .update(readFileSync(join(out, "ledger.sqlite")))
+        .digest("hex"),
+    ).toBe(JSON.parse(manifestBefore).file.sha256);
+    expect((await balance("u1")).balance).toBe("14.50");
+  }, 120_000);
+});
