@@ -1,20 +1,13 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import type { BackupManifest, LossReport, ReferenceHead } from "@cellwallet/cell-service";
+import type { BackupManifest, ReferenceHead } from "@cellwallet/cell-service";
 import { Command } from "commander";
 import type { CellRecord } from "../placement/placement-store.js";
 import { cellService, launcherPidsOf, ledgerPathOf, liveReplicas, trustedCheckpointKeys } from "./backup-env.js";
 import { restoreDynamoDbCell } from "./backup-restore-dynamodb.js";
+import { lossLines, type RestoreOptions } from "./backup-restore-report.js";
 import { operatorName, recordOperatorAction, withPlacementStore } from "./cli-env.js";
 import { EXIT_REFUSED, EXIT_USAGE } from "./operator-prompt.js";
-
-export interface RestoreOptions {
-  cell: string;
-  tablePrefix?: string;
-  force?: boolean;
-  checkpoint?: string;
-  json?: boolean;
-}
 
 function signal(pids: readonly number[], sig: NodeJS.Signals): void {
   for (const pid of pids) {
@@ -33,26 +26,6 @@ async function waitReady(cell: CellRecord, timeoutMs: number): Promise<boolean> 
     await new Promise((r) => setTimeout(r, 200));
   }
   return false;
-}
-
-export function lossLines(loss: LossReport | undefined, manifest: BackupManifest): string[] {
-  if (!loss) {
-    return [
-      `loss window: unknown (no later reference): everything written after ${manifest.createdAt} is gone;`,
-      "  pass --checkpoint <file> (cellctl checkpoints --export) to measure it",
-    ];
-  }
-  const lines = [
-    `loss relative to ${loss.reference}: ${loss.entriesLost} entries in ${loss.walletsAffected} wallets written after the backup` +
-      (loss.windowMs === null ? "" : ` (RPO seen: ≤ ${(loss.windowMs / 1000).toFixed(1)} s)`),
-  ];
-  for (const w of loss.wallets.slice(0, 50)) {
-    lines.push(
-      `  ${w.walletId}: version ${w.referenceVersion} -> ${w.backupVersion} (${w.entriesLost} entries, balance difference ${w.balanceDifference} minor units)`,
-    );
-  }
-  if (loss.wallets.length > 50) lines.push(`  … and ${loss.wallets.length - 50} more (--json lists all)`);
-  return lines;
 }
 
 /** `cellctl backup restore`: a verified backup in place of a stopped, new or (with --force) live cell's ledger. */

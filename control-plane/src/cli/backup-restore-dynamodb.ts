@@ -1,6 +1,6 @@
 import type { BackupManifest, ReferenceHead } from "@cellwallet/cell-service";
 import { cellService, dynamoDbFromEnv } from "./backup-env.js";
-import { lossLines, type RestoreOptions } from "./backup-restore-command.js";
+import { lossLines, type RestoreOptions } from "./backup-restore-report.js";
 import { operatorName, recordOperatorAction } from "./cli-env.js";
 import { EXIT_REFUSED, EXIT_USAGE } from "./operator-prompt.js";
 

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,7 +17,8 @@ import {
   localPlatformStatePath,
   type ObservedProcess,
 } from "./local-platform-state.js";
-import { ProcessSupervisor, type Supervised, type SupervisorEvent } from "./process-supervisor.js";
+import type { ManagedProcess } from "./managed-process.js";
+import { ProcessSupervisor, type SupervisorEvent } from "./process-supervisor.js";
 import { supervisionStatus } from "./supervision-status.js";
 import { waitReady } from "./wait-ready.js";
 
@@ -25,22 +26,8 @@ const root = fileURLToPath(new URL("../../../", import.meta.url));
 const CELL_ENTRY = resolve(root, "cell-service/dist/main.js");
 const ROUTER_ENTRY = resolve(root, "cell-router/dist/main.js");
 
-export interface ManagedProcess extends Supervised {
-  name: string;
-  kind: "cell" | "router";
-  cellId?: string;
-  az: string;
-  port: number;
-  env: Record<string, string>;
-  child?: ChildProcess;
-  /** Cells: the named build this process runs (see LocalPlatformState); default the repo's own. */
-  version?: string;
-  /** Cells: why the last start on `version` failed. */
-  error?: string;
-  startedOnce?: boolean;
-}
-
 export { type LocalPlatformOptions, localPlatformOptionsFromEnv } from "./local-platform-options.js";
+export type { ManagedProcess } from "./managed-process.js";
 
 /**
  * The platform on one machine: every cell in every AZ as its own process (the

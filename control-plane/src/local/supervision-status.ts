@@ -1,6 +1,6 @@
 import { isCrashLooping, type RestartPolicy } from "./crash-backoff.js";
 import type { LauncherProcessState, LauncherProcessStatus } from "./launcher-status.js";
-import type { ManagedProcess } from "./local-platform.js";
+import type { ManagedProcess } from "./managed-process.js";
 
 /** Every process's supervision as the launcher writes it for `cellctl cells describe`. */
 export function supervisionStatus(
