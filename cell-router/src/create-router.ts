@@ -9,6 +9,7 @@ import { EndpointHealth } from "./health.js";
 import { RouterMetrics } from "./metrics.js";
 import { PlacementDirectory } from "./placement-directory.js";
 import { RateLimiter } from "./rate-limit.js";
+import { registerRegistryMetrics } from "./registry-metrics.js";
 
 export type RouterSettings = Omit<RouterConfig, "host" | "port" | "placementStore" | "stateFile"> & {
   /** undefined: no state file (last-known-good kept in memory only). */
@@ -92,6 +93,7 @@ export function createRouter(
       }
     },
   });
+  registerRegistryMetrics(metrics.registry, () => directory.cells());
   let ready = true;
   const app = createRouterApp({
     az: config.az,

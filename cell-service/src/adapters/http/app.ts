@@ -92,6 +92,7 @@ export function createCellApp(options: CellAppOptions): OpenAPIHono<CellEnv> {
 
   app.onError((error, c) => {
     if (error instanceof ContentionError) {
+      metrics.ops.contentionErrors.inc();
       return sendProblem(c, problem("cell-unavailable", error.message), { "retry-after": "1" });
     }
     if ("status" in error && error.status === 400) {

@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { OperationalMetrics } from "./operational-metrics.js";
 
 /** Prometheus metrics of one cell process; every series carries `cell` and `az`. Labels stay bounded. */
 export class CellMetrics {
@@ -13,6 +14,8 @@ export class CellMetrics {
   readonly verificationCheckpointsValid: Gauge;
   readonly verificationLastRun: Gauge;
   readonly verificationDuration: Gauge;
+  /** Store timings, refusals by code, pending transfers and checkpoint age (see operational-metrics.ts). */
+  readonly ops: OperationalMetrics;
 
   constructor(cellId: string, az: string, version = "dev") {
     this.registry.setDefaultLabels({ cell: cellId, az });
@@ -39,7 +42,7 @@ export class CellMetrics {
     });
     this.operations = new Counter({
       name: "cellwallet_wallet_operations_total",
-      help: "Wallet operations by type and outcome (ok, refused)",
+      help: "Wallet operations by type and outcome (ok, refused, fenced, replayed, conflict)",
       labelNames: ["type", "outcome"],
       registers: [this.registry],
     });
@@ -69,5 +72,6 @@ export class CellMetrics {
       help: "How long the last whole-cell verification took",
       registers: [this.registry],
     });
+    this.ops = new OperationalMetrics(this.registry);
   }
 }

@@ -12,6 +12,7 @@ import {
   type LedgerStore,
   type OwnershipExpectation,
 } from "../../application/ledger-store.js";
+import type { StoreObserver } from "../../application/store-observer.js";
 import { type Checkpoint, checkpointFromJson, checkpointToJson, type WalletHead } from "../../domain/checkpoint.js";
 import type { LedgerEntry } from "../../domain/ledger-entry.js";
 import { type Fence, type Ownership, type UserFence, writeFence } from "../../domain/ownership.js";
@@ -91,6 +92,7 @@ export class SqliteLedgerStore implements LedgerStore {
   private flushScheduled = false;
   private readonly maxBatch: number;
   private readonly stmt;
+  private observer: StoreObserver | undefined;
 
   constructor(options: SqliteStoreOptions) {
     mkdirSync(dirname(options.path), { recursive: true });
@@ -225,6 +227,10 @@ export class SqliteLedgerStore implements LedgerStore {
     };
   }
 
+  observe(observer: StoreObserver): void {
+    this.observer = observer;
+  }
+
   commit<T>(request: CommitRequest<T>): Promise<CommitOutcome<T>> {
     return new Promise<CommitOutcome<T>>((resolve, reject) => {
       this.queue.push({ request, resolve: resolve as Pending["resolve"], reject });
@@ -246,6 +252,7 @@ export class SqliteLedgerStore implements LedgerStore {
   private flush(): void {
     const batch = this.queue.splice(0, this.maxBatch);
     const settled: { pending: Pending; outcome?: CommitOutcome<unknown>; error?: unknown }[] = [];
+    const began = performance.now();
     try {
       this.db.exec("BEGIN IMMEDIATE");
     } catch (error) {
@@ -265,12 +272,17 @@ export class SqliteLedgerStore implements LedgerStore {
         else settled.push({ pending, error });
       }
     }
+    const committing = performance.now();
     try {
       this.db.exec("COMMIT");
     } catch (error) {
       if (this.db.inTransaction) this.db.exec("ROLLBACK");
       for (const pending of batch) pending.reject(asContention(error));
       return;
+    }
+    if (this.observer?.sqliteCommit) {
+      const done = performance.now();
+      this.observer.sqliteCommit((done - began) / 1000, (done - committing) / 1000, batch.length);
     }
     for (const { pending, outcome, error } of settled) {
       if (outcome) pending.resolve(outcome);
