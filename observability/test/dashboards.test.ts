@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { allDashboards, dashboardText } from "../src/dashboards/index.js";
 import { metricNames, panelQueries } from "../src/panel-queries.js";
+import { DATASOURCE } from "../src/panels.js";
 
 const dir = new URL("../dashboards/", import.meta.url);
 
@@ -28,7 +29,7 @@ describe("dashboards as code", () => {
         expect(p.targets?.length, p.title).toBeGreaterThan(0);
         for (const t of p.targets ?? []) {
           expect(t.expr, p.title).toBeTruthy();
-          expect(t.datasource?.uid).toBe("${datasource}");
+          expect(t.datasource?.uid).toBe(DATASOURCE.uid);
           expect(metricNames(t.expr ?? "").length, t.expr).toBeGreaterThan(0);
         }
       }
