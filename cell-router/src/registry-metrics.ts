@@ -1,5 +1,6 @@
 import type { CellRecord } from "@cellwallet/control-plane/placement";
 import { Gauge, type Registry } from "prom-client";
+import type { RouterMetrics } from "./metrics.js";
 
 const STATES = ["active", "cordoned", "draining", "retired"] as const;
 
@@ -50,4 +51,23 @@ export function registerRegistryMetrics(registry: Registry, cells: () => readonl
       for (const c of cells()) for (const e of c.endpoints) this.set({ cell: c.cellId, cell_az: e.az }, e.weight);
     },
   });
+}
+
+/**
+ * Zero-valued series for the counters of rare events (shedding, unavailability, failovers, placement-store
+ * errors), so that dashboards and rate() see 0 rather than nothing until the first one happens.
+ */
+export function initialiseRareEventSeries(metrics: RouterMetrics, cells: readonly CellRecord[]): void {
+  for (const operation of ["listCells", "getUserPlacement", "getRelocation", "onboardUser"]) {
+    metrics.placementStoreErrors.inc({ operation }, 0);
+  }
+  for (const c of cells) {
+    metrics.shed.inc({ cell: c.cellId }, 0);
+    metrics.cellUnavailable.inc({ cell: c.cellId }, 0);
+    for (const e of c.endpoints) {
+      for (const reason of ["connect-error", "timeout", "unavailable"]) {
+        metrics.failovers.inc({ cell: c.cellId, cell_az: e.az, reason }, 0);
+      }
+    }
+  }
 }

@@ -15,7 +15,9 @@ export const FAILED_OUTCOMES = `outcome=~"5..|connect-error|timeout|error"`;
 /** Share of failed attempts per cell over `window` (a PromQL duration or Grafana's $__rate_interval). */
 export function errorRatio(window: string, cellFilter = ""): string {
   const sel = cellFilter ? `,${cellFilter}` : "";
-  return `sum by (cell) (rate(${ATTEMPTS}{${FAILED_OUTCOMES}${sel}}[${window}])) / sum by (cell) (rate(${ATTEMPTS}{${cellFilter}}[${window}]))`;
+  const all = `sum by (cell) (rate(${ATTEMPTS}{${cellFilter}}[${window}]))`;
+  // "or all * 0": 0 rather than no data for a cell without a single failure.
+  return `(sum by (cell) (rate(${ATTEMPTS}{${FAILED_OUTCOMES}${sel}}[${window}])) or ${all} * 0) / ${all}`;
 }
 
 /** Share of attempts slower than the latency threshold per cell over `window`. */

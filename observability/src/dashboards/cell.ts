@@ -7,6 +7,8 @@ const rate = (metric: string, filter = SEL) => `rate(${metric}{${filter}}[$__rat
 const p99 = (metric: string, by: string, filter = SEL) =>
   `histogram_quantile(0.99, sum by (${by}, le) (${rate(`${metric}_bucket`, filter)}))`;
 
+const allByAz = `sum by (az) (${rate("cellwallet_http_requests_total", API)})`;
+
 /** One cell (or several) in depth: its routes and AZs, money operations, store, integrity and runtime. */
 export function cellDashboard() {
   return new DashboardBuilder("Cellwallet / Cell")
@@ -72,7 +74,7 @@ export function cellDashboard() {
         "percentunit",
         [
           {
-            expr: `sum by (az) (${rate("cellwallet_http_requests_total", `${API},status=~"5.."`)}) / sum by (az) (${rate("cellwallet_http_requests_total", API)})`,
+            expr: `(sum by (az) (${rate("cellwallet_http_requests_total", `${API},status=~"5.."`)}) or ${allByAz} * 0) / ${allByAz}`,
             legend: "{{az}}",
           },
         ],

@@ -3,6 +3,7 @@ import { datasourceVariable, stat, table, timeseries } from "../panels.js";
 import { AVAILABILITY_TARGET, errorRatio, LATENCY_TARGET, slowRatio } from "../slo.js";
 
 const API = `route=~"/api/.*"`;
+const ALL = `sum by (cell) (rate(cellwallet_http_requests_total{${API}}[$__rate_interval]))`;
 
 /** Every cell side by side: which one is unhealthy, burning its budget, full, or shifted away from an AZ. */
 export function platformOverview() {
@@ -37,7 +38,7 @@ export function platformOverview() {
         "percentunit",
         [
           {
-            expr: `sum by (cell) (rate(cellwallet_http_requests_total{${API},status=~"5.."}[$__rate_interval])) / sum by (cell) (rate(cellwallet_http_requests_total{${API}}[$__rate_interval]))`,
+            expr: `(sum by (cell) (rate(cellwallet_http_requests_total{${API},status=~"5.."}[$__rate_interval])) or ${ALL} * 0) / ${ALL}`,
             legend: "{{cell}}",
           },
         ],
@@ -138,30 +139,6 @@ export function platformOverview() {
         "Replicas the routers see healthy (probes and requests), per cell",
         "short",
         [{ expr: "min by (cell) (sum by (cell, az) (cellwallet_router_endpoint_healthy))", legend: "{{cell}}" }],
-        12,
-      ),
-    )
-    .withRow(new RowBuilder("Synthetic canaries"))
-    .withPanel(
-      timeseries(
-        "Canary journey success per cell",
-        "Share of canary journeys that succeeded",
-        "percentunit",
-        [
-          {
-            expr: 'sum by (cell) (rate(cellwallet_canary_journeys_total{outcome="ok"}[$__rate_interval])) / sum by (cell) (rate(cellwallet_canary_journeys_total[$__rate_interval]))',
-            legend: "{{cell}}",
-          },
-        ],
-        12,
-      ),
-    )
-    .withPanel(
-      timeseries(
-        "Canary journey duration per cell",
-        "How long the last canary journey took",
-        "s",
-        [{ expr: "max by (cell) (cellwallet_canary_last_journey_duration_seconds)", legend: "{{cell}}" }],
         12,
       ),
     );

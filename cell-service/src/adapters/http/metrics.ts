@@ -46,6 +46,11 @@ export class CellMetrics {
       labelNames: ["type", "outcome"],
       registers: [this.registry],
     });
+    // Zero-valued series, so that a first refusal, replay or fence shows in rate() and dashboards see 0.
+    for (const type of ["create-wallet", "deposit", "withdraw", "transfer"]) {
+      for (const outcome of ["ok", "refused", "fenced", "replayed", "conflict"])
+        this.operations.inc({ type, outcome }, 0);
+    }
     this.migrationSteps = new Counter({
       name: "cellwallet_migration_steps_total",
       help: "Migration steps served by this cell (status, export, freeze, settle, import, activate, abandon, unfreeze, moved) by outcome",
