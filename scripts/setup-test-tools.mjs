@@ -8,6 +8,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { ensurePrometheus } from "./setup-prometheus.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const venv = join(root, ".venv");
@@ -119,50 +120,5 @@ if (!existsSync(join(schemas, "_definitions.json"))) {
   }
 }
 
-// Prometheus and promtool (alert-rule unit tests, the real-Prometheus test, `npm run observe`): Debian's
-// `prometheus` package, fetched with `apt-get download` and unpacked into .tools/prometheus (no system install,
-// no service started; about a second when the package lists are present). `go install` of the Prometheus
-// module would take minutes of compiling on a small CI machine. Elsewhere, binaries already on PATH are used.
-const promDir = join(tools, "prometheus");
-const promStamp = join(tools, ".prometheus-version");
-if (!(existsSync(join(gobin, "promtool")) && existsSync(join(gobin, "prometheus")) && existsSync(promStamp))) {
-  mkdirSync(gobin, { recursive: true });
-  const onPath = (name) => {
-    try {
-      return execFileSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" }).trim() || undefined;
-    } catch {
-      return undefined;
-    }
-  };
-  if (onPath("apt-get")) {
-    rmSync(promDir, { recursive: true, force: true });
-    mkdirSync(promDir, { recursive: true });
-    const download = () => execFileSync("apt-get", ["download", "-q", "prometheus"], { cwd: promDir, stdio: "pipe" });
-    try {
-      download();
-    } catch {
-      console.log("apt-get download prometheus failed; refreshing the package lists (apt-get update) once ...");
-      run("apt-get", ["update", "-q"]);
-      download();
-    }
-    const deb = readdirSync(promDir).find((f) => f.endsWith(".deb"));
-    if (!deb) throw new Error("apt-get download prometheus left no .deb");
-    console.log(`unpacking ${deb} into ${promDir} ...`);
-    run("dpkg-deb", ["-x", join(promDir, deb), join(promDir, "root")]);
-    for (const bin of ["prometheus", "promtool"]) {
-      rmSync(join(gobin, bin), { force: true });
-      // Relative, so the checkout can move.
-      execFileSync("ln", ["-s", join("..", "prometheus", "root", "usr", "bin", bin), join(gobin, bin)]);
-    }
-    rmSync(join(promDir, deb));
-    writeFileSync(promStamp, deb);
-  } else {
-    for (const bin of ["prometheus", "promtool"]) {
-      const found = onPath(bin);
-      if (!found) throw new Error(`${bin} not found: install Prometheus (apt-get install prometheus, or brew)`);
-      rmSync(join(gobin, bin), { force: true });
-      execFileSync("ln", ["-s", found, join(gobin, bin)]);
-    }
-    writeFileSync(promStamp, "from PATH");
-  }
-}
+// Prometheus and promtool (alert-rule tests, the real-Prometheus test): see setup-prometheus.mjs.
+ensurePrometheus();

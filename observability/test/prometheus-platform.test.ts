@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +11,7 @@ import { freePort } from "../../test-support/moto-server.js";
 import { token } from "../../test-support/tokens.js";
 import { allDashboards } from "../src/dashboards/index.js";
 import { familyOf, metricNames, panelQueries, substituteVariables } from "../src/panel-queries.js";
+import { REPO_ROOT } from "../src/paths.js";
 import {
   activeAlerts,
   cellTargets,
@@ -191,6 +193,49 @@ describe("a real Prometheus scraping the local platform", () => {
     expect(absent).toEqual([]);
     expect(used.size).toBeGreaterThan(40);
   });
+
+  it("`npm run observe` starts the same Prometheus beside a running platform and stops on Ctrl-C", async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [join(REPO_ROOT, "observability/dist/observe.js")], {
+      env: {
+        ...process.env,
+        WALLET_DATA_DIR: platform.options.dataDir,
+        ROUTER_PORT: String(platform.options.routerPort),
+        PROMETHEUS_PORT: String(port),
+        CANARY_METRICS_PORT: String(await freePort()),
+        ROLLOUT_METRICS_PORT: String(await freePort()),
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
+    try {
+      await until("observe's banner", async () => (out.includes("Prometheus is running") ? true : undefined), 30_000);
+      expect(out).toContain(`http://localhost:${port}`);
+      expect(out).toContain("observability/dashboards/");
+      const url = `http://127.0.0.1:${port}`;
+      await until(
+        "observe's targets up",
+        async () => {
+          const r = await instantQuery(url, "sum by (job) (up)");
+          const byJob = Object.fromEntries(r.map((s) => [s.metric.job, Number(s.value[1])]));
+          return byJob["cellwallet-cell"] === 6 && byJob["cellwallet-router"] === 3 ? true : undefined;
+        },
+        30_000,
+      );
+      const rules = (await (await fetch(`${url}/api/v1/rules`)).json()) as { data: { groups: unknown[] } };
+      expect(rules.data.groups.length).toBeGreaterThanOrEqual(6);
+    } finally {
+      const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+      child.kill("SIGINT");
+      expect(await exited).toBe(0);
+    }
+  }, 90_000);
 
   it("puts a cell's unavailability alert in pending when its processes stop", async () => {
     for (const p of platform.processes.filter((q) => q.cellId === "cell-2")) await platform.stopProcess(p);
