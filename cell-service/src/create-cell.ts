@@ -117,6 +117,7 @@ export function createCell(config: CellConfig, store: LedgerStore, logger = crea
     metrics,
     logger,
     version: config.version,
+    az: config.az,
     verifyToken: createTokenVerifier(config.jwt),
     verifyInternalToken: createTokenVerifier({ kind: "hs256", secret: config.internalSecret }),
     clientIp: new ClientIpResolver(config.trustedProxies),

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { startTracing } from "@cellwallet/telemetry";
 import { serve } from "@hono/node-server";
 import { SqliteLedgerStore } from "./adapters/sqlite/sqlite-ledger-store.js";
 import { cellConfigFromEnv } from "./config.js";
@@ -15,6 +16,12 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const logger = createLogger(config);
+  // Off unless OTEL_EXPORTER_OTLP_ENDPOINT is set (docs/observability.md#tracing).
+  const tracing = await startTracing("cell-service", {
+    "cell.id": config.cellId,
+    az: config.az,
+    "service.version": config.version,
+  });
   const store = await createLedgerStore(config.cellId, config.store);
   const cell = createCell(config, store, logger);
 
@@ -42,6 +49,7 @@ async function main(): Promise<void> {
     cell.verification?.stop();
     server.close(async () => {
       await store.close();
+      await tracing?.shutdown().catch(() => undefined);
       process.exit(0);
     });
     // Keep-alive connections become idle as their last request finishes: close them as they do.

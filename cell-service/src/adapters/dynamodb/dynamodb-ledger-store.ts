@@ -15,6 +15,7 @@ import {
   TransactWriteItemsCommand,
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
+import { SpanKind, withSpan } from "@cellwallet/telemetry";
 import {
   type Changes,
   type CommitOutcome,
@@ -388,7 +389,17 @@ export class DynamoDbLedgerStore implements LedgerStore {
     );
   }
 
-  private async measured<O extends object>(operation: string, call: () => Promise<O>): Promise<O> {
+  private measured<O extends object>(operation: string, call: () => Promise<O>): Promise<O> {
+    // With tracing on, a CLIENT span per call named and tagged as the AWS SDK instrumentation names them.
+    return withSpan(
+      `DynamoDB.${operation}`,
+      { "rpc.system": "aws-api", "rpc.service": "DynamoDB", "rpc.method": operation, "db.system": "dynamodb" },
+      () => this.timed(operation, call),
+      SpanKind.CLIENT,
+    );
+  }
+
+  private async timed<O extends object>(operation: string, call: () => Promise<O>): Promise<O> {
     let out: O;
     const started = performance.now();
     try {

@@ -7,6 +7,7 @@ import {
   problem,
   type TokenVerifier,
 } from "@cellwallet/contract";
+import { logTraceIds, withServerSpan } from "@cellwallet/telemetry";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
@@ -52,12 +53,15 @@ export interface CellAppOptions {
   ready(): Promise<boolean>;
   /** The build this process runs, reported on /ready so a rollout can check what it deployed. */
   version?: string;
+  /** This replica's AZ (span attribute). */
+  az?: string;
 }
 
 const MAX_USER_AGENT = 512;
 
 export function createCellApp(options: CellAppOptions): OpenAPIHono<CellEnv> {
   const { deps, metrics, logger } = options;
+  const spanAttributes = { "cell.id": deps.cellId, az: options.az ?? "", "service.version": options.version ?? "dev" };
   const app = new OpenAPIHono<CellEnv>({ defaultHook: validationHook });
 
   // Request id, access log and metrics around everything.
@@ -65,29 +69,39 @@ export function createCellApp(options: CellAppOptions): OpenAPIHono<CellEnv> {
     const started = performance.now();
     const requestId = acceptRequestId(c.req.header("x-request-id"));
     c.set("requestId", requestId);
-    await next();
-    c.header("x-request-id", requestId);
-    // The matched route template (bounded); unknown paths only ever match a middleware pattern.
-    const route = c.req.routePath && c.req.routePath !== "*" ? c.req.routePath : "unmatched";
-    const status = String(c.res.status);
-    const seconds = (performance.now() - started) / 1000;
-    metrics.requests.inc({ method: c.req.method, route, status });
-    metrics.latency.observe({ method: c.req.method, route, status }, seconds);
-    if (route !== "/metrics" && route !== "/health" && route !== "/ready") {
-      const traceparent = c.req.header("traceparent");
-      logger.info(
-        {
-          requestId,
-          method: c.req.method,
-          route,
-          status: c.res.status,
-          durationMs: Math.round(seconds * 1000 * 100) / 100,
-          ...(traceparent ? { traceparent } : {}),
-          principal: c.get("principal")?.subject,
-        },
-        "request",
-      );
-    }
+    const traceparent = c.req.header("traceparent");
+    const carrier = { traceparent, tracestate: c.req.header("tracestate") };
+    await withServerSpan(`cell ${c.req.method}`, carrier, spanAttributes, async (span) => {
+      await next();
+      c.header("x-request-id", requestId);
+      // The matched route template (bounded); unknown paths only ever match a middleware pattern.
+      const route = c.req.routePath && c.req.routePath !== "*" ? c.req.routePath : "unmatched";
+      const status = String(c.res.status);
+      const seconds = (performance.now() - started) / 1000;
+      metrics.requests.inc({ method: c.req.method, route, status });
+      metrics.latency.observe({ method: c.req.method, route, status }, seconds);
+      span?.updateName(`cell ${c.req.method} ${route}`);
+      span?.setAttributes({
+        "http.request.method": c.req.method,
+        "http.route": route,
+        "http.response.status_code": c.res.status,
+      });
+      if (route !== "/metrics" && route !== "/health" && route !== "/ready") {
+        logger.info(
+          {
+            requestId,
+            method: c.req.method,
+            route,
+            status: c.res.status,
+            durationMs: Math.round(seconds * 1000 * 100) / 100,
+            ...(traceparent ? { traceparent } : {}),
+            ...logTraceIds(traceparent),
+            principal: c.get("principal")?.subject,
+          },
+          "request",
+        );
+      }
+    });
   });
 
   app.onError((error, c) => {

@@ -1,5 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { withSpan } from "@cellwallet/telemetry";
 import Database from "better-sqlite3";
 import {
   type Changes,
@@ -66,6 +67,8 @@ class Refused extends Error {
     return { ok: false, reason: this.reason };
   }
 }
+
+const SQLITE_SPAN = { "db.system": "sqlite", "db.operation.name": "COMMIT" };
 
 function isConstraintError(error: unknown): boolean {
   return error instanceof Error && "code" in error && String(error.code).startsWith("SQLITE_CONSTRAINT");
@@ -232,6 +235,11 @@ export class SqliteLedgerStore implements LedgerStore {
   }
 
   commit<T>(request: CommitRequest<T>): Promise<CommitOutcome<T>> {
+    // With tracing on, one span per operation from queueing to its group commit's fsync (shared by the batch).
+    return withSpan("sqlite commit", SQLITE_SPAN, () => this.enqueue(request));
+  }
+
+  private enqueue<T>(request: CommitRequest<T>): Promise<CommitOutcome<T>> {
     return new Promise<CommitOutcome<T>>((resolve, reject) => {
       this.queue.push({ request, resolve: resolve as Pending["resolve"], reject });
       this.scheduleFlush();
