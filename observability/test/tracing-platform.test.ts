@@ -5,6 +5,7 @@ import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalPlatform } from "../../control-plane/src/local/local-platform.js";
 import { startTestPlatform } from "../../e2e/test/platform.js";
+import { runCellctl } from "../../test-support/cellctl.js";
 import { http } from "../../test-support/http.js";
 import { token } from "../../test-support/tokens.js";
 
@@ -161,5 +162,33 @@ describe("tracing across cells (OpenTelemetry, OTLP/HTTP to a loopback receiver)
     // Store calls are spans of their cell too (the embedded store's commits here).
     expect(trace.some((s) => s.name === "sqlite commit" && s.resource["cell.id"] === "cell-1")).toBe(true);
     expect(trace.some((s) => s.name === "sqlite commit" && s.resource["cell.id"] === "cell-2")).toBe(true);
+  }, 60_000);
+
+  it("a user migration by cellctl is one trace: a span per step, the cells' spans under them", async () => {
+    const moved = await runCellctl(["users", "migrate", "bob", "--to", "cell-1", "--yes", "--json"], {
+      PLACEMENT_SQLITE_PATH: platform.placementPath,
+      CELLCTL_OPERATOR: "tracing-test",
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_BSP_SCHEDULE_DELAY: "100",
+    });
+    expect(moved.code, moved.stderr).toBe(0);
+    // cellctl flushes its spans before it exits; the cells' arrive within their batch delay.
+    const root = receiver.spans.find((s) => s.name === "user migration");
+    expect(root?.resource["service.name"]).toBe("cellctl");
+    expect(root?.attributes["cellwallet.target_cell"]).toBe("cell-1");
+    const deadline = Date.now() + 20_000;
+    let trace: ReceivedSpan[] = [];
+    const hasCells = (spans: ReceivedSpan[]) =>
+      ["cell-1", "cell-2"].every((cell) =>
+        spans.some((s) => s.resource["service.name"] === "cell-service" && s.resource["cell.id"] === cell),
+      );
+    while (Date.now() < deadline) {
+      trace = receiver.spans.filter((s) => s.traceId === root?.traceId);
+      if (hasCells(trace)) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const steps = trace.filter((s) => s.name.startsWith("migration ")).map((s) => s.name);
+    expect(steps).toEqual(expect.arrayContaining(["migration clone", "migration freeze", "migration flip"]));
+    expect(hasCells(trace)).toBe(true);
   }, 60_000);
 });

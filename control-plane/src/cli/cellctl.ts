@@ -1,3 +1,4 @@
+import { startTracing } from "@cellwallet/telemetry";
 import { Command } from "commander";
 import { auditLogCommand } from "./audit-log-command.js";
 import { azCommand } from "./az-command.js";
@@ -27,4 +28,10 @@ export function buildCellctl(env: NodeJS.ProcessEnv): Command {
     .addCommand(usersCommand(env));
 }
 
-await buildCellctl(process.env).parseAsync(process.argv);
+// Off unless OTEL_EXPORTER_OTLP_ENDPOINT is set: then migrations and rollouts are traced (docs/observability.md).
+const tracing = await startTracing("cellctl", { "service.version": process.env.CELL_VERSION ?? "dev" });
+try {
+  await buildCellctl(process.env).parseAsync(process.argv);
+} finally {
+  await tracing?.shutdown().catch(() => undefined);
+}
