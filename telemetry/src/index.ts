@@ -144,4 +144,4 @@ export function logTraceIds(traceparent: string | undefined): { trace_id: string
   return m ? { trace_id: m[1] as string, span_id: m[2] as string } : undefined;
 }
 
-export { SpanKind };
+export { type Span, SpanKind };

@@ -15,7 +15,7 @@ import {
   TransactWriteItemsCommand,
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
-import { SpanKind, withSpan } from "@cellwallet/telemetry";
+import { SpanKind, tracingEnabled, withSpan } from "@cellwallet/telemetry";
 import {
   type Changes,
   type CommitOutcome,
@@ -390,6 +390,7 @@ export class DynamoDbLedgerStore implements LedgerStore {
   }
 
   private measured<O extends object>(operation: string, call: () => Promise<O>): Promise<O> {
+    if (!tracingEnabled()) return this.timed(operation, call);
     // With tracing on, a CLIENT span per call named and tagged as the AWS SDK instrumentation names them.
     return withSpan(
       `DynamoDB.${operation}`,

@@ -7,7 +7,7 @@ import {
   problem,
   type TokenVerifier,
 } from "@cellwallet/contract";
-import { logTraceIds, withServerSpan } from "@cellwallet/telemetry";
+import { logTraceIds, type Span, tracingEnabled, withServerSpan } from "@cellwallet/telemetry";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
@@ -65,42 +65,54 @@ export function createCellApp(options: CellAppOptions): OpenAPIHono<CellEnv> {
   const app = new OpenAPIHono<CellEnv>({ defaultHook: validationHook });
 
   // Request id, access log and metrics around everything.
-  app.use("*", async (c, next) => {
-    const started = performance.now();
-    const requestId = acceptRequestId(c.req.header("x-request-id"));
-    c.set("requestId", requestId);
-    const traceparent = c.req.header("traceparent");
-    const carrier = { traceparent, tracestate: c.req.header("tracestate") };
-    await withServerSpan(`cell ${c.req.method}`, carrier, spanAttributes, async (span) => {
-      await next();
-      c.header("x-request-id", requestId);
-      // The matched route template (bounded); unknown paths only ever match a middleware pattern.
-      const route = c.req.routePath && c.req.routePath !== "*" ? c.req.routePath : "unmatched";
-      const status = String(c.res.status);
-      const seconds = (performance.now() - started) / 1000;
-      metrics.requests.inc({ method: c.req.method, route, status });
-      metrics.latency.observe({ method: c.req.method, route, status }, seconds);
-      span?.updateName(`cell ${c.req.method} ${route}`);
-      span?.setAttributes({
+  /** Metrics, span name and attributes, and the access log line of one finished request. */
+  const recordRequest = (c: Context<CellEnv>, started: number, traceparent: string | undefined, span?: Span) => {
+    const requestId = c.get("requestId");
+    c.header("x-request-id", requestId);
+    // The matched route template (bounded); unknown paths only ever match a middleware pattern.
+    const route = c.req.routePath && c.req.routePath !== "*" ? c.req.routePath : "unmatched";
+    const status = String(c.res.status);
+    const seconds = (performance.now() - started) / 1000;
+    metrics.requests.inc({ method: c.req.method, route, status });
+    metrics.latency.observe({ method: c.req.method, route, status }, seconds);
+    if (span) {
+      span.updateName(`cell ${c.req.method} ${route}`);
+      span.setAttributes({
         "http.request.method": c.req.method,
         "http.route": route,
         "http.response.status_code": c.res.status,
       });
-      if (route !== "/metrics" && route !== "/health" && route !== "/ready") {
-        logger.info(
-          {
-            requestId,
-            method: c.req.method,
-            route,
-            status: c.res.status,
-            durationMs: Math.round(seconds * 1000 * 100) / 100,
-            ...(traceparent ? { traceparent } : {}),
-            ...logTraceIds(traceparent),
-            principal: c.get("principal")?.subject,
-          },
-          "request",
-        );
-      }
+    }
+    if (route !== "/metrics" && route !== "/health" && route !== "/ready") {
+      logger.info(
+        {
+          requestId,
+          method: c.req.method,
+          route,
+          status: c.res.status,
+          durationMs: Math.round(seconds * 1000 * 100) / 100,
+          ...(traceparent ? { traceparent } : {}),
+          ...logTraceIds(traceparent),
+          principal: c.get("principal")?.subject,
+        },
+        "request",
+      );
+    }
+  };
+
+  // Request id, access log and metrics around everything; with tracing on, a SERVER span continuing the caller's.
+  app.use("*", async (c, next) => {
+    const started = performance.now();
+    c.set("requestId", acceptRequestId(c.req.header("x-request-id")));
+    const traceparent = c.req.header("traceparent");
+    if (!tracingEnabled()) {
+      await next();
+      return recordRequest(c, started, traceparent);
+    }
+    const carrier = { traceparent, tracestate: c.req.header("tracestate") };
+    await withServerSpan(`cell ${c.req.method}`, carrier, spanAttributes, async (span) => {
+      await next();
+      recordRequest(c, started, traceparent, span);
     });
   });
 

@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { withSpan } from "@cellwallet/telemetry";
+import { tracingEnabled, withSpan } from "@cellwallet/telemetry";
 import Database from "better-sqlite3";
 import {
   type Changes,
@@ -236,6 +236,7 @@ export class SqliteLedgerStore implements LedgerStore {
 
   commit<T>(request: CommitRequest<T>): Promise<CommitOutcome<T>> {
     // With tracing on, one span per operation from queueing to its group commit's fsync (shared by the batch).
+    if (!tracingEnabled()) return this.enqueue(request);
     return withSpan("sqlite commit", SQLITE_SPAN, () => this.enqueue(request));
   }
 
