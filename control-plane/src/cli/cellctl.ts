@@ -2,6 +2,7 @@ import { startTracing } from "@cellwallet/telemetry";
 import { Command } from "commander";
 import { auditLogCommand } from "./audit-log-command.js";
 import { azCommand } from "./az-command.js";
+import { canaryCommand } from "./canary-command.js";
 import { cellsCommand } from "./cells-command.js";
 import { checkpointsCommand } from "./checkpoints-command.js";
 import { reconcileCommand } from "./reconcile-command.js";
@@ -25,7 +26,8 @@ export function buildCellctl(env: NodeJS.ProcessEnv): Command {
     .addCommand(azCommand(env))
     .addCommand(rolloutCommand(env))
     .addCommand(versionsCommand(env))
-    .addCommand(usersCommand(env));
+    .addCommand(usersCommand(env))
+    .addCommand(canaryCommand(env));
 }
 
 // Off unless OTEL_EXPORTER_OTLP_ENDPOINT is set: then migrations and rollouts are traced (docs/observability.md).
