@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -74,6 +74,8 @@ describe("a real Prometheus scraping the local platform", () => {
   let platform: LocalPlatform;
   let prometheus: RunningPrometheus;
   let dir: string;
+  let canary: ChildProcess | undefined;
+  let canaryUrl = "";
 
   beforeAll(async () => {
     platform = await startTestPlatform();
@@ -94,10 +96,27 @@ describe("a real Prometheus scraping the local platform", () => {
     ] as const)
       await placement.setOverride(user, cell);
     await placement.close();
+    // The synthetic canary, as an operator runs it beside the platform, scraped like the rest.
+    const canaryPort = await freePort();
+    canary = spawn(
+      process.execPath,
+      [
+        join(REPO_ROOT, "control-plane/bin/cellctl.js"),
+        ...["canary", "run", "--all", "--interval", "1s", "--metrics-port", String(canaryPort)],
+        ...["--router", platform.routerUrl("az-1")],
+      ],
+      {
+        env: { PATH: process.env.PATH ?? "", PLACEMENT_SQLITE_PATH: platform.placementPath, CELLCTL_OPERATOR: "t" },
+        stdio: "ignore",
+      },
+    );
+    writeTargets(join(dir, "targets"), "cellwallet-canary", [`127.0.0.1:${canaryPort}`]);
+    canaryUrl = `http://127.0.0.1:${canaryPort}`;
     prometheus = await startPrometheus(dir, await freePort());
   }, 120_000);
 
   afterAll(async () => {
+    canary?.kill("SIGTERM");
     await prometheus?.stop();
     await platform?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -109,11 +128,12 @@ describe("a real Prometheus scraping the local platform", () => {
       async () => {
         const r = await instantQuery(prometheus.url, "sum by (job) (up)");
         const byJob = Object.fromEntries(r.map((s) => [s.metric.job, Number(s.value[1])]));
-        return byJob["cellwallet-cell"] === 6 && byJob["cellwallet-router"] === 3 ? byJob : undefined;
+        const all = byJob["cellwallet-cell"] === 6 && byJob["cellwallet-router"] === 3;
+        return all && byJob["cellwallet-canary"] === 1 ? byJob : undefined;
       },
       30_000,
     );
-    expect(up).toEqual({ "cellwallet-cell": 6, "cellwallet-router": 3 });
+    expect(up).toEqual({ "cellwallet-cell": 6, "cellwallet-router": 3, "cellwallet-canary": 1 });
   });
 
   it("has data for every dashboard panel once traffic flows, and no alert pending or firing", async () => {
@@ -181,7 +201,13 @@ describe("a real Prometheus scraping the local platform", () => {
     const address = server.address() as { port: number };
     const controller = await metricFamilies(`http://127.0.0.1:${address.port}`);
     server.close();
-    const exported = new Set([...cell.families, ...router.families, ...controller.families]);
+    const canaryFamilies = await metricFamilies(canaryUrl);
+    const exported = new Set([
+      ...cell.families,
+      ...router.families,
+      ...controller.families,
+      ...canaryFamilies.families,
+    ]);
     const histograms = exported;
     const used = new Set<string>();
     for (const { dashboard } of allDashboards())

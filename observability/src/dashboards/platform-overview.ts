@@ -141,5 +141,35 @@ export function platformOverview() {
         [{ expr: "min by (cell) (sum by (cell, az) (cellwallet_router_endpoint_healthy))", legend: "{{cell}}" }],
         12,
       ),
+    )
+    .withRow(new RowBuilder("Synthetic canaries (cellctl canary run)"))
+    .withPanel(
+      timeseries(
+        "Canary journey success per cell",
+        "Share of canary journeys that succeeded",
+        "percentunit",
+        [
+          {
+            expr: 'sum by (cell) (rate(cellwallet_canary_journeys_total{outcome="ok"}[$__rate_interval])) / sum by (cell) (rate(cellwallet_canary_journeys_total[$__rate_interval]))',
+            legend: "{{cell}}",
+          },
+        ],
+        12,
+      ),
+    )
+    .withPanel(
+      timeseries(
+        "Canary journey duration per cell",
+        "How long the last canary journey took, and its slowest step's p99",
+        "s",
+        [
+          { expr: "max by (cell) (cellwallet_canary_last_journey_duration_seconds)", legend: "journey {{cell}}" },
+          {
+            expr: "histogram_quantile(0.99, sum by (cell, step, le) (rate(cellwallet_canary_step_duration_seconds_bucket[$__rate_interval])))",
+            legend: "p99 {{cell}} {{step}}",
+          },
+        ],
+        12,
+      ),
     );
 }
