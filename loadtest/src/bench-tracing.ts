@@ -5,7 +5,8 @@
  * (OTEL_EXPORTER_OTLP_ENDPOINT pointing at a loopback OTLP/HTTP sink in this process, every request sampled),
  * in one run, so that the ratios compare like with like on the same machine; ON both with every request sampled
  * and with 10% (parentbased_traceidratio). `--baseline <checkout>` adds a build of an earlier release (its
- * cell-service/dist/main.js) as a fourth mode: the cost of tracing's code when it is off. Prints Markdown tables.
+ * cell-service/dist/main.js) as a fourth mode: the cost of tracing's code when it is off; `--modes previous,off`
+ * runs only some modes. Prints Markdown tables.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
@@ -24,6 +25,7 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "2" },
     connections: { type: "string", default: "16" },
     baseline: { type: "string" },
+    modes: { type: "string" },
   },
 });
 const baseline = values.baseline ? join(values.baseline, "cell-service/dist/main.js") : undefined;
@@ -106,7 +108,12 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.le
 
 async function main(): Promise<void> {
   const sink = await startSink();
-  const modes: Mode[] = [...(baseline ? (["previous release"] as const) : []), "off", "on 10%", "on 100%"];
+  const all: Mode[] = [...(baseline ? (["previous release"] as const) : []), "off", "on 10%", "on 100%"];
+  // --modes previous,off,10,100 picks some of them (the ratios need both sides of a pair).
+  const picked = values.modes
+    ?.split(",")
+    .map((m) => ({ previous: "previous release", "10": "on 10%", "100": "on 100%" })[m] ?? m);
+  const modes = picked ? all.filter((m) => picked.includes(m)) : all;
   console.log(`# Tracing off vs on (cell-service, embedded store)\n`);
   console.log(
     `- command: npm run bench:tracing -- --duration ${duration} --rounds ${rounds} --connections ${connections}` +
@@ -136,7 +143,7 @@ async function main(): Promise<void> {
       ["on 10%", "off"],
       ["on 100%", "off"],
     ];
-    for (const [a, b] of pairs) {
+    for (const [a, b] of pairs.filter(([x, y]) => modes.includes(x) && modes.includes(y))) {
       const ratio = (f: (r: ScenarioResult) => number) => mean(of(a).map(f)) / mean(of(b).map(f));
       console.log(
         `| ${scenario} | ${a} / ${b} | ${ratio((r) => r.rps).toFixed(3)} | ${ratio((r) => r.p50).toFixed(3)} | ${ratio((r) => r.p99).toFixed(3)} |`,
@@ -144,9 +151,11 @@ async function main(): Promise<void> {
     }
   }
   const { requests, bytes } = sink.stats();
-  console.log(
-    `\nOTLP sink received ${requests} export requests (${(bytes / 1e6).toFixed(1)} MB) while tracing was on.`,
-  );
+  if (modes.some((m) => m.startsWith("on"))) {
+    console.log(
+      `\nOTLP sink received ${requests} export requests (${(bytes / 1e6).toFixed(1)} MB) while tracing was on.`,
+    );
+  }
   sink.close();
   if (rows.some((r) => r.result.non2xx > 0 && r.scenario === "GET wallet")) process.exitCode = 1;
 }
