@@ -77,7 +77,7 @@ async function main(): Promise<void> {
   const timer = setInterval(() => void refreshCellTargets(store), 10_000);
   const prometheus = await startPrometheus(dir, prometheusPort, "inherit");
   console.log(`
-Prometheus is running: http://localhost:${prometheusPort}   (targets: /targets, alerts: /alerts, rules: /rules)
+Prometheus is running: http://localhost:${prometheusPort}   (API: /api/v1/targets, /api/v1/alerts, /api/v1/rules)
   Data and configuration: ${dir}
   Grafana: add a Prometheus data source with URL http://localhost:${prometheusPort}, then
            Dashboards > New > Import each JSON file of ${DASHBOARDS_DIR}
