@@ -1,4 +1,5 @@
 import { withSpan } from "@cellwallet/telemetry";
+import { CANARY_FAILURES_ALARM } from "../canary/canary-alarm.js";
 import { type AlarmState, baselineDelta, evaluateAlarms, SampleWindow } from "./alarm-evaluation.js";
 import { counterDelta, type ReplicaCounters } from "./replica-metrics.js";
 import type { RolloutDriver } from "./rollout-driver.js";
@@ -47,6 +48,11 @@ export interface RunRolloutDeps {
   onEvent?(event: RolloutEvent, rollout: Rollout): void;
   /** Alarm readings while baking (metrics). */
   onReading?(step: RolloutStep, reading: Record<string, number | undefined>): void;
+  /**
+   * Cumulative failed canary journeys of a cell (`cellctl canary run`'s metrics), when a canary is watched:
+   * CANARY_FAILURES_ALARM more of them during a step's bake roll the step back. Undefined: no reading.
+   */
+  canaryFailures?(cellId: string): Promise<number | undefined>;
   now?(): number;
 }
 
@@ -163,6 +169,7 @@ async function drive(deps: RunRolloutDeps, rolloutId: string): Promise<RunOutcom
     const baselines = baselineUrls.map(() => new SampleWindow());
     let firstTarget: ReplicaCounters | undefined;
     let state: AlarmState = {};
+    let canaryAtStart: number | undefined;
     const bakeStarted = Date.parse(step.bakeStartedAt ?? new Date(now()).toISOString());
     for (;;) {
       const at = now();
@@ -191,6 +198,13 @@ async function drive(deps: RunRolloutDeps, rolloutId: string): Promise<RunOutcom
       state = verdict.state;
       deps.onReading?.(step, { ...verdict.reading });
       if (verdict.fired) return { fired: verdict.fired };
+      const canaryFailed = await deps.canaryFailures?.(step.cellId);
+      if (canaryFailed !== undefined) {
+        canaryAtStart ??= canaryFailed;
+        if (canaryFailed - canaryAtStart >= CANARY_FAILURES_ALARM) {
+          return { fired: `canary: ${canaryFailed - canaryAtStart} journeys failed in ${step.cellId} during the bake` };
+        }
+      }
       const served = counters && firstTarget ? counterDelta(firstTarget, counters).requests : 0;
       const current = await write((r) => r); // heartbeat, and the latest intents
       if (current.intent === "abort") return { aborted: true };
