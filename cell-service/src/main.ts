@@ -4,7 +4,6 @@ import { serve } from "@hono/node-server";
 import { SqliteLedgerStore } from "./adapters/sqlite/sqlite-ledger-store.js";
 import { cellConfigFromEnv } from "./config.js";
 import { createCell, createLogger } from "./create-cell.js";
-import { createLedgerStore } from "./create-store.js";
 
 /** The cell-service process: one cell replica in one AZ. Configured by environment (see README). */
 async function main(): Promise<void> {
@@ -17,11 +16,14 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config);
   // Off unless OTEL_EXPORTER_OTLP_ENDPOINT is set (docs/observability.md#tracing).
-  const tracing = await startTracing("cell-service", {
-    "cell.id": config.cellId,
-    az: config.az,
-    "service.version": config.version,
-  });
+  const tracing = await startTracing(
+    "cell-service",
+    { "cell.id": config.cellId, az: config.az, "service.version": config.version },
+    process.env,
+    { awsSdk: true },
+  );
+  // Loaded only now: the AWS SDK's instrumentation patches the SDK as it is first loaded.
+  const { createLedgerStore } = await import("./create-store.js");
   const store = await createLedgerStore(config.cellId, config.store);
   const cell = createCell(config, store, logger);
 

@@ -2,11 +2,13 @@ import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { gunzipSync } from "node:zlib";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { LocalPlatform } from "../../control-plane/src/local/local-platform.js";
 import { startTestPlatform } from "../../e2e/test/platform.js";
+import { startCellProcess } from "../../test-support/cell-process.js";
 import { runCellctl } from "../../test-support/cellctl.js";
 import { http } from "../../test-support/http.js";
+import { openTestStore } from "../../test-support/stores.js";
 import { token } from "../../test-support/tokens.js";
 
 interface ReceivedSpan {
@@ -162,6 +164,46 @@ describe("tracing across cells (OpenTelemetry, OTLP/HTTP to a loopback receiver)
     // Store calls are spans of their cell too (the embedded store's commits here).
     expect(trace.some((s) => s.name === "sqlite commit" && s.resource["cell.id"] === "cell-1")).toBe(true);
     expect(trace.some((s) => s.name === "sqlite commit" && s.resource["cell.id"] === "cell-2")).toBe(true);
+  }, 60_000);
+
+  it("a cell on DynamoDB traces its calls through the AWS SDK's instrumentation, under the request's span", async () => {
+    const { store, env, cellId } = await openTestStore("dynamodb", inject("motoEndpoint"));
+    await store.close();
+    const cell = await startCellProcess({
+      ...env,
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_BSP_SCHEDULE_DELAY: "100",
+    });
+    try {
+      const owner = await token("dora");
+      const created = await http(cell.url, "POST", "/api/v1/wallets", { token: owner, body: { userId: "dora" } });
+      expect(created.status).toBe(201);
+      const traceId = randomBytes(16).toString("hex");
+      const deposit = await http(cell.url, "POST", `/api/v1/wallets/${created.body.walletId}/deposit`, {
+        token: owner,
+        headers: { traceparent: `00-${traceId}-${randomBytes(8).toString("hex")}-01` },
+        body: { amount: "1.00" },
+      });
+      expect(deposit.status).toBe(201);
+      const deadline = Date.now() + 20_000;
+      let trace: ReceivedSpan[] = [];
+      while (Date.now() < deadline) {
+        trace = receiver.spans.filter((s) => s.traceId === traceId);
+        if (trace.some((s) => s.name === "DynamoDB.TransactWriteItems")) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const server = trace.find((s) => s.name.startsWith("cell POST"));
+      const write = trace.find((s) => s.name === "DynamoDB.TransactWriteItems");
+      expect(server?.resource["cell.id"]).toBe(cellId);
+      expect(write?.attributes["rpc.service"]).toBe("DynamoDB");
+      expect(write?.attributes["rpc.system"]).toBe("aws-api");
+      expect(write?.resource["cell.id"]).toBe(cellId);
+      // Under the request's span (directly, or through the cell's own spans).
+      const ids = new Set(trace.map((s) => s.spanId));
+      expect(ids.has(write?.parentSpanId ?? "")).toBe(true);
+    } finally {
+      await cell.stop();
+    }
   }, 60_000);
 
   it("a user migration by cellctl is one trace: a span per step, the cells' spans under them", async () => {

@@ -28,6 +28,11 @@ export function tracingRequested(env: NodeJS.ProcessEnv): boolean {
   return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
 }
 
+export interface TracingOptions {
+  /** Instrument the AWS SDK (DynamoDB calls become CLIENT spans); the SDK must not be loaded yet. */
+  awsSdk?: boolean;
+}
+
 export interface Tracing {
   /** Exports what is buffered and stops (call before the process exits). */
   shutdown(): Promise<void>;
@@ -42,6 +47,7 @@ export async function startTracing(
   serviceName: string,
   attributes: Attributes,
   env: NodeJS.ProcessEnv = process.env,
+  options: TracingOptions = {},
 ): Promise<Tracing | undefined> {
   if (!tracingRequested(env)) return undefined;
   const [{ NodeTracerProvider, BatchSpanProcessor }, { OTLPTraceExporter }, resources] = await Promise.all([
@@ -57,6 +63,15 @@ export async function startTracing(
     spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())],
   });
   provider.register();
+  if (options.awsSdk) {
+    // The AWS SDK's own instrumentation: it patches the SDK's client classes when they are first required, so
+    // the process must load the SDK after this (cell-service's main imports its store adapters afterwards).
+    const [{ registerInstrumentations }, { AwsInstrumentation }] = await Promise.all([
+      import("@opentelemetry/instrumentation"),
+      import("@opentelemetry/instrumentation-aws-sdk"),
+    ]);
+    registerInstrumentations({ tracerProvider: provider, instrumentations: [new AwsInstrumentation()] });
+  }
   enabled = true;
   return {
     shutdown: async () => {

@@ -15,7 +15,6 @@ import {
   TransactWriteItemsCommand,
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
-import { SpanKind, tracingEnabled, withSpan } from "@cellwallet/telemetry";
 import {
   type Changes,
   type CommitOutcome,
@@ -389,18 +388,8 @@ export class DynamoDbLedgerStore implements LedgerStore {
     );
   }
 
-  private measured<O extends object>(operation: string, call: () => Promise<O>): Promise<O> {
-    if (!tracingEnabled()) return this.timed(operation, call);
-    // With tracing on, a CLIENT span per call named and tagged as the AWS SDK instrumentation names them.
-    return withSpan(
-      `DynamoDB.${operation}`,
-      { "rpc.system": "aws-api", "rpc.service": "DynamoDB", "rpc.method": operation, "db.system": "dynamodb" },
-      () => this.timed(operation, call),
-      SpanKind.CLIENT,
-    );
-  }
-
-  private async timed<O extends object>(operation: string, call: () => Promise<O>): Promise<O> {
+  /** Every DynamoDB call of the store: timed for metrics (traced by the AWS SDK's instrumentation when on). */
+  private async measured<O extends object>(operation: string, call: () => Promise<O>): Promise<O> {
     let out: O;
     const started = performance.now();
     try {
