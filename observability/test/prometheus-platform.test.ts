@@ -43,7 +43,6 @@ const PANELS_WITHOUT_DATA_HERE: Record<string, string> = {
   "Rollout events": "no rollout runs",
   "Alarm readings of the step baking": "no rollout runs",
   "Load against capacity per cell": "capacity gauge provided by the cellload branch",
-  Failovers: "no replica fails while the platform is healthy",
 };
 
 /** The metric families a component's /metrics declares (`# TYPE name kind`), samples or not. */
