@@ -41,6 +41,24 @@ describe("alert rules", () => {
     }
   });
 
+  it("every alert is documented in docs/observability.md, and its runbooks name only cellctl commands that exist", () => {
+    const doc = readFileSync(join(REPO_ROOT, "docs", "observability.md"), "utf8");
+    const help = execFileSync(process.execPath, [join(REPO_ROOT, "control-plane/bin/cellctl.js"), "--help"], {
+      encoding: "utf8",
+    });
+    const commands = new Set([...help.matchAll(/^ {2}([a-z-]+)\b/gm)].map((m) => m[1]));
+    for (const a of allRules().filter((r) => r.alert)) {
+      const name = a.alert as string;
+      const documented =
+        doc.includes(`\`${name}\``) ||
+        (name.startsWith("CellLatencyBudgetBurn") && doc.includes("`CellLatencyBudgetBurnFast` / `Slow`"));
+      expect(documented, name).toBe(true);
+      const runbook = readFileSync(join(REPO_ROOT, a.annotations?.runbook_url ?? ""), "utf8");
+      for (const [, command] of runbook.matchAll(/npx cellctl ([a-z-]+)/g))
+        expect(commands, `${a.alert}: ${command}`).toContain(command);
+    }
+  });
+
   it("every alert is unit-tested firing (an expected alert in some promtool test)", () => {
     const tested = new Set<string>();
     for (const f of readdirSync(TESTS_DIR).filter((f) => f.endsWith(".test.yml"))) {
