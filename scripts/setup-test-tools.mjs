@@ -8,6 +8,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { ensurePrometheus } from "./setup-prometheus.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const venv = join(root, ".venv");
@@ -120,3 +121,6 @@ if (!existsSync(join(schemas, "_definitions.json"))) {
     writeFileSync(join(schemas, file), text);
   }
 }
+
+// Prometheus and promtool (alert-rule tests, the real-Prometheus test): see setup-prometheus.mjs.
+ensurePrometheus();

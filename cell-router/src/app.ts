@@ -17,6 +17,14 @@ import {
   WALLET_LOCATION_HEADER,
 } from "@cellwallet/contract";
 import type { CellRecord } from "@cellwallet/control-plane/placement";
+import {
+  activeTraceparent,
+  addSpanEvent,
+  logTraceIds,
+  type Span,
+  tracingEnabled,
+  withServerSpan,
+} from "@cellwallet/telemetry";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { type Context, Hono } from "hono";
 import type { Logger } from "pino";
@@ -105,22 +113,26 @@ export function createRouterApp(deps: RouterAppDeps): Hono<RouterEnv> {
   const { directory, forwarder, metrics, logger } = deps;
   const random = deps.random ?? Math.random;
   const app = new Hono<RouterEnv>();
+  const spanAttributes = { az: deps.az };
 
-  // Request id, trace context, access log and metrics around everything.
-  app.use("*", async (c, next) => {
-    const started = performance.now();
-    const requestId = acceptRequestId(c.req.header("x-request-id"));
-    c.set("requestId", requestId);
-    c.set("started", started);
-    c.set("traceparent", acceptTraceparent(c.req.header("traceparent")));
-    c.set("route", "unmatched");
-    await next();
+  /** Metrics, span name and attributes, and the access log line of one finished request. */
+  const recordRequest = (c: Ctx, span?: Span) => {
+    const requestId = c.get("requestId");
     c.header("x-request-id", requestId);
     const route = c.get("route");
     const status = String(c.res.status);
-    const seconds = (performance.now() - started) / 1000;
+    const seconds = (performance.now() - c.get("started")) / 1000;
     metrics.requests.inc({ method: c.req.method, route, status });
     metrics.latency.observe({ method: c.req.method, route, status }, seconds);
+    if (span) {
+      span.updateName(`router ${c.req.method} ${route}`);
+      span.setAttributes({
+        "http.request.method": c.req.method,
+        "http.route": route,
+        "http.response.status_code": c.res.status,
+        "cell.id": c.get("cell") ?? "",
+      });
+    }
     if (route !== "metrics" && route !== "health" && route !== "ready") {
       logger.info(
         {
@@ -130,6 +142,7 @@ export function createRouterApp(deps: RouterAppDeps): Hono<RouterEnv> {
           status: c.res.status,
           durationMs: Math.round(seconds * 1000 * 100) / 100,
           traceparent: c.get("traceparent"),
+          ...logTraceIds(c.get("traceparent")),
           principal: c.get("principal")?.subject,
           cellId: c.get("cell"),
           cellAz: c.get("cellAz"),
@@ -138,6 +151,26 @@ export function createRouterApp(deps: RouterAppDeps): Hono<RouterEnv> {
         "request",
       );
     }
+  };
+
+  // Request id, trace context, access log and metrics around everything. With tracing on, the request runs in a
+  // SERVER span continuing the client's traceparent, and the cells get that span's context.
+  app.use("*", async (c, next) => {
+    c.set("started", performance.now());
+    c.set("requestId", acceptRequestId(c.req.header("x-request-id")));
+    c.set("route", "unmatched");
+    const clientTraceparent = c.req.header("traceparent");
+    if (!tracingEnabled()) {
+      c.set("traceparent", acceptTraceparent(clientTraceparent));
+      await next();
+      return recordRequest(c);
+    }
+    const carrier = { traceparent: clientTraceparent, tracestate: c.req.header("tracestate") };
+    await withServerSpan(`router ${c.req.method}`, carrier, spanAttributes, async (span) => {
+      c.set("traceparent", activeTraceparent() ?? acceptTraceparent(clientTraceparent));
+      await next();
+      recordRequest(c, span);
+    });
   });
 
   app.onError((error, c) => {
@@ -263,6 +296,10 @@ export function createRouterApp(deps: RouterAppDeps): Hono<RouterEnv> {
       if (next instanceof Response) return next;
       if (next !== undefined && next.cellId !== cell.cellId) {
         metrics.relocationReforwards.inc();
+        addSpanEvent("relocation re-forward", {
+          "cellwallet.from_cell": cell.cellId,
+          "cellwallet.to_cell": next.cellId,
+        });
         c.set("cell", next.cellId);
         outcome = await send(next);
       }

@@ -10,6 +10,7 @@ import { EndpointHealth } from "./health.js";
 import { RouterMetrics } from "./metrics.js";
 import { PlacementDirectory } from "./placement-directory.js";
 import { RateLimiter } from "./rate-limit.js";
+import { initialiseRareEventSeries, registerRegistryMetrics } from "./registry-metrics.js";
 
 export type RouterSettings = Omit<RouterConfig, "host" | "port" | "placementStore" | "stateFile"> & {
   /** undefined: no state file (last-known-good kept in memory only). */
@@ -97,12 +98,14 @@ export function createRouter(
       );
       health.setEndpoints(endpoints);
       forwarder.syncEndpoints(endpoints.map((e) => e.url));
+      initialiseRareEventSeries(metrics, cells);
       metrics.endpointHealthy.reset();
       for (const e of endpoints) {
         metrics.endpointHealthy.set({ cell: e.cellId, cell_az: e.az }, health.isHealthy(e.url) ? 1 : 0);
       }
     },
   });
+  registerRegistryMetrics(metrics.registry, () => directory.cells());
   let ready = true;
   const app = createRouterApp({
     az: config.az,

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { DynamoDbPlacementStore, type PlacementStore, SqlitePlacementStore } from "@cellwallet/control-plane/placement";
+import { startTracing } from "@cellwallet/telemetry";
 import { serve } from "@hono/node-server";
 import { type PlacementStoreConfig, type RouterConfig, routerConfigFromEnv } from "./config.js";
 import { createLogger, createRouter } from "./create-router.js";
@@ -23,6 +24,11 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const logger = createLogger(config);
+  // Off unless OTEL_EXPORTER_OTLP_ENDPOINT is set (docs/observability.md#tracing).
+  const tracing = await startTracing("cell-router", {
+    az: config.az,
+    "service.version": process.env.ROUTER_VERSION ?? process.env.CELL_VERSION ?? "dev",
+  });
   const store = openPlacementStore(config.placementStore);
   const router = createRouter(config, store, logger);
   await router.start();
@@ -46,6 +52,7 @@ async function main(): Promise<void> {
     server.close(async () => {
       await router.close();
       await store.close();
+      await tracing?.shutdown().catch(() => undefined);
       process.exit(0);
     });
     // Idle keep-alive connections would hold close() open.

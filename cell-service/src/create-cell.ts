@@ -53,8 +53,18 @@ export function createCell(config: CellConfig, store: LedgerStore, logger = crea
     inFlight: new InFlight(),
     idempotencyRetentionMs: config.idempotencyRetentionMs,
     checkpointKeys: config.checkpointTrustedKeys,
-    onOperation: (type, outcome) => metrics.operations.inc({ type, outcome }),
+    onOperation: (type, outcome, code) => {
+      metrics.operations.inc({ type, outcome });
+      if (code !== undefined) metrics.ops.refusals.inc({ type, code });
+    },
   };
+  store.observe?.(metrics.ops.storeObserver());
+  metrics.ops.scrapeFrom({
+    store,
+    startedAt: Date.now(),
+    checkpointIntervalMs: config.checkpointIntervalMs,
+    verifyIntervalMs: config.verifyIntervalMs,
+  });
   let worker: PendingTransferWorker | undefined;
   if (config.crossCell) {
     const creditor = new HttpTransferCreditor({
@@ -107,6 +117,7 @@ export function createCell(config: CellConfig, store: LedgerStore, logger = crea
     metrics,
     logger,
     version: config.version,
+    az: config.az,
     verifyToken: createTokenVerifier(config.jwt),
     verifyInternalToken: createTokenVerifier({ kind: "hs256", secret: config.internalSecret }),
     clientIp: new ClientIpResolver(config.trustedProxies),

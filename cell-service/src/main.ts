@@ -1,9 +1,9 @@
 #!/usr/bin/env node
+import { startTracing } from "@cellwallet/telemetry";
 import { serve } from "@hono/node-server";
 import { SqliteLedgerStore } from "./adapters/sqlite/sqlite-ledger-store.js";
 import { cellConfigFromEnv } from "./config.js";
 import { createCell, createLogger } from "./create-cell.js";
-import { createLedgerStore } from "./create-store.js";
 
 /** The cell-service process: one cell replica in one AZ. Configured by environment (see README). */
 async function main(): Promise<void> {
@@ -15,6 +15,15 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const logger = createLogger(config);
+  // Off unless OTEL_EXPORTER_OTLP_ENDPOINT is set (docs/observability.md#tracing).
+  const tracing = await startTracing(
+    "cell-service",
+    { "cell.id": config.cellId, az: config.az, "service.version": config.version },
+    process.env,
+    { awsSdk: true },
+  );
+  // Loaded only now: the AWS SDK's instrumentation patches the SDK as it is first loaded.
+  const { createLedgerStore } = await import("./create-store.js");
   const store = await createLedgerStore(config.cellId, config.store);
   const cell = createCell(config, store, logger);
 
@@ -42,6 +51,7 @@ async function main(): Promise<void> {
     cell.verification?.stop();
     server.close(async () => {
       await store.close();
+      await tracing?.shutdown().catch(() => undefined);
       process.exit(0);
     });
     // Keep-alive connections become idle as their last request finishes: close them as they do.

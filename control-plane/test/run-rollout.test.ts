@@ -146,6 +146,29 @@ describe("runRollout (controller use case)", () => {
     expect(out.rollout.steps.filter((s) => s.phase === "pending")).toHaveLength(5);
   });
 
+  it("a failing canary in the step's cell rolls the step back (--canary-metrics)", async () => {
+    await start("v2", { bake: { minSeconds: 2, minRequests: 10 } });
+    let failed = 5;
+    const out = await runRollout(
+      {
+        ...deps(),
+        // Another cell's canary fails too; only the baking step's cell counts.
+        canaryFailures: async (cellId) => (cellId === "cell-1" ? failed++ : 1000 + failed++),
+      },
+      "r1",
+    );
+    if (out.kind !== "finished") throw new Error(out.kind);
+    expect(out.rollout.status).toBe("rolled-back");
+    expect(out.rollout.reason).toBe("alarm: canary: 2 journeys failed in cell-1 during the bake");
+    expect(platform.deploys).toEqual(["cell-1/az-1@v2", "cell-1/az-1@v1"]);
+  });
+
+  it("a canary that keeps passing (or reports nothing) lets the rollout complete", async () => {
+    await start("v2");
+    const out = await runRollout({ ...deps(), canaryFailures: async (c) => (c === "cell-2" ? undefined : 7) }, "r1");
+    expect(out.kind === "finished" && out.rollout.status).toBe("completed");
+  });
+
   it("a failed deploy and a version that never gets ready are rolled back too", async () => {
     platform.failDeployOf = "v2";
     await start("v2");

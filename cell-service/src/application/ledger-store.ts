@@ -3,6 +3,7 @@ import type { LedgerEntry } from "../domain/ledger-entry.js";
 import type { Fence, Ownership, OwnershipState, UserFence } from "../domain/ownership.js";
 import type { Transfer } from "../domain/transfer.js";
 import type { Wallet } from "../domain/wallet.js";
+import type { StoreObserver } from "./store-observer.js";
 
 /**
  * The stored outcome of an idempotent POST, written in the same transaction as
@@ -188,6 +189,8 @@ export interface LedgerStore {
   /** Throws when the store cannot be reached (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;
+  /** Reports commit and call timings (metrics); set once when the cell is wired. */
+  observe?(observer: StoreObserver): void;
 }
 
 /** Thrown when conflicts persist beyond the retry budget: an outage-like condition, answered 503. */

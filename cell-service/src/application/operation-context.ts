@@ -15,8 +15,11 @@ export interface CellDeps {
   creditor?: TransferCreditor;
   /** Public keys whose checkpoint signatures verification accepts, by keyId. */
   checkpointKeys?: ReadonlyMap<string, KeyObject>;
-  /** Optional hook counting operations by type and outcome (metrics). */
-  onOperation?(type: string, outcome: string): void;
+  /**
+   * Optional hook counting operations by type and outcome (metrics): ok, refused (with the problem code),
+   * fenced, replayed (an Idempotency-Key's stored answer), conflict (the key is in use by a running request).
+   */
+  onOperation?(type: string, outcome: string, code?: string): void;
 }
 
 /** Who is asking, and the audit context that will be hashed into the entries. */

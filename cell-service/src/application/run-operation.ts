@@ -54,10 +54,17 @@ export async function runOperation(deps: CellDeps, ctx: OperationContext, op: Op
   if (!ticket) return run(deps, ctx, op);
 
   const busy = deps.inFlight.enter(ticket);
-  if (busy) return problemResponse(busy, ctx.requestId);
+  if (busy) {
+    deps.onOperation?.(op.type, "conflict");
+    return problemResponse(busy, ctx.requestId);
+  }
   try {
     const stored = await lookup(deps.store, ticket);
-    if (stored) return answer(stored);
+    if (stored) {
+      // A stored answer is replayed; a problem here is the key reused for a different request (422).
+      deps.onOperation?.(op.type, isProblem(stored) ? "conflict" : "replayed");
+      return answer(stored);
+    }
     return await run(deps, ctx, op);
   } finally {
     deps.inFlight.leave(ticket);
@@ -81,16 +88,15 @@ async function run(deps: CellDeps, ctx: OperationContext, op: Operation): Promis
       const response = decision.ok ? decision.value.response : problemResponse(decision.problem, ctx.requestId);
       const changes = decision.ok ? decision.value.changes : {};
       const provisional = decision.ok && decision.value.provisional === true;
-      return {
-        changes: withRecord(changes, response, state.now, provisional),
-        result: { response, refused: !decision.ok },
-      };
+      const code = decision.ok ? undefined : decision.problem.code;
+      return { changes: withRecord(changes, response, state.now, provisional), result: { response, code } };
     },
   });
 
   if (outcome.ok) {
-    deps.onOperation?.(op.type, outcome.result.refused ? "refused" : "ok");
-    if (!outcome.result.refused && op.afterCommit) return op.afterCommit(outcome.result.response);
+    const refusedWith = outcome.result.code;
+    deps.onOperation?.(op.type, refusedWith === undefined ? "ok" : "refused", refusedWith);
+    if (refusedWith === undefined && op.afterCommit) return op.afterCommit(outcome.result.response);
     return outcome.result.response;
   }
   if (outcome.reason === "fenced") {
@@ -102,13 +108,14 @@ async function run(deps: CellDeps, ctx: OperationContext, op: Operation): Promis
     const record = await finalRecord(deps.store, ticket.scopeKey);
     if (!record) throw new Error("idempotency record vanished after a conflict");
     const answer = answerFromRecord(ticket, record);
+    deps.onOperation?.(op.type, "code" in answer ? "conflict" : "replayed");
     return "code" in answer ? problemResponse(answer, ctx.requestId) : answer;
   }
   if (outcome.reason === "user-has-wallet" && op.onUserHasWallet) {
     const taken = await op.onUserHasWallet();
     if ("fence" in taken) return fencedResponse(taken.fence, ctx.requestId);
     const refusal = problemResponse(taken, ctx.requestId);
-    deps.onOperation?.(op.type, "refused");
+    deps.onOperation?.(op.type, "refused", taken.code);
     if (!ticket) return refusal;
     const stored = await deps.store.commit({
       walletIds: [],

@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { auditLogCommand } from "./audit-log-command.js";
 import { azCommand } from "./az-command.js";
 import { backupCommand } from "./backup-command.js";
+import { canaryCommand } from "./canary-command.js";
 import { cellsCommand } from "./cells-command.js";
 import { checkpointsCommand } from "./checkpoints-command.js";
 import { EXIT_USAGE } from "./operator-prompt.js";
@@ -33,7 +34,8 @@ be opened); never 1, which always means the command ran and found or refused som
     .addCommand(rolloutCommand(env))
     .addCommand(versionsCommand(env))
     .addCommand(usersCommand(env))
-    .addCommand(backupCommand(env));
+    .addCommand(backupCommand(env))
+    .addCommand(canaryCommand(env));
 }
 
 /** The whole tree, depth first (settings given to addCommand'ed subcommands are not inherited). */

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { Command } from "commander";
+import { canaryFailureProbe } from "../canary/canary-alarm.js";
 import { httpReplicaProbe } from "../rollout/http-replica-probe.js";
 import { createKubernetesDriver } from "../rollout/kubernetes-driver.js";
 import { LocalDriver } from "../rollout/local-driver.js";
@@ -220,7 +221,7 @@ async function drive(
   env: NodeJS.ProcessEnv,
   command: Command,
   rolloutId: string,
-  options: { json?: boolean; metricsPort?: number; driverFlags?: DriverFlags },
+  options: { json?: boolean; metricsPort?: number; driverFlags?: DriverFlags; canaryMetrics?: string },
 ): Promise<void> {
   const metrics = new RolloutMetrics();
   const server = options.metricsPort !== undefined ? await metrics.serve(options.metricsPort) : undefined;
@@ -257,6 +258,7 @@ async function drive(
             process.stderr.write(`${eventLine(event, r)}\n`);
           },
           onReading: (step, reading) => metrics.onReading(step, reading),
+          ...(options.canaryMetrics ? { canaryFailures: canaryFailureProbe(options.canaryMetrics) } : {}),
         },
         rolloutId,
       );
@@ -338,6 +340,10 @@ function startCommand(env: NodeJS.ProcessEnv): Command {
   )
     .option("--dry-run", "refused: the dry run of a rollout is `cellctl rollout plan` (it prints every change)")
     .option("--metrics-port <port>", "serve the controller's cellwallet_rollout_* metrics on this port", Number)
+    .option(
+      "--canary-metrics <url>",
+      "a running cellctl canary's metrics: failing journeys of the step's cell roll it back",
+    )
     .option("-y, --yes", "do not ask for confirmation (required in non-interactive use, e.g. CI)")
     .option("--json", "print the final state as JSON")
     .addHelpText(
@@ -357,7 +363,8 @@ Examples:
     )
     .action(
       async (
-        flags: PlanFlags & DriverFlags & { yes?: boolean; json?: boolean; metricsPort?: number },
+        flags: PlanFlags &
+          DriverFlags & { yes?: boolean; json?: boolean; metricsPort?: number; canaryMetrics?: string },
         command: Command,
       ) => {
         // A dry-run deploy changes nothing, so no step could ever get ready on the new version and bake.
@@ -405,7 +412,11 @@ Examples:
           refuse(command, reason);
         }
         process.stderr.write(`started rollout ${rollout.rolloutId}\n`);
-        await drive(env, command, rollout.rolloutId, { json: Boolean(flags.json), metricsPort: flags.metricsPort });
+        await drive(env, command, rollout.rolloutId, {
+          json: Boolean(flags.json),
+          metricsPort: flags.metricsPort,
+          ...(flags.canaryMetrics ? { canaryMetrics: flags.canaryMetrics } : {}),
+        });
       },
     );
 }
@@ -530,6 +541,10 @@ function resumeCommand(env: NodeJS.ProcessEnv): Command {
     .description("Continue a rollout: after a pause, past a manual gate, or after its controller died")
     .argument("[rolloutId]")
     .option("--metrics-port <port>", "serve the controller's cellwallet_rollout_* metrics on this port", Number)
+    .option(
+      "--canary-metrics <url>",
+      "a running cellctl canary's metrics: failing journeys of the step's cell roll it back",
+    )
     .option("--kubeconfig <path>", "kubernetes: kubeconfig for this controller")
     .option("--json", "print the final state as JSON")
     .addHelpText(
@@ -549,7 +564,7 @@ Examples:
     .action(
       async (
         id: string | undefined,
-        options: { json?: boolean; metricsPort?: number; kubeconfig?: string },
+        options: { json?: boolean; metricsPort?: number; kubeconfig?: string; canaryMetrics?: string },
         command: Command,
       ) => {
         const rolloutId = await resolveId(env, id, command);
@@ -577,6 +592,7 @@ Examples:
         await drive(env, command, rolloutId, {
           json: Boolean(options.json),
           ...(options.metricsPort !== undefined ? { metricsPort: options.metricsPort } : {}),
+          ...(options.canaryMetrics ? { canaryMetrics: options.canaryMetrics } : {}),
           driverFlags: options.kubeconfig ? { kubeconfig: options.kubeconfig } : {},
         });
       },

@@ -9,6 +9,7 @@ import {
   type MigrationWalletStatus,
   type UnfreezeRequest,
 } from "@cellwallet/contract";
+import { injectTraceContext } from "@cellwallet/telemetry";
 import type { CellRecord } from "../placement/placement-store.js";
 
 /**
@@ -127,13 +128,15 @@ export class CellMigrationClient {
 
   /** One exchange with one replica: an answer (2xx or 4xx), or an Error to try the next replica. */
   private async once<T>(url: string, method: string, body: unknown): Promise<CellAnswer<T>> {
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${await this.options.token()}`,
+      "x-request-id": `cellctl-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e9).toString(36)}`,
+      ...(body !== undefined ? { "content-type": "application/json" } : {}),
+    };
+    injectTraceContext(headers);
     const response = await fetch(url, {
       method,
-      headers: {
-        authorization: `Bearer ${await this.options.token()}`,
-        "x-request-id": `cellctl-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e9).toString(36)}`,
-        ...(body !== undefined ? { "content-type": "application/json" } : {}),
-      },
+      headers,
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       signal: AbortSignal.timeout(this.requestTimeoutMs),
     });

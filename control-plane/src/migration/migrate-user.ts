@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { MIGRATION_EXPORT_DEFAULT_LIMIT, type MigrationWalletStatus } from "@cellwallet/contract";
+import { withSpan } from "@cellwallet/telemetry";
 import type { MigrationPatch, MigrationRecord } from "../placement/migration-records.js";
 import type { CellRecord, PlacementStore } from "../placement/placement-store.js";
 import { type CellAnswer, type CellMigrationClient, CellUnreachableError } from "./cell-migration-client.js";
@@ -132,11 +133,21 @@ export async function planMigration(
 }
 
 /** Drives a migration forward from its persisted step to the end (or into a rollback when a step is refused). */
-export async function driveMigration(
+export function driveMigration(
   deps: MigrationDeps,
   start: MigrationRecord,
   hooks: MigrationHooks = {},
 ): Promise<MigrationOutcome> {
+  // With tracing on, one trace per drive: a span per step, the cells' spans under it (traceparent).
+  const attributes = {
+    "cellwallet.migration_id": start.migrationId,
+    "cellwallet.source_cell": start.sourceCellId,
+    "cellwallet.target_cell": start.targetCellId,
+  };
+  return withSpan("user migration", attributes, () => drive(deps, start, hooks));
+}
+
+async function drive(deps: MigrationDeps, start: MigrationRecord, hooks: MigrationHooks): Promise<MigrationOutcome> {
   let m = start;
   const now = deps.now ?? Date.now;
   for (;;) {
@@ -150,7 +161,10 @@ export async function driveMigration(
     hooks.onAction?.(m, action);
     const started = now();
     try {
-      m = await perform(deps, m, action, hooks);
+      const from = m;
+      m = await withSpan(`migration ${action}`, { "cellwallet.migration_step": action }, () =>
+        perform(deps, from, action, hooks),
+      );
     } catch (error) {
       if (error instanceof Lost) {
         const latest = await deps.store.getMigration(m.migrationId);

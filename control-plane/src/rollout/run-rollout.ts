@@ -1,3 +1,5 @@
+import { withSpan } from "@cellwallet/telemetry";
+import { CANARY_FAILURES_ALARM } from "../canary/canary-alarm.js";
 import { type AlarmState, baselineDelta, evaluateAlarms, SampleWindow } from "./alarm-evaluation.js";
 import { counterDelta, type ReplicaCounters } from "./replica-metrics.js";
 import type { RolloutDriver } from "./rollout-driver.js";
@@ -46,6 +48,11 @@ export interface RunRolloutDeps {
   onEvent?(event: RolloutEvent, rollout: Rollout): void;
   /** Alarm readings while baking (metrics). */
   onReading?(step: RolloutStep, reading: Record<string, number | undefined>): void;
+  /**
+   * Cumulative failed canary journeys of a cell (`cellctl canary run`'s metrics), when a canary is watched:
+   * CANARY_FAILURES_ALARM more of them during a step's bake roll the step back. Undefined: no reading.
+   */
+  canaryFailures?(cellId: string): Promise<number | undefined>;
   now?(): number;
 }
 
@@ -67,7 +74,12 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * ends the rollout. Operators' pause/abort/resume arrive through the store.
  * Returns when the rollout is terminal ("finished") or paused / at a gate ("stopped").
  */
-export async function runRollout(deps: RunRolloutDeps, rolloutId: string): Promise<RunOutcome> {
+export function runRollout(deps: RunRolloutDeps, rolloutId: string): Promise<RunOutcome> {
+  // With tracing on, one trace per controller run, a span per step action (deploy, wait-ready, bake, rollback).
+  return withSpan("rollout", { "cellwallet.rollout_id": rolloutId }, () => drive(deps, rolloutId));
+}
+
+async function drive(deps: RunRolloutDeps, rolloutId: string): Promise<RunOutcome> {
   const now = deps.now ?? Date.now;
   // Steps whose bake this controller started itself; any other baking step is re-baked from the start.
   const bakedHere = new Set<number>();
@@ -157,6 +169,7 @@ export async function runRollout(deps: RunRolloutDeps, rolloutId: string): Promi
     const baselines = baselineUrls.map(() => new SampleWindow());
     let firstTarget: ReplicaCounters | undefined;
     let state: AlarmState = {};
+    let canaryAtStart: number | undefined;
     const bakeStarted = Date.parse(step.bakeStartedAt ?? new Date(now()).toISOString());
     for (;;) {
       const at = now();
@@ -185,6 +198,13 @@ export async function runRollout(deps: RunRolloutDeps, rolloutId: string): Promi
       state = verdict.state;
       deps.onReading?.(step, { ...verdict.reading });
       if (verdict.fired) return { fired: verdict.fired };
+      const canaryFailed = await deps.canaryFailures?.(step.cellId);
+      if (canaryFailed !== undefined) {
+        canaryAtStart ??= canaryFailed;
+        if (canaryFailed - canaryAtStart >= CANARY_FAILURES_ALARM) {
+          return { fired: `canary: ${canaryFailed - canaryAtStart} journeys failed in ${step.cellId} during the bake` };
+        }
+      }
       const served = counters && firstTarget ? counterDelta(firstTarget, counters).requests : 0;
       const current = await write((r) => r); // heartbeat, and the latest intents
       if (current.intent === "abort") return { aborted: true };
@@ -207,7 +227,13 @@ export async function runRollout(deps: RunRolloutDeps, rolloutId: string): Promi
     return urls.filter((u): u is string => u !== undefined);
   };
 
-  const rollback = async (step: RolloutStep): Promise<Rollout> => {
+  const rollback = (step: RolloutStep): Promise<Rollout> =>
+    withSpan(
+      "rollout rollback",
+      { "cell.id": step.cellId, az: step.az, "cellwallet.rollout_step": step.index + 1 },
+      () => rollbackStep(step),
+    );
+  const rollbackStep = async (step: RolloutStep): Promise<Rollout> => {
     const previous = step.previousVersion;
     const target = { cellId: step.cellId, az: step.az };
     if (previous) {
@@ -267,7 +293,11 @@ export async function runRollout(deps: RunRolloutDeps, rolloutId: string): Promi
             driver: deps.driver.name,
           });
           try {
-            await deps.driver.deploy(target, r.plan.version);
+            await withSpan(
+              "rollout deploy",
+              { "cell.id": step.cellId, az: step.az, "cellwallet.rollout_step": step.index + 1 },
+              () => deps.driver.deploy(target, r.plan.version),
+            );
           } catch (error) {
             await write((x) => beginRollback(x, step, `deploy failed: ${(error as Error).message}`, now()));
             break;
@@ -276,7 +306,11 @@ export async function runRollout(deps: RunRolloutDeps, rolloutId: string): Promi
           break;
         }
         case "waiting-ready": {
-          const ready = await waitReady(step, r.plan.version, true);
+          const ready = await withSpan(
+            "rollout wait-ready",
+            { "cell.id": step.cellId, az: step.az, "cellwallet.rollout_step": step.index + 1 },
+            () => waitReady(step, r.plan.version, true),
+          );
           if (ready === "aborted") break;
           await write((x) => (ready === "ready" ? stepReady(x, step, now()) : beginRollback(x, step, ready, now())));
           bakedHere.add(step.index);
@@ -287,7 +321,11 @@ export async function runRollout(deps: RunRolloutDeps, rolloutId: string): Promi
           const fresh = bakedHere.has(step.index) ? r : await write((x) => restartBake(x, step, now()));
           bakedHere.add(step.index);
           const bakingStep = currentStep(fresh) as RolloutStep;
-          const outcome = await bake(fresh, bakingStep);
+          const outcome = await withSpan(
+            "rollout bake",
+            { "cell.id": bakingStep.cellId, az: bakingStep.az, "cellwallet.rollout_step": bakingStep.index + 1 },
+            () => bake(fresh, bakingStep),
+          );
           if (outcome.aborted) break;
           if (outcome.fired) {
             await write((x) => beginRollback(x, bakingStep, `alarm: ${outcome.fired}`, now()));

@@ -94,10 +94,12 @@ function capture(child: ChildProcess): () => string {
   return () => output;
 }
 
-/** Starts the built cell-service (cell-service/dist/main.js) as a real process and waits for /ready. */
-export async function startCellProcess(env: Record<string, string>): Promise<ManagedProcess> {
+/** Starts the built cell-service (cell-service/dist/main.js, or another build's) as a real process and waits for /ready. */
+export async function startCellProcess(
+  env: Record<string, string>,
+  main = `${REPO_ROOT}cell-service/dist/main.js`,
+): Promise<ManagedProcess> {
   const port = await freePort();
-  const main = `${REPO_ROOT}cell-service/dist/main.js`;
   if (!existsSync(main)) throw new Error(`${main} not found: build first (npx tsc -b)`);
   const child = spawn(process.execPath, [main], {
     env: { ...cleanEnv(), LOG_LEVEL: "warn", AZ: "az-1", ...env, PORT: String(port), HOST: "127.0.0.1" },

@@ -26,6 +26,7 @@ import {
   type LedgerStore,
   type OwnershipExpectation,
 } from "../../application/ledger-store.js";
+import type { StoreObserver } from "../../application/store-observer.js";
 import { type Checkpoint, checkpointFromJson, checkpointToJson, type WalletHead } from "../../domain/checkpoint.js";
 import type { LedgerEntry } from "../../domain/ledger-entry.js";
 import { type Fence, type Ownership, type UserFence, writeFence } from "../../domain/ownership.js";
@@ -120,6 +121,20 @@ export function createDynamoDbClient(options: { endpoint?: string; region?: stri
   return new DynamoDBClient(config);
 }
 
+/** Attempts the SDK made beyond the first (throttling, 5xx and network errors are retried by the SDK). */
+function sdkRetriesOf(outcome: unknown): number {
+  const attempts = (outcome as { $metadata?: { attempts?: number } } | undefined)?.$metadata?.attempts;
+  return attempts !== undefined && attempts > 1 ? attempts - 1 : 0;
+}
+
+/** Refused for throughput: a throttling error, or a transaction cancelled because one of its items was. */
+function isThrottling(error: unknown): boolean {
+  const name = error instanceof Error ? error.name : "";
+  if (name === "ProvisionedThroughputExceededException" || name === "ThrottlingException") return true;
+  if (name === "RequestLimitExceeded") return true;
+  return (cancellationCodes(error) ?? []).some((c) => c === "ThrottlingError" || c === "ProvisionedThroughputExceeded");
+}
+
 /** The byTime key just below an entry's: "strictly older than the cursor" as an inclusive bound. */
 function keyBelow(before: { createdAt: number; sequence: number }): string | undefined {
   if (before.sequence > 0) return timeKey(before.createdAt, Math.min(before.sequence - 1, MAX_SEQUENCE));
@@ -143,6 +158,7 @@ export class DynamoDbLedgerStore implements LedgerStore {
   private readonly maxAttempts: number;
   private readonly onCall: ((operation: string, capacityUnits: number) => void) | undefined;
   private closed = false;
+  private observer: StoreObserver | undefined;
 
   constructor(options: DynamoDbLedgerStoreOptions) {
     this.tables = cellTableNames(options.cellId, options.tablePrefix);
@@ -154,10 +170,17 @@ export class DynamoDbLedgerStore implements LedgerStore {
     this.client = options.client ?? createDynamoDbClient(options);
   }
 
+  observe(observer: StoreObserver): void {
+    this.observer = observer;
+  }
+
   async commit<T>(request: CommitRequest<T>): Promise<CommitOutcome<T>> {
     const walletIds = [...new Set(request.walletIds)];
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
-      if (attempt > 1) await sleep(backoffMs(attempt - 1));
+      if (attempt > 1) {
+        this.observer?.contentionRetry?.();
+        await sleep(backoffMs(attempt - 1));
+      }
       const outcome = await this.attempt(request, walletIds);
       if (outcome !== RETRY) return outcome;
     }
@@ -366,14 +389,23 @@ export class DynamoDbLedgerStore implements LedgerStore {
     );
   }
 
+  /** Every DynamoDB call of the store: timed for metrics (traced by the AWS SDK's instrumentation when on). */
   private async measured<O extends object>(operation: string, call: () => Promise<O>): Promise<O> {
     let out: O;
+    const started = performance.now();
     try {
       out = await call();
     } catch (error) {
+      this.observer?.dynamoDbCall?.(
+        operation,
+        (performance.now() - started) / 1000,
+        sdkRetriesOf(error),
+        isThrottling(error),
+      );
       this.report(operation, 0);
       throw error;
     }
+    this.observer?.dynamoDbCall?.(operation, (performance.now() - started) / 1000, sdkRetriesOf(out), false);
     this.report(
       operation,
       capacityOf((out as { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] }).ConsumedCapacity),

@@ -7,6 +7,7 @@ import {
   problem,
   type TokenVerifier,
 } from "@cellwallet/contract";
+import { logTraceIds, type Span, tracingEnabled, withServerSpan } from "@cellwallet/telemetry";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
@@ -52,20 +53,21 @@ export interface CellAppOptions {
   ready(): Promise<boolean>;
   /** The build this process runs, reported on /ready so a rollout can check what it deployed. */
   version?: string;
+  /** This replica's AZ (span attribute). */
+  az?: string;
 }
 
 const MAX_USER_AGENT = 512;
 
 export function createCellApp(options: CellAppOptions): OpenAPIHono<CellEnv> {
   const { deps, metrics, logger } = options;
+  const spanAttributes = { "cell.id": deps.cellId, az: options.az ?? "", "service.version": options.version ?? "dev" };
   const app = new OpenAPIHono<CellEnv>({ defaultHook: validationHook });
 
   // Request id, access log and metrics around everything.
-  app.use("*", async (c, next) => {
-    const started = performance.now();
-    const requestId = acceptRequestId(c.req.header("x-request-id"));
-    c.set("requestId", requestId);
-    await next();
+  /** Metrics, span name and attributes, and the access log line of one finished request. */
+  const recordRequest = (c: Context<CellEnv>, started: number, traceparent: string | undefined, span?: Span) => {
+    const requestId = c.get("requestId");
     c.header("x-request-id", requestId);
     // The matched route template (bounded); unknown paths only ever match a middleware pattern.
     const route = c.req.routePath && c.req.routePath !== "*" ? c.req.routePath : "unmatched";
@@ -73,8 +75,15 @@ export function createCellApp(options: CellAppOptions): OpenAPIHono<CellEnv> {
     const seconds = (performance.now() - started) / 1000;
     metrics.requests.inc({ method: c.req.method, route, status });
     metrics.latency.observe({ method: c.req.method, route, status }, seconds);
+    if (span) {
+      span.updateName(`cell ${c.req.method} ${route}`);
+      span.setAttributes({
+        "http.request.method": c.req.method,
+        "http.route": route,
+        "http.response.status_code": c.res.status,
+      });
+    }
     if (route !== "/metrics" && route !== "/health" && route !== "/ready") {
-      const traceparent = c.req.header("traceparent");
       logger.info(
         {
           requestId,
@@ -83,15 +92,33 @@ export function createCellApp(options: CellAppOptions): OpenAPIHono<CellEnv> {
           status: c.res.status,
           durationMs: Math.round(seconds * 1000 * 100) / 100,
           ...(traceparent ? { traceparent } : {}),
+          ...logTraceIds(traceparent),
           principal: c.get("principal")?.subject,
         },
         "request",
       );
     }
+  };
+
+  // Request id, access log and metrics around everything; with tracing on, a SERVER span continuing the caller's.
+  app.use("*", async (c, next) => {
+    const started = performance.now();
+    c.set("requestId", acceptRequestId(c.req.header("x-request-id")));
+    const traceparent = c.req.header("traceparent");
+    if (!tracingEnabled()) {
+      await next();
+      return recordRequest(c, started, traceparent);
+    }
+    const carrier = { traceparent, tracestate: c.req.header("tracestate") };
+    await withServerSpan(`cell ${c.req.method}`, carrier, spanAttributes, async (span) => {
+      await next();
+      recordRequest(c, started, traceparent, span);
+    });
   });
 
   app.onError((error, c) => {
     if (error instanceof ContentionError) {
+      metrics.ops.contentionErrors.inc();
       return sendProblem(c, problem("cell-unavailable", error.message), { "retry-after": "1" });
     }
     if ("status" in error && error.status === 400) {

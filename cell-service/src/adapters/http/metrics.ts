@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { OperationalMetrics } from "./operational-metrics.js";
 
 /** Prometheus metrics of one cell process; every series carries `cell` and `az`. Labels stay bounded. */
 export class CellMetrics {
@@ -13,6 +14,8 @@ export class CellMetrics {
   readonly verificationCheckpointsValid: Gauge;
   readonly verificationLastRun: Gauge;
   readonly verificationDuration: Gauge;
+  /** Store timings, refusals by code, pending transfers and checkpoint age (see operational-metrics.ts). */
+  readonly ops: OperationalMetrics;
 
   constructor(cellId: string, az: string, version = "dev") {
     this.registry.setDefaultLabels({ cell: cellId, az });
@@ -39,10 +42,15 @@ export class CellMetrics {
     });
     this.operations = new Counter({
       name: "cellwallet_wallet_operations_total",
-      help: "Wallet operations by type and outcome (ok, refused)",
+      help: "Wallet operations by type and outcome (ok, refused, fenced, replayed, conflict)",
       labelNames: ["type", "outcome"],
       registers: [this.registry],
     });
+    // Zero-valued series, so that a first refusal, replay or fence shows in rate() and dashboards see 0.
+    for (const type of ["create-wallet", "deposit", "withdraw", "transfer"]) {
+      for (const outcome of ["ok", "refused", "fenced", "replayed", "conflict"])
+        this.operations.inc({ type, outcome }, 0);
+    }
     this.migrationSteps = new Counter({
       name: "cellwallet_migration_steps_total",
       help: "Migration steps served by this cell (status, export, freeze, settle, import, activate, abandon, unfreeze, moved) by outcome",
@@ -69,5 +77,6 @@ export class CellMetrics {
       help: "How long the last whole-cell verification took",
       registers: [this.registry],
     });
+    this.ops = new OperationalMetrics(this.registry);
   }
 }

@@ -1,4 +1,5 @@
 import { type CreditRequest, INTERNAL_CREDIT_PATH, mintToken, SCOPES } from "@cellwallet/contract";
+import { injectTraceContext, SpanKind, withSpan } from "@cellwallet/telemetry";
 import type { CreditResult, TransferCreditor } from "../../application/transfer-creditor.js";
 
 export interface HttpCreditorOptions {
@@ -31,18 +32,30 @@ export class HttpTransferCreditor implements TransferCreditor {
     return this.token.value;
   }
 
-  async credit(request: CreditRequest, requestId: string): Promise<CreditResult> {
+  credit(request: CreditRequest, requestId: string): Promise<CreditResult> {
+    // A CLIENT span whose context travels in traceparent: router → destination cell join this trace.
+    return withSpan(
+      "cross-cell credit",
+      { "cell.id": this.options.cellId, "cellwallet.transfer_id": request.transferId },
+      () => this.send(request, requestId),
+      SpanKind.CLIENT,
+    );
+  }
+
+  private async send(request: CreditRequest, requestId: string): Promise<CreditResult> {
     let response: Response;
     try {
+      const headers: Record<string, string> = {
+        authorization: `Bearer ${await this.serviceToken()}`,
+        "content-type": "application/json",
+        "x-request-id": requestId.slice(0, 128).replace(/[^A-Za-z0-9._:-]/g, "-"),
+        // The credit is idempotent by transfer id; the key lets the router retry it on another AZ.
+        "idempotency-key": `credit-${request.transferId}`,
+      };
+      injectTraceContext(headers);
       response = await fetch(new URL(INTERNAL_CREDIT_PATH, this.options.routerUrl), {
         method: "POST",
-        headers: {
-          authorization: `Bearer ${await this.serviceToken()}`,
-          "content-type": "application/json",
-          "x-request-id": requestId.slice(0, 128).replace(/[^A-Za-z0-9._:-]/g, "-"),
-          // The credit is idempotent by transfer id; the key lets the router retry it on another AZ.
-          "idempotency-key": `credit-${request.transferId}`,
-        },
+        headers,
         body: JSON.stringify(request),
         signal: AbortSignal.timeout(this.options.timeoutMs),
       });

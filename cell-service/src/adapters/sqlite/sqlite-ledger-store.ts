@@ -1,5 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { tracingEnabled, withSpan } from "@cellwallet/telemetry";
 import Database from "better-sqlite3";
 import {
   type Changes,
@@ -12,6 +13,7 @@ import {
   type LedgerStore,
   type OwnershipExpectation,
 } from "../../application/ledger-store.js";
+import type { StoreObserver } from "../../application/store-observer.js";
 import { type Checkpoint, checkpointFromJson, checkpointToJson, type WalletHead } from "../../domain/checkpoint.js";
 import type { LedgerEntry } from "../../domain/ledger-entry.js";
 import { type Fence, type Ownership, type UserFence, writeFence } from "../../domain/ownership.js";
@@ -66,6 +68,8 @@ class Refused extends Error {
   }
 }
 
+const SQLITE_SPAN = { "db.system": "sqlite", "db.operation.name": "COMMIT" };
+
 function isConstraintError(error: unknown): boolean {
   return error instanceof Error && "code" in error && String(error.code).startsWith("SQLITE_CONSTRAINT");
 }
@@ -91,6 +95,7 @@ export class SqliteLedgerStore implements LedgerStore {
   private flushScheduled = false;
   private readonly maxBatch: number;
   private readonly stmt;
+  private observer: StoreObserver | undefined;
 
   constructor(options: SqliteStoreOptions) {
     mkdirSync(dirname(options.path), { recursive: true });
@@ -227,7 +232,17 @@ export class SqliteLedgerStore implements LedgerStore {
     };
   }
 
+  observe(observer: StoreObserver): void {
+    this.observer = observer;
+  }
+
   commit<T>(request: CommitRequest<T>): Promise<CommitOutcome<T>> {
+    // With tracing on, one span per operation from queueing to its group commit's fsync (shared by the batch).
+    if (!tracingEnabled()) return this.enqueue(request);
+    return withSpan("sqlite commit", SQLITE_SPAN, () => this.enqueue(request));
+  }
+
+  private enqueue<T>(request: CommitRequest<T>): Promise<CommitOutcome<T>> {
     return new Promise<CommitOutcome<T>>((resolve, reject) => {
       this.queue.push({ request, resolve: resolve as Pending["resolve"], reject });
       this.scheduleFlush();
@@ -248,6 +263,7 @@ export class SqliteLedgerStore implements LedgerStore {
   private flush(): void {
     const batch = this.queue.splice(0, this.maxBatch);
     const settled: { pending: Pending; outcome?: CommitOutcome<unknown>; error?: unknown }[] = [];
+    const began = performance.now();
     try {
       this.db.exec("BEGIN IMMEDIATE");
     } catch (error) {
@@ -267,12 +283,17 @@ export class SqliteLedgerStore implements LedgerStore {
         else settled.push({ pending, error });
       }
     }
+    const committing = performance.now();
     try {
       this.db.exec("COMMIT");
     } catch (error) {
       if (this.db.inTransaction) this.db.exec("ROLLBACK");
       for (const pending of batch) pending.reject(asContention(error));
       return;
+    }
+    if (this.observer?.sqliteCommit) {
+      const done = performance.now();
+      this.observer.sqliteCommit((done - began) / 1000, (done - committing) / 1000, batch.length);
     }
     for (const { pending, outcome, error } of settled) {
       if (outcome) pending.resolve(outcome);

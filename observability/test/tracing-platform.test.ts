@@ -1,0 +1,236 @@
+import { randomBytes } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { gunzipSync } from "node:zlib";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import type { LocalPlatform } from "../../control-plane/src/local/local-platform.js";
+import { startTestPlatform } from "../../e2e/test/platform.js";
+import { startCellProcess } from "../../test-support/cell-process.js";
+import { runCellctl } from "../../test-support/cellctl.js";
+import { http } from "../../test-support/http.js";
+import { openTestStore } from "../../test-support/stores.js";
+import { token } from "../../test-support/tokens.js";
+
+interface ReceivedSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+  name: string;
+  attributes: Record<string, string>;
+  resource: Record<string, string>;
+}
+
+type KeyValue = { key: string; value: { stringValue?: string; intValue?: string | number; boolValue?: boolean } };
+const toMap = (kvs: KeyValue[] | undefined) =>
+  Object.fromEntries(
+    (kvs ?? []).map((kv) => [kv.key, String(kv.value.stringValue ?? kv.value.intValue ?? kv.value.boolValue ?? "")]),
+  );
+
+/**
+ * A real OTLP/HTTP receiver on loopback: decodes what the processes' exporters POST to /v1/traces (the JSON
+ * encoding of OTLP, `http/json`, which @opentelemetry/exporter-trace-otlp-http sends).
+ */
+function startReceiver(): Promise<{ server: Server; url: string; spans: ReceivedSpan[]; requests: string[] }> {
+  const spans: ReceivedSpan[] = [];
+  const requests: string[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (d: Buffer) => chunks.push(d));
+    req.on("end", () => {
+      requests.push(`${req.method} ${req.url} ${req.headers["content-type"]}`);
+      let body = Buffer.concat(chunks);
+      if (req.headers["content-encoding"] === "gzip") body = gunzipSync(body);
+      const doc = JSON.parse(body.toString("utf8")) as {
+        resourceSpans: {
+          resource?: { attributes?: KeyValue[] };
+          scopeSpans: { spans: (Omit<ReceivedSpan, "attributes" | "resource"> & { attributes?: KeyValue[] })[] }[];
+        }[];
+      };
+      for (const rs of doc.resourceSpans) {
+        const resource = toMap(rs.resource?.attributes);
+        for (const ss of rs.scopeSpans)
+          for (const s of ss.spans) spans.push({ ...s, attributes: toMap(s.attributes), resource });
+      }
+      res.writeHead(200, { "content-type": "application/json" }).end("{}");
+    });
+  });
+  return new Promise((resolve) =>
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      resolve({ server, url: `http://127.0.0.1:${port}`, spans, requests });
+    }),
+  );
+}
+
+describe("tracing across cells (OpenTelemetry, OTLP/HTTP to a loopback receiver)", () => {
+  let platform: LocalPlatform;
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+
+  beforeAll(async () => {
+    receiver = await startReceiver();
+    platform = await startTestPlatform({
+      env: {
+        LOG_LEVEL: "warn",
+        CROSS_CELL_CREDIT_TIMEOUT_MS: "1000",
+        CROSS_CELL_RETRY_INTERVAL_MS: "500",
+        ROUTER_CELL_TIMEOUT_MS: "2500",
+        ROUTER_HEALTH_INTERVAL_MS: "250",
+        ROUTER_RATE_LIMIT_PER_SECOND: "100000",
+        ROUTER_RATE_LIMIT_BURST: "100000",
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_BSP_SCHEDULE_DELAY: "100",
+      },
+    });
+    const placement = platform.openPlacementStore();
+    await placement.setOverride("alice", "cell-1");
+    await placement.setOverride("bob", "cell-2");
+    await placement.close();
+  }, 120_000);
+
+  afterAll(async () => {
+    await platform?.stop();
+    receiver?.server.close();
+  });
+
+  it("one cross-cell transfer through the router is one trace: router, source cell, router, destination cell", async () => {
+    const api = platform.routerUrl("az-1");
+    const alice = await token("alice");
+    const bob = await token("bob");
+    const a = await http(api, "POST", "/api/v1/wallets", { token: alice, body: { userId: "alice" } });
+    const b = await http(api, "POST", "/api/v1/wallets", { token: bob, body: { userId: "bob" } });
+    expect([a.status, b.status]).toEqual([201, 201]);
+    const deposit = await http(api, "POST", `/api/v1/wallets/${a.body.walletId}/deposit`, {
+      token: alice,
+      body: { amount: "10.00" },
+    });
+    expect(deposit.status).toBe(201);
+
+    const traceId = randomBytes(16).toString("hex");
+    const clientSpan = randomBytes(8).toString("hex");
+    const transfer = await http(api, "POST", "/api/v1/wallets/transfer", {
+      token: alice,
+      headers: { traceparent: `00-${traceId}-${clientSpan}-01` },
+      body: { fromWalletId: a.body.walletId, toWalletId: b.body.walletId, amount: "2.50" },
+    });
+    expect(transfer.status).toBe(201);
+    expect(transfer.body.status).toBe("COMPLETED");
+
+    const wanted = (spans: ReceivedSpan[]) => {
+      const services = spans.map((s) => `${s.resource["service.name"]}:${s.resource["cell.id"] ?? ""}`);
+      return (
+        services.filter((s) => s === "cell-router:").length >= 2 &&
+        services.includes("cell-service:cell-1") &&
+        services.includes("cell-service:cell-2")
+      );
+    };
+    const deadline = Date.now() + 20_000;
+    let trace: ReceivedSpan[] = [];
+    while (Date.now() < deadline) {
+      trace = receiver.spans.filter((s) => s.traceId.toLowerCase() === traceId);
+      if (wanted(trace)) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(receiver.requests.some((r) => r.startsWith("POST /v1/traces application/json"))).toBe(true);
+    expect(
+      wanted(trace),
+      JSON.stringify(
+        trace.map((s) => [s.name, s.resource]),
+        null,
+        1,
+      ),
+    ).toBe(true);
+
+    // One tree: the router's span continues the client's, every other span's parent is in the trace.
+    const ids = new Set(trace.map((s) => s.spanId));
+    const roots = trace.filter((s) => !ids.has(s.parentSpanId));
+    expect(roots.map((s) => s.parentSpanId)).toEqual([clientSpan]);
+    expect(roots[0]?.resource["service.name"]).toBe("cell-router");
+
+    // The chain cell-1's credit → router → cell-2, and every span says which cell and AZ it belongs to.
+    const byId = new Map(trace.map((s) => [s.spanId, s]));
+    const destination = trace.find((s) => s.resource["cell.id"] === "cell-2" && s.name.startsWith("cell POST"));
+    const viaRouter = destination && byId.get(destination.parentSpanId);
+    const credit = viaRouter && byId.get(viaRouter.parentSpanId);
+    expect(destination?.name).toBe("cell POST /internal/v1/transfers/credit");
+    expect(viaRouter?.resource["service.name"]).toBe("cell-router");
+    expect(viaRouter?.attributes["cell.id"]).toBe("cell-2");
+    expect(credit?.name).toBe("cross-cell credit");
+    expect(credit?.resource["cell.id"]).toBe("cell-1");
+    for (const s of trace) {
+      expect(s.resource.az ?? s.attributes.az, s.name).toMatch(/^az-[123]$/);
+      expect(s.resource["cell.id"] ?? s.attributes["cell.id"], s.name).toMatch(/^cell-[12]$/);
+      expect(s.resource["service.version"], s.name).toBeTruthy();
+    }
+    // Store calls are spans of their cell too (the embedded store's commits here).
+    expect(trace.some((s) => s.name === "sqlite commit" && s.resource["cell.id"] === "cell-1")).toBe(true);
+    expect(trace.some((s) => s.name === "sqlite commit" && s.resource["cell.id"] === "cell-2")).toBe(true);
+  }, 60_000);
+
+  it("a cell on DynamoDB traces its calls through the AWS SDK's instrumentation, under the request's span", async () => {
+    const { store, env, cellId } = await openTestStore("dynamodb", inject("motoEndpoint"));
+    await store.close();
+    const cell = await startCellProcess({
+      ...env,
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_BSP_SCHEDULE_DELAY: "100",
+    });
+    try {
+      const owner = await token("dora");
+      const created = await http(cell.url, "POST", "/api/v1/wallets", { token: owner, body: { userId: "dora" } });
+      expect(created.status).toBe(201);
+      const traceId = randomBytes(16).toString("hex");
+      const deposit = await http(cell.url, "POST", `/api/v1/wallets/${created.body.walletId}/deposit`, {
+        token: owner,
+        headers: { traceparent: `00-${traceId}-${randomBytes(8).toString("hex")}-01` },
+        body: { amount: "1.00" },
+      });
+      expect(deposit.status).toBe(201);
+      const deadline = Date.now() + 20_000;
+      let trace: ReceivedSpan[] = [];
+      while (Date.now() < deadline) {
+        trace = receiver.spans.filter((s) => s.traceId === traceId);
+        if (trace.some((s) => s.name === "DynamoDB.TransactWriteItems")) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const server = trace.find((s) => s.name.startsWith("cell POST"));
+      const write = trace.find((s) => s.name === "DynamoDB.TransactWriteItems");
+      expect(server?.resource["cell.id"]).toBe(cellId);
+      expect(write?.attributes["rpc.service"]).toBe("DynamoDB");
+      expect(write?.attributes["rpc.system"]).toBe("aws-api");
+      expect(write?.resource["cell.id"]).toBe(cellId);
+      // Under the request's span (directly, or through the cell's own spans).
+      const ids = new Set(trace.map((s) => s.spanId));
+      expect(ids.has(write?.parentSpanId ?? "")).toBe(true);
+    } finally {
+      await cell.stop();
+    }
+  }, 60_000);
+
+  it("a user migration by cellctl is one trace: a span per step, the cells' spans under them", async () => {
+    const moved = await runCellctl(["users", "migrate", "bob", "--to", "cell-1", "--yes", "--json"], {
+      PLACEMENT_SQLITE_PATH: platform.placementPath,
+      CELLCTL_OPERATOR: "tracing-test",
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_BSP_SCHEDULE_DELAY: "100",
+    });
+    expect(moved.code, moved.stderr).toBe(0);
+    // cellctl flushes its spans before it exits; the cells' arrive within their batch delay.
+    const root = receiver.spans.find((s) => s.name === "user migration");
+    expect(root?.resource["service.name"]).toBe("cellctl");
+    expect(root?.attributes["cellwallet.target_cell"]).toBe("cell-1");
+    const deadline = Date.now() + 20_000;
+    let trace: ReceivedSpan[] = [];
+    const hasCells = (spans: ReceivedSpan[]) =>
+      ["cell-1", "cell-2"].every((cell) =>
+        spans.some((s) => s.resource["service.name"] === "cell-service" && s.resource["cell.id"] === cell),
+      );
+    while (Date.now() < deadline) {
+      trace = receiver.spans.filter((s) => s.traceId === root?.traceId);
+      if (hasCells(trace)) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const steps = trace.filter((s) => s.name.startsWith("migration ")).map((s) => s.name);
+    expect(steps).toEqual(expect.arrayContaining(["migration clone", "migration freeze", "migration flip"]));
+    expect(hasCells(trace)).toBe(true);
+  }, 60_000);
+});
