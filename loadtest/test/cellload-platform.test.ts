@@ -88,6 +88,8 @@ describe("cellload against the local platform", () => {
       "3s",
       "--users",
       "6",
+      "--warmup",
+      "2s",
       "--verify",
       "--out",
       out,
@@ -105,6 +107,9 @@ describe("cellload against the local platform", () => {
     const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"));
     expect(summary.schema).toBe("cellload/summary@1");
     expect(summary.exitCode).toBe(0);
+    // The 2 s warm-up (at 1/s) ran first: not in the figures, but its operations are in the verified books.
+    expect(summary.executor.warmupMs).toBe(2000);
+    expect(run.stderr).toMatch(/warming up for 2 s at 1\/s/);
     expect(summary.iterations.started).toBe(12);
     // Each journey: create, 3 deposits, a same-cell transfer, a cross-cell one (when a wallet elsewhere exists), 3 reads.
     expect(summary.byOp.map((o: { op: string }) => o.op)).toEqual([

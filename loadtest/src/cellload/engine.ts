@@ -25,6 +25,17 @@ export function scheduleOf(load: Extract<Load, { model: "open" }>): ArrivalSched
   return ArrivalSchedule.constant(load.rate ?? 1, load.durationMs);
 }
 
+/**
+ * The warm-up offered before a measured run: a tenth of the open model's (first) rate, a quarter of the closed
+ * model's virtual users, for `durationMs`. A cold process (JIT, connection pools) is not the steady state an
+ * SLO speaks of; a sudden step to full load on it measures the cold start (run with --warmup 0 for that).
+ */
+export function warmupOf(load: Load, durationMs: number): Load {
+  if (load.model === "closed") return { model: "closed", vus: Math.max(1, Math.ceil(load.vus / 4)), durationMs };
+  const peak = load.rate ?? load.ramp?.[0]?.target ?? 10;
+  return { model: "open", rate: Math.max(1, peak / 10), ramp: undefined, durationMs, maxInFlight: load.maxInFlight };
+}
+
 export interface LoadResult {
   recorder: Recorder;
   executor: ExecutorResult;

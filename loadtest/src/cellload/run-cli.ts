@@ -22,6 +22,7 @@ interface RunFlags {
   vus?: string;
   duration: string;
   ramp?: string;
+  warmup: string;
   maxInFlight: string;
   threshold?: string[];
   out?: string;
@@ -67,6 +68,7 @@ export function runCommand(env: NodeJS.ProcessEnv): Command {
     .option("--vus <n>", "closed model: this many virtual users, each iterating back to back")
     .option("--duration <d>", "how long to offer load (30s, 2m); ignored with --ramp", "30s")
     .option("--ramp <stages>", "open model, ramping: <duration>:<rate>,... e.g. 30s:100,1m:500,30s:0")
+    .option("--warmup <d>", "unmeasured warm-up before the run, at a tenth of the rate (0 for none)", "5s")
     .option("--max-in-flight <n>", "open model: most iterations running at once (beyond: dropped, counted)", "1000")
     .option("--threshold <expr>", "k6-style threshold, repeatable (replaces the defaults from docs/slo.md)", collect)
     .option("--out <dir>", "write summary.json and report.html there")
@@ -89,6 +91,10 @@ Tokens are minted with WALLET_JWT_SECRET (the local development secret when unse
 --cell through a router pins users with placement overrides in the store named by PLACEMENT_SQLITE_PATH
 (or PLACEMENT_STORE=dynamodb), as for cellctl.
 
+A warm-up (--warmup, default 5s, at a tenth of the rate or a quarter of the VUs) runs first and is not measured:
+a cold process is not the steady state an SLO is about. Its operations are in the books and verified. Use
+--warmup 0 to measure a cold start.
+
 Exit status: 0 passed, 99 a threshold failed, 1 --verify found a discrepancy, 2 usage error or target unreachable.
 
 Examples:
@@ -102,6 +108,7 @@ Examples:
       const target = parseTargetUrl(flags.target);
       const cell = flags.cell === undefined ? undefined : parseCellId(flags.cell);
       const load = loadFromFlags(flags);
+      const warmupMs = /^0+(ms|s|m|h)?$/.test(flags.warmup.trim()) ? 0 : parseDuration(flags.warmup, "--warmup");
       const thresholds = (flags.threshold ?? [...DEFAULT_THRESHOLDS]).map(parseThreshold);
       const users = parsePositiveInteger(flags.users, "--users");
       if (users < 2) throw new UsageError("--users must be at least 2 (transfers need a pair)");
@@ -114,6 +121,7 @@ Examples:
         target,
         cell,
         load,
+        warmupMs,
         thresholds,
         out: flags.out,
         json: flags.json ?? false,

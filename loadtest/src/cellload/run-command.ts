@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { LoadClient } from "./client.js";
-import { type Load, offerLoad, scheduleOf, verifyBooks } from "./engine.js";
+import { type Load, offerLoad, scheduleOf, verifyBooks, warmupOf } from "./engine.js";
 import { renderReport, timelineCharts } from "./report-html.js";
 import type { Scenario } from "./scenario.js";
 import { prepare } from "./setup.js";
@@ -14,6 +14,8 @@ export interface RunOptions {
   target: string;
   cell: string | undefined;
   load: Load;
+  /** Unmeasured warm-up before the run (0: none); see warmupOf. */
+  warmupMs: number;
   thresholds: Threshold[];
   out: string | undefined;
   json: boolean;
@@ -31,7 +33,9 @@ export async function runLoad(o: RunOptions): Promise<{ exitCode: 0 | 1 | 99; su
   const log = (line: string) => {
     if (!o.json) process.stderr.write(`${line}\n`);
   };
-  const expectedFreshUsers = o.load.model === "open" ? scheduleOf(o.load).totalArrivals : o.load.vus * 50;
+  const warmup = o.warmupMs > 0 ? warmupOf(o.load, o.warmupMs) : undefined;
+  const arrivals = (load: Load) => (load.model === "open" ? scheduleOf(load).totalArrivals : load.vus * 50);
+  const expectedFreshUsers = arrivals(o.load) + (warmup ? arrivals(warmup) : 0);
   const prepared = await prepare({
     target: o.target,
     cell: o.cell,
@@ -52,6 +56,20 @@ export async function runLoad(o: RunOptions): Promise<{ exitCode: 0 | 1 | 99; su
     log(
       `cellload: ${o.scenario.name} against ${o.target} (${prepared.kind}), ${prepared.ctx.vus.length} virtual users${o.cell ? ` in ${o.cell}` : ""}`,
     );
+    if (warmup) {
+      const what = warmup.model === "open" ? `${warmup.rate}/s` : `${warmup.vus} VUs`;
+      log(`cellload: warming up for ${o.warmupMs / 1000} s at ${what} (not measured; its operations are in the books)`);
+      await offerLoad({
+        load: warmup,
+        scenario: o.scenario,
+        ctx: prepared.ctx,
+        client,
+        books: prepared.books,
+        thresholds: [],
+        abortOnFail: false,
+        progress: false,
+      });
+    }
     const startedAt = new Date().toISOString();
     const result = await offerLoad({
       load: o.load,
@@ -83,8 +101,9 @@ export async function runLoad(o: RunOptions): Promise<{ exitCode: 0 | 1 | 99; su
               ramp: o.load.ramp ?? null,
               durationMs: o.load.ramp ? scheduleOf(o.load).durationMs : o.load.durationMs,
               maxInFlight: o.load.maxInFlight,
+              warmupMs: o.warmupMs,
             }
-          : { model: "closed", vus: o.load.vus, durationMs: o.load.durationMs },
+          : { model: "closed", vus: o.load.vus, durationMs: o.load.durationMs, warmupMs: o.warmupMs },
       startedAt,
       elapsedSeconds: Math.round(elapsed * 1000) / 1000,
       aborted: result.executor.aborted,

@@ -38,7 +38,7 @@ export interface RunSummary {
   target: string;
   targetKind: "router" | "cell";
   cell: string | null;
-  executor:
+  executor: (
     | {
         model: "open";
         rate: number | null;
@@ -46,7 +46,11 @@ export interface RunSummary {
         durationMs: number;
         maxInFlight: number;
       }
-    | { model: "closed"; vus: number; durationMs: number };
+    | { model: "closed"; vus: number; durationMs: number }
+  ) & {
+    /** The unmeasured warm-up before the run (0: none); its operations are in the books, not in the figures. */
+    warmupMs: number;
+  };
   startedAt: string;
   elapsedSeconds: number;
   aborted: boolean;
@@ -116,8 +120,9 @@ export function summaryText(s: RunSummary): string {
     s.executor.model === "open"
       ? `open model, ${s.executor.rate !== null ? `${s.executor.rate}/s` : "ramping"}`
       : `closed model, ${s.executor.vus} VUs`;
+  const warm = s.executor.warmupMs > 0 ? `, after a ${s.executor.warmupMs / 1000} s warm-up` : "";
   lines.push(
-    `cellload ${s.scenario} → ${s.target} (${s.targetKind}${s.cell ? `, cell ${s.cell}` : ""}; ${mode}; ${s.elapsedSeconds.toFixed(1)} s${s.aborted ? ", ABORTED" : ""})`,
+    `cellload ${s.scenario} → ${s.target} (${s.targetKind}${s.cell ? `, cell ${s.cell}` : ""}; ${mode}${warm}; ${s.elapsedSeconds.toFixed(1)} s${s.aborted ? ", ABORTED" : ""})`,
   );
   lines.push(`iterations ${s.iterations.started} (${s.iterations.ratePerSecond}/s), dropped ${s.iterations.dropped}`);
   if (s.schedulingLagMs) {
