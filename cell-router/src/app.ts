@@ -413,6 +413,25 @@ export function createRouterApp(deps: RouterAppDeps): Hono<RouterEnv> {
       return named.status === "known" ? named.cell : undefined;
     };
 
+  /**
+   * A transfer id names the cell that created it. Once that cell is drained (its users moved, their transfer
+   * records with them) and retired, the id can no longer say where the transfer is: every serving cell is
+   * asked in turn (a transfer lives in its sender's and its receiver's cells), never one at random, which would
+   * answer 404 for a transfer that exists. A 404 is the answer only when every cell gave it.
+   */
+  const askEveryCell = async (c: Ctx, bytes: Uint8Array, resolution: Resolution, principal: Principal) => {
+    let last: Response | undefined;
+    for (const cell of directory.cells().filter(usable)) {
+      const answer = await forward(c, cell, bytes, {
+        addIdempotencyKey: false,
+        relocate: relocator(c, resolution, principal),
+      });
+      if (answer.status !== 404) return answer;
+      last = answer;
+    }
+    return last ?? unavailable(c, "the service is unavailable; retry later");
+  };
+
   const methodNotAllowed = (c: Ctx, route: MatchedRoute) =>
     sendProblem(c, "method-not-allowed", `${c.req.method} is not allowed on ${c.req.path}`, {
       allow: route.methods.join(", "),
@@ -443,6 +462,12 @@ export function createRouterApp(deps: RouterAppDeps): Hono<RouterEnv> {
       body: bytes,
       contentType: c.req.header("content-type"),
     });
+    if (resolution.kind === "hint" && method === "GET") {
+      const named = await directory.findCell(resolution.cellId);
+      if (named.status === "unknown" && directory.cell(resolution.cellId)?.state === "retired") {
+        return askEveryCell(c, bytes, resolution, principal);
+      }
+    }
     const cell = await cellFor(c, resolution, principal);
     if (cell instanceof Response) return cell;
     return forward(c, cell, bytes, { addIdempotencyKey: true, relocate: relocator(c, resolution, principal) });

@@ -339,6 +339,37 @@ describe("router: moved wallets", () => {
     }
   });
 
+  it("asks every serving cell for a transfer whose id names a retired cell, never one at random", async () => {
+    const cellC = await stubCell("cell-c");
+    try {
+      await registerCell(store, "cell-c", [{ az: "az-1", url: cellC.url, weight: 1 }]);
+      router = await start({ ROUTER_REGISTRY_REFRESH_MS: "50" });
+      // cell-c created the transfer, was drained (the transfer moved with its sender to cell-b) and retired.
+      expect(await store.setCellState("cell-c", "retired", { from: ["active"], requireEmpty: true })).toMatchObject({
+        ok: true,
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      const transferId = cellScopedId("01JD3F6V6Y0M6X8Y9Z0A1B2T01", "cell-c");
+      const notHere = () => ({ status: 404, body: { code: "transfer-not-found", status: 404 } });
+      cellA.answer = notHere;
+      cellB.answer = (req) =>
+        req.url?.includes(transferId) ? { status: 200, body: { servedBy: "cell-b", transferId } } : notHere();
+      const u = await newUser();
+      for (let i = 0; i < 8; i++) {
+        const res = await http(router.url, "GET", `${API}/transfers/${transferId}`, { token: u.token });
+        expect(res.status).toBe(200);
+        expect(res.body.servedBy).toBe("cell-b");
+      }
+      expect(cellC.seen).toHaveLength(0);
+      // A transfer no cell has: 404, once every cell said so.
+      const unknown = cellScopedId("01JD3F6V6Y0M6X8Y9Z0A1B2T02", "cell-c");
+      const missing = await http(router.url, "GET", `${API}/transfers/${unknown}`, { token: u.token });
+      expect(missing.status).toBe(404);
+    } finally {
+      await cellC.close();
+    }
+  });
+
   it("keeps relocations (and never-moved answers) in the last-known-good file for a restart without the store", async () => {
     const stateFile = join(tempDir(), "router-state.json");
     const env = { ROUTER_STATE_FILE: stateFile };
