@@ -10,12 +10,12 @@ export interface CellctlRun {
 }
 
 /**
- * Runs the built `cellctl` as a process, as an operator would, with a minimal
- * environment (PATH, HOME) plus `env`: nothing leaks in from the test runner.
+ * Runs a Node script of the repo (a CLI's bin) as a process, as a user would, with a minimal environment (PATH,
+ * HOME) plus `env`: nothing leaks in from the test runner.
  */
-export function runCellctl(args: string[], env: Record<string, string> = {}): Promise<CellctlRun> {
+export function runNodeScript(script: string, args: string[], env: Record<string, string> = {}): Promise<CellctlRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CELLCTL, ...args], {
+    const child = spawn(process.execPath, [script, ...args], {
       env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -30,4 +30,9 @@ export function runCellctl(args: string[], env: Record<string, string> = {}): Pr
     child.on("error", reject);
     child.on("close", (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** Runs the built `cellctl` as a process (see runNodeScript). */
+export function runCellctl(args: string[], env: Record<string, string> = {}): Promise<CellctlRun> {
+  return runNodeScript(CELLCTL, args, env);
 }
