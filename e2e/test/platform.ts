@@ -12,10 +12,19 @@ function portIsFree(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * Bases are taken below Linux's ephemeral range (32768-60999): a port in it can be handed to any outgoing
+ * connection, or any listen(0), between the check below and the process binding it (seen as EADDRINUSE at a
+ * platform start while the other vitest worker ran HTTP-heavy tests). Each vitest worker draws from its own
+ * half of the range, so two files starting platforms at once never pick the same base.
+ */
+const BASES_PER_WORKER = 60;
+
 /** A base port from which routers (base..base+2) and cells (base+10+10i+j) are all free. */
 export async function freeLayout(cells: number, azs: number): Promise<number> {
+  const worker = (Math.max(1, Number(process.env.VITEST_POOL_ID ?? 1)) - 1) % 2;
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + 100 * Math.floor(Math.random() * 300);
+    const base = 20_000 + 100 * (worker * BASES_PER_WORKER + Math.floor(Math.random() * BASES_PER_WORKER));
     const ports = [
       ...Array.from({ length: azs }, (_, j) => base + j),
       ...Array.from({ length: cells * azs }, (_, k) => base + 10 + 10 * Math.floor(k / azs) + (k % azs)),
