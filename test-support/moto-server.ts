@@ -5,17 +5,32 @@ import { join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
     server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      if (address === null || typeof address === "string") return reject(new Error("no port"));
-      server.close(() => resolve(address.port));
-    });
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
   });
+}
+
+const handedOut = new Set<number>();
+
+/**
+ * A port that was free a moment ago, for a server a test starts next. Drawn below Linux's ephemeral range
+ * (32768-60999), where an outgoing connection or a listen(0) elsewhere could take it before the server binds,
+ * and below the e2e platforms' bases (20000-32099); each vitest worker has its own half of 10000-19999, and no
+ * port is handed out twice in one process.
+ */
+export async function freePort(): Promise<number> {
+  const worker = (Math.max(1, Number(process.env.VITEST_POOL_ID ?? 1)) - 1) % 2;
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 10_000 + worker * 5_000 + Math.floor(Math.random() * 5_000);
+    if (handedOut.has(port) || !(await portIsFree(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error("no free port in this worker's range");
 }
 
 export interface MotoServer {
