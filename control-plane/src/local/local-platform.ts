@@ -191,8 +191,18 @@ export class LocalPlatform {
     this.adopt(desired);
     await this.registerCells(desired.cells.map((c) => c.cellId));
     const cells = this.processes.filter((p) => p.kind === "cell");
-    await Promise.all(cells.map((p) => this.startProcess(p)));
-    await Promise.all(this.processes.filter((p) => p.kind === "router").map((p) => this.startProcess(p)));
+    const routers = this.processes.filter((p) => p.kind === "router");
+    for (const group of [cells, routers]) {
+      // Every start of the group runs to its end before a failure is reported: a platform that cannot start
+      // (a port taken, a bad configuration) leaves nothing running to hold its ports and files.
+      const failed = (await Promise.allSettled(group.map((p) => this.startProcess(p)))).find(
+        (r): r is PromiseRejectedResult => r.status === "rejected",
+      );
+      if (failed) {
+        await this.stop().catch(() => undefined);
+        throw failed.reason;
+      }
+    }
     this.appliedGeneration = desired.generation;
     state.report(this.appliedGeneration, this.observedProcesses());
     this.publishStatus();
