@@ -119,7 +119,10 @@ export async function call<T>(
     } catch (error) {
       if (callOptions.signal?.aborted) throw callOptions.signal.reason;
       if (!canRetryOnNetworkError) throw error;
-      lastFailure = error;
+      // An attempt cut short by the call's own deadline says nothing new: the last answer seen stays the cause
+      // (under load the deadline may fall during an attempt or between two; the cause must not depend on which).
+      const cutByDeadline = (error as Error | undefined)?.name === "TimeoutError" && left < options.attemptTimeoutMs;
+      if (!(cutByDeadline && lastFailure !== undefined)) lastFailure = error;
       await backoff(options, attempt, undefined, deadline, request, lastFailure, callOptions.signal);
       continue;
     }

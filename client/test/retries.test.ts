@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
  * after how long, and what is never retried.
  */
 type Answer = { status: number; body?: unknown; headers?: Record<string, string> };
-type Script = (req: IncomingMessage, body: string, n: number) => Answer | "drop";
+type Script = (req: IncomingMessage, body: string, n: number) => Answer | "drop" | "hang";
 
 describe("CellwalletClient retries", () => {
   let server: Server;
@@ -36,6 +36,7 @@ describe("CellwalletClient retries", () => {
           req.socket.destroy();
           return;
         }
+        if (answer === "hang") return; // never answers: the client's own timeout ends the attempt
         const problem = answer.status >= 400;
         res.writeHead(answer.status, {
           "content-type": problem ? "application/problem+json" : "application/json",
@@ -131,6 +132,19 @@ describe("CellwalletClient retries", () => {
     expect(Date.now() - started).toBeLessThan(3_000);
     expect(seen.length).toBeGreaterThan(1);
     expect(new Set(seen.map((s) => s.key))).toEqual(new Set(["k-1"]));
+  });
+
+  it("keeps the last answer as the cause when the deadline cuts an attempt short", async () => {
+    // Under load the deadline falls during an attempt as often as between two: the cause must not depend on it.
+    script = (_req, _body, n) =>
+      n === 1 ? { status: 503, body: problem("cell-unavailable", 503), headers: { "retry-after": "0" } } : "hang";
+    const error = await client(600)
+      .deposit("w1", { amount: "1.00" }, { idempotencyKey: "k-2" })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DeadlineExceededError);
+    expect((error as DeadlineExceededError).cause).toBeInstanceOf(ProblemError);
+    expect(((error as DeadlineExceededError).cause as ProblemError).code).toBe("cell-unavailable");
+    expect(seen).toHaveLength(2);
   });
 
   it("retries a GET after a dropped connection", async () => {
