@@ -3,7 +3,7 @@ import type { LocalPlatform } from "../../control-plane/src/local/local-platform
 import { type CellctlRun, runCellctl } from "../../test-support/cellctl.js";
 import { http } from "../../test-support/http.js";
 import { token } from "../../test-support/tokens.js";
-import { startTestPlatform } from "./platform.js";
+import { startTestPlatform, TEST_PLATFORM_ENV } from "./platform.js";
 
 const REFRESH_MS = 200;
 
@@ -72,13 +72,7 @@ describe("AZ evacuation through the routers' weights", () => {
   beforeAll(async () => {
     platform = await startTestPlatform({
       env: {
-        LOG_LEVEL: "warn",
-        CROSS_CELL_CREDIT_TIMEOUT_MS: "1000",
-        CROSS_CELL_RETRY_INTERVAL_MS: "500",
-        ROUTER_CELL_TIMEOUT_MS: "2500",
-        ROUTER_HEALTH_INTERVAL_MS: "250",
-        ROUTER_RATE_LIMIT_PER_SECOND: "100000",
-        ROUTER_RATE_LIMIT_BURST: "100000",
+        ...TEST_PLATFORM_ENV,
         ROUTER_REGISTRY_REFRESH_MS: String(REFRESH_MS),
       },
     });

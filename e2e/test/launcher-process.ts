@@ -7,7 +7,7 @@ import {
   launcherStatusPath,
   readLauncherStatus,
 } from "../../control-plane/src/local/launcher-status.js";
-import { freeLayout } from "./platform.js";
+import { freeLayout, TEST_PLATFORM_ENV } from "./platform.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 
@@ -35,13 +35,8 @@ export async function startLauncher(extraEnv: Record<string, string> = {}): Prom
     WALLET_DATA_DIR: dataDir,
     ROUTER_PORT: String(base),
     LOCAL_CELL_BASE_PORT: String(base + 10),
+    ...TEST_PLATFORM_ENV,
     LOG_LEVEL: "error",
-    CROSS_CELL_CREDIT_TIMEOUT_MS: "1000",
-    CROSS_CELL_RETRY_INTERVAL_MS: "500",
-    ROUTER_CELL_TIMEOUT_MS: "2500",
-    ROUTER_HEALTH_INTERVAL_MS: "250",
-    ROUTER_RATE_LIMIT_PER_SECOND: "100000",
-    ROUTER_RATE_LIMIT_BURST: "100000",
     ...extraEnv,
   };
   const child = spawn(process.execPath, [join(root, "control-plane/dist/local/start-local.js")], {

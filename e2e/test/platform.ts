@@ -34,6 +34,17 @@ export async function freeLayout(cells: number, azs: number): Promise<number> {
   throw new Error("no free port layout");
 }
 
+/** The test platforms' environment: quiet logs, quick cross-cell retries and health probes, no rate limit. */
+export const TEST_PLATFORM_ENV: Readonly<Record<string, string>> = {
+  LOG_LEVEL: "warn",
+  CROSS_CELL_CREDIT_TIMEOUT_MS: "1000",
+  CROSS_CELL_RETRY_INTERVAL_MS: "500",
+  ROUTER_CELL_TIMEOUT_MS: "2500",
+  ROUTER_HEALTH_INTERVAL_MS: "250",
+  ROUTER_RATE_LIMIT_PER_SECOND: "100000",
+  ROUTER_RATE_LIMIT_BURST: "100000",
+};
+
 /** A local platform (2 cells x 3 AZs by default) in a temp dir, on free ports, quiet. */
 export async function startTestPlatform(
   overrides: Partial<ConstructorParameters<typeof LocalPlatform>[0]> = {},
@@ -47,15 +58,7 @@ export async function startTestPlatform(
     cellBasePort: routerPort + 10,
     capacity: 1000,
     stdio: "ignore",
-    env: {
-      LOG_LEVEL: "warn",
-      CROSS_CELL_CREDIT_TIMEOUT_MS: "1000",
-      CROSS_CELL_RETRY_INTERVAL_MS: "500",
-      ROUTER_CELL_TIMEOUT_MS: "2500",
-      ROUTER_HEALTH_INTERVAL_MS: "250",
-      ROUTER_RATE_LIMIT_PER_SECOND: "100000",
-      ROUTER_RATE_LIMIT_BURST: "100000",
-    },
+    env: TEST_PLATFORM_ENV,
     ...overrides,
   });
   await platform.start();

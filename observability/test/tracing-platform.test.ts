@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { LocalPlatform } from "../../control-plane/src/local/local-platform.js";
-import { startTestPlatform } from "../../e2e/test/platform.js";
+import { startTestPlatform, TEST_PLATFORM_ENV } from "../../e2e/test/platform.js";
 import { startCellProcess } from "../../test-support/cell-process.js";
 import { runCellctl } from "../../test-support/cellctl.js";
 import { http } from "../../test-support/http.js";
@@ -70,13 +70,7 @@ describe("tracing across cells (OpenTelemetry, OTLP/HTTP to a loopback receiver)
     receiver = await startReceiver();
     platform = await startTestPlatform({
       env: {
-        LOG_LEVEL: "warn",
-        CROSS_CELL_CREDIT_TIMEOUT_MS: "1000",
-        CROSS_CELL_RETRY_INTERVAL_MS: "500",
-        ROUTER_CELL_TIMEOUT_MS: "2500",
-        ROUTER_HEALTH_INTERVAL_MS: "250",
-        ROUTER_RATE_LIMIT_PER_SECOND: "100000",
-        ROUTER_RATE_LIMIT_BURST: "100000",
+        ...TEST_PLATFORM_ENV,
         OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
         OTEL_BSP_SCHEDULE_DELAY: "100",
       },
