@@ -1,7 +1,6 @@
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
+import { openSqliteFile } from "@cellwallet/store-support/sqlite";
 import { tracingEnabled, withSpan } from "@cellwallet/telemetry";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import {
   type Changes,
   type CommitOutcome,
@@ -83,6 +82,14 @@ function asContention(error: unknown): unknown {
   return busy ? new ContentionError("the ledger's write lock is held by another replica; retry later") : error;
 }
 
+/** Columns added after a file was first created (an older cell's file is upgraded in place). */
+function addMissingColumns(db: Database.Database): void {
+  for (const { table, column, definition } of ADDED_COLUMNS) {
+    const columns = db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
+    if (!columns.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+  }
+}
+
 /**
  * The embedded store on SQLite (better-sqlite3): WAL with synchronous=FULL, so
  * every commit is fsynced. Concurrent commits are grouped: all operations that
@@ -98,20 +105,15 @@ export class SqliteLedgerStore implements LedgerStore {
   private observer: StoreObserver | undefined;
 
   constructor(options: SqliteStoreOptions) {
-    mkdirSync(dirname(options.path), { recursive: true });
-    this.db = new Database(options.path);
-    // The busy timeout first: switching to WAL takes a lock, and processes opening one file together
-    // (a cell's AZ replicas, cellctl beside the launcher) must wait for it rather than fail with SQLITE_BUSY.
-    this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
-    this.db.pragma("journal_mode = WAL");
-    this.db.pragma("synchronous = FULL");
-    this.db
-      .transaction(() => {
-        this.db.exec(SCHEMA);
-        this.addMissingColumns();
-        this.db.exec(LATE_INDEXES);
-      })
-      .immediate();
+    // A cell's AZ replicas open one file together: openSqliteFile waits out their start-up races.
+    this.db = openSqliteFile(options.path, {
+      busyTimeoutMs: options.busyTimeoutMs,
+      initialise: (db) => {
+        db.exec(SCHEMA);
+        addMissingColumns(db);
+        db.exec(LATE_INDEXES);
+      },
+    });
     this.maxBatch = options.maxBatch ?? 256;
     const prepare = (sql: string) => this.db.prepare(sql).safeIntegers(true);
     this.stmt = {
@@ -373,14 +375,6 @@ export class SqliteLedgerStore implements LedgerStore {
       const info = this.stmt.updateIdempotency.run(idempotencyParams(changes.idempotencyUpdate.record));
       // Someone answered from the provisional record first: that answer stands (the savepoint undoes the rest).
       if (info.changes !== 1) throw new Refused("idempotency-final");
-    }
-  }
-
-  private addMissingColumns(): void {
-    for (const { table, column, definition } of ADDED_COLUMNS) {
-      const columns = this.db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
-      if (!columns.some((c) => c.name === column))
-        this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
     }
   }
 

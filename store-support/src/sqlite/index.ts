@@ -1,0 +1,1 @@
+export { openSqliteFile, type SqliteOpenOptions } from "./open-sqlite-file.js";
