@@ -101,6 +101,23 @@ describe("cellctl exit codes", () => {
     }
   }, 60_000);
 
+  it("answers a failure under --json with one JSON error object on stdout and the same exit status", async () => {
+    const env = registry();
+    for (const [args, code, text] of [
+      [["cells", "describe", "nope", "--json"], 2, "unknown cell nope"],
+      [["cells", "list", "--json", "--no-such-option"], 2, "unknown option '--no-such-option'"],
+      [["cells", "drain", "nope", "--yes", "--json"], 2, "unknown cell nope"],
+    ] as const) {
+      const run = await runCellctl([...args], env);
+      const what = `cellctl ${args.join(" ")} -> ${run.code}: ${run.stdout} ${run.stderr}`;
+      expect(run.code, what).toBe(code);
+      const answer = JSON.parse(run.stdout) as { error: { message: string; exitCode: number } };
+      expect(answer.error.exitCode, what).toBe(code);
+      expect(answer.error.message, what).toContain(text);
+      expect(answer.error.message, what).not.toMatch(/^cellctl:|\n/);
+    }
+  }, 60_000);
+
   it("exits 0 for --help", async () => {
     const run = await runCellctl(["cells", "rebalance", "--help"], registry());
     expect(run.code).toBe(0);

@@ -6,6 +6,7 @@ import { canaryCommand } from "./canary-command.js";
 import { cellsCommand } from "./cells-command.js";
 import { checkpointsCommand } from "./checkpoints-command.js";
 import { EXIT_USAGE } from "./operator-prompt.js";
+import { printJsonFailure, wantsJson } from "./output.js";
 import { reconcileCommand } from "./reconcile-command.js";
 import { rolloutCommand } from "./rollout-command.js";
 import { tokenCommand } from "./token-command.js";
@@ -71,6 +72,10 @@ export async function runCellctl(argv: string[], env: NodeJS.ProcessEnv): Promis
     command.exitOverride();
     command.configureOutput({ outputError: (message, write) => write(errorText(message, command)) });
   }
+  const fail = (message: string, exitCode: number) => {
+    if (wantsJson(argv)) printJsonFailure(oneLine(message), exitCode);
+    return exitCode;
+  };
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === "number" ? process.exitCode : 0;
@@ -79,11 +84,16 @@ export async function runCellctl(argv: string[], env: NodeJS.ProcessEnv): Promis
       // --help asked for: 0. Help shown because no command was given ("commander.help"): a usage error.
       if (error.code === "commander.helpDisplayed" || error.code === "commander.version") return 0;
       // command.error() from an action: its own documented status (default 1 is never used for usage below).
-      if (error.code === "commander.error") return error.exitCode;
-      return EXIT_USAGE;
+      if (error.code === "commander.error") return fail(error.message, error.exitCode);
+      return fail(error.message, EXIT_USAGE);
     }
     const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`cellctl: ${message.split("\n")[0]}\n`);
-    return EXIT_USAGE;
+    process.stderr.write(`cellctl: ${oneLine(message)}\n`);
+    return fail(message, EXIT_USAGE);
   }
+}
+
+/** A failure's first line, without commander's "error:" or our "cellctl:" prefix (for the JSON object). */
+function oneLine(message: string): string {
+  return (message.split("\n")[0] ?? "").replace(/^(error:|cellctl:)\s*/i, "").trim();
 }

@@ -2,9 +2,11 @@ import { DEVELOPMENT_INTERNAL_SECRET, MIGRATION_EXPORT_DEFAULT_LIMIT, mintToken,
 import { CellMigrationClient } from "../migration/cell-migration-client.js";
 import type { MigrationDeps, MigrationHooks, MigrationOutcome } from "../migration/migrate-user.js";
 import { COMPLETES, type MigrationAction, stepIndex } from "../migration/migration-steps.js";
+import type { MoveContext } from "../migration/move-users.js";
 import { MIGRATION_STEPS, type MigrationRecord } from "../placement/migration-records.js";
 import type { PlacementStore } from "../placement/placement-store.js";
-import { isProduction, operatorName } from "./cli-env.js";
+import { isProduction, operatorName, recordOperatorAction } from "./cli-env.js";
+import { progressWriter } from "./output.js";
 
 /**
  * What the migration commands (users migrate, cells drain, cells rebalance)
@@ -133,5 +135,16 @@ export function migrationJson(outcome: MigrationOutcome): Record<string, unknown
     ...(outcome.ok ? {} : { kind: outcome.kind, reason: outcome.reason }),
     migration: outcome.migration ?? null,
     pauseMs: outcome.migration?.pauseMs ?? null,
+  };
+}
+
+/** What drain and rebalance move users with: this operator, the audit trail, progress on the right stream. */
+export function moveContext(env: NodeJS.ProcessEnv, store: PlacementStore, json: boolean): MoveContext {
+  return {
+    deps: migrationDeps(env, store),
+    actor: operatorName(env),
+    record: (input) => recordOperatorAction(env, input),
+    hooks: () => progressHooks(env, json, "    "),
+    progress: progressWriter(json),
   };
 }
