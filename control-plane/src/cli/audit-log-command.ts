@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { OperatorLogVerifier, type OperatorRecord } from "../audit/operator-log.js";
 import { openOperatorLogFromEnv } from "./cli-env.js";
+import { printJson } from "./output.js";
 
 /**
  * `cellctl audit-log`: prints the operators' audit trail and verifies its hash
@@ -26,7 +27,7 @@ export function auditLogCommand(env: NodeJS.ProcessEnv): Command {
       }
       const result = verifier.result();
       if (options.json) {
-        process.stdout.write(`${JSON.stringify({ verification: result, records }, null, 2)}\n`);
+        printJson({ verification: result, records });
       } else {
         const lines = ["SEQ    AT                        ACTOR            ACTION              TARGET"];
         for (const r of records) {

@@ -4,6 +4,7 @@ import { RouterWeightsDriver } from "../az/router-weights-driver.js";
 import { type AzTrafficDriver, UsageError, type WeightChange } from "../az/traffic-driver.js";
 import { openOperatorLogFromEnv, openPlacementStoreFromEnv, operatorName } from "./cli-env.js";
 import { confirmOrExit, EXIT_REFUSED, EXIT_USAGE, recordThenApply } from "./operator-prompt.js";
+import { printJson } from "./output.js";
 
 type AnyDriver = AzTrafficDriver<WeightChange>;
 
@@ -89,7 +90,7 @@ function report(
   if (json) {
     const extra = driver instanceof Route53Driver ? { changeId: driver.lastChangeId ?? null } : {};
     const out = { az, action: verb, driver: driver.name, ...driver.scope, changes, unchanged, ...extra };
-    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    printJson(out);
     return;
   }
   const lines = [driver.table.header];

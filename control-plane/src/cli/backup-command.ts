@@ -6,6 +6,7 @@ import { backupRoot, cellService, dynamoDbFromEnv, ledgerPathOf, trustedCheckpoi
 import { backupRestoreCommand } from "./backup-restore-command.js";
 import { operatorName, recordOperatorAction, withPlacementStore } from "./cli-env.js";
 import { EXIT_REFUSED, EXIT_USAGE } from "./operator-prompt.js";
+import { printJson } from "./output.js";
 
 const MANIFEST_FILE = "manifest.json"; // cell-service's backup/backup-manifest.ts
 
@@ -100,7 +101,7 @@ Examples:
       }
       if (options.json) {
         const { heads: _heads, ...rest } = manifest;
-        process.stdout.write(`${JSON.stringify({ path: outDir, ...rest }, null, 2)}\n`);
+        printJson({ path: outDir, ...rest });
         return;
       }
       process.stdout.write(`backup ${summary(manifest, outDir)}\n`);
@@ -164,7 +165,7 @@ Examples:
               }
             : { path: b.path, error: b.error },
         );
-        process.stdout.write(`${JSON.stringify({ items }, null, 2)}\n`);
+        printJson({ items });
         return;
       }
       const lines = ["CELL         CREATED                    WALLETS    ENTRIES  CHECKPOINT      BYTES  PATH"];
@@ -228,9 +229,17 @@ Examples:
       }
       const { manifest } = result;
       if (options.json) {
-        process.stdout.write(
-          `${JSON.stringify({ path: resolve(backup), cellId: manifest.cellId, createdAt: manifest.createdAt, valid: result.valid, problems: result.problems, wallets: result.report?.wallets ?? null, entries: result.report?.entries ?? null, checkpoint: manifest.latestCheckpoint?.sequence ?? null, anchored: result.report?.checkpoints.anchored ?? false }, null, 2)}\n`,
-        );
+        printJson({
+          path: resolve(backup),
+          cellId: manifest.cellId,
+          createdAt: manifest.createdAt,
+          valid: result.valid,
+          problems: result.problems,
+          wallets: result.report?.wallets ?? null,
+          entries: result.report?.entries ?? null,
+          checkpoint: manifest.latestCheckpoint?.sequence ?? null,
+          anchored: result.report?.checkpoints.anchored ?? false,
+        });
       } else if (result.valid) {
         process.stdout.write(
           `valid: ${summary(manifest, resolve(backup))}; every chain verified${result.report?.checkpoints.anchored ? ", anchored by the signed checkpoint" : ""}\n`,

@@ -8,6 +8,7 @@ import { restoreDynamoDbCell } from "./backup-restore-dynamodb.js";
 import { lossLines, type RestoreOptions } from "./backup-restore-report.js";
 import { operatorName, recordOperatorAction, withPlacementStore } from "./cli-env.js";
 import { EXIT_REFUSED, EXIT_USAGE } from "./operator-prompt.js";
+import { printJson } from "./output.js";
 
 function signal(pids: readonly number[], sig: NodeJS.Signals): void {
   for (const pid of pids) {
@@ -173,9 +174,18 @@ Examples:
       const loss = reference ? lossReport(manifest.heads, manifest.createdAtMs, reference.heads, reference) : undefined;
       const back = pids.length > 0 ? await waitReady(cell, 30_000) : undefined;
       if (options.json) {
-        process.stdout.write(
-          `${JSON.stringify({ cellId: options.cell, backup: resolve(backup), backupCreatedAt: manifest.createdAt, wallets: manifest.wallets, entries: manifest.entries, chainsVerified: true, replaced: result.replaced, restartedReady: back ?? null, pendingTransfersAtBackup: manifest.pendingTransfers, loss: loss ?? null }, null, 2)}\n`,
-        );
+        printJson({
+          cellId: options.cell,
+          backup: resolve(backup),
+          backupCreatedAt: manifest.createdAt,
+          wallets: manifest.wallets,
+          entries: manifest.entries,
+          chainsVerified: true,
+          replaced: result.replaced,
+          restartedReady: back ?? null,
+          pendingTransfersAtBackup: manifest.pendingTransfers,
+          loss: loss ?? null,
+        });
         return;
       }
       const lines = [

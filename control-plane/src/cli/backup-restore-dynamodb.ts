@@ -3,6 +3,7 @@ import { cellService, dynamoDbFromEnv } from "./backup-env.js";
 import { lossLines, type RestoreOptions } from "./backup-restore-report.js";
 import { operatorName, recordOperatorAction } from "./cli-env.js";
 import { EXIT_REFUSED, EXIT_USAGE } from "./operator-prompt.js";
+import { printJson } from "./output.js";
 
 /**
  * `cellctl backup restore` of a DynamoDB backup: the cell's tables restored
@@ -50,9 +51,17 @@ export async function restoreDynamoDbCell(
   }
   const loss = reference ? lossReport(manifest.heads, manifest.createdAtMs, reference.heads, reference) : undefined;
   if (options.json) {
-    process.stdout.write(
-      `${JSON.stringify({ cellId: options.cell, backup: backupPath, backupCreatedAt: manifest.createdAt, wallets: manifest.wallets, entries: manifest.entries, chainsVerified: true, tables: result.tables, pendingTransfersAtBackup: manifest.pendingTransfers, loss: loss ?? null }, null, 2)}\n`,
-    );
+    printJson({
+      cellId: options.cell,
+      backup: backupPath,
+      backupCreatedAt: manifest.createdAt,
+      wallets: manifest.wallets,
+      entries: manifest.entries,
+      chainsVerified: true,
+      tables: result.tables,
+      pendingTransfersAtBackup: manifest.pendingTransfers,
+      loss: loss ?? null,
+    });
     return;
   }
   const lines = [

@@ -5,6 +5,7 @@ import { CanaryMetrics } from "../canary/canary-metrics.js";
 import type { CellRecord, PlacementStore } from "../placement/placement-store.js";
 import { auditorToken, operatorName, recordOperatorAction, signingSecret, withPlacementStore } from "./cli-env.js";
 import { EXIT_REFUSED, EXIT_USAGE } from "./operator-prompt.js";
+import { printJson } from "./output.js";
 
 /** Milliseconds from "10s", "500ms", "1m" or a plain number of ms; undefined when malformed or out of range. */
 function parseInterval(value: string): number | undefined {
@@ -60,7 +61,7 @@ async function pinCanaries(env: NodeJS.ProcessEnv, store: PlacementStore, cells:
 
 function printResults(results: JourneyResult[], json: boolean): void {
   if (json) {
-    console.log(JSON.stringify({ journeys: results }, null, 2));
+    printJson({ journeys: results });
     return;
   }
   for (const r of results) {

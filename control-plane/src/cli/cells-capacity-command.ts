@@ -3,6 +3,7 @@ import { DEFAULT_OPS_THRESHOLD, opsHeadroomPercent } from "../placement/ops-head
 import type { CellEndpoint, CellRecord } from "../placement/placement-store.js";
 import { operatorName, withPlacementStore } from "./cli-env.js";
 import { EXIT_USAGE, recordThenApply } from "./operator-prompt.js";
+import { printJson } from "./output.js";
 
 /**
  * A cell's measured capacity in the registry (`cellctl cells set-capacity`) and
@@ -107,7 +108,7 @@ Examples:
           () => store.setCellMaxOpsPerSecond(cellId, maxTps),
         );
         if (!written) return command.error(`cellctl: unknown cell ${cellId}`, { exitCode: EXIT_USAGE });
-        if (options.json) process.stdout.write(`${JSON.stringify({ cell: written }, null, 2)}\n`);
+        if (options.json) printJson({ cell: written });
         else
           process.stdout.write(
             maxTps === undefined

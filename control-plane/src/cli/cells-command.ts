@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import { probeReady, sampleLoad } from "../cells/cell-probes.js";
 import {
   DEFAULT_AZ_HEADROOM,
   lifecycleTransition,
@@ -12,6 +13,7 @@ import { cellsMoveCommands } from "./cells-moves-command.js";
 import { operatorName, withPlacementStore } from "./cli-env.js";
 import { launcherSupervision } from "./launcher-status-lines.js";
 import { confirmOrExit, EXIT_REFUSED, EXIT_USAGE, recordThenApply } from "./operator-prompt.js";
+import { printJson } from "./output.js";
 
 function fillPercent(cell: CellRecord): number | null {
   return cell.capacity > 0 ? Math.round((1000 * cell.users) / cell.capacity) / 10 : null;
@@ -25,67 +27,6 @@ async function requireCell(store: PlacementStore, cellId: string, command: Comma
   const cell = await store.getCell(cellId);
   if (!cell) return command.error(`cellctl: unknown cell ${cellId}`, { exitCode: EXIT_USAGE });
   return cell;
-}
-
-interface ReadyProbe {
-  ready: boolean;
-  status: number | null;
-  ms: number;
-  error?: string;
-}
-
-async function probeReady(url: string, timeoutMs: number): Promise<ReadyProbe> {
-  const started = performance.now();
-  try {
-    const response = await fetch(`${url.replace(/\/$/, "")}/ready`, { signal: AbortSignal.timeout(timeoutMs) });
-    await response.arrayBuffer();
-    return { ready: response.status === 200, status: response.status, ms: Math.round(performance.now() - started) };
-  } catch (error) {
-    const e = error as Error;
-    return {
-      ready: false,
-      status: null,
-      ms: Math.round(performance.now() - started),
-      error: e.name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : e.message,
-    };
-  }
-}
-
-/** Wallet operations a replica has counted so far (all types and outcomes), from its /metrics; null when unreadable. */
-async function operationsCounted(url: string, timeoutMs: number): Promise<number | null> {
-  try {
-    const response = await fetch(`${url.replace(/\/$/, "")}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
-    if (response.status !== 200) return null;
-    let total = 0;
-    for (const line of (await response.text()).split("\n")) {
-      if (line.startsWith("cellwallet_wallet_operations_total{"))
-        total += Number(line.slice(line.lastIndexOf(" ") + 1));
-    }
-    return total;
-  } catch {
-    return null;
-  }
-}
-
-/** Current load per AZ replica: wallet operations per second over `sampleMs` (two /metrics scrapes). */
-export async function sampleLoad(
-  endpoints: readonly CellEndpoint[],
-  sampleMs: number,
-  timeoutMs: number,
-): Promise<{ opsPerSecond: number | null; byAz: Record<string, number | null> }> {
-  const first = await Promise.all(endpoints.map((e) => operationsCounted(e.url, timeoutMs)));
-  await new Promise((r) => setTimeout(r, sampleMs));
-  const second = await Promise.all(endpoints.map((e) => operationsCounted(e.url, timeoutMs)));
-  const byAz: Record<string, number | null> = {};
-  let total: number | null = null;
-  endpoints.forEach((e, i) => {
-    const a = first[i];
-    const b = second[i];
-    const rate = a == null || b == null ? null : Math.round(((b - a) * 10_000) / sampleMs) / 10;
-    byAz[e.az] = rate;
-    if (rate !== null) total = (total ?? 0) + rate;
-  });
-  return { opsPerSecond: total, byAz };
 }
 
 function listCommand(env: NodeJS.ProcessEnv): Command {
@@ -103,7 +44,7 @@ function listCommand(env: NodeJS.ProcessEnv): Command {
           fillPercent: fillPercent(c),
           opsCapacity: capacity.views[c.cellId] ?? null,
         }));
-        process.stdout.write(`${JSON.stringify({ cells: out }, null, 2)}\n`);
+        printJson({ cells: out });
         return;
       }
       const lines = ["CELL                 STATE      USERS/CAPACITY   FILL  AZS (weight)"];
@@ -169,9 +110,14 @@ Examples:
         const verdict = `can lose one AZ: ${stability.canLoseOneAz ? "yes" : "no"} (${stability.inService} of ${stability.total} AZs in service)`;
         if (options.json) {
           const endpoints = cell.endpoints.map((e, i) => ({ ...e, readiness: probes[i] }));
-          process.stdout.write(
-            `${JSON.stringify({ cell: { ...cell, fillPercent: fillPercent(cell), endpoints }, load: { users: cell.users, ...(load ?? { opsPerSecond: null, byAz: {} }) }, opsCapacity: capacityView(cell, load?.opsPerSecond ?? null), staticStability: stability, verdict, ...(launcher.json ? { launcher: launcher.json } : {}) }, null, 2)}\n`,
-          );
+          printJson({
+            cell: { ...cell, fillPercent: fillPercent(cell), endpoints },
+            load: { users: cell.users, ...(load ?? { opsPerSecond: null, byAz: {} }) },
+            opsCapacity: capacityView(cell, load?.opsPerSecond ?? null),
+            staticStability: stability,
+            verdict,
+            ...(launcher.json ? { launcher: launcher.json } : {}),
+          });
           return;
         }
         const fill = fillPercent(cell);
@@ -286,7 +232,7 @@ Examples:
             },
             () => store.putCell(next),
           );
-          if (options.json) process.stdout.write(`${JSON.stringify({ created: !existing, cell: written }, null, 2)}\n`);
+          if (options.json) printJson({ created: !existing, cell: written });
           else
             process.stdout.write(
               `${existing ? "updated" : "registered"} ${cellId}: ${written.state}, ${written.users}/${written.capacity} users, ${azSummary(written)}\n`,
@@ -327,7 +273,7 @@ Examples:
           return cmd.error(`cellctl: refusing to ${verb} ${cellId}: ${transition.reason}`, { exitCode: EXIT_REFUSED });
         }
         if (!transition.changed) {
-          if (options.json) process.stdout.write(`${JSON.stringify({ cellId, state: cell.state, changed: false })}\n`);
+          if (options.json) printJson({ cellId, state: cell.state, changed: false }, { compact: true });
           else process.stdout.write(`${cellId} is already ${cell.state}: nothing to do\n`);
           return;
         }
@@ -344,9 +290,7 @@ Examples:
           () => store.putCell({ cellId, state: transition.to, capacity: cell.capacity, endpoints: cell.endpoints }),
         );
         if (options.json)
-          process.stdout.write(
-            `${JSON.stringify({ cellId, from: cell.state, state: written.state, changed: true })}\n`,
-          );
+          printJson({ cellId, from: cell.state, state: written.state, changed: true }, { compact: true });
         else process.stdout.write(`${cellId}: ${cell.state} -> ${written.state}\n`);
       });
     });

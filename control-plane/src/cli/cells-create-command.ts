@@ -4,6 +4,7 @@ import { assertLauncherRunning, waitApplied } from "../rollout/local-driver.js";
 import { openLocalPlatformState } from "../rollout/open-rollout.js";
 import { openPlacementStoreFromEnv, operatorName, recordOperatorAction } from "./cli-env.js";
 import { EXIT_REFUSED, EXIT_USAGE } from "./operator-prompt.js";
+import { printJson } from "./output.js";
 
 const CELL_ID = /^[a-z0-9-]{1,40}$/;
 
@@ -104,7 +105,7 @@ Examples:
           };
           await placement.putCell(cell);
           if (options.json) {
-            process.stdout.write(`${JSON.stringify({ ...cell, version, processes }, null, 2)}\n`);
+            printJson({ ...cell, version, processes });
           } else {
             const lines = [`created ${cellId} (active, capacity ${options.capacity}, version ${version}):`];
             for (const p of processes)

@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError } from "commander";
 import { auditorToken, getFromCell, openPlacementStoreFromEnv, operatorName, recordOperatorAction } from "./cli-env.js";
+import { printJson } from "./output.js";
 
 function sequence(value: string): number {
   if (!/^[1-9][0-9]{0,14}$/.test(value)) throw new InvalidArgumentError("a checkpoint sequence (1, 2, 3…)");
@@ -68,7 +69,7 @@ Examples:
         }
       }
       if (options.export !== undefined || options.json) {
-        process.stdout.write(`${JSON.stringify(answer.body, null, 2)}\n`);
+        printJson(answer.body);
         return;
       }
       const items = (answer.body as { items: CheckpointSummary[] }).items;

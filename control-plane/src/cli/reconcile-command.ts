@@ -6,6 +6,7 @@ import {
   reconcilePlatform,
 } from "../reconcile/platform-reconciliation.js";
 import { auditorToken, getFromCell, openPlacementStoreFromEnv, operatorName, recordOperatorAction } from "./cli-env.js";
+import { printJson } from "./output.js";
 
 export const CELL_RECONCILIATION_PATH = "/api/v1/cell/reconciliation";
 
@@ -124,9 +125,7 @@ Examples:
       }
       const platform = reconcilePlatform(reports, credited, Boolean(options.all) && errors.length === 0);
       if (options.json) {
-        process.stdout.write(
-          `${JSON.stringify({ valid: platform.valid && errors.length === 0, platform, cells: reports, errors }, null, 2)}\n`,
-        );
+        printJson({ valid: platform.valid && errors.length === 0, platform, cells: reports, errors });
       } else {
         process.stdout.write(render(reports, errors, platform, Boolean(options.all)));
       }

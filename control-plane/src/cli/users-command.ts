@@ -11,6 +11,7 @@ import { planRefusal, rollbackPlan, writesPaused } from "../migration/migration-
 import { operatorName, recordOperatorAction, withPlacementStore } from "./cli-env.js";
 import { migrationDeps, migrationJson, outcomeSummary, progressHooks } from "./migration-cli.js";
 import { confirmOrExit, EXIT_REFUSED, EXIT_USAGE } from "./operator-prompt.js";
+import { printJson } from "./output.js";
 
 function fail(command: Command, message: string, exitCode: number): never {
   return command.error(`cellctl: ${message}`, { exitCode });
@@ -52,9 +53,15 @@ Examples:
         const walletId = "walletId" in wallet ? wallet.walletId : history[0]?.walletId;
         const relocation = walletId ? await store.getRelocation(walletId) : undefined;
         if (options.json) {
-          process.stdout.write(
-            `${JSON.stringify({ userId, placement, cellState: cell?.state ?? null, wallet, relocation: relocation ?? null, migration: active ?? null, history }, null, 2)}\n`,
-          );
+          printJson({
+            userId,
+            placement,
+            cellState: cell?.state ?? null,
+            wallet,
+            relocation: relocation ?? null,
+            migration: active ?? null,
+            history,
+          });
           return;
         }
         const lines = [
@@ -86,7 +93,7 @@ Examples:
 }
 
 function report(outcome: MigrationOutcome, json: boolean): void {
-  if (json) process.stdout.write(`${JSON.stringify(migrationJson(outcome), null, 2)}\n`);
+  if (json) printJson(migrationJson(outcome));
   else process.stdout.write(`${outcomeSummary(outcome)}\n`);
 }
 

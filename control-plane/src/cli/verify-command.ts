@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from "commander";
 import type { CellRecord } from "../placement/placement-store.js";
 import { auditorToken, getFromCell, openPlacementStoreFromEnv, recordOperatorAction } from "./cli-env.js";
+import { printJson } from "./output.js";
 
 /** The cell's answer to GET /api/v1/cell/audit (see cell-service/src/application/cell-verification.ts). */
 interface CellReport {
@@ -130,9 +131,7 @@ Examples:
         }
         if (options.json) {
           const cellsOut = outcomes.map((o) => (o.ok ? o.report : { cellId: o.cellId, error: o.error }));
-          process.stdout.write(
-            `${JSON.stringify({ valid: outcomes.every((o) => o.ok && o.report.valid), cells: cellsOut }, null, 2)}\n`,
-          );
+          printJson({ valid: outcomes.every((o) => o.ok && o.report.valid), cells: cellsOut });
         } else {
           process.stdout.write(table(outcomes));
         }

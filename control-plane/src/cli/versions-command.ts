@@ -5,6 +5,7 @@ import type { LocalPlatformState } from "../local/local-platform-state.js";
 import { openLocalPlatformState } from "../rollout/open-rollout.js";
 import { operatorName, recordOperatorAction } from "./cli-env.js";
 import { EXIT_REFUSED, EXIT_USAGE } from "./operator-prompt.js";
+import { printJson } from "./output.js";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -79,7 +80,7 @@ function listCommand(env: NodeJS.ProcessEnv): Command {
             .map((p) => `${p.cellId}/${p.az}`),
         }));
         if (options.json) {
-          process.stdout.write(`${JSON.stringify({ versions, processes: observed }, null, 2)}\n`);
+          printJson({ versions, processes: observed });
           return;
         }
         const lines = ["VERSION      RUNNING ON                                   ENTRY"];
