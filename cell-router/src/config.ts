@@ -5,10 +5,9 @@ import {
   type JwtConfig,
   jwtConfigFromEnv,
 } from "@cellwallet/contract";
+import { type PlacementStoreConfig, placementStoreConfigFromEnv } from "@cellwallet/placement";
 
-export type PlacementStoreConfig =
-  | { kind: "sqlite"; path: string }
-  | { kind: "dynamodb"; endpoint?: string; region: string; tablePrefix?: string };
+export type { PlacementStoreConfig } from "@cellwallet/placement";
 
 export interface RouterConfig {
   az: string;
@@ -66,23 +65,7 @@ export function routerConfigFromEnv(env: NodeJS.ProcessEnv): RouterConfig {
     }
   }
 
-  const storeKind = env.PLACEMENT_STORE ?? "sqlite";
-  let placementStore: PlacementStoreConfig;
-  if (storeKind === "sqlite") {
-    placementStore = {
-      kind: "sqlite",
-      path: resolve(env.PLACEMENT_SQLITE_PATH ?? resolve(dataDir, "control-plane", "placement.sqlite")),
-    };
-  } else if (storeKind === "dynamodb") {
-    placementStore = {
-      kind: "dynamodb",
-      region: env.AWS_REGION ?? "us-east-1",
-      ...(env.DYNAMODB_ENDPOINT ? { endpoint: env.DYNAMODB_ENDPOINT } : {}),
-      ...(env.PLACEMENT_TABLE_PREFIX ? { tablePrefix: env.PLACEMENT_TABLE_PREFIX } : {}),
-    };
-  } else {
-    throw new Error(`PLACEMENT_STORE must be sqlite or dynamodb, got ${storeKind}`);
-  }
+  const placementStore = placementStoreConfigFromEnv(env);
 
   const port = int(env, "ROUTER_PORT", 8080, 0);
   if (port > 65535) throw new Error(`ROUTER_PORT is not a port: ${env.ROUTER_PORT}`);

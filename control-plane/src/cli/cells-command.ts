@@ -1,3 +1,4 @@
+import type { CellEndpoint, CellRecord, PlacementStore } from "@cellwallet/placement";
 import { Command } from "commander";
 import {
   DEFAULT_AZ_HEADROOM,
@@ -5,7 +6,6 @@ import {
   parseEndpointOption,
   staticStability,
 } from "../placement/cell-operations.js";
-import type { CellEndpoint, CellRecord, PlacementStore } from "../placement/placement-store.js";
 import { capacityText, capacityView, listCapacityLines, setCapacityCommand } from "./cells-capacity-command.js";
 import { cellsCreateCommand } from "./cells-create-command.js";
 import { cellsMoveCommands } from "./cells-moves-command.js";

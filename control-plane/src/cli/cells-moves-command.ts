@@ -1,3 +1,4 @@
+import type { MigrationRecord, PlacementStore } from "@cellwallet/placement";
 import { Command, InvalidArgumentError } from "commander";
 import {
   driveMigration,
@@ -12,8 +13,6 @@ import {
   planDrain,
   planRebalance,
 } from "../migration/rebalance-plan.js";
-import type { MigrationRecord } from "../placement/migration-records.js";
-import type { PlacementStore } from "../placement/placement-store.js";
 import { operatorName, recordOperatorAction, withPlacementStore } from "./cli-env.js";
 import { migrationDeps, progressHooks } from "./migration-cli.js";
 import { confirmOrExit, EXIT_REFUSED, EXIT_USAGE, recordThenApply } from "./operator-prompt.js";

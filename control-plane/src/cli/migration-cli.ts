@@ -1,9 +1,9 @@
 import { DEVELOPMENT_INTERNAL_SECRET, MIGRATION_EXPORT_DEFAULT_LIMIT, mintToken, SCOPES } from "@cellwallet/contract";
+import type { PlacementStore } from "@cellwallet/placement";
+import { MIGRATION_STEPS, type MigrationRecord } from "@cellwallet/placement";
 import { CellMigrationClient } from "../migration/cell-migration-client.js";
 import type { MigrationDeps, MigrationHooks, MigrationOutcome } from "../migration/migrate-user.js";
 import { COMPLETES, type MigrationAction, stepIndex } from "../migration/migration-steps.js";
-import { MIGRATION_STEPS, type MigrationRecord } from "../placement/migration-records.js";
-import type { PlacementStore } from "../placement/placement-store.js";
 import { isProduction, operatorName } from "./cli-env.js";
 
 /**
