@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import {
   assertProductionSafe,
   DEVELOPMENT_INTERNAL_SECRET,
+  isProductionMode,
   type JwtConfig,
   jwtConfigFromEnv,
 } from "@cellwallet/contract";
@@ -46,7 +47,7 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number
 
 /** Reads the router's configuration from the environment (documented in cell-router/README.md). */
 export function routerConfigFromEnv(env: NodeJS.ProcessEnv): RouterConfig {
-  const production = env.WALLET_MODE === "production" || env.NODE_ENV === "production";
+  const production = isProductionMode(env);
   const az = env.AZ ?? "az-1";
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(az)) throw new Error(`AZ must be 1..64 of A-Z a-z 0-9 . _ -, got ${az}`);
   const dataDir = resolve(env.WALLET_DATA_DIR ?? ".data");

@@ -1,5 +1,5 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DEVELOPMENT_JWT_SECRET, mintToken, SCOPES } from "@cellwallet/contract";
+import { DEVELOPMENT_JWT_SECRET, isProductionMode, mintToken, SCOPES } from "@cellwallet/contract";
 import {
   type CellRecord,
   openPlacementStore,
@@ -32,7 +32,7 @@ export async function withPlacementStore<T>(
 }
 
 export function isProduction(env: NodeJS.ProcessEnv): boolean {
-  return env.WALLET_MODE === "production" || env.NODE_ENV === "production";
+  return isProductionMode(env);
 }
 
 /** The local JWT secret, refused in production when it is the development one or short. */
