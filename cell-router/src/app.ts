@@ -16,7 +16,7 @@ import {
   type TokenVerifier,
   WALLET_LOCATION_HEADER,
 } from "@cellwallet/contract";
-import type { CellRecord } from "@cellwallet/control-plane/placement";
+import type { CellRecord } from "@cellwallet/placement";
 import {
   activeTraceparent,
   addSpanEvent,

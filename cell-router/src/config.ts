@@ -2,13 +2,13 @@ import { resolve } from "node:path";
 import {
   assertProductionSafe,
   DEVELOPMENT_INTERNAL_SECRET,
+  isProductionMode,
   type JwtConfig,
   jwtConfigFromEnv,
 } from "@cellwallet/contract";
+import { type PlacementStoreConfig, placementStoreConfigFromEnv } from "@cellwallet/placement";
 
-export type PlacementStoreConfig =
-  | { kind: "sqlite"; path: string }
-  | { kind: "dynamodb"; endpoint?: string; region: string; tablePrefix?: string };
+export type { PlacementStoreConfig } from "@cellwallet/placement";
 
 export interface RouterConfig {
   az: string;
@@ -47,7 +47,7 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number
 
 /** Reads the router's configuration from the environment (documented in cell-router/README.md). */
 export function routerConfigFromEnv(env: NodeJS.ProcessEnv): RouterConfig {
-  const production = env.WALLET_MODE === "production" || env.NODE_ENV === "production";
+  const production = isProductionMode(env);
   const az = env.AZ ?? "az-1";
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(az)) throw new Error(`AZ must be 1..64 of A-Z a-z 0-9 . _ -, got ${az}`);
   const dataDir = resolve(env.WALLET_DATA_DIR ?? ".data");
@@ -66,23 +66,7 @@ export function routerConfigFromEnv(env: NodeJS.ProcessEnv): RouterConfig {
     }
   }
 
-  const storeKind = env.PLACEMENT_STORE ?? "sqlite";
-  let placementStore: PlacementStoreConfig;
-  if (storeKind === "sqlite") {
-    placementStore = {
-      kind: "sqlite",
-      path: resolve(env.PLACEMENT_SQLITE_PATH ?? resolve(dataDir, "control-plane", "placement.sqlite")),
-    };
-  } else if (storeKind === "dynamodb") {
-    placementStore = {
-      kind: "dynamodb",
-      region: env.AWS_REGION ?? "us-east-1",
-      ...(env.DYNAMODB_ENDPOINT ? { endpoint: env.DYNAMODB_ENDPOINT } : {}),
-      ...(env.PLACEMENT_TABLE_PREFIX ? { tablePrefix: env.PLACEMENT_TABLE_PREFIX } : {}),
-    };
-  } else {
-    throw new Error(`PLACEMENT_STORE must be sqlite or dynamodb, got ${storeKind}`);
-  }
+  const placementStore = placementStoreConfigFromEnv(env);
 
   const port = int(env, "ROUTER_PORT", 8080, 0);
   if (port > 65535) throw new Error(`ROUTER_PORT is not a port: ${env.ROUTER_PORT}`);

@@ -1,5 +1,5 @@
 import { createTokenVerifier } from "@cellwallet/contract";
-import type { PlacementStore } from "@cellwallet/control-plane/placement";
+import type { PlacementStore } from "@cellwallet/placement";
 import type { Hono } from "hono";
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from "pino";
 import { createRouterApp } from "./app.js";

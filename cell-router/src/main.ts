@@ -1,18 +1,9 @@
 #!/usr/bin/env node
-import { DynamoDbPlacementStore, type PlacementStore, SqlitePlacementStore } from "@cellwallet/control-plane/placement";
+import { openPlacementStore } from "@cellwallet/placement";
 import { startTracing } from "@cellwallet/telemetry";
 import { serve } from "@hono/node-server";
-import { type PlacementStoreConfig, type RouterConfig, routerConfigFromEnv } from "./config.js";
+import { type RouterConfig, routerConfigFromEnv } from "./config.js";
 import { createLogger, createRouter } from "./create-router.js";
-
-function openPlacementStore(config: PlacementStoreConfig): PlacementStore {
-  if (config.kind === "sqlite") return new SqlitePlacementStore({ path: config.path });
-  return new DynamoDbPlacementStore({
-    region: config.region,
-    ...(config.endpoint ? { endpoint: config.endpoint } : {}),
-    ...(config.tablePrefix ? { tablePrefix: config.tablePrefix } : {}),
-  });
-}
 
 /** The cell-router process: one router in one AZ. Configured by environment (see cell-router/README.md). */
 async function main(): Promise<void> {

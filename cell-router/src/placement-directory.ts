@@ -1,4 +1,4 @@
-import { type CellRecord, type OpsLoad, onboardUser, type PlacementStore } from "@cellwallet/control-plane/placement";
+import { type CellRecord, type OpsLoad, onboardUser, type PlacementStore } from "@cellwallet/placement";
 import type { Logger } from "pino";
 import type { RouterMetrics } from "./metrics.js";
 import { loadState, type RouterState, saveState } from "./state-file.js";

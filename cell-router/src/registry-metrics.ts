@@ -1,4 +1,4 @@
-import type { CellRecord } from "@cellwallet/control-plane/placement";
+import type { CellRecord } from "@cellwallet/placement";
 import { Gauge, type Registry } from "prom-client";
 import type { RouterMetrics } from "./metrics.js";
 

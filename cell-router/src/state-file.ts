@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
-import type { CellRecord } from "@cellwallet/control-plane/placement";
+import type { CellRecord } from "@cellwallet/placement";
 
 /**
  * The router's last-known-good copy of the registry and of the user placements

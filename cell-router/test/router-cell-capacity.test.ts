@@ -5,7 +5,7 @@
  * and onboarding through the router stops placing new users in a cell running
  * above its threshold. Two real cells (one cell-service process each).
  */
-import { SqlitePlacementStore } from "@cellwallet/control-plane/placement";
+import { SqlitePlacementStore } from "@cellwallet/placement";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { http } from "../../test-support/http.js";
 import { freePort } from "../../test-support/moto-server.js";

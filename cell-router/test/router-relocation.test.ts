@@ -18,7 +18,7 @@ import {
   mintToken,
   SCOPES,
 } from "@cellwallet/contract";
-import { type PlacementStore, SqlitePlacementStore } from "@cellwallet/control-plane/placement";
+import { type PlacementStore, SqlitePlacementStore } from "@cellwallet/placement";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { http } from "../../test-support/http.js";
 import { token } from "../../test-support/tokens.js";

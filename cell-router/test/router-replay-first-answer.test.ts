@@ -1,4 +1,4 @@
-import { SqlitePlacementStore } from "@cellwallet/control-plane/placement";
+import { SqlitePlacementStore } from "@cellwallet/placement";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { LedgerStore } from "../../cell-service/src/application/ledger-store.js";
 import { type InProcessCell, startInProcessCell } from "../../test-support/cell-server.js";

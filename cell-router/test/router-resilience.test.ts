@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cellHint } from "@cellwallet/contract";
-import { SqlitePlacementStore } from "@cellwallet/control-plane/placement";
+import { SqlitePlacementStore } from "@cellwallet/placement";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { http } from "../../test-support/http.js";
 import { freePort } from "../../test-support/moto-server.js";

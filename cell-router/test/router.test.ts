@@ -11,7 +11,7 @@ import {
   INTERNAL_CREDIT_PATH,
   mintToken,
 } from "@cellwallet/contract";
-import { SqlitePlacementStore } from "@cellwallet/control-plane/placement";
+import { SqlitePlacementStore } from "@cellwallet/placement";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { http } from "../../test-support/http.js";
 import { freePort } from "../../test-support/moto-server.js";

@@ -3,7 +3,7 @@ import { createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
-import type { CellEndpoint, PlacementStore } from "@cellwallet/control-plane/placement";
+import type { CellEndpoint, PlacementStore } from "@cellwallet/placement";
 import { serve } from "@hono/node-server";
 import { type CellProcess, startCellProcess } from "../../test-support/cell-process.js";
 import { routerConfigFromEnv } from "../src/config.js";

@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import {
   assertProductionSafe,
   DEVELOPMENT_INTERNAL_SECRET,
+  isProductionMode,
   type JwtConfig,
   jwtConfigFromEnv,
 } from "@cellwallet/contract";
@@ -52,7 +53,7 @@ const CELL_ID = /^[a-z0-9-]{1,40}$/;
 export function cellConfigFromEnv(env: NodeJS.ProcessEnv): CellConfig {
   const cellId = env.CELL_ID ?? "cell-1";
   if (!CELL_ID.test(cellId)) throw new Error(`CELL_ID must be 1..40 of a-z 0-9 -, got ${cellId}`);
-  const production = env.WALLET_MODE === "production" || env.NODE_ENV === "production";
+  const production = isProductionMode(env);
   const retentionHours = Number(env.IDEMPOTENCY_RETENTION_HOURS ?? "24");
   const retentionMs = retentionHours * 3600_000;
   if (!Number.isFinite(retentionMs) || retentionMs < MIN_IDEMPOTENCY_RETENTION_MS) {

@@ -9,8 +9,8 @@ import {
   type Wallet,
 } from "@cellwallet/client";
 import { minorFromFormatted } from "@cellwallet/contract";
+import type { LocalPlatform } from "@cellwallet/control-plane/local";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { LocalPlatform } from "../../control-plane/src/local/local-platform.js";
 import { startTestPlatform } from "../../e2e/test/platform.js";
 import { runCellctl } from "../../test-support/cellctl.js";
 import { token } from "../../test-support/tokens.js";

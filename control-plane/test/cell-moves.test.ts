@@ -1,14 +1,13 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type CellState, SqlitePlacementStore } from "@cellwallet/placement";
 import { afterEach, describe, expect, it } from "vitest";
 import type { OperatorActionInput } from "../src/audit/operator-log.js";
 import { drainCell } from "../src/migration/drain-cell.js";
 import type { MigrationDeps } from "../src/migration/migrate-user.js";
 import type { MoveContext } from "../src/migration/move-users.js";
 import { planCellRebalance } from "../src/migration/rebalance-cells.js";
-import type { CellState } from "../src/placement/placement-store.js";
-import { SqlitePlacementStore } from "../src/placement/sqlite-placement-store.js";
 
 /**
  * The drain and rebalance use cases without commander: against a real placement registry, in the cases that

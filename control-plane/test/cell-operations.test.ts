@@ -1,3 +1,4 @@
+import type { CellRecord } from "@cellwallet/placement";
 import { describe, expect, it } from "vitest";
 import {
   lifecycleTransition,
@@ -6,7 +7,6 @@ import {
   planRestore,
   staticStability,
 } from "../src/placement/cell-operations.js";
-import type { CellRecord } from "../src/placement/placement-store.js";
 
 const ep = (az: string, weight: number) => ({ az, url: `http://127.0.0.1/${az}`, weight });
 const cell = (cellId: string, state: CellRecord["state"], ...endpoints: ReturnType<typeof ep>[]): CellRecord => ({

@@ -6,9 +6,9 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SqlitePlacementStore } from "@cellwallet/placement";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCellctl } from "../../test-support/cellctl.js";
-import { SqlitePlacementStore } from "../src/placement/sqlite-placement-store.js";
 
 const dir = mkdtempSync(join(tmpdir(), "cellwallet-migration-commands-"));
 const registryPath = join(dir, "placement.sqlite");

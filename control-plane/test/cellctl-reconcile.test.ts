@@ -5,13 +5,13 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SqlitePlacementStore } from "@cellwallet/placement";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type InProcessCell, startInProcessCell } from "../../test-support/cell-server.js";
 import { runCellctl } from "../../test-support/cellctl.js";
 import { crossCellIn, crossCellOut, seedWallet } from "../../test-support/ledger-fixtures.js";
 import { openTestStore, type TestStore } from "../../test-support/stores.js";
 import { openTamperer } from "../../test-support/tamper.js";
-import { SqlitePlacementStore } from "../src/placement/sqlite-placement-store.js";
 import { type CellReconciliation, reconcilePlatform } from "../src/reconcile/platform-reconciliation.js";
 
 const cellctl = runCellctl;

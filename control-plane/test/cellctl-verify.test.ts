@@ -5,6 +5,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SqlitePlacementStore } from "@cellwallet/placement";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { CheckpointJob } from "../../cell-service/src/application/checkpoint-job.js";
 import { DEVELOPMENT_CHECKPOINT_KEY, signerFromPkcs8 } from "../../cell-service/src/domain/checkpoint.js";
@@ -14,7 +15,6 @@ import { seedWallet } from "../../test-support/ledger-fixtures.js";
 import { freePort } from "../../test-support/moto-server.js";
 import { openTestStore, type TestStore } from "../../test-support/stores.js";
 import { openTamperer } from "../../test-support/tamper.js";
-import { SqlitePlacementStore } from "../src/placement/sqlite-placement-store.js";
 
 const cellctl = runCellctl;
 

@@ -6,12 +6,12 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SqlitePlacementStore } from "@cellwallet/placement";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CellProcess, startCellProcess } from "../../test-support/cell-process.js";
 import { runCellctl } from "../../test-support/cellctl.js";
 import { http } from "../../test-support/http.js";
 import { token } from "../../test-support/tokens.js";
-import { SqlitePlacementStore } from "../src/placement/sqlite-placement-store.js";
 
 const dir = mkdtempSync(join(tmpdir(), "cellwallet-cells-capacity-"));
 const registryPath = join(dir, "placement.sqlite");

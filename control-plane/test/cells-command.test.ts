@@ -6,11 +6,11 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SqlitePlacementStore } from "@cellwallet/placement";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CellProcess, startCellProcess } from "../../test-support/cell-process.js";
 import { runCellctl } from "../../test-support/cellctl.js";
 import { freePort } from "../../test-support/moto-server.js";
-import { SqlitePlacementStore } from "../src/placement/sqlite-placement-store.js";
 
 const dir = mkdtempSync(join(tmpdir(), "cellwallet-cells-command-"));
 const registryPath = join(dir, "placement.sqlite");

@@ -1,8 +1,8 @@
+import type { CellRecord } from "@cellwallet/placement";
+import { MIGRATION_STEPS, type MigrationStep } from "@cellwallet/placement";
 import { describe, expect, it } from "vitest";
 import { nextAction, planRefusal, rollbackPlan, stepIndex, writesPaused } from "../src/migration/migration-steps.js";
 import { planDrain, planRebalance } from "../src/migration/rebalance-plan.js";
-import { MIGRATION_STEPS, type MigrationStep } from "../src/placement/migration-records.js";
-import type { CellRecord } from "../src/placement/placement-store.js";
 
 const cell = (cellId: string, users: number, capacity: number, state: CellRecord["state"] = "active"): CellRecord => ({
   cellId,

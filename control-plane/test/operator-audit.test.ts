@@ -6,6 +6,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DeleteItemCommand, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { ensurePlacementTables, placementTableNames } from "@cellwallet/placement";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { runCellctl } from "../../test-support/cellctl.js";
@@ -16,8 +17,6 @@ import {
   type OperatorLogStore,
   SqliteOperatorLogStore,
 } from "../src/audit/operator-log-store.js";
-import { ensurePlacementTables } from "../src/placement/ensure-placement-tables.js";
-import { placementTableNames } from "../src/placement/placement-tables.js";
 
 const cellctl = runCellctl;
 

@@ -7,11 +7,11 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ensurePlacementTables } from "@cellwallet/placement";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { runCellctl } from "../../test-support/cellctl.js";
 import { dynamoClient } from "../../test-support/stores.js";
 import { LocalPlatformState, localPlatformStatePath } from "../src/local/local-platform-state.js";
-import { ensurePlacementTables } from "../src/placement/ensure-placement-tables.js";
 import { DynamoDbRolloutStore, ensureRolloutTable } from "../src/rollout/dynamodb-rollout-store.js";
 import { parsePlan, planSteps } from "../src/rollout/rollout-plan.js";
 import { newRollout } from "../src/rollout/rollout-state.js";

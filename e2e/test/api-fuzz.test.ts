@@ -1,8 +1,8 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { LocalPlatform } from "@cellwallet/control-plane/local";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { LocalPlatform } from "../../control-plane/src/local/local-platform.js";
 import { type CellProcess, startCellProcess } from "../../test-support/cell-process.js";
 import { token } from "../../test-support/tokens.js";
 import { startTestPlatform } from "./platform.js";

@@ -2,11 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  type LauncherProcessStatus,
-  launcherStatusPath,
-  readLauncherStatus,
-} from "../../control-plane/src/local/launcher-status.js";
+import { type LauncherProcessStatus, launcherStatusPath, readLauncherStatus } from "@cellwallet/control-plane/local";
 import { freeLayout, TEST_PLATFORM_ENV } from "./platform.js";
 
 const root = new URL("../../", import.meta.url).pathname;

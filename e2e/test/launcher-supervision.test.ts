@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
+import { SqlitePlacementStore } from "@cellwallet/placement";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SqlitePlacementStore } from "../../control-plane/src/placement/sqlite-placement-store.js";
 import { runCellctl } from "../../test-support/cellctl.js";
 import { http } from "../../test-support/http.js";
 import { token } from "../../test-support/tokens.js";

@@ -1,6 +1,6 @@
+import type { LocalPlatform } from "@cellwallet/control-plane/local";
+import type { MigrationStep } from "@cellwallet/placement";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { LocalPlatform } from "../../control-plane/src/local/local-platform.js";
-import type { MigrationStep } from "../../control-plane/src/placement/migration-records.js";
 import { http } from "../../test-support/http.js";
 import { token } from "../../test-support/tokens.js";
 import { cellctl, locateUser, seedUser } from "./migration-support.js";

@@ -1,6 +1,6 @@
 import { ChainVerifier, minorFromFormatted } from "@cellwallet/contract";
+import type { LocalPlatform } from "@cellwallet/control-plane/local";
 import { expect } from "vitest";
-import type { LocalPlatform } from "../../control-plane/src/local/local-platform.js";
 import { type CellctlRun, runCellctl } from "../../test-support/cellctl.js";
 import { type HttpResult, http } from "../../test-support/http.js";
 

@@ -1,6 +1,6 @@
 import { ChainVerifier, minorFromFormatted } from "@cellwallet/contract";
+import type { LocalPlatform } from "@cellwallet/control-plane/local";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { LocalPlatform } from "../../control-plane/src/local/local-platform.js";
 import { http } from "../../test-support/http.js";
 import { token } from "../../test-support/tokens.js";
 import { startTestPlatform } from "./platform.js";

@@ -2,8 +2,8 @@ import { mkdtempSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { LocalPlatform } from "@cellwallet/control-plane/local";
 import { describe, expect, it } from "vitest";
-import { LocalPlatform } from "../../control-plane/src/local/local-platform.js";
 import { freeLayout } from "./platform.js";
 
 function portIsFree(port: number): Promise<boolean> {

@@ -2,7 +2,7 @@ import { mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LocalPlatform } from "../../control-plane/src/local/local-platform.js";
+import { LocalPlatform } from "@cellwallet/control-plane/local";
 
 function portIsFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {

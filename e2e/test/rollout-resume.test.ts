@@ -1,6 +1,6 @@
 import { join } from "node:path";
+import type { LocalPlatform } from "@cellwallet/control-plane/local";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { LocalPlatform } from "../../control-plane/src/local/local-platform.js";
 import { SqliteRolloutStore } from "../../control-plane/src/rollout/sqlite-rollout-store.js";
 import { startTestPlatform } from "./platform.js";
 import {

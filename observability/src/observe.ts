@@ -2,10 +2,11 @@
 import { resolve } from "node:path";
 import {
   type CellRecord,
-  DynamoDbPlacementStore,
+  openPlacementStore,
   type PlacementStore,
-  SqlitePlacementStore,
-} from "@cellwallet/control-plane/placement";
+  type PlacementStoreConfig,
+  placementStoreConfigFromEnv,
+} from "@cellwallet/placement";
 import { DASHBOARDS_DIR } from "./paths.js";
 import { cellTargets, startPrometheus, writePrometheusConfig, writeTargets } from "./prometheus.js";
 
@@ -33,16 +34,13 @@ const azs = (env.LOCAL_AZS ?? "az-1,az-2,az-3").split(",").map((s) => s.trim());
 const dir = resolve(dataDir, "prometheus");
 const sdDir = resolve(dir, "targets");
 
-function openPlacementStore(): PlacementStore {
-  if ((env.PLACEMENT_STORE ?? "sqlite") === "dynamodb") {
-    return new DynamoDbPlacementStore({
-      region: env.AWS_REGION ?? "us-east-1",
-      ...(env.DYNAMODB_ENDPOINT ? { endpoint: env.DYNAMODB_ENDPOINT } : {}),
-      ...(env.PLACEMENT_TABLE_PREFIX ? { tablePrefix: env.PLACEMENT_TABLE_PREFIX } : {}),
-    });
-  }
-  const path = env.PLACEMENT_SQLITE_PATH ?? resolve(dataDir, "control-plane", "placement.sqlite");
-  return new SqlitePlacementStore({ path: resolve(path) });
+// The registry `npm start`, the routers and cellctl use (one reading of the variables).
+let placementStore: PlacementStoreConfig;
+try {
+  placementStore = placementStoreConfigFromEnv(env);
+} catch (error) {
+  console.error(`observe: ${(error as Error).message}`);
+  process.exit(2);
 }
 
 let lastCells = "";
@@ -72,7 +70,7 @@ async function main(): Promise<void> {
   );
   writeTargets(sdDir, "cellwallet-canary", [`127.0.0.1:${canaryPort}`]);
   writeTargets(sdDir, "cellwallet-rollout", [`127.0.0.1:${rolloutPort}`]);
-  const store = openPlacementStore();
+  const store = openPlacementStore(placementStore);
   await refreshCellTargets(store);
   const timer = setInterval(() => void refreshCellTargets(store), 10_000);
   const prometheus = await startPrometheus(dir, prometheusPort, "inherit");

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { CellRecord } from "@cellwallet/control-plane/placement";
+import type { CellRecord } from "@cellwallet/placement";
 import { stringify } from "yaml";
 import { PROMETHEUS_BIN, RULE_FILES } from "./paths.js";
 import { readRuleGroups } from "./rule-files.js";

@@ -1,5 +1,5 @@
+import type { LocalPlatform } from "@cellwallet/control-plane/local";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { LocalPlatform } from "../../control-plane/src/local/local-platform.js";
 import { startTestPlatform } from "../../e2e/test/platform.js";
 import { runCellctl } from "../../test-support/cellctl.js";
 import { http } from "../../test-support/http.js";

@@ -6,11 +6,13 @@ import { describe, expect, it } from "vitest";
  * The architecture's dependency rules, checked on the import statements of every source file (a small
  * import graph, no tool): the domain imports no adapter, framework or SDK; application code reaches
  * adapters only through its ports; cells never import the router or the control plane; the router knows
- * cells only through the contract and HTTP; no relative import leaves its package; no import cycles.
+ * cells only through the contract and HTTP and reaches placement only through its package, never the control
+ * plane; placement imports no cell, router or control plane; no relative import leaves its package; no import cycles.
  */
 const ROOT = resolve(new URL("../..", import.meta.url).pathname);
 const PACKAGES = [
   "contract",
+  "placement",
   "cell-service",
   "control-plane",
   "cell-router",
@@ -91,15 +93,21 @@ describe("dependency rules", () => {
     ).toEqual([]);
   });
 
-  it("the router knows cells only through the contract and HTTP, and the control plane only through placement", () => {
-    // Placement (registry, onboarding) is the router's one control-plane dependency, until it is a package of
-    // its own (the tidy-up's next step); nothing else of the control plane is allowed in.
+  it("the router knows cells only through the contract and HTTP, and placement only through its package", () => {
     expect(
-      violations(
-        "cell-router/src/",
-        (i) =>
-          /^@cellwallet\/(cell-service|loadtest)/.test(i) ||
-          (i.startsWith("@cellwallet/control-plane") && i !== "@cellwallet/control-plane/placement"),
+      violations("cell-router/src/", (i) => /^@cellwallet\/(cell-service|control-plane|loadtest)(\/|$)/.test(i)),
+    ).toEqual([]);
+    const router = JSON.parse(readFileSync(join(ROOT, "cell-router/package.json"), "utf8")) as {
+      dependencies: Record<string, string>;
+    };
+    expect(Object.keys(router.dependencies)).toContain("@cellwallet/placement");
+    expect(Object.keys(router.dependencies)).not.toContain("@cellwallet/control-plane");
+  });
+
+  it("placement imports no cell, router or control plane (the router and the control plane both use it)", () => {
+    expect(
+      violations("placement/src/", (i) =>
+        /^@cellwallet\/(cell-service|cell-router|control-plane|loadtest)(\/|$)/.test(i),
       ),
     ).toEqual([]);
   });
@@ -114,9 +122,10 @@ describe("dependency rules", () => {
     expect(crossing).toEqual([]);
   });
 
-  it("the infrastructure builds the cell tables from the stores' own table definitions", () => {
+  it("the infrastructure builds the tables from the stores' own table definitions (cells, placement)", () => {
     const infra = sources.filter((s) => s.path.startsWith("infra/aws/src/"));
     expect(infra.some((s) => s.imports.includes("@cellwallet/cell-service"))).toBe(true);
+    expect(infra.some((s) => s.imports.includes("@cellwallet/placement"))).toBe(true);
   });
 
   it("has no import cycles (type-only imports included)", () => {

@@ -4,8 +4,8 @@ import {
   type TransactWriteItem,
   TransactWriteItemsCommand,
 } from "@aws-sdk/client-dynamodb";
+import { placementTableNames } from "@cellwallet/placement";
 import type Database from "better-sqlite3";
-import { placementTableNames } from "../placement/placement-tables.js";
 import { openSqliteFile } from "../sqlite-file.js";
 import { nextOperatorRecord, type OperatorActionInput, type OperatorRecord } from "./operator-log.js";
 

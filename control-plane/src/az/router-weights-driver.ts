@@ -1,5 +1,5 @@
+import type { CellRecord, PlacementStore } from "@cellwallet/placement";
 import { type EvacuationChange, planEvacuation, planRestore, withWeight } from "../placement/cell-operations.js";
-import type { CellRecord, PlacementStore } from "../placement/placement-store.js";
 import { type AzTrafficDriver, type TrafficPlan, UsageError } from "./traffic-driver.js";
 
 /**

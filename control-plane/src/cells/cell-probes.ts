@@ -1,4 +1,4 @@
-import type { CellEndpoint } from "../placement/placement-store.js";
+import type { CellEndpoint } from "@cellwallet/placement";
 
 /**
  * What `cellctl cells describe` reads from a cell's replicas: each AZ's /ready, and its current load as

@@ -1,12 +1,12 @@
 import type { KeyObject } from "node:crypto";
 import { resolve } from "node:path";
+import type { CellRecord } from "@cellwallet/placement";
 import {
   type LauncherStatus,
   launcherAlive,
   launcherStatusPath,
   readLauncherStatus,
 } from "../local/launcher-status.js";
-import type { CellRecord } from "../placement/placement-store.js";
 import { isProduction } from "./cli-env.js";
 
 /** The cell service's backup code, loaded only by the backup commands (it keeps every other cellctl command fast). */

@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { BackupManifest, ReferenceHead } from "@cellwallet/cell-service";
+import type { CellRecord } from "@cellwallet/placement";
 import { Command } from "commander";
-import type { CellRecord } from "../placement/placement-store.js";
 import { cellService, launcherPidsOf, ledgerPathOf, liveReplicas, trustedCheckpointKeys } from "./backup-env.js";
 import { restoreDynamoDbCell } from "./backup-restore-dynamodb.js";
 import { lossLines, type RestoreOptions } from "./backup-restore-report.js";

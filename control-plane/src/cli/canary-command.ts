@@ -1,8 +1,8 @@
 import { mintToken, SCOPES } from "@cellwallet/contract";
+import type { CellRecord, PlacementStore } from "@cellwallet/placement";
 import { Command } from "commander";
 import { type CanaryTokens, canaryUsers, type JourneyResult, runJourney } from "../canary/canary-journey.js";
 import { CanaryMetrics } from "../canary/canary-metrics.js";
-import type { CellRecord, PlacementStore } from "../placement/placement-store.js";
 import { auditorToken, operatorName, recordOperatorAction, signingSecret, withPlacementStore } from "./cli-env.js";
 import { EXIT_REFUSED, EXIT_USAGE } from "./operator-prompt.js";
 import { printJson } from "./output.js";

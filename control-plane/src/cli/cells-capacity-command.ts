@@ -1,6 +1,6 @@
+import type { CellEndpoint, CellRecord } from "@cellwallet/placement";
+import { DEFAULT_OPS_THRESHOLD, opsHeadroomPercent } from "@cellwallet/placement";
 import { Command } from "commander";
-import { DEFAULT_OPS_THRESHOLD, opsHeadroomPercent } from "../placement/ops-headroom.js";
-import type { CellEndpoint, CellRecord } from "../placement/placement-store.js";
 import { operatorName, withPlacementStore } from "./cli-env.js";
 import { EXIT_USAGE, recordThenApply } from "./operator-prompt.js";
 import { printJson } from "./output.js";

@@ -1,3 +1,4 @@
+import type { CellEndpoint, CellRecord, PlacementStore } from "@cellwallet/placement";
 import { Command } from "commander";
 import { probeReady, sampleLoad } from "../cells/cell-probes.js";
 import {
@@ -6,7 +7,6 @@ import {
   parseEndpointOption,
   staticStability,
 } from "../placement/cell-operations.js";
-import type { CellEndpoint, CellRecord, PlacementStore } from "../placement/placement-store.js";
 import { capacityText, capacityView, listCapacityLines, setCapacityCommand } from "./cells-capacity-command.js";
 import { cellsCreateCommand } from "./cells-create-command.js";
 import { cellsMoveCommands } from "./cells-moves-command.js";

@@ -1,33 +1,21 @@
-import { resolve } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DEVELOPMENT_JWT_SECRET, mintToken, SCOPES } from "@cellwallet/contract";
+import { DEVELOPMENT_JWT_SECRET, isProductionMode, mintToken, SCOPES } from "@cellwallet/contract";
+import {
+  type CellRecord,
+  openPlacementStore,
+  type PlacementStore,
+  placementStoreConfigFromEnv,
+} from "@cellwallet/placement";
 import type { OperatorActionInput } from "../audit/operator-log.js";
 import {
   DynamoDbOperatorLogStore,
   type OperatorLogStore,
   SqliteOperatorLogStore,
 } from "../audit/operator-log-store.js";
-import { DynamoDbPlacementStore } from "../placement/dynamodb-placement-store.js";
-import type { CellRecord, PlacementStore } from "../placement/placement-store.js";
-import { SqlitePlacementStore } from "../placement/sqlite-placement-store.js";
 
 /** The placement registry as the router opens it (same variables, same defaults). */
 export function openPlacementStoreFromEnv(env: NodeJS.ProcessEnv): PlacementStore {
-  const kind = env.PLACEMENT_STORE ?? "sqlite";
-  if (kind === "sqlite") {
-    const dataDir = resolve(env.WALLET_DATA_DIR ?? ".data");
-    return new SqlitePlacementStore({
-      path: resolve(env.PLACEMENT_SQLITE_PATH ?? resolve(dataDir, "control-plane", "placement.sqlite")),
-    });
-  }
-  if (kind === "dynamodb") {
-    return new DynamoDbPlacementStore({
-      region: env.AWS_REGION ?? "us-east-1",
-      ...(env.DYNAMODB_ENDPOINT ? { endpoint: env.DYNAMODB_ENDPOINT } : {}),
-      ...(env.PLACEMENT_TABLE_PREFIX ? { tablePrefix: env.PLACEMENT_TABLE_PREFIX } : {}),
-    });
-  }
-  throw new Error(`PLACEMENT_STORE must be sqlite or dynamodb, got ${kind}`);
+  return openPlacementStore(placementStoreConfigFromEnv(env));
 }
 
 /** Opens the placement registry for one command and always closes it (a CLI must not leave a handle open). */
@@ -44,7 +32,7 @@ export async function withPlacementStore<T>(
 }
 
 export function isProduction(env: NodeJS.ProcessEnv): boolean {
-  return env.WALLET_MODE === "production" || env.NODE_ENV === "production";
+  return isProductionMode(env);
 }
 
 /** The local JWT secret, refused in production when it is the development one or short. */
@@ -127,21 +115,13 @@ export function operatorName(env: NodeJS.ProcessEnv): string {
 
 /** The operator audit trail next to the placement registry (same variables as openPlacementStoreFromEnv). */
 export function openOperatorLogFromEnv(env: NodeJS.ProcessEnv): OperatorLogStore {
-  const kind = env.PLACEMENT_STORE ?? "sqlite";
-  if (kind === "sqlite") {
-    const dataDir = resolve(env.WALLET_DATA_DIR ?? ".data");
-    return new SqliteOperatorLogStore(
-      resolve(env.PLACEMENT_SQLITE_PATH ?? resolve(dataDir, "control-plane", "placement.sqlite")),
-    );
-  }
-  if (kind === "dynamodb") {
-    const client = new DynamoDBClient({
-      region: env.AWS_REGION ?? "us-east-1",
-      ...(env.DYNAMODB_ENDPOINT ? { endpoint: env.DYNAMODB_ENDPOINT } : {}),
-    });
-    return new DynamoDbOperatorLogStore(client, env.PLACEMENT_TABLE_PREFIX, true);
-  }
-  throw new Error(`PLACEMENT_STORE must be sqlite or dynamodb, got ${kind}`);
+  const config = placementStoreConfigFromEnv(env);
+  if (config.kind === "sqlite") return new SqliteOperatorLogStore(config.path);
+  const client = new DynamoDBClient({
+    region: config.region,
+    ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+  });
+  return new DynamoDbOperatorLogStore(client, config.tablePrefix, true);
 }
 
 /**

@@ -1,10 +1,10 @@
 import { DEVELOPMENT_INTERNAL_SECRET, MIGRATION_EXPORT_DEFAULT_LIMIT, mintToken, SCOPES } from "@cellwallet/contract";
+import type { PlacementStore } from "@cellwallet/placement";
+import { MIGRATION_STEPS, type MigrationRecord } from "@cellwallet/placement";
 import { CellMigrationClient } from "../migration/cell-migration-client.js";
 import type { MigrationDeps, MigrationHooks, MigrationOutcome } from "../migration/migrate-user.js";
 import { COMPLETES, type MigrationAction, stepIndex } from "../migration/migration-steps.js";
 import type { MoveContext } from "../migration/move-users.js";
-import { MIGRATION_STEPS, type MigrationRecord } from "../placement/migration-records.js";
-import type { PlacementStore } from "../placement/placement-store.js";
 import { isProduction, operatorName, recordOperatorAction } from "./cli-env.js";
 import { progressWriter } from "./output.js";
 

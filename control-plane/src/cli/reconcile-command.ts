@@ -1,5 +1,5 @@
+import type { CellRecord } from "@cellwallet/placement";
 import { Command } from "commander";
-import type { CellRecord } from "../placement/placement-store.js";
 import {
   type CellReconciliation,
   type PlatformReconciliation,

@@ -1,5 +1,5 @@
+import type { CellRecord } from "@cellwallet/placement";
 import { Command, InvalidArgumentError } from "commander";
-import type { CellRecord } from "../placement/placement-store.js";
 import { auditorToken, getFromCell, openPlacementStoreFromEnv, recordOperatorAction } from "./cli-env.js";
 import { printJson } from "./output.js";
 

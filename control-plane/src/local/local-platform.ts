@@ -3,10 +3,13 @@ import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDbPlacementStore } from "../placement/dynamodb-placement-store.js";
-import { ensurePlacementTables } from "../placement/ensure-placement-tables.js";
-import type { PlacementStore } from "../placement/placement-store.js";
-import { SqlitePlacementStore } from "../placement/sqlite-placement-store.js";
+import {
+  ensurePlacementTables,
+  openPlacementStore,
+  type PlacementStore,
+  type PlacementStoreConfig,
+  placementStoreConfigFromEnv,
+} from "@cellwallet/placement";
 import { DEFAULT_RESTART_POLICY, newSupervisionRecord } from "./crash-backoff.js";
 import { launcherStatusPath, writeLauncherStatus } from "./launcher-status.js";
 import type { LocalPlatformOptions } from "./local-platform-options.js";
@@ -26,6 +29,7 @@ const root = fileURLToPath(new URL("../../../", import.meta.url));
 const CELL_ENTRY = resolve(root, "cell-service/dist/main.js");
 const ROUTER_ENTRY = resolve(root, "cell-router/dist/main.js");
 
+export { type LauncherProcessStatus, launcherStatusPath, readLauncherStatus } from "./launcher-status.js";
 export { type LocalPlatformOptions, localPlatformOptionsFromEnv } from "./local-platform-options.js";
 export type { ManagedProcess } from "./managed-process.js";
 
@@ -135,31 +139,36 @@ export class LocalPlatform {
     return this.options.env?.[name] ?? process.env[name];
   }
 
-  /** The registry the routers read: SQLite by default, DynamoDB with PLACEMENT_STORE=dynamodb. */
-  openPlacementStore(): PlacementStore {
-    if (this.setting("PLACEMENT_STORE") !== "dynamodb") return new SqlitePlacementStore({ path: this.placementPath });
-    const prefix = this.setting("PLACEMENT_TABLE_PREFIX");
-    return new DynamoDbPlacementStore({
-      region: this.setting("AWS_REGION") ?? "us-east-1",
-      ...(this.setting("DYNAMODB_ENDPOINT") ? { endpoint: this.setting("DYNAMODB_ENDPOINT") } : {}),
-      ...(prefix ? { tablePrefix: prefix } : {}),
+  /**
+   * The registry the routers read, from the environment they get (read by the same function): this data
+   * dir's SQLite file by default, DynamoDB with PLACEMENT_STORE=dynamodb.
+   */
+  private get placementStoreConfig(): PlacementStoreConfig {
+    return placementStoreConfigFromEnv({
+      ...process.env,
+      ...this.sharedEnv,
+      PLACEMENT_SQLITE_PATH: this.placementPath,
     });
+  }
+
+  openPlacementStore(): PlacementStore {
+    return openPlacementStore(this.placementStoreConfig);
   }
 
   /** Locally (moto) the launcher creates the control plane's tables; in AWS the infrastructure does. */
   private async ensureTables(): Promise<void> {
-    const endpoint = this.setting("DYNAMODB_ENDPOINT");
-    if (this.setting("PLACEMENT_STORE") !== "dynamodb" || !endpoint) return;
+    const config = this.placementStoreConfig;
+    if (config.kind !== "dynamodb" || !config.endpoint) return;
     const client = new DynamoDBClient({
-      endpoint,
-      region: this.setting("AWS_REGION") ?? "us-east-1",
+      endpoint: config.endpoint,
+      region: config.region,
       credentials: {
         accessKeyId: this.setting("AWS_ACCESS_KEY_ID") ?? "test",
         secretAccessKey: this.setting("AWS_SECRET_ACCESS_KEY") ?? "test",
       },
     });
     try {
-      await ensurePlacementTables(client, this.setting("PLACEMENT_TABLE_PREFIX"));
+      await ensurePlacementTables(client, config.tablePrefix);
     } finally {
       client.destroy();
     }

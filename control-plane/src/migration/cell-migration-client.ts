@@ -9,8 +9,8 @@ import {
   type MigrationWalletStatus,
   type UnfreezeRequest,
 } from "@cellwallet/contract";
+import type { CellRecord } from "@cellwallet/placement";
 import { injectTraceContext } from "@cellwallet/telemetry";
-import type { CellRecord } from "../placement/placement-store.js";
 
 /**
  * cellctl's HTTP client for a cell's internal migration endpoints. Every call

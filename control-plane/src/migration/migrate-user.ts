@@ -1,8 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { MIGRATION_EXPORT_DEFAULT_LIMIT, type MigrationWalletStatus } from "@cellwallet/contract";
+import type { CellRecord, MigrationPatch, MigrationRecord, PlacementStore } from "@cellwallet/placement";
 import { withSpan } from "@cellwallet/telemetry";
-import type { MigrationPatch, MigrationRecord } from "../placement/migration-records.js";
-import type { CellRecord, PlacementStore } from "../placement/placement-store.js";
 import { type CellAnswer, type CellMigrationClient, CellUnreachableError } from "./cell-migration-client.js";
 import { COMPLETES, type MigrationAction, nextAction, planRefusal, rollbackPlan } from "./migration-steps.js";
 

@@ -1,9 +1,4 @@
-import {
-  isFinalState,
-  MIGRATION_STEPS,
-  type MigrationRecord,
-  type MigrationStep,
-} from "../placement/migration-records.js";
+import { isFinalState, MIGRATION_STEPS, type MigrationRecord, type MigrationStep } from "@cellwallet/placement";
 
 /**
  * The migration state machine (the whitepaper's clone → flip → redirect →

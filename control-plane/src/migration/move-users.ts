@@ -1,6 +1,5 @@
+import type { MigrationRecord, PlacementStore } from "@cellwallet/placement";
 import type { OperatorActionInput } from "../audit/operator-log.js";
-import type { MigrationRecord } from "../placement/migration-records.js";
-import type { PlacementStore } from "../placement/placement-store.js";
 import {
   driveMigration,
   type MigrationDeps,

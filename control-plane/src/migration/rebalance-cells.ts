@@ -1,4 +1,4 @@
-import type { PlacementStore } from "../placement/placement-store.js";
+import type { PlacementStore } from "@cellwallet/placement";
 import { unfinishedMigrations } from "./move-users.js";
 import { type PlannedMove, planRebalance } from "./rebalance-plan.js";
 

@@ -1,5 +1,5 @@
-import { choosePlacementCell, stableHash } from "../placement/placement-policy.js";
-import type { CellRecord } from "../placement/placement-store.js";
+import type { CellRecord } from "@cellwallet/placement";
+import { choosePlacementCell, stableHash } from "@cellwallet/placement";
 
 /**
  * Which users to move, decided from the registry alone. Pure: the same cells

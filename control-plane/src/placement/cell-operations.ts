@@ -1,4 +1,4 @@
-import type { CellEndpoint, CellRecord, CellState } from "./placement-store.js";
+import type { CellEndpoint, CellRecord, CellState } from "@cellwallet/placement";
 
 /**
  * Pure rules behind `cellctl cells` and `cellctl az`: lifecycle transitions,

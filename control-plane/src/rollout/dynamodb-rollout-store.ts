@@ -8,7 +8,7 @@ import {
   ScanCommand,
   TransactWriteItemsCommand,
 } from "@aws-sdk/client-dynamodb";
-import { cancellationCodes } from "../placement/transaction-failures.js";
+import { cancellationCodes } from "@cellwallet/placement";
 import { isTerminal, type Rollout } from "./rollout-state.js";
 import type { CreateOutcome, RolloutStore, SaveOutcome } from "./rollout-store.js";
 import { ACTIVE_ROLLOUT_KEY, ROLLOUT_TABLE, rolloutTableName } from "./rollout-table.js";

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { placementStoreConfigFromEnv } from "@cellwallet/placement";
 import { LocalPlatformState, localPlatformStatePath } from "../local/local-platform-state.js";
 import { DynamoDbRolloutStore, ensureRolloutTable } from "./dynamodb-rollout-store.js";
 import type { RolloutStore } from "./rollout-store.js";
@@ -12,21 +13,18 @@ import { SqliteRolloutStore } from "./sqlite-rollout-store.js";
  * DynamoDB (`PLACEMENT_STORE=dynamodb`) in `<PLACEMENT_TABLE_PREFIX>-control-rollouts`.
  */
 export async function openRolloutStoreFromEnv(env: NodeJS.ProcessEnv): Promise<RolloutStore> {
-  const kind = env.PLACEMENT_STORE ?? "sqlite";
-  if (kind === "sqlite") {
+  const placement = placementStoreConfigFromEnv(env);
+  if (placement.kind === "sqlite") {
     const dataDir = resolve(env.WALLET_DATA_DIR ?? ".data");
     return new SqliteRolloutStore(resolve(dataDir, "control-plane", "rollouts.sqlite"));
   }
-  if (kind === "dynamodb") {
-    const client = new DynamoDBClient({
-      region: env.AWS_REGION ?? "us-east-1",
-      ...(env.DYNAMODB_ENDPOINT ? { endpoint: env.DYNAMODB_ENDPOINT } : {}),
-    });
-    // Against an emulator the CLI creates the table; in AWS the control-plane stack owns it.
-    if (env.DYNAMODB_ENDPOINT) await ensureRolloutTable(client, env.PLACEMENT_TABLE_PREFIX);
-    return new DynamoDbRolloutStore(client, env.PLACEMENT_TABLE_PREFIX, true);
-  }
-  throw new Error(`PLACEMENT_STORE must be sqlite or dynamodb, got ${kind}`);
+  const client = new DynamoDBClient({
+    region: placement.region,
+    ...(placement.endpoint ? { endpoint: placement.endpoint } : {}),
+  });
+  // Against an emulator the CLI creates the table; in AWS the control-plane stack owns it.
+  if (placement.endpoint) await ensureRolloutTable(client, placement.tablePrefix);
+  return new DynamoDbRolloutStore(client, placement.tablePrefix, true);
 }
 
 /** The local platform's declared state in WALLET_DATA_DIR, or undefined when no local platform ever ran there. */

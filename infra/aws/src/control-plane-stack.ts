@@ -1,10 +1,10 @@
+import { ROLLOUT_TABLE, rolloutTableName } from "@cellwallet/control-plane/rollout";
 import {
   PLACEMENT_TABLE_NAMES,
   PLACEMENT_TABLES,
   type PlacementTableName,
   placementTableNames,
-} from "@cellwallet/control-plane/placement";
-import { ROLLOUT_TABLE, rolloutTableName } from "@cellwallet/control-plane/rollout";
+} from "@cellwallet/placement";
 import { CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as iam from "aws-cdk-lib/aws-iam";

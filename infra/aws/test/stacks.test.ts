@@ -1,6 +1,6 @@
 import { CELL_TABLES, cellTableNames } from "@cellwallet/cell-service";
-import { PLACEMENT_TABLE_NAMES, PLACEMENT_TABLES, placementTableNames } from "@cellwallet/control-plane/placement";
 import { ROLLOUT_TABLE, rolloutTableName } from "@cellwallet/control-plane/rollout";
+import { PLACEMENT_TABLE_NAMES, PLACEMENT_TABLES, placementTableNames } from "@cellwallet/placement";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
 import {

@@ -2,8 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-// The launcher is not among control-plane's package exports; its build output sits at the same
-// relative place from loadtest/src and loadtest/dist.
+// The launcher, by control-plane's package export `./local` (never by a relative path into its src/ or dist/).
 import { LocalPlatform, type ManagedProcess } from "@cellwallet/control-plane/local";
 import { BENCH_JWT_SECRET } from "./fixtures.js";
 import { cleanEnv, freePort, portIsFree } from "./processes.js";

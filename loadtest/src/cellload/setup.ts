@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { minorFromFormatted } from "@cellwallet/contract";
-import type { PlacementStore } from "@cellwallet/control-plane/placement";
+import type { PlacementStore } from "@cellwallet/placement";
 import { Books } from "../bench/book.js";
 import { seedWallets } from "../bench/fixtures.js";
 import { call, forEachLimited } from "../bench/http.js";

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { DEVELOPMENT_JWT_SECRET, mintToken } from "@cellwallet/contract";
+import { DEVELOPMENT_JWT_SECRET, isProductionMode, mintToken } from "@cellwallet/contract";
 import { UsageError } from "./options.js";
 
 /**
@@ -22,7 +22,7 @@ export interface TokenSource {
 
 export function mintingTokens(env: NodeJS.ProcessEnv): TokenSource {
   const secret = env.WALLET_JWT_SECRET || DEVELOPMENT_JWT_SECRET;
-  const production = env.WALLET_MODE === "production" || env.NODE_ENV === "production";
+  const production = isProductionMode(env);
   if (production && (secret === DEVELOPMENT_JWT_SECRET || secret.length < 32)) {
     throw new UsageError("production mode refuses the development secret: set WALLET_JWT_SECRET or use --token-file");
   }

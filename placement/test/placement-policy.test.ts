@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { choosePlacementCell, stableHash } from "../src/placement/placement-policy.js";
-import type { CellRecord, CellState } from "../src/placement/placement-store.js";
+import { choosePlacementCell, stableHash } from "../src/placement-policy.js";
+import type { CellRecord, CellState } from "../src/placement-store.js";
 
 function cell(cellId: string, users: number, capacity: number, state: CellState = "active"): CellRecord {
   return { cellId, state, capacity, users, endpoints: [], updatedAt: 0 };

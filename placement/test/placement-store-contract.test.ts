@@ -9,13 +9,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
-import { DynamoDbPlacementStore } from "../src/placement/dynamodb-placement-store.js";
-import { ensurePlacementTables } from "../src/placement/ensure-placement-tables.js";
-import type { MigrationStep } from "../src/placement/migration-records.js";
-import { onboardUser } from "../src/placement/onboard-user.js";
-import type { CellEndpoint, CellState, PlacementStore } from "../src/placement/placement-store.js";
-import { placementTableNames, USERS_BY_CELL_INDEX } from "../src/placement/placement-tables.js";
-import { SqlitePlacementStore } from "../src/placement/sqlite-placement-store.js";
+import { DynamoDbPlacementStore } from "../src/dynamodb-placement-store.js";
+import { ensurePlacementTables } from "../src/ensure-placement-tables.js";
+import type { MigrationStep } from "../src/migration-records.js";
+import { onboardUser } from "../src/onboard-user.js";
+import type { CellEndpoint, CellState, PlacementStore } from "../src/placement-store.js";
+import { placementTableNames, USERS_BY_CELL_INDEX } from "../src/placement-tables.js";
+import { SqlitePlacementStore } from "../src/sqlite-placement-store.js";
 
 const motoEndpoint = inject("motoEndpoint");
 // Tables on the shared moto server are per prefix: this file's, plus a counter per store.

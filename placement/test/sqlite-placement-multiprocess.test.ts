@@ -9,13 +9,13 @@ import { existsSync, mkdtempSync, readdirSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { OnboardResult } from "../src/placement/onboard-user.js";
-import { SqlitePlacementStore } from "../src/placement/sqlite-placement-store.js";
+import type { OnboardResult } from "../src/onboard-user.js";
+import { SqlitePlacementStore } from "../src/sqlite-placement-store.js";
 
 const here = new URL(".", import.meta.url).pathname;
 const WORKER = join(here, "fixtures/onboard-worker.mjs");
-const SRC = join(here, "../src/placement");
-const DIST = join(here, "../dist/placement");
+const SRC = join(here, "../src");
+const DIST = join(here, "../dist");
 const BUILD_INFO = join(here, "../tsconfig.tsbuildinfo");
 
 const PROCESSES = 4;

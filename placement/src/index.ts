@@ -1,4 +1,7 @@
-/** The control plane's placement: the port, the policy, both adapters and onboarding. */
+/**
+ * Placement, shared by the router (data plane) and the control plane: the port, the records, the policy,
+ * onboarding, both adapters, the table definitions and the store's configuration from the environment.
+ */
 export {
   DynamoDbPlacementStore,
   type DynamoDbPlacementStoreOptions,
@@ -39,6 +42,12 @@ export type {
   UserPlacement,
 } from "./placement-store.js";
 export {
+  openPlacementStore,
+  type PlacementStoreConfig,
+  type PlacementStoreEnv,
+  placementStoreConfigFromEnv,
+} from "./placement-store-config.js";
+export {
   DEFAULT_PLACEMENT_TABLE_PREFIX,
   PLACEMENT_TABLE_NAMES,
   PLACEMENT_TABLES,
@@ -50,3 +59,5 @@ export {
   USERS_BY_CELL_INDEX,
 } from "./placement-tables.js";
 export { SqlitePlacementStore, type SqlitePlacementStoreOptions } from "./sqlite-placement-store.js";
+// DynamoDB transaction-failure parsing, shared with the control plane's rollout store.
+export { cancellationCodes, isTransient } from "./transaction-failures.js";

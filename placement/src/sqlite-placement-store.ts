@@ -1,5 +1,4 @@
 import type Database from "better-sqlite3";
-import { openSqliteFile } from "../sqlite-file.js";
 import {
   applyPatch,
   assertMigrationId,
@@ -28,6 +27,7 @@ import {
   placementRefusal,
 } from "./placement-rules.js";
 import type { CellRecord, CellState, PlacementStore, PlaceUserOutcome, UserPlacement } from "./placement-store.js";
+import { openSqliteFile } from "./sqlite-file.js";
 import { addCapacityColumn, MIGRATION_SCHEMA, PLACEMENT_SCHEMA } from "./sqlite-placement-schema.js";
 
 export interface SqlitePlacementStoreOptions {

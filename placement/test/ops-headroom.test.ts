@@ -3,11 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
-import { onboardUser } from "../src/placement/onboard-user.js";
-import { aboveOpsThreshold, DEFAULT_OPS_THRESHOLD, opsHeadroomPercent } from "../src/placement/ops-headroom.js";
-import { choosePlacementCell } from "../src/placement/placement-policy.js";
-import type { CellRecord } from "../src/placement/placement-store.js";
-import { SqlitePlacementStore } from "../src/placement/sqlite-placement-store.js";
+import { onboardUser } from "../src/onboard-user.js";
+import { aboveOpsThreshold, DEFAULT_OPS_THRESHOLD, opsHeadroomPercent } from "../src/ops-headroom.js";
+import { choosePlacementCell } from "../src/placement-policy.js";
+import type { CellRecord } from "../src/placement-store.js";
+import { SqlitePlacementStore } from "../src/sqlite-placement-store.js";
 
 /** Onboarding's cell-capacity rule: no new user for a cell running above its ops/s threshold. */
 
