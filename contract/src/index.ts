@@ -10,4 +10,5 @@ export * from "./money.js";
 export * from "./problems.js";
 export * from "./request-body.js";
 export * from "./request-id.js";
+export * from "./routes.js";
 export * from "./time.js";
