@@ -19,4 +19,8 @@ describe("the router's routes are the contract's route table", () => {
       expect(matchRoute(sample(path))).toBeUndefined();
     },
   );
+
+  it("keeps the methods of /api/v1/wallets in the order of its Allow header", () => {
+    expect(matchRoute("/api/v1/wallets")?.methods).toEqual(["GET", "POST"]);
+  });
 });

@@ -56,5 +56,11 @@ describe("the route table", () => {
         }
       },
     );
+
+    it("answers a wrong method on /api/v1/wallets with Allow: GET, POST (the order clients have always seen)", async () => {
+      const response = await app.request("/api/v1/wallets", { method: "DELETE" });
+      expect(response.status).toBe(405);
+      expect(response.headers.get("allow")).toBe("GET, POST");
+    });
   });
 });

@@ -8,7 +8,8 @@ describe("the route table", () => {
   it("lists each method of a path once", () => {
     const keys = API_ROUTES.map((r) => `${r.method} ${r.path}`);
     expect(new Set(keys).size).toBe(keys.length);
-    expect(paths.find((p) => p.path === "/api/v1/wallets")?.methods).toEqual(["POST", "GET"]);
+    // The order of the Allow header the cells and the router send (405).
+    expect(paths.find((p) => p.path === "/api/v1/wallets")?.methods).toEqual(["GET", "POST"]);
   });
 
   it("matches a literal path before a template it also fits", () => {

@@ -31,8 +31,8 @@ export interface ApiRoute {
 }
 
 export const API_ROUTES: readonly ApiRoute[] = [
-  { name: "create-wallet", method: "POST", path: "/api/v1/wallets", resource: "wallets", audience: "public" },
   { name: "find-wallets", method: "GET", path: "/api/v1/wallets", resource: "wallets", audience: "public" },
+  { name: "create-wallet", method: "POST", path: "/api/v1/wallets", resource: "wallets", audience: "public" },
   { name: "get-wallet", method: "GET", path: "/api/v1/wallets/{walletId}", resource: "wallets", audience: "public" },
   {
     name: "transfer",
@@ -108,7 +108,7 @@ export interface RoutePath {
   path: string;
   /** Matches the template; group i captures the i-th `{parameter}` (still URL-encoded). */
   pattern: RegExp;
-  /** Methods the path accepts, in table order. */
+  /** Methods the path accepts, in table order (the order of an Allow header). */
   methods: readonly RouteMethod[];
   routes: readonly ApiRoute[];
 }
