@@ -21,9 +21,6 @@ import { getTransferHandler } from "./transfers.js";
 import { validationHook } from "./validation-hook.js";
 import { createWalletHandler, findWalletsHandler, getWalletHandler } from "./wallets.js";
 
-export { CELL_AUDIT_PATH } from "./cell-audit.js";
-export { openApiInfo } from "./openapi-info.js";
-
 export interface CellAppOptions {
   deps: CellDeps;
   verifyToken: TokenVerifier;
