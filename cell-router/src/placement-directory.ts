@@ -1,7 +1,19 @@
-import { type CellRecord, type OpsLoad, onboardUser, type PlacementStore } from "@cellwallet/placement";
-import type { Logger } from "pino";
-import type { RouterMetrics } from "./metrics.js";
+import type { CellRecord } from "@cellwallet/placement";
+import {
+  type CellFinding,
+  type DirectoryParts,
+  type Lookup,
+  type Onboarding,
+  type PlacementDirectoryOptions,
+  StoreHealth,
+  type WalletLocation,
+  withTimeout,
+} from "./directory-types.js";
 import { loadState, type RouterState, saveState } from "./state-file.js";
+import { UserPlacements } from "./user-placements.js";
+import { WalletRelocations } from "./wallet-relocations.js";
+
+export type { CellFinding, Lookup, Onboarding, PlacementDirectoryOptions, WalletLocation } from "./directory-types.js";
 
 /**
  * What the router knows about cells and users, with bounded staleness and
@@ -19,86 +31,26 @@ import { loadState, type RouterState, saveState } from "./state-file.js";
  *   user, and finding the cell of a user this router never saw.
  */
 
-/**
- * Which cell holds a wallet: `relocated` when the placement store says it moved, else the cell its id
- * names (`hint`). `stale`: the store could not be read and this is the best guess (the last-known-good
- * answer, or the hint); a wrong guess is safe: a cell that gave the wallet away answers 503 with
- * Wallet-Location and applies nothing.
- */
-export type WalletLocation = { cellId: string; source: "relocated" | "hint"; stale: boolean };
-
-export type Lookup = { status: "placed"; cellId: string } | { status: "unplaced" } | { status: "unavailable" };
-
-export type Onboarding = { status: "placed"; cellId: string } | { status: "no-capacity" } | { status: "unavailable" };
-
-/** A retired cell serves nothing: it counts as unknown. */
-export type CellFinding = { status: "known"; cell: CellRecord } | { status: "unknown" } | { status: "unavailable" };
-
 /** A registry read this recent is trusted to say that a cell does not exist. */
 const RECENT_REGISTRY_MS = 1000;
-
-export interface PlacementDirectoryOptions {
-  store: PlacementStore;
-  ttlMs: number;
-  /** Longest wait for any one placement-store call before it counts as unreachable. */
-  timeoutMs: number;
-  registryRefreshMs: number;
-  /** Most user placements kept in memory and in the state file (least recently used go first). */
-  cacheMax: number;
-  /** Where the last-known-good state is kept; undefined keeps it in memory only. */
-  stateFile: string | undefined;
-  stateWriteIntervalMs?: number;
-  metrics: RouterMetrics;
-  logger: Logger;
-  /** Called with every registry read (from the store or the state file). */
-  onRegistry?: (cells: readonly CellRecord[]) => void;
-  /** Current ops/s per cell and the threshold above which onboarding skips a cell. */
-  opsLoad?: OpsLoad;
-  now?: () => number;
-}
-
-interface CachedPlacement {
-  cellId: string;
-  epoch: number;
-  /** When the store last confirmed it (epoch ms); 0 when it came from the state file. */
-  confirmedAt: number;
-}
-
-interface CachedRelocation {
-  /** null: the store said the wallet never moved (a negative answer, cached too). */
-  cellId: string | null;
-  epoch: number;
-  confirmedAt: number;
-}
-
-class StoreTimeout extends Error {
-  override readonly name = "StoreTimeout";
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StoreTimeout(`${what} took longer than ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 /** Registry content that matters for routing (user counts change with every onboarding and do not). */
 function registrySignature(cells: readonly CellRecord[]): string {
   return JSON.stringify(cells.map((c) => [c.cellId, c.state, c.endpoints]));
 }
 
+/**
+ * The registry and the state file are kept here; users' placements in user-placements.ts, wallets'
+ * relocations in wallet-relocations.ts.
+ */
 export class PlacementDirectory {
   private registry: Map<string, CellRecord> | undefined;
   private registrySig = "";
   private registryReadAt = 0;
-  private readonly placements = new Map<string, CachedPlacement>();
-  private readonly lookups = new Map<string, Promise<Lookup>>();
-  private readonly relocations = new Map<string, CachedRelocation>();
-  private readonly relocationReads = new Map<string, Promise<WalletLocation>>();
-  private readonly onboardings = new Map<string, Promise<Onboarding>>();
   private registryRead: Promise<boolean> | undefined;
-  private storeDown = false;
+  private readonly health: StoreHealth;
+  private readonly users: UserPlacements;
+  private readonly wallets: WalletRelocations;
   private dirty = false;
   private saving: Promise<void> | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
@@ -107,6 +59,17 @@ export class PlacementDirectory {
 
   constructor(private readonly options: PlacementDirectoryOptions) {
     this.now = options.now ?? Date.now;
+    this.health = new StoreHealth(options.logger);
+    const parts: DirectoryParts = {
+      options,
+      health: this.health,
+      now: this.now,
+      changed: () => {
+        this.dirty = true;
+      },
+    };
+    this.users = new UserPlacements(parts);
+    this.wallets = new WalletRelocations(parts);
     options.metrics.registryAgeSeconds = () =>
       this.registry === undefined ? undefined : Math.max(0, (this.now() - this.registryReadAt) / 1000);
   }
@@ -143,7 +106,7 @@ export class PlacementDirectory {
   }
 
   get storeReachable(): boolean {
-    return !this.storeDown;
+    return !this.health.down;
   }
 
   cells(): CellRecord[] {
@@ -163,7 +126,7 @@ export class PlacementDirectory {
   async findCell(cellId: string): Promise<CellFinding> {
     const known = this.cell(cellId);
     if (known !== undefined && known.state !== "retired") return { status: "known", cell: known };
-    const fresh = !this.storeDown && this.now() - this.registryReadAt < RECENT_REGISTRY_MS;
+    const fresh = !this.health.down && this.now() - this.registryReadAt < RECENT_REGISTRY_MS;
     if (!fresh && !(await this.refreshRegistry())) return { status: "unavailable" };
     const cell = this.cell(cellId);
     return cell !== undefined && cell.state !== "retired" ? { status: "known", cell } : { status: "unknown" };
@@ -200,12 +163,12 @@ export class PlacementDirectory {
     const { store, timeoutMs, metrics } = this.options;
     try {
       const cells = await withTimeout(store.listCells(), timeoutMs, "listCells");
-      this.storeUp();
+      this.health.up();
       this.setRegistry(cells, this.now());
       return true;
     } catch (error) {
       metrics.placementStoreErrors.inc({ operation: "listCells" });
-      this.storeFailed(error);
+      this.health.failed(error);
       return false;
     }
   }
@@ -223,115 +186,17 @@ export class PlacementDirectory {
 
   /** The user's cell: from the cache while fresh, else from the store, else (store unreachable) from the cache however old. */
   lookup(userId: string): Promise<Lookup> {
-    const { metrics, ttlMs } = this.options;
-    const cached = this.placements.get(userId);
-    if (cached !== undefined) {
-      this.touch(userId, cached);
-      if (this.now() - cached.confirmedAt < ttlMs) {
-        metrics.placementCache.inc({ result: "hit" });
-        return Promise.resolve({ status: "placed", cellId: cached.cellId });
-      }
-      if (this.storeDown) {
-        // Known unreachable: do not make a known user wait for a timeout.
-        metrics.placementCache.inc({ result: "stale" });
-        return Promise.resolve({ status: "placed", cellId: cached.cellId });
-      }
-    }
-    let pending = this.lookups.get(userId);
-    if (pending === undefined) {
-      pending = this.readPlacement(userId).finally(() => this.lookups.delete(userId));
-      this.lookups.set(userId, pending);
-    }
-    return pending;
+    return this.users.lookup(userId);
   }
 
-  private async readPlacement(userId: string): Promise<Lookup> {
-    const { store, timeoutMs, metrics } = this.options;
-    try {
-      const placement = await withTimeout(store.getUserPlacement(userId), timeoutMs, "getUserPlacement");
-      this.storeUp();
-      metrics.placementCache.inc({ result: "miss" });
-      if (placement === undefined) {
-        // The store is the authority: a placement it no longer has is gone.
-        if (this.placements.delete(userId)) this.dirty = true;
-        return { status: "unplaced" };
-      }
-      this.remember(userId, placement.cellId, placement.epoch);
-      return { status: "placed", cellId: placement.cellId };
-    } catch (error) {
-      metrics.placementStoreErrors.inc({ operation: "getUserPlacement" });
-      this.storeFailed(error);
-      const cached = this.placements.get(userId);
-      if (cached !== undefined) {
-        metrics.placementCache.inc({ result: "stale" });
-        return { status: "placed", cellId: cached.cellId };
-      }
-      return { status: "unavailable" };
-    }
+  /** Places an unplaced user through the control plane (concurrent calls for one user share one onboarding). */
+  onboard(userId: string): Promise<Onboarding> {
+    return this.users.onboard(userId);
   }
 
-  /**
-   * Where a wallet lives: a relocation from the cache while fresh (positive and negative answers alike,
-   * ttlMs), else from the store, else (store unreachable) the cached answer however old, else the hint.
-   */
+  /** Where a wallet lives: its relocation (cached, negative answers too), else the cell its id names. */
   locateWallet(walletId: string, hintCellId: string): Promise<WalletLocation> {
-    const { metrics, ttlMs } = this.options;
-    const cached = this.relocations.get(walletId);
-    const answer = (entry: CachedRelocation, stale: boolean): WalletLocation =>
-      entry.cellId === null
-        ? { cellId: hintCellId, source: "hint", stale }
-        : { cellId: entry.cellId, source: "relocated", stale };
-    if (cached !== undefined) {
-      this.relocations.delete(walletId);
-      this.relocations.set(walletId, cached);
-      if (this.now() - cached.confirmedAt < ttlMs) {
-        metrics.placementCache.inc({ result: "hit" });
-        return Promise.resolve(answer(cached, false));
-      }
-      if (this.storeDown) {
-        metrics.placementCache.inc({ result: "stale" });
-        return Promise.resolve(answer(cached, true));
-      }
-    }
-    let pending = this.relocationReads.get(walletId);
-    if (pending === undefined) {
-      pending = this.readRelocation(walletId, hintCellId).finally(() => this.relocationReads.delete(walletId));
-      this.relocationReads.set(walletId, pending);
-    }
-    return pending;
-  }
-
-  private async readRelocation(walletId: string, hintCellId: string): Promise<WalletLocation> {
-    const { store, timeoutMs, metrics } = this.options;
-    try {
-      const relocation = await withTimeout(store.getRelocation(walletId), timeoutMs, "getRelocation");
-      this.storeUp();
-      metrics.placementCache.inc({ result: "miss" });
-      this.rememberRelocation(walletId, relocation?.cellId ?? null, relocation?.epoch ?? 0);
-      return relocation
-        ? { cellId: relocation.cellId, source: "relocated", stale: false }
-        : { cellId: hintCellId, source: "hint", stale: false };
-    } catch (error) {
-      metrics.placementStoreErrors.inc({ operation: "getRelocation" });
-      this.storeFailed(error);
-      const cached = this.relocations.get(walletId);
-      metrics.placementCache.inc({ result: "stale" });
-      if (cached?.cellId) return { cellId: cached.cellId, source: "relocated", stale: true };
-      // Static stability: route by the id's hint; a cell that gave the wallet away says where it went.
-      return { cellId: hintCellId, source: "hint", stale: true };
-    }
-  }
-
-  private rememberRelocation(walletId: string, cellId: string | null, epoch: number): void {
-    const previous = this.relocations.get(walletId);
-    if (previous === undefined || previous.cellId !== cellId || previous.epoch !== epoch) this.dirty = true;
-    this.relocations.delete(walletId);
-    this.relocations.set(walletId, { cellId, epoch, confirmedAt: this.now() });
-    while (this.relocations.size > this.options.cacheMax) {
-      const oldest = this.relocations.keys().next().value;
-      if (oldest === undefined) break;
-      this.relocations.delete(oldest);
-    }
+    return this.wallets.locate(walletId, hintCellId);
   }
 
   /**
@@ -339,101 +204,17 @@ export class PlacementDirectory {
    * away (Wallet-Location): the next lookup asks the store.
    */
   forgetWallet(walletId: string): void {
-    const cached = this.relocations.get(walletId);
-    if (cached !== undefined) this.relocations.set(walletId, { ...cached, confirmedAt: Number.NEGATIVE_INFINITY });
+    this.wallets.forget(walletId);
   }
 
   forgetUser(userId: string): void {
-    const cached = this.placements.get(userId);
-    if (cached !== undefined) this.placements.set(userId, { ...cached, confirmedAt: Number.NEGATIVE_INFINITY });
-  }
-
-  /** Places an unplaced user through the control plane (concurrent calls for one user share one onboarding). */
-  onboard(userId: string): Promise<Onboarding> {
-    let pending = this.onboardings.get(userId);
-    if (pending === undefined) {
-      pending = this.runOnboarding(userId).finally(() => this.onboardings.delete(userId));
-      this.onboardings.set(userId, pending);
-    }
-    return pending;
-  }
-
-  private async runOnboarding(userId: string): Promise<Onboarding> {
-    const { store, timeoutMs, metrics, logger } = this.options;
-    try {
-      // Onboarding makes several store calls (placement, override, registry, conditional write).
-      const result = await withTimeout(
-        onboardUser(store, userId, this.options.opsLoad ? { load: this.options.opsLoad } : {}),
-        timeoutMs * 3,
-        "onboardUser",
-      );
-      this.storeUp();
-      if (!result.ok) {
-        metrics.onboardings.inc({ outcome: "no-capacity" });
-        logger.warn({ reason: result.reason }, "no cell can take a new user");
-        return { status: "no-capacity" };
-      }
-      metrics.onboardings.inc({ outcome: "placed" });
-      this.remember(userId, result.placement.cellId, result.placement.epoch);
-      return { status: "placed", cellId: result.placement.cellId };
-    } catch (error) {
-      metrics.onboardings.inc({ outcome: "unavailable" });
-      metrics.placementStoreErrors.inc({ operation: "onboardUser" });
-      // Contention (PlacementContentionError) is transient but says nothing about reachability.
-      if ((error as Error).name !== "PlacementContentionError") this.storeFailed(error);
-      else logger.warn({ err: { message: (error as Error).message } }, "onboarding contention");
-      return { status: "unavailable" };
-    }
-  }
-
-  private remember(userId: string, cellId: string, epoch: number): void {
-    const previous = this.placements.get(userId);
-    if (previous === undefined || previous.cellId !== cellId || previous.epoch !== epoch) this.dirty = true;
-    this.placements.delete(userId);
-    this.placements.set(userId, { cellId, epoch, confirmedAt: this.now() });
-    this.evict();
-  }
-
-  /** Map order is recency order: a used entry moves to the end. */
-  private touch(userId: string, entry: CachedPlacement): void {
-    this.placements.delete(userId);
-    this.placements.set(userId, entry);
-  }
-
-  private evict(): void {
-    while (this.placements.size > this.options.cacheMax) {
-      const oldest = this.placements.keys().next().value;
-      if (oldest === undefined) break;
-      this.placements.delete(oldest);
-    }
-  }
-
-  private storeUp(): void {
-    if (this.storeDown) this.options.logger.info("placement store reachable again");
-    this.storeDown = false;
-  }
-
-  private storeFailed(error: unknown): void {
-    if (!this.storeDown) {
-      this.options.logger.error(
-        { err: { message: error instanceof Error ? error.message : String(error) } },
-        "placement store unreachable; serving known users from the last-known-good copy",
-      );
-    }
-    this.storeDown = true;
+    this.users.forget(userId);
   }
 
   private restore(state: RouterState): void {
     if (this.registry === undefined) this.setRegistry(state.cells, state.savedAt);
-    for (const p of state.placements) {
-      if (!this.placements.has(p.userId)) this.placements.set(p.userId, { ...p, confirmedAt: 0 });
-    }
-    for (const r of state.relocations ?? []) {
-      if (!this.relocations.has(r.walletId)) {
-        this.relocations.set(r.walletId, { cellId: r.cellId, epoch: r.epoch, confirmedAt: 0 });
-      }
-    }
-    this.evict();
+    this.users.restore(state.placements);
+    this.wallets.restore(state.relocations ?? []);
     this.dirty = false;
     this.options.logger.info(
       {
@@ -457,8 +238,8 @@ export class PlacementDirectory {
       version: 1,
       savedAt: this.registryReadAt,
       cells: this.cells(),
-      placements: [...this.placements].map(([userId, p]) => ({ userId, cellId: p.cellId, epoch: p.epoch })),
-      relocations: [...this.relocations].map(([walletId, r]) => ({ walletId, cellId: r.cellId, epoch: r.epoch })),
+      placements: this.users.snapshot(),
+      relocations: this.wallets.snapshot(),
     };
     this.saving = saveState(stateFile, state)
       .catch((error: Error) => {

@@ -1,4 +1,12 @@
-import { cellHint, INTERNAL_CREDIT_PATH, isCurrency, isValidUserId } from "@cellwallet/contract";
+import {
+  API_ROUTES,
+  cellHint,
+  isCurrency,
+  isValidUserId,
+  matchRoutePath,
+  type RoutePath,
+  routePaths,
+} from "@cellwallet/contract";
 
 /**
  * Which cell a request belongs to, decided from the request alone. Pure: no
@@ -6,7 +14,10 @@ import { cellHint, INTERNAL_CREDIT_PATH, isCurrency, isValidUserId } from "@cell
  * (placement lookup, onboarding, registry check) and forwards.
  */
 
-/** Paths of the public API (docs/conventions.md); bounded, so (with the method) they are also metric labels. */
+/**
+ * Paths of the public API (docs/conventions.md) and the internal credit; bounded, so (with the method) they are
+ * also metric labels. The names are the contract route table's (API_ROUTES).
+ */
 export type RouteName =
   | "wallets"
   | "get-wallet"
@@ -24,29 +35,15 @@ export interface MatchedRoute {
   name: RouteName;
   /** Methods the path accepts (HEAD counts as GET). */
   methods: readonly string[];
-  /** The resource id the route names in its path, decoded (undefined when it does not decode). */
+  /** The resource id the route names first in its path, decoded (undefined when it does not decode). */
   id?: string | undefined;
 }
 
-interface RouteDef {
-  name: RouteName;
-  pattern: RegExp;
-  methods: readonly string[];
-}
-
-// Order matters: /wallets/transfer is a route of its own, not "the wallet called transfer".
-const ROUTES: readonly RouteDef[] = [
-  { name: "transfer", pattern: /^\/api\/v1\/wallets\/transfer$/, methods: ["POST"] },
-  { name: "wallets", pattern: /^\/api\/v1\/wallets$/, methods: ["GET", "POST"] },
-  { name: "get-wallet", pattern: /^\/api\/v1\/wallets\/([^/]+)$/, methods: ["GET"] },
-  { name: "deposit", pattern: /^\/api\/v1\/wallets\/([^/]+)\/deposit$/, methods: ["POST"] },
-  { name: "withdraw", pattern: /^\/api\/v1\/wallets\/([^/]+)\/withdraw$/, methods: ["POST"] },
-  { name: "historical-balance", pattern: /^\/api\/v1\/wallets\/([^/]+)\/balance\/historical$/, methods: ["GET"] },
-  { name: "list-transactions", pattern: /^\/api\/v1\/wallets\/([^/]+)\/transactions$/, methods: ["GET"] },
-  { name: "get-transaction", pattern: /^\/api\/v1\/wallets\/([^/]+)\/transactions\/[^/]+$/, methods: ["GET"] },
-  { name: "audit", pattern: /^\/api\/v1\/wallets\/([^/]+)\/audit$/, methods: ["GET"] },
-  { name: "get-transfer", pattern: /^\/api\/v1\/transfers\/([^/]+)$/, methods: ["GET"] },
-];
+/**
+ * The paths the router routes, from the contract's route table: the public API and the internal API. The
+ * cell-level paths (/api/v1/cell/…) are not among them: they name no cell, so they go to any cell unmatched.
+ */
+const ROUTED_PATHS: readonly RoutePath[] = routePaths(API_ROUTES.filter((r) => r.audience !== "cell"));
 
 function decode(segment: string | undefined): string | undefined {
   if (segment === undefined) return undefined;
@@ -57,14 +54,17 @@ function decode(segment: string | undefined): string | undefined {
   }
 }
 
+/** A path with one route is named after it; one with several (GET and POST /wallets) after its resource. */
+function pathName(path: RoutePath): RouteName {
+  const [first] = path.routes;
+  return (path.routes.length === 1 ? first?.name : first?.resource) as RouteName;
+}
+
 /** The public API route of `path`, or undefined when the path names none. */
 export function matchRoute(path: string): MatchedRoute | undefined {
-  if (path === INTERNAL_CREDIT_PATH) return { name: "internal-credit", methods: ["POST"] };
-  for (const route of ROUTES) {
-    const m = route.pattern.exec(path);
-    if (m) return { name: route.name, methods: route.methods, id: decode(m[1]) };
-  }
-  return undefined;
+  const matched = matchRoutePath(ROUTED_PATHS, path);
+  if (matched === undefined) return undefined;
+  return { name: pathName(matched.path), methods: matched.path.methods, id: decode(matched.parameters[0]) };
 }
 
 /** The route name a metric or log line uses for `method` on `route` (GET and POST /wallets differ). */

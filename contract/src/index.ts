@@ -11,4 +11,5 @@ export * from "./problems.js";
 export * from "./production-mode.js";
 export * from "./request-body.js";
 export * from "./request-id.js";
+export * from "./routes.js";
 export * from "./time.js";

@@ -1,4 +1,7 @@
 import { BlockList, isIP } from "node:net";
+import { getConnInfo } from "@hono/node-server/conninfo";
+import type { MiddlewareHandler } from "hono";
+import type { CellEnv } from "./context.js";
 
 /**
  * The client's address: the socket peer, unless the peer is a configured trusted
@@ -41,4 +44,13 @@ export class ClientIpResolver {
     }
     return hops[0] ?? peer;
   }
+}
+
+/** Middleware: the resolved client address for the audit context. */
+export function clientIpOf(resolver: ClientIpResolver): MiddlewareHandler<CellEnv> {
+  return async function setClientIp(c, next) {
+    const socket = getConnInfo(c).remote.address;
+    c.set("clientIp", resolver.resolve(socket, c.req.header("x-forwarded-for")));
+    return next();
+  };
 }

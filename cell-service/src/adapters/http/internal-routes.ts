@@ -7,6 +7,7 @@ import {
   type TokenVerifier,
 } from "@cellwallet/contract";
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { z } from "zod";
 import type { CellDeps } from "../../application/operation-context.js";
 import { creditIncomingTransfer } from "../../application/use-cases/credit-incoming-transfer.js";
@@ -63,38 +64,41 @@ export function registerInternalRoutes(
   );
   registerMigrationRoutes(app, deps, metrics);
 
-  app.post(INTERNAL_CREDIT_PATH, async (c) => {
-    const parsed = CreditBody.safeParse(c.get("parsedBody"));
-    if (!parsed.success) {
-      const errors = fieldErrors("json", parsed.error.issues);
-      return sendProblem(c, problem("validation-error", "not a credit request", { errors }));
-    }
-    const principal = c.get("principal");
-    const request = parsed.data;
-    return send(
-      c,
-      await creditIncomingTransfer(
-        deps,
-        {
-          principal,
+  app.post(INTERNAL_CREDIT_PATH, (c) => creditRequest(c, deps));
+}
+
+/** POST /internal/v1/transfers/credit: credits the receiver of a cross-cell transfer (idempotent by transferId). */
+async function creditRequest(c: Context<CellEnv>, deps: CellDeps) {
+  const parsed = CreditBody.safeParse(c.get("parsedBody"));
+  if (!parsed.success) {
+    const errors = fieldErrors("json", parsed.error.issues);
+    return sendProblem(c, problem("validation-error", "not a credit request", { errors }));
+  }
+  const principal = c.get("principal");
+  const request = parsed.data;
+  return send(
+    c,
+    await creditIncomingTransfer(
+      deps,
+      {
+        principal,
+        requestId: c.get("requestId"),
+        audit: {
+          principal: principal.subject,
+          scopes: principal.scopes,
           requestId: c.get("requestId"),
-          audit: {
-            principal: principal.subject,
-            scopes: principal.scopes,
-            requestId: c.get("requestId"),
-            ...(c.req.header("idempotency-key") ? { idempotencyKey: c.req.header("idempotency-key") } : {}),
-          },
+          ...(c.req.header("idempotency-key") ? { idempotencyKey: c.req.header("idempotency-key") } : {}),
         },
-        {
-          transferId: request.transferId,
-          fromWalletId: request.fromWalletId,
-          toWalletId: request.toWalletId,
-          amount: request.amount,
-          currency: request.currency,
-          sourceCellId: request.sourceCellId,
-          ...(request.reference !== undefined ? { reference: request.reference } : {}),
-        },
-      ),
-    );
-  });
+      },
+      {
+        transferId: request.transferId,
+        fromWalletId: request.fromWalletId,
+        toWalletId: request.toWalletId,
+        amount: request.amount,
+        currency: request.currency,
+        sourceCellId: request.sourceCellId,
+        ...(request.reference !== undefined ? { reference: request.reference } : {}),
+      },
+    ),
+  );
 }

@@ -70,103 +70,141 @@ const Import = z.strictObject({
 
 type Step = "status" | "export" | "freeze" | "settle" | "unfreeze" | "import" | "activate" | "abandon" | "moved";
 
+interface MigrationEdge {
+  deps: CellDeps;
+  metrics: CellMetrics;
+}
+
+/** Runs a validated step for one user. */
+type StepRun<S extends z.ZodType> = (
+  deps: CellDeps,
+  userId: string,
+  body: z.infer<S>,
+  c: Context<CellEnv>,
+) => Promise<Result<unknown>>;
+
 export function registerMigrationRoutes(app: OpenAPIHono<CellEnv>, deps: CellDeps, metrics: CellMetrics): void {
-  const count = (step: Step, outcome: string) => metrics.migrationSteps.inc({ step, outcome });
+  const edge = { deps, metrics };
+  app.get(`${MIGRATION_PATH_PREFIX}/:userId`, (c) => migrationStatusRequest(c, edge));
+  app.get(`${MIGRATION_PATH_PREFIX}/:userId/export`, (c) => migrationExportRequest(c, edge));
+  mountStep(app, edge, "freeze", Freeze, (d, userId, body) => freeze(d, userId, body));
+  mountStep(app, edge, "unfreeze", Unfreeze, (d, userId, body) => unfreeze(d, userId, body));
+  mountStep(app, edge, "moved", Moved, (d, userId, body) => markMoved(d, userId, body));
+  mountStep(app, edge, "activate", Activate, (d, userId, body) => activate(d, userId, body));
+  mountStep(app, edge, "abandon", Abandon, (d, userId, body) => abandon(d, userId, body));
+  mountStep(app, edge, "settle", Settle, (d, userId, _body, c) => settleWallet(d, userId, c.get("requestId")));
+  mountStep(app, edge, "import", Import, importStep);
+}
 
-  const invalid = (c: Context<CellEnv>, step: Step, detail: string, errors?: { pointer: string; detail: string }[]) => {
-    count(step, "invalid");
-    return sendProblem(c, problem("validation-error", detail, errors ? { errors } : undefined));
-  };
+const count = (edge: MigrationEdge, step: Step, outcome: string) => edge.metrics.migrationSteps.inc({ step, outcome });
 
-  const userOf = (c: Context<CellEnv>): string | undefined => {
-    const userId = c.req.param("userId");
-    return userId !== undefined && USER_ID.test(userId) ? userId : undefined;
-  };
+function invalid(
+  c: Context<CellEnv>,
+  edge: MigrationEdge,
+  step: Step,
+  detail: string,
+  errors?: { pointer: string; detail: string }[],
+) {
+  count(edge, step, "invalid");
+  return sendProblem(c, problem("validation-error", detail, errors ? { errors } : undefined));
+}
 
-  const answer = <T>(c: Context<CellEnv>, step: Step, result: Result<T>, body: (value: T) => unknown = (v) => v) => {
-    if (!result.ok) {
-      count(step, result.problem.code === "migration-conflict" ? "conflict" : "invalid");
-      return send(c, problemResponse(result.problem, c.get("requestId")));
-    }
-    count(step, "ok");
-    return send(c, jsonResponse(200, body(result.value)));
-  };
+function userOf(c: Context<CellEnv>): string | undefined {
+  const userId = c.req.param("userId");
+  return userId !== undefined && USER_ID.test(userId) ? userId : undefined;
+}
 
-  /** Validates the body against `schema`, then runs the step. */
-  const post = <S extends z.ZodType>(
-    step: Step,
-    schema: S,
-    run: (userId: string, body: z.infer<S>, c: Context<CellEnv>) => Promise<Result<unknown>>,
-  ) => {
-    app.post(`${MIGRATION_PATH_PREFIX}/:userId/${step}`, async (c) => {
-      const userId = userOf(c);
-      if (!userId) return invalid(c, step, "userId must be 1..128 of A-Z a-z 0-9 . _ @ : -");
-      const parsed = schema.safeParse(plain(c.get("parsedBody")));
-      if (!parsed.success) {
-        const errors = fieldErrors("json", parsed.error.issues as Parameters<typeof fieldErrors>[1]);
-        return invalid(c, step, `not a ${step} request`, errors);
-      }
-      try {
-        return answer(c, step, await run(userId, parsed.data, c));
-      } catch (error) {
-        count(step, "error");
-        throw error;
-      }
-    });
-  };
+const BAD_USER = "userId must be 1..128 of A-Z a-z 0-9 . _ @ : -";
 
-  app.get(`${MIGRATION_PATH_PREFIX}/:userId`, async (c) => {
+function answer<T>(
+  c: Context<CellEnv>,
+  edge: MigrationEdge,
+  step: Step,
+  result: Result<T>,
+  body: (value: T) => unknown = (v) => v,
+) {
+  if (!result.ok) {
+    count(edge, step, result.problem.code === "migration-conflict" ? "conflict" : "invalid");
+    return send(c, problemResponse(result.problem, c.get("requestId")));
+  }
+  count(edge, step, "ok");
+  return send(c, jsonResponse(200, body(result.value)));
+}
+
+/** GET …/:userId: where the user's wallet stands in a move. */
+async function migrationStatusRequest(c: Context<CellEnv>, edge: MigrationEdge) {
+  const userId = userOf(c);
+  if (!userId) return invalid(c, edge, "status", BAD_USER);
+  count(edge, "status", "ok");
+  return send(c, jsonResponse(200, await currentStatus(edge.deps.store, userId, true)));
+}
+
+/** GET …/:userId/export: a page of the wallet's records for the target cell. */
+async function migrationExportRequest(c: Context<CellEnv>, edge: MigrationEdge) {
+  const userId = userOf(c);
+  if (!userId) return invalid(c, edge, "export", BAD_USER);
+  const limitText = c.req.query("limit");
+  const limit = limitText === undefined ? MIGRATION_EXPORT_DEFAULT_LIMIT : Number(limitText);
+  if (!/^[1-9][0-9]{0,5}$/.test(limitText ?? "1") || limit > MIGRATION_EXPORT_MAX_LIMIT) {
+    return invalid(c, edge, "export", `limit must be 1..${MIGRATION_EXPORT_MAX_LIMIT}`, [
+      { pointer: "query/limit", detail: `1..${MIGRATION_EXPORT_MAX_LIMIT}` },
+    ]);
+  }
+  const cursor = c.req.query("cursor");
+  if (cursor !== undefined && cursor.length > 64 * 1024) return invalid(c, edge, "export", "the cursor is too long");
+  const page = await exportWallet(edge.deps, userId, cursor, limit);
+  return answer(
+    c,
+    edge,
+    "export",
+    page,
+    (p): MigrationExportPage => ({
+      status: p.status,
+      items: p.items.map(itemToJson),
+      ...(p.nextCursor !== undefined ? { nextCursor: p.nextCursor } : {}),
+      tailCursor: p.tailCursor,
+    }),
+  );
+}
+
+/** POST …/:userId/<step>: validates the body against `schema`, then runs the step. */
+function mountStep<S extends z.ZodType>(
+  app: OpenAPIHono<CellEnv>,
+  edge: MigrationEdge,
+  step: Step,
+  schema: S,
+  run: StepRun<S>,
+): void {
+  app.post(`${MIGRATION_PATH_PREFIX}/:userId/${step}`, async function migrationStepRequest(c) {
     const userId = userOf(c);
-    if (!userId) return invalid(c, "status", "userId must be 1..128 of A-Z a-z 0-9 . _ @ : -");
-    count("status", "ok");
-    return send(c, jsonResponse(200, await currentStatus(deps.store, userId, true)));
-  });
-
-  app.get(`${MIGRATION_PATH_PREFIX}/:userId/export`, async (c) => {
-    const userId = userOf(c);
-    if (!userId) return invalid(c, "export", "userId must be 1..128 of A-Z a-z 0-9 . _ @ : -");
-    const limitText = c.req.query("limit");
-    const limit = limitText === undefined ? MIGRATION_EXPORT_DEFAULT_LIMIT : Number(limitText);
-    if (!/^[1-9][0-9]{0,5}$/.test(limitText ?? "1") || limit > MIGRATION_EXPORT_MAX_LIMIT) {
-      return invalid(c, "export", `limit must be 1..${MIGRATION_EXPORT_MAX_LIMIT}`, [
-        { pointer: "query/limit", detail: `1..${MIGRATION_EXPORT_MAX_LIMIT}` },
-      ]);
+    if (!userId) return invalid(c, edge, step, BAD_USER);
+    const parsed = schema.safeParse(plain(c.get("parsedBody")));
+    if (!parsed.success) {
+      const errors = fieldErrors("json", parsed.error.issues as Parameters<typeof fieldErrors>[1]);
+      return invalid(c, edge, step, `not a ${step} request`, errors);
     }
-    const cursor = c.req.query("cursor");
-    if (cursor !== undefined && cursor.length > 64 * 1024) return invalid(c, "export", "the cursor is too long");
-    const page = await exportWallet(deps, userId, cursor, limit);
-    return answer(
-      c,
-      "export",
-      page,
-      (p): MigrationExportPage => ({
-        status: p.status,
-        items: p.items.map(itemToJson),
-        ...(p.nextCursor !== undefined ? { nextCursor: p.nextCursor } : {}),
-        tailCursor: p.tailCursor,
-      }),
-    );
-  });
-
-  post("freeze", Freeze, (userId, body) => freeze(deps, userId, body));
-  post("unfreeze", Unfreeze, (userId, body) => unfreeze(deps, userId, body));
-  post("moved", Moved, (userId, body) => markMoved(deps, userId, body));
-  post("activate", Activate, (userId, body) => activate(deps, userId, body));
-  post("abandon", Abandon, (userId, body) => abandon(deps, userId, body));
-  post("settle", Settle, (userId, _body, c) => settleWallet(deps, userId, c.get("requestId")));
-  post("import", Import, async (userId, body) => {
-    const items: MigrationItem[] = [];
-    for (const [index, raw] of body.items.entries()) {
-      const parsed = MigrationItemSchema.safeParse(raw);
-      if (!parsed.success) {
-        const errors = fieldErrors("json", parsed.error.issues as Parameters<typeof fieldErrors>[1]).map((e) => ({
-          ...e,
-          pointer: `/items/${index}${e.pointer}`,
-        }));
-        return { ok: false, problem: problem("validation-error", `item ${index} is not an export item`, { errors }) };
-      }
-      items.push(itemFromJson(parsed.data));
+    try {
+      return answer(c, edge, step, await run(edge.deps, userId, parsed.data, c));
+    } catch (error) {
+      count(edge, step, "error");
+      throw error;
     }
-    return importWallet(deps, userId, { ...body, items });
   });
+}
+
+/** The import step: every item of the page must be an export item, then the page is imported. */
+async function importStep(deps: CellDeps, userId: string, body: z.infer<typeof Import>): Promise<Result<unknown>> {
+  const items: MigrationItem[] = [];
+  for (const [index, raw] of body.items.entries()) {
+    const parsed = MigrationItemSchema.safeParse(raw);
+    if (!parsed.success) {
+      const errors = fieldErrors("json", parsed.error.issues as Parameters<typeof fieldErrors>[1]).map((e) => ({
+        ...e,
+        pointer: `/items/${index}${e.pointer}`,
+      }));
+      return { ok: false, problem: problem("validation-error", `item ${index} is not an export item`, { errors }) };
+    }
+    items.push(itemFromJson(parsed.data));
+  }
+  return importWallet(deps, userId, { ...body, items });
 }

@@ -1,9 +1,10 @@
 import { createTokenVerifier, DEVELOPMENT_JWT_SECRET } from "@cellwallet/contract";
 import pino from "pino";
 import type { CellDeps } from "../../application/operation-context.js";
-import { createCellApp, openApiInfo } from "./app.js";
+import { createCellApp } from "./app.js";
 import { ClientIpResolver } from "./client-ip.js";
 import { CellMetrics } from "./metrics.js";
+import { openApiInfo } from "./openapi-info.js";
 
 /**
  * The OpenAPI document generated from the route definitions. Generating it

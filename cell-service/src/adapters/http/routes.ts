@@ -241,18 +241,3 @@ export const auditWalletRoute = createRoute({
     ...COMMON,
   },
 });
-
-/** Paths and the methods they accept: anything else on a known path is 405. */
-export const ALLOWED_METHODS: { pattern: RegExp; methods: string[] }[] = [
-  { pattern: /^\/api\/v1\/wallets\/transfer$/, methods: ["POST"] },
-  { pattern: /^\/api\/v1\/wallets$/, methods: ["GET", "POST"] },
-  { pattern: /^\/api\/v1\/wallets\/[^/]+$/, methods: ["GET"] },
-  { pattern: /^\/api\/v1\/wallets\/[^/]+\/(deposit|withdraw)$/, methods: ["POST"] },
-  { pattern: /^\/api\/v1\/wallets\/[^/]+\/balance\/historical$/, methods: ["GET"] },
-  { pattern: /^\/api\/v1\/wallets\/[^/]+\/transactions$/, methods: ["GET"] },
-  { pattern: /^\/api\/v1\/wallets\/[^/]+\/transactions\/[^/]+$/, methods: ["GET"] },
-  { pattern: /^\/api\/v1\/wallets\/[^/]+\/audit$/, methods: ["GET"] },
-  { pattern: /^\/api\/v1\/transfers\/[^/]+$/, methods: ["GET"] },
-  { pattern: /^\/api\/v1\/cell\/(audit|reconciliation)$/, methods: ["GET"] },
-  { pattern: /^\/api\/v1\/cell\/checkpoints(\/[^/]+)?$/, methods: ["GET"] },
-];
