@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DEVELOPMENT_JWT_SECRET, mintToken, SCOPES } from "@cellwallet/contract";
+import { createDynamoDbClient } from "@cellwallet/store-support/dynamodb";
 import type { OperatorActionInput } from "../audit/operator-log.js";
 import {
   DynamoDbOperatorLogStore,
@@ -135,7 +135,8 @@ export function openOperatorLogFromEnv(env: NodeJS.ProcessEnv): OperatorLogStore
     );
   }
   if (kind === "dynamodb") {
-    const client = new DynamoDBClient({
+    const client = createDynamoDbClient({
+      env,
       region: env.AWS_REGION ?? "us-east-1",
       ...(env.DYNAMODB_ENDPOINT ? { endpoint: env.DYNAMODB_ENDPOINT } : {}),
     });

@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { createDynamoDbClient } from "@cellwallet/store-support/dynamodb";
 import { DynamoDbPlacementStore } from "../placement/dynamodb-placement-store.js";
 import { ensurePlacementTables } from "../placement/ensure-placement-tables.js";
 import type { PlacementStore } from "../placement/placement-store.js";
@@ -150,7 +150,7 @@ export class LocalPlatform {
   private async ensureTables(): Promise<void> {
     const endpoint = this.setting("DYNAMODB_ENDPOINT");
     if (this.setting("PLACEMENT_STORE") !== "dynamodb" || !endpoint) return;
-    const client = new DynamoDBClient({
+    const client = createDynamoDbClient({
       endpoint,
       region: this.setting("AWS_REGION") ?? "us-east-1",
       credentials: {

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { createDynamoDbClient } from "@cellwallet/store-support/dynamodb";
 import { LocalPlatformState, localPlatformStatePath } from "../local/local-platform-state.js";
 import { DynamoDbRolloutStore, ensureRolloutTable } from "./dynamodb-rollout-store.js";
 import type { RolloutStore } from "./rollout-store.js";
@@ -18,7 +18,8 @@ export async function openRolloutStoreFromEnv(env: NodeJS.ProcessEnv): Promise<R
     return new SqliteRolloutStore(resolve(dataDir, "control-plane", "rollouts.sqlite"));
   }
   if (kind === "dynamodb") {
-    const client = new DynamoDBClient({
+    const client = createDynamoDbClient({
+      env,
       region: env.AWS_REGION ?? "us-east-1",
       ...(env.DYNAMODB_ENDPOINT ? { endpoint: env.DYNAMODB_ENDPOINT } : {}),
     });
