@@ -113,17 +113,25 @@ async function addMissingGlobalIndexes(
   const missing = (definition.globalSecondaryIndexes ?? []).filter((i) => !present.has(i.indexName));
   let current = table;
   for (const index of missing) {
-    try {
-      await client.send(
-        new UpdateTableCommand({
-          TableName: tableName,
-          AttributeDefinitions: attributeDefinitions(definition),
-          GlobalSecondaryIndexUpdates: [{ Create: globalIndexInput(index) }],
-        }),
-      );
-    } catch (error) {
-      // Another process added it first (or is adding it): wait for it like for our own.
-      if (errorName(error) !== "ResourceInUseException" && errorName(error) !== "ValidationException") throw error;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await client.send(
+          new UpdateTableCommand({
+            TableName: tableName,
+            AttributeDefinitions: attributeDefinitions(definition),
+            GlobalSecondaryIndexUpdates: [{ Create: globalIndexInput(index) }],
+          }),
+        );
+        break;
+      } catch (error) {
+        // Another process added it first (or is adding it): wait for it like for our own. DynamoDB answers
+        // ValidationException or ResourceInUseException, emulators word it differently (moto fails with a 500):
+        // so ask the table whether the index is there rather than trusting the error's name.
+        const now = await waitActive(client, tableName);
+        if ((now.GlobalSecondaryIndexes ?? []).some((i) => i.IndexName === index.indexName)) break;
+        // Busy with another index's creation: try again once it is done.
+        if (errorName(error) !== "ResourceInUseException" || attempt >= 5) throw error;
+      }
     }
     current = await waitActive(client, tableName);
   }
