@@ -60,4 +60,3 @@ export {
 } from "./placement-tables.js";
 export { SqlitePlacementStore, type SqlitePlacementStoreOptions } from "./sqlite-placement-store.js";
 // DynamoDB transaction-failure parsing, shared with the control plane's rollout store.
-export { cancellationCodes, isTransient } from "./transaction-failures.js";

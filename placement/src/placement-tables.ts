@@ -4,29 +4,20 @@
  * drift apart. One set per platform, shared by every router and cellctl.
  */
 
+import type { GlobalIndexDefinition, KeyAttribute, TableDefinition } from "@cellwallet/store-support/dynamodb";
+
 export type PlacementTableName = "cells" | "placements" | "overrides" | "operatorAudit" | "migrations" | "relocations";
 
-export interface PlacementKeyAttribute {
-  readonly name: string;
-  readonly type: "S" | "N";
-}
+/** The key attribute type of `@cellwallet/store-support/dynamodb`, under the name placement has always used. */
+export type PlacementKeyAttribute = KeyAttribute;
+/** The global-index type of `@cellwallet/store-support/dynamodb`. */
+export type PlacementIndexDefinition = GlobalIndexDefinition;
 
-export interface PlacementTableDefinition {
+/** A control-plane table: the one table-definition type, named, with its physical-name suffix. */
+export interface PlacementTableDefinition extends TableDefinition {
   readonly logicalName: PlacementTableName;
   /** Physical name: `${prefix}-${suffix}`. */
   readonly suffix: string;
-  readonly partitionKey: PlacementKeyAttribute;
-  /** Every attribute a key uses (what CreateTable wants). */
-  readonly attributeDefinitions: readonly PlacementKeyAttribute[];
-  readonly globalSecondaryIndexes?: readonly PlacementIndexDefinition[];
-  readonly billingMode: "PAY_PER_REQUEST";
-}
-
-export interface PlacementIndexDefinition {
-  readonly indexName: string;
-  readonly partitionKey: PlacementKeyAttribute;
-  readonly sortKey?: PlacementKeyAttribute;
-  readonly projection: "ALL" | "KEYS_ONLY";
 }
 
 /** The placements table's index of the users of each cell (draining, rebalancing). */

@@ -1,6 +1,6 @@
 import { isOwned } from "../domain/ownership.js";
 import { CellReconciler } from "../domain/reconciliation.js";
-import type { LedgerStore } from "./ledger-store.js";
+import type { AuditStore } from "./ledger-store.js";
 
 /** Money as decimal strings of minor units: JSON-safe and exact. */
 type Minor = string;
@@ -25,7 +25,7 @@ export interface CellReconciliationReport {
  * are left out consistently) and every transfer record involving them. Operations in flight between the transfer pass and
  * the wallet pass can show as a transient mismatch; a persistent one is a finding.
  */
-export async function reconcileCell(store: LedgerStore, cellId: string): Promise<CellReconciliationReport> {
+export async function reconcileCell(store: AuditStore, cellId: string): Promise<CellReconciliationReport> {
   const started = Date.now();
   const reconciler = new CellReconciler();
   // Only the wallets this cell owns count: a moved, importing or abandoned copy is counted by its owner.

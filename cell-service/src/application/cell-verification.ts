@@ -3,10 +3,14 @@ import { type Checkpoint, checkCheckpoint, HeadsDigest, type WalletHead } from "
 import { isOwned } from "../domain/ownership.js";
 import type { Wallet } from "../domain/wallet.js";
 import { type Anchor, type WalletVerification, WalletVerifier } from "../domain/wallet-verification.js";
-import type { LedgerStore } from "./ledger-store.js";
+import type { AuditStore, MoneyPathStore } from "./ledger-store.js";
 
 /** Verifies one wallet: streams its entries, re-reading the row only when entries outran it. */
-export async function verifyWallet(store: LedgerStore, wallet: Wallet, anchor?: Anchor): Promise<WalletVerification> {
+export async function verifyWallet(
+  store: AuditStore & Pick<MoneyPathStore, "getWallet">,
+  wallet: Wallet,
+  anchor?: Anchor,
+): Promise<WalletVerification> {
   const verifier = new WalletVerifier(wallet, anchor);
   for await (const entry of store.streamEntries(wallet.walletId)) verifier.add(entry);
   return verifier.finish(verifier.needsFreshRow() ? await store.getWallet(wallet.walletId) : undefined);
@@ -54,7 +58,7 @@ export interface VerifyCellOptions {
  * (the latest checkpoint's heads) when the latest checkpoint is sound.
  */
 async function verifyCheckpoints(
-  store: LedgerStore,
+  store: AuditStore & Pick<MoneyPathStore, "getWallet">,
   cellId: string,
   trusted: ReadonlyMap<string, KeyObject>,
 ): Promise<{ report: CheckpointVerification; anchors: Map<string, WalletHead> | undefined; latest?: Checkpoint }> {
@@ -115,7 +119,7 @@ async function verifyCheckpoints(
  * `concurrency` pages, not by the size of the cell.
  */
 export async function verifyCell(
-  store: LedgerStore,
+  store: AuditStore & Pick<MoneyPathStore, "getWallet">,
   cellId: string,
   options: VerifyCellOptions = {},
 ): Promise<CellVerificationReport> {

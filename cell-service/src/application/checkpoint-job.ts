@@ -8,7 +8,7 @@ import {
   type WalletHead,
 } from "../domain/checkpoint.js";
 import { isOwned } from "../domain/ownership.js";
-import type { LedgerStore } from "./ledger-store.js";
+import type { AuditStore } from "./ledger-store.js";
 
 export interface CheckpointJobOptions {
   cellId: string;
@@ -42,7 +42,7 @@ export class CheckpointJob {
   private running = false;
 
   constructor(
-    private readonly store: LedgerStore,
+    private readonly store: AuditStore,
     private readonly options: CheckpointJobOptions,
     private readonly logger?: Logger,
   ) {}

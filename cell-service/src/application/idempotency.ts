@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { JsonNumber, type Problem, problem } from "@cellwallet/contract";
 import { Decimal } from "decimal.js";
 import type { ApiResponse } from "./api-response.js";
-import type { IdempotencyRecord, LedgerStore } from "./ledger-store.js";
+import type { IdempotencyRecord, MoneyPathStore } from "./ledger-store.js";
 
 /** Records are kept at least this long; configuration may only lengthen it. */
 export const MIN_IDEMPOTENCY_RETENTION_MS = 24 * 60 * 60 * 1000;
@@ -124,7 +124,7 @@ export class InFlight {
  * conditional write; when another process made it final first, with the 202 or its final answer, that
  * version is read and returned instead).
  */
-export async function finalRecord(store: LedgerStore, scopeKey: string): Promise<IdempotencyRecord | undefined> {
+export async function finalRecord(store: MoneyPathStore, scopeKey: string): Promise<IdempotencyRecord | undefined> {
   // Two rounds suffice: a record leaves the provisional state once and never returns to it.
   for (let attempt = 0; attempt < 3; attempt++) {
     const record = await store.getIdempotency(scopeKey);
@@ -138,7 +138,7 @@ export async function finalRecord(store: LedgerStore, scopeKey: string): Promise
 }
 
 export async function lookup(
-  store: LedgerStore,
+  store: MoneyPathStore,
   ticket: IdempotencyTicket,
 ): Promise<ApiResponse | Problem | undefined> {
   const record = await finalRecord(store, ticket.scopeKey);

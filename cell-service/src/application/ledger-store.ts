@@ -111,10 +111,10 @@ export interface EntryPage {
 }
 
 /**
- * The cell's storage port. Two adapters implement it (DynamoDB in production,
- * SQLite embedded locally) and pass the same contract tests.
+ * The money path: the atomic commit and the reads its use cases and the pending-transfer worker need.
+ * Every read here is strongly consistent.
  */
-export interface LedgerStore {
+export interface MoneyPathStore {
   /** Reads, decides and writes atomically; retries internally on write conflicts. */
   commit<T>(request: CommitRequest<T>): Promise<CommitOutcome<T>>;
   getWallet(walletId: string): Promise<Wallet | undefined>;
@@ -132,6 +132,10 @@ export interface LedgerStore {
   /** The entry with the highest sequence whose createdAt <= atMs: one indexed lookup. */
   getLatestEntryAtOrBefore(walletId: string, atMs: number): Promise<LedgerEntry | undefined>;
   listEntries(walletId: string, page: EntryPage): Promise<LedgerEntry[]>;
+}
+
+/** Audit: whole-cell streams (verification, reconciliation, snapshots) and the signed checkpoints. */
+export interface AuditStore {
   /** All entries of a wallet (after `afterSequence`, default 0) in ascending sequence order, streamed in pages. */
   streamEntries(walletId: string, afterSequence?: number): AsyncIterable<LedgerEntry>;
   /**
@@ -154,9 +158,10 @@ export interface LedgerStore {
   streamCheckpoints(): AsyncIterable<Checkpoint>;
   latestCheckpoint(): Promise<Checkpoint | undefined>;
   getCheckpoint(sequence: number): Promise<Checkpoint | undefined>;
+}
 
-  // --- Migration between cells (see docs/migration.md). Never on the money path. ---
-
+/** Migration between cells (see docs/migration.md): ownership, fences and imports. Never on the money path. */
+export interface MigrationStore {
   /** Changes a wallet's ownership if it is currently as expected; false otherwise (nothing changed). */
   setWalletOwnership(walletId: string, expected: OwnershipExpectation, next: Ownership): Promise<boolean>;
   getUserFence(userId: string): Promise<UserFence | undefined>;
@@ -185,13 +190,23 @@ export interface LedgerStore {
   listIdempotencyKeysOfWallet(walletId: string, sinceMs?: number): AsyncIterable<string>;
   /** Outgoing cross-cell transfers of this wallet still PENDING (the listing may lag on DynamoDB). */
   listPendingTransfersFrom(walletId: string, limit: number): Promise<Transfer[]>;
+}
 
+/** What the process does with the store as a whole: readiness, shutdown, metrics. */
+export interface StoreLifecycle {
   /** Throws when the store cannot be reached (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;
   /** Reports commit and call timings (metrics); set once when the cell is wired. */
   observe?(observer: StoreObserver): void;
 }
+
+/**
+ * The cell's storage, composed of its role ports for wiring. Two adapters implement it (DynamoDB in production,
+ * SQLite embedded locally), each as one part per role over one client or database handle, and pass the same
+ * contract tests, one suite per port.
+ */
+export interface LedgerStore extends MoneyPathStore, AuditStore, MigrationStore, StoreLifecycle {}
 
 /** Thrown when conflicts persist beyond the retry budget: an outage-like condition, answered 503. */
 export class ContentionError extends Error {

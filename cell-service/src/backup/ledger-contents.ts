@@ -1,4 +1,4 @@
-import type { LedgerStore } from "../application/ledger-store.js";
+import type { AuditStore } from "../application/ledger-store.js";
 import type { BackupHead, BackupManifest, InFlightTransfer } from "./backup-manifest.js";
 
 export interface LedgerContents {
@@ -9,7 +9,7 @@ export interface LedgerContents {
 }
 
 /** Every wallet head (ascending walletId), the latest checkpoint and the outgoing cross-cell transfers in flight. */
-export async function readStoreContents(store: LedgerStore): Promise<LedgerContents> {
+export async function readStoreContents(store: AuditStore): Promise<LedgerContents> {
   const heads: BackupHead[] = [];
   for await (const w of store.streamWallets()) {
     heads.push({

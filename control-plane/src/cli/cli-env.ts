@@ -1,4 +1,3 @@
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DEVELOPMENT_JWT_SECRET, isProductionMode, mintToken, SCOPES } from "@cellwallet/contract";
 import {
   type CellRecord,
@@ -6,6 +5,7 @@ import {
   type PlacementStore,
   placementStoreConfigFromEnv,
 } from "@cellwallet/placement";
+import { createDynamoDbClient } from "@cellwallet/store-support/dynamodb";
 import type { OperatorActionInput } from "../audit/operator-log.js";
 import {
   DynamoDbOperatorLogStore,
@@ -117,7 +117,8 @@ export function operatorName(env: NodeJS.ProcessEnv): string {
 export function openOperatorLogFromEnv(env: NodeJS.ProcessEnv): OperatorLogStore {
   const config = placementStoreConfigFromEnv(env);
   if (config.kind === "sqlite") return new SqliteOperatorLogStore(config.path);
-  const client = new DynamoDBClient({
+  const client = createDynamoDbClient({
+    env,
     region: config.region,
     ...(config.endpoint ? { endpoint: config.endpoint } : {}),
   });

@@ -2,7 +2,6 @@ import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   ensurePlacementTables,
   openPlacementStore,
@@ -10,6 +9,7 @@ import {
   type PlacementStoreConfig,
   placementStoreConfigFromEnv,
 } from "@cellwallet/placement";
+import { createDynamoDbClient } from "@cellwallet/store-support/dynamodb";
 import { DEFAULT_RESTART_POLICY, newSupervisionRecord } from "./crash-backoff.js";
 import { launcherStatusPath, writeLauncherStatus } from "./launcher-status.js";
 import type { LocalPlatformOptions } from "./local-platform-options.js";
@@ -159,7 +159,7 @@ export class LocalPlatform {
   private async ensureTables(): Promise<void> {
     const config = this.placementStoreConfig;
     if (config.kind !== "dynamodb" || !config.endpoint) return;
-    const client = new DynamoDBClient({
+    const client = createDynamoDbClient({
       endpoint: config.endpoint,
       region: config.region,
       credentials: {

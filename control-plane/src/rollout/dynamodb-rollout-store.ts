@@ -1,14 +1,12 @@
 import {
   type AttributeValue,
-  CreateTableCommand,
-  DescribeTableCommand,
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
   ScanCommand,
   TransactWriteItemsCommand,
 } from "@aws-sdk/client-dynamodb";
-import { cancellationCodes } from "@cellwallet/placement";
+import { cancellationCodes, ensureTable } from "@cellwallet/store-support/dynamodb";
 import { isTerminal, type Rollout } from "./rollout-state.js";
 import type { CreateOutcome, RolloutStore, SaveOutcome } from "./rollout-store.js";
 import { ACTIVE_ROLLOUT_KEY, ROLLOUT_TABLE, rolloutTableName } from "./rollout-table.js";
@@ -179,31 +177,5 @@ export class DynamoDbRolloutStore implements RolloutStore {
 
 /** Creates the rollouts table when missing (local development and tests; in AWS the stacks own it). */
 export async function ensureRolloutTable(client: DynamoDBClient, prefix?: string): Promise<void> {
-  const TableName = rolloutTableName(prefix);
-  const exists = async () => {
-    try {
-      return (await client.send(new DescribeTableCommand({ TableName }))).Table?.TableStatus;
-    } catch (error) {
-      if (error instanceof Error && error.name === "ResourceNotFoundException") return undefined;
-      throw error;
-    }
-  };
-  if (!(await exists())) {
-    try {
-      await client.send(
-        new CreateTableCommand({
-          TableName,
-          BillingMode: ROLLOUT_TABLE.billingMode,
-          AttributeDefinitions: ROLLOUT_TABLE.attributeDefinitions.map((a) => ({
-            AttributeName: a.name,
-            AttributeType: a.type,
-          })),
-          KeySchema: [{ AttributeName: ROLLOUT_TABLE.partitionKey.name, KeyType: "HASH" }],
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof Error && error.name === "ResourceInUseException")) throw error;
-    }
-  }
-  for (let i = 0; i < 600 && (await exists()) !== "ACTIVE"; i++) await new Promise((r) => setTimeout(r, 100));
+  await ensureTable(client, rolloutTableName(prefix), ROLLOUT_TABLE);
 }

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { placementStoreConfigFromEnv } from "@cellwallet/placement";
+import { createDynamoDbClient } from "@cellwallet/store-support/dynamodb";
 import { LocalPlatformState, localPlatformStatePath } from "../local/local-platform-state.js";
 import { DynamoDbRolloutStore, ensureRolloutTable } from "./dynamodb-rollout-store.js";
 import type { RolloutStore } from "./rollout-store.js";
@@ -18,7 +18,8 @@ export async function openRolloutStoreFromEnv(env: NodeJS.ProcessEnv): Promise<R
     const dataDir = resolve(env.WALLET_DATA_DIR ?? ".data");
     return new SqliteRolloutStore(resolve(dataDir, "control-plane", "rollouts.sqlite"));
   }
-  const client = new DynamoDBClient({
+  const client = createDynamoDbClient({
+    env,
     region: placement.region,
     ...(placement.endpoint ? { endpoint: placement.endpoint } : {}),
   });

@@ -1,3 +1,5 @@
+import type { TableDefinition } from "@cellwallet/store-support/dynamodb";
+
 /**
  * The rollouts table in DynamoDB, as plain data (no SDK) so the infrastructure
  * stacks import it next to the placement tables and cannot drift from the
@@ -10,7 +12,7 @@ export const ROLLOUT_TABLE = {
   partitionKey: { name: "rolloutId", type: "S" },
   attributeDefinitions: [{ name: "rolloutId", type: "S" }],
   billingMode: "PAY_PER_REQUEST",
-} as const;
+} as const satisfies TableDefinition & { logicalName: string; suffix: string };
 
 export const ACTIVE_ROLLOUT_KEY = "#active";
 

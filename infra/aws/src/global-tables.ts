@@ -1,8 +1,8 @@
+import type { TableDefinition } from "@cellwallet/store-support/dynamodb";
 import { RemovalPolicy } from "aws-cdk-lib";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import type * as kms from "aws-cdk-lib/aws-kms";
 import type { Construct } from "constructs";
-import type { KeyedTableDefinition } from "./tables.js";
 
 /** One more Region holding a replica of every cell table, and the KMS key there that encrypts it. */
 export interface ReplicaRegion {
@@ -35,7 +35,7 @@ export function globalTableFromDefinition(
   scope: Construct,
   id: string,
   tableName: string,
-  definition: KeyedTableDefinition,
+  definition: TableDefinition,
   key: kms.IKey,
   multiRegion: MultiRegionTables,
 ): dynamodb.TableV2 {

@@ -1,26 +1,8 @@
+import type { TableDefinition } from "@cellwallet/store-support/dynamodb";
 import { RemovalPolicy } from "aws-cdk-lib";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import type * as kms from "aws-cdk-lib/aws-kms";
 import type { Construct } from "constructs";
-
-/** What the table-definition modules of the service and of the control plane both describe. */
-export interface KeyedTableDefinition {
-  readonly partitionKey: { readonly name: string; readonly type: "S" | "N" };
-  readonly sortKey?: { readonly name: string; readonly type: "S" | "N" };
-  readonly localSecondaryIndexes?: readonly {
-    readonly indexName: string;
-    readonly sortKey: { readonly name: string; readonly type: "S" | "N" };
-    readonly projection: "ALL" | "KEYS_ONLY";
-  }[];
-  readonly globalSecondaryIndexes?: readonly {
-    readonly indexName: string;
-    readonly partitionKey: { readonly name: string; readonly type: "S" | "N" };
-    readonly sortKey?: { readonly name: string; readonly type: "S" | "N" };
-    readonly projection: "ALL" | "KEYS_ONLY";
-  }[];
-  readonly ttlAttribute?: string;
-  readonly billingMode: "PAY_PER_REQUEST";
-}
 
 const attribute = (key: { name: string; type: "S" | "N" }): dynamodb.Attribute => ({
   name: key.name,
@@ -38,7 +20,7 @@ export function tableFromDefinition(
   scope: Construct,
   id: string,
   tableName: string,
-  definition: KeyedTableDefinition,
+  definition: TableDefinition,
   key: kms.IKey,
 ): dynamodb.Table {
   if (definition.billingMode !== "PAY_PER_REQUEST")

@@ -4,6 +4,8 @@
  * and cannot drift apart.
  */
 
+import type { GlobalIndexDefinition, LocalIndexDefinition, TableDefinition } from "@cellwallet/store-support/dynamodb";
+
 export type CellTableName =
   | "wallets"
   | "owners"
@@ -13,40 +15,13 @@ export type CellTableName =
   | "checkpoints"
   | "snapshots";
 
-export type KeyAttributeType = "S" | "N";
-
-export interface KeyAttribute {
-  readonly name: string;
-  readonly type: KeyAttributeType;
-}
-
-export interface LocalIndexDefinition {
-  readonly indexName: string;
-  /** LSIs share the table's partition key; only the sort key differs. */
-  readonly sortKey: KeyAttribute;
-  readonly projection: "ALL" | "KEYS_ONLY";
-}
-
-export interface GlobalIndexDefinition {
-  readonly indexName: string;
-  readonly partitionKey: KeyAttribute;
-  readonly sortKey?: KeyAttribute;
-  readonly projection: "ALL" | "KEYS_ONLY";
-}
-
-export interface CellTableDefinition {
+/** A cell table: the one table-definition type of `@cellwallet/store-support/dynamodb`, named and marked. */
+export interface CellTableDefinition extends TableDefinition {
   readonly logicalName: CellTableName;
-  readonly partitionKey: KeyAttribute;
-  readonly sortKey?: KeyAttribute;
-  /** Every attribute a key of the table or of an index uses (what CreateTable wants). */
-  readonly attributeDefinitions: readonly KeyAttribute[];
   /** LSIs can only be created together with the table, never added later. */
   readonly localSecondaryIndexes: readonly LocalIndexDefinition[];
   /** GSIs are eventually consistent: only for background work, never on the money path. */
   readonly globalSecondaryIndexes: readonly GlobalIndexDefinition[];
-  /** Epoch-seconds attribute DynamoDB's TTL expires items by. */
-  readonly ttlAttribute?: string;
-  readonly billingMode: "PAY_PER_REQUEST";
   /** Items are written once and never updated or deleted: infrastructure may deny both. */
   readonly ledgerImmutable: boolean;
 }

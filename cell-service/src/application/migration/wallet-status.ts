@@ -2,7 +2,7 @@ import { formatMinor, type MigrationWalletStatus } from "@cellwallet/contract";
 import type { UserFence } from "../../domain/ownership.js";
 import type { Transfer } from "../../domain/transfer.js";
 import type { Wallet } from "../../domain/wallet.js";
-import type { LedgerStore } from "../ledger-store.js";
+import type { MigrationStore, MoneyPathStore } from "../ledger-store.js";
 import { mapLimit } from "./map-limit.js";
 
 /** What this cell holds for a user: their wallet copy, or a user-level fence when they have none here. */
@@ -12,7 +12,7 @@ export interface Holding {
   fence?: UserFence;
 }
 
-export async function locate(store: LedgerStore, userId: string): Promise<Holding> {
+export async function locate(store: MoneyPathStore & MigrationStore, userId: string): Promise<Holding> {
   const walletId = await store.getWalletIdByUser(userId);
   const wallet = walletId ? await store.getWallet(walletId) : undefined;
   if (wallet) return { userId, wallet };
@@ -28,7 +28,7 @@ const RECENT_ENTRIES = 50;
  * listing, plus the transfers of its most recent debits (the listing may lag on
  * DynamoDB), each confirmed by a consistent read.
  */
-export async function pendingOutgoing(store: LedgerStore, wallet: Wallet): Promise<Transfer[]> {
+export async function pendingOutgoing(store: MoneyPathStore & MigrationStore, wallet: Wallet): Promise<Transfer[]> {
   const found = new Map<string, Transfer>();
   for (const t of await store.listPendingTransfersFrom(wallet.walletId, 1000)) found.set(t.transferId, t);
   const recent = await store.listEntries(wallet.walletId, { limit: RECENT_ENTRIES });
@@ -78,7 +78,7 @@ export function statusOf(holding: Holding, pendingTransfers?: number): Migration
  * cell owns (a few reads more: only the status, freeze and settle answers carry it).
  */
 export async function currentStatus(
-  store: LedgerStore,
+  store: MoneyPathStore & MigrationStore,
   userId: string,
   withPending = false,
 ): Promise<MigrationWalletStatus> {

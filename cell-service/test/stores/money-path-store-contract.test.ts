@@ -1,40 +1,18 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { ADAPTERS, openTestStore } from "../../test-support/stores.js";
-import type { Changes, IdempotencyRecord, LedgerStore } from "../src/application/ledger-store.js";
-import { type LedgerEntry, post } from "../src/domain/ledger-entry.js";
-import { transferWithinCell } from "../src/domain/transfer.js";
-import { openWallet, type Wallet } from "../src/domain/wallet.js";
+import { ADAPTERS, openTestStore } from "../../../test-support/stores.js";
+import type { AuditStore, LedgerStore, MoneyPathStore, StoreLifecycle } from "../../src/application/ledger-store.js";
+import { transferWithinCell } from "../../src/domain/transfer.js";
+import { openWallet, type Wallet } from "../../src/domain/wallet.js";
+import { ctx, deposit, id, moneyPathHelpers, record } from "./contract-fixtures.js";
 
 /**
- * The one contract both storage adapters must honour. Every behaviour the use
- * cases rely on is pinned here and run against SQLite and DynamoDB (moto).
+ * The money path's contract (MoneyPathStore: the atomic commit and its reads), which both storage adapters must
+ * honour: every behaviour the use cases rely on is pinned here and run against SQLite and DynamoDB (moto).
  */
-let seq = 0;
-const id = (prefix: string) =>
-  `${prefix}${Date.now().toString(36)}${(seq++).toString(36).padStart(4, "0")}`.toUpperCase();
-const ctx = { principal: "tester", scopes: ["wallet"], requestId: "r-1" };
-
-function deposit(wallet: Wallet, amount: bigint, now: number): { wallet: Wallet; entry: LedgerEntry } {
-  const posted = post(wallet, { transactionId: id("TX"), type: "DEPOSIT", amount, context: ctx }, now);
-  if (!posted.ok) throw new Error("deposit refused");
-  return posted.value;
-}
-
-function record(scopeKey: string, body = "{}"): IdempotencyRecord {
-  const now = Date.now();
-  return {
-    scopeKey,
-    fingerprint: "f",
-    status: 201,
-    contentType: "application/json",
-    body,
-    createdAt: now,
-    expiresAt: now + 86_400_000,
-  };
-}
-
-describe.each(ADAPTERS)("LedgerStore contract on %s", (adapter) => {
-  let store: LedgerStore;
+describe.each(ADAPTERS)("MoneyPathStore contract on %s", (adapter) => {
+  // streamEntries (the audit port) only to check what a commit wrote.
+  let store: MoneyPathStore & StoreLifecycle & Pick<AuditStore, "streamEntries">;
+  const { newWallet, depositVia, depositsAt } = moneyPathHelpers(() => store);
 
   beforeAll(async () => {
     store = (await openTestStore(adapter, inject("motoEndpoint"))).store;
@@ -42,32 +20,6 @@ describe.each(ADAPTERS)("LedgerStore contract on %s", (adapter) => {
   afterAll(async () => {
     await store.close();
   });
-
-  async function newWallet(userId = id("U"), currency = "USD"): Promise<Wallet> {
-    const wallet = openWallet(id("W"), userId, currency, Date.now());
-    const outcome = await store.commit({
-      walletIds: [],
-      decide: () => ({ changes: { newWallet: wallet }, result: null }),
-    });
-    expect(outcome.ok).toBe(true);
-    return wallet;
-  }
-
-  /** Applies one deposit through commit, reading the wallet inside decide. */
-  async function depositVia(walletId: string, amount: bigint, extra: Partial<Changes> = {}) {
-    return store.commit({
-      walletIds: [walletId],
-      decide: ({ wallets, now }) => {
-        const w = wallets.get(walletId);
-        if (!w) throw new Error("wallet missing in decide");
-        const { wallet, entry } = deposit(w, amount, now);
-        return {
-          changes: { walletUpdates: [{ wallet, expectedVersion: w.version }], entries: [entry], ...extra },
-          result: entry,
-        };
-      },
-    });
-  }
 
   it("creates a wallet and finds it by id and by user", async () => {
     const w = await newWallet();
@@ -236,30 +188,12 @@ describe.each(ADAPTERS)("LedgerStore contract on %s", (adapter) => {
 
   describe("reading history", () => {
     let wallet: Wallet;
-    const entries: LedgerEntry[] = [];
     const base = Date.UTC(2026, 0, 1, 12, 0, 0, 0);
 
     beforeAll(async () => {
       wallet = await newWallet();
       // Fixed times: three entries share base+10 (same millisecond).
-      const times = [base, base + 10, base + 10, base + 10, base + 20, base + 35];
-      let current = wallet;
-      for (const t of times) {
-        const posted = deposit(current, 100n, t);
-        const previous = current;
-        current = posted.wallet;
-        entries.push(posted.entry);
-        await store.commit({
-          walletIds: [wallet.walletId],
-          decide: () => ({
-            changes: {
-              walletUpdates: [{ wallet: posted.wallet, expectedVersion: previous.version }],
-              entries: [posted.entry],
-            },
-            result: 0,
-          }),
-        });
-      }
+      await depositsAt(wallet, [base, base + 10, base + 10, base + 10, base + 20, base + 35]);
     });
 
     it("finds the latest entry at or before an instant in one lookup", async () => {
@@ -282,13 +216,6 @@ describe.each(ADAPTERS)("LedgerStore contract on %s", (adapter) => {
       expect(await list({ limit: 10, before: { createdAt: base + 10, sequence: 3 } })).toEqual([2, 1]);
       expect(await list({ limit: 2, before: { createdAt: base + 20, sequence: 5 } })).toEqual([4, 3]);
       expect(await list({ limit: 10, fromMs: base + 36 })).toEqual([]);
-    });
-
-    it("streams all entries in ascending order with their audit context intact", async () => {
-      const streamed: LedgerEntry[] = [];
-      for await (const e of store.streamEntries(wallet.walletId)) streamed.push(e);
-      expect(streamed).toEqual(entries);
-      expect(streamed[0]?.context).toEqual(ctx);
     });
   });
 
