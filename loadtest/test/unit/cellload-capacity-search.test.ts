@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type CapacityStep, searchCapacity } from "../src/cellload/capacity.js";
+import { type CapacityStep, searchCapacity } from "../../src/cellload/capacity.js";
 
 /** The capacity search alone (no cell): which rates it offers and which step it reports as the highest held. */
 function cellHolding(limit: number) {
