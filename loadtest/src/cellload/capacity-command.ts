@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import { type CapacityOptions, measureCapacity } from "./capacity.js";
+import { capacityText, writeCapacityOutputs } from "./capacity-report.js";
 import { parseCellId, parseDuration, parsePositiveInteger, parseRate, parseTargetUrl, UsageError } from "./options.js";
 import { loadScenario } from "./scenarios/load.js";
 import { parseThreshold, type Threshold } from "./thresholds.js";
@@ -74,7 +75,6 @@ async function capacityOptions(flags: CapacityFlags, env: NodeJS.ProcessEnv): Pr
     tokens,
     env,
     verify: flags.verify,
-    out: flags.out,
     json: flags.json ?? false,
   };
 }
@@ -118,6 +118,9 @@ Examples:
     )
     .action(async function capacityAction(flags: CapacityFlags) {
       const summary = await measureCapacity(await capacityOptions(flags, env));
+      const text = capacityText(summary);
+      if (flags.out) writeCapacityOutputs(flags.out, summary, text);
+      process.stdout.write(flags.json ? `${JSON.stringify(summary, null, 2)}\n` : `${text}\n`);
       process.exitCode = summary.exitCode;
     });
 }

@@ -1,4 +1,3 @@
-import { capacityText, writeCapacityOutputs } from "./capacity-report.js";
 import { LoadClient } from "./client.js";
 import { offerLoad, verifyBooks } from "./engine.js";
 import type { Scenario } from "./scenario.js";
@@ -70,7 +69,7 @@ export interface CapacityOptions extends CapacityPlan {
   env: NodeJS.ProcessEnv;
   /** undefined: check the books when the scenario moves money. */
   verify: boolean | undefined;
-  out: string | undefined;
+  /** No progress lines on stderr. */
   json: boolean;
 }
 
@@ -158,8 +157,8 @@ function stepLine(step: CapacityStep): string {
 }
 
 /**
- * `cellload capacity` end to end: prepares the users, searches, checks the books, prints the table (or JSON)
- * and writes --out; returns the summary (its exitCode: 0 a rate held, 99 none did, 1 the books disagree).
+ * `cellload capacity` end to end: prepares the users, searches (progress on stderr unless --json), checks the
+ * books; returns the summary (its exitCode: 0 a rate held, 99 none did, 1 the books disagree).
  */
 export async function measureCapacity(o: CapacityOptions): Promise<CapacitySummary> {
   const log = (line: string) => {
@@ -204,9 +203,6 @@ export async function measureCapacity(o: CapacityOptions): Promise<CapacitySumma
       verify,
       exitCode,
     };
-    const text = capacityText(summary);
-    if (o.out) writeCapacityOutputs(o.out, summary, text);
-    process.stdout.write(o.json ? `${JSON.stringify(summary, null, 2)}\n` : `${text}\n`);
     return summary;
   } finally {
     await client.close();
