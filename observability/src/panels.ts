@@ -1,6 +1,12 @@
 import type * as cog from "@grafana/grafana-foundation-sdk/cog";
 import type * as common from "@grafana/grafana-foundation-sdk/common";
-import { DatasourceVariableBuilder, type Panel, QueryVariableBuilder } from "@grafana/grafana-foundation-sdk/dashboard";
+import {
+  type DashboardBuilder,
+  DatasourceVariableBuilder,
+  type Panel,
+  QueryVariableBuilder,
+  RowBuilder,
+} from "@grafana/grafana-foundation-sdk/dashboard";
 import { DataqueryBuilder, PromQueryFormat } from "@grafana/grafana-foundation-sdk/prometheus";
 import { PanelBuilder as StatPanel } from "@grafana/grafana-foundation-sdk/stat";
 import { PanelBuilder as TablePanel } from "@grafana/grafana-foundation-sdk/table";
@@ -89,3 +95,18 @@ export function table(title: string, description: string, queries: Query[], widt
 }
 
 export type AnyPanel = cog.Builder<Panel>;
+
+/** A dashboard row: its title and its panels, laid out left to right in this order. */
+export interface Row {
+  title: string;
+  panels: AnyPanel[];
+}
+
+/** Adds each row, then its panels, in order (one function per row keeps a dashboard readable). */
+export function withRows(dashboard: DashboardBuilder, rows: Row[]): DashboardBuilder {
+  for (const row of rows) {
+    dashboard.withRow(new RowBuilder(row.title));
+    for (const panel of row.panels) dashboard.withPanel(panel);
+  }
+  return dashboard;
+}

@@ -1,13 +1,48 @@
 import type { BackupManifest, LossReport } from "@cellwallet/cell-service";
+import type { RestoredCell } from "../backup/restore-types.js";
 
-/** What `cellctl backup restore` takes and reports, shared by its embedded and DynamoDB paths. */
+/** What `cellctl backup restore` reports, for its embedded and DynamoDB paths. */
 
-export interface RestoreOptions {
-  cell: string;
-  tablePrefix?: string;
-  force?: boolean;
-  checkpoint?: string;
-  json?: boolean;
+/** The --json document of a restore. */
+export function restoreJson(r: RestoredCell): Record<string, unknown> {
+  const { manifest } = r;
+  return {
+    cellId: r.cellId,
+    backup: r.backupDir,
+    backupCreatedAt: manifest.createdAt,
+    wallets: manifest.wallets,
+    entries: manifest.entries,
+    chainsVerified: true,
+    ...(r.store === "sqlite"
+      ? { replaced: r.replaced, restartedReady: r.restartedReady ?? null }
+      : { tables: r.tables }),
+    pendingTransfersAtBackup: manifest.pendingTransfers,
+    loss: r.loss ?? null,
+  };
+}
+
+/** The lines a restore prints for people: what was restored, the loss window, and what to run next. */
+export function restoreLines(r: RestoredCell): string[] {
+  const { manifest, cellId } = r;
+  const next = `cellctl verify --cell ${cellId} && cellctl reconcile --all`;
+  const pending = `cross-cell transfers in flight at backup time: ${manifest.pendingTransfers.length} (the cell's retry worker completes them)`;
+  if (r.store === "dynamodb") {
+    return [
+      `restored ${cellId} from ${r.backupDir} (taken ${manifest.createdAt}) as tables ${r.tablePrefix}-${cellId}-*: ${manifest.wallets} wallets, ${manifest.entries} entries, every chain verified`,
+      ...lossLines(r.loss, manifest),
+      pending,
+      `next: start ${cellId}'s replicas with WALLET_TABLE_PREFIX=${r.tablePrefix} (turn on PITR and TTL on the new tables), then ${next}`,
+    ];
+  }
+  return [
+    `restored ${cellId} from ${r.backupDir} (taken ${manifest.createdAt}): ${manifest.wallets} wallets, ${manifest.entries} entries, every chain verified`,
+    ...lossLines(r.loss, manifest),
+    pending,
+    r.replaced.length > 0 ? `replaced files kept in ${r.replacedDir}` : "no previous ledger replaced",
+    r.restartedReady === undefined
+      ? `start the cell's processes, then: ${next}`
+      : `${cellId}'s processes restarted by the launcher: ${r.restartedReady ? "ready" : "NOT ready yet"}; next: ${next}`,
+  ];
 }
 
 export function lossLines(loss: LossReport | undefined, manifest: BackupManifest): string[] {

@@ -44,142 +44,180 @@ const NO_CLUSTER =
   "no cluster: no kubeconfig named, $KUBECONFIG unset and no ~/.kube/config; applying needs one (`cellctl rollout plan` shows the changes without one)";
 
 export function createKubernetesDriver(options: KubernetesDriverOptions): RolloutDriver {
-  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
-  let api: KubernetesApi | null | undefined;
-  /** Without a cluster: what this process's dry run has "deployed", so a rollback diffs against it. */
-  const dryRunDeployed = new Map<string, string>();
-  const key = (t: RolloutTarget) => `${t.cellId}\u0000${t.az}`;
+  return new KubernetesDriver(options);
+}
 
-  /** The API of the kubeconfig's current context, or null when there is no kubeconfig (no cluster). */
-  function cluster(): KubernetesApi | null {
-    if (api === undefined) {
-      const file = findKubeconfig(options.kubeconfig);
-      api = file ? new KubernetesApi(readKubeconfig(file)) : null;
-    }
-    return api;
+const targetKey = (t: RolloutTarget) => `${t.cellId}\u0000${t.az}`;
+
+function imageOf(manifest: unknown): string {
+  const spec = (manifest as { spec?: { template?: { spec?: { containers?: { image?: string }[] } } } }).spec;
+  return spec?.template?.spec?.containers?.[0]?.image ?? "(no image)";
+}
+
+function applyLine(manifest: DeploymentManifest, found: SynthesizedDeployment): string {
+  const path = deploymentPath(manifest.metadata.namespace ?? "", manifest.metadata.name);
+  return `  apply: PATCH ${path}?fieldManager=${FIELD_MANAGER}&force=true (server-side apply, ${APPLY_CONTENT_TYPE}: the manifest of ${found.file})`;
+}
+
+/** What a dry run prints above the field diff, and the diff itself. */
+interface Change {
+  lines: string[];
+  diff: ReturnType<typeof diffObjects>;
+}
+
+class KubernetesDriver implements RolloutDriver {
+  readonly name = "kubernetes";
+  private readonly log: (line: string) => void;
+  private api: KubernetesApi | null | undefined;
+  /** Without a cluster: what this process's dry run has "deployed", so a rollback diffs against it. */
+  private readonly dryRunDeployed = new Map<string, string>();
+
+  constructor(private readonly options: KubernetesDriverOptions) {
+    this.log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   }
 
-  function forApply(found: SynthesizedDeployment): DeploymentManifest {
+  /** The API of the kubeconfig's current context, or null when there is no kubeconfig (no cluster). */
+  private cluster(): KubernetesApi | null {
+    if (this.api === undefined) {
+      const file = findKubeconfig(this.options.kubeconfig);
+      this.api = file ? new KubernetesApi(readKubeconfig(file)) : null;
+    }
+    return this.api;
+  }
+
+  private forApply(found: SynthesizedDeployment): DeploymentManifest {
     const manifest = structuredClone(found.manifest);
     manifest.metadata.namespace =
-      options.namespace ?? manifest.metadata.namespace ?? cluster()?.access.namespace ?? "default";
+      this.options.namespace ?? manifest.metadata.namespace ?? this.cluster()?.access.namespace ?? "default";
     return manifest;
   }
 
   /** Any synthesized release of the target: Deployment names do not change between releases. */
-  function anyRelease(releases: SynthesizedReleases, target: RolloutTarget): SynthesizedDeployment {
+  private anyRelease(releases: SynthesizedReleases, target: RolloutTarget): SynthesizedDeployment {
     const [first] = releases.versionsOf(target);
     if (first === undefined) {
       throw new ManifestsError(
-        `no synthesized Deployment of cell ${target.cellId} in ${target.az} under ${options.manifestsDir} (is the cell in the platform config? run: npm run synth -- --version <v>)`,
+        `no synthesized Deployment of cell ${target.cellId} in ${target.az} under ${this.options.manifestsDir} (is the cell in the platform config? run: npm run synth -- --version <v>)`,
       );
     }
     return releases.require(target, first);
   }
 
-  function applyLine(manifest: DeploymentManifest, found: SynthesizedDeployment): string {
-    const path = deploymentPath(manifest.metadata.namespace ?? "", manifest.metadata.name);
-    return `  apply: PATCH ${path}?fieldManager=${FIELD_MANAGER}&force=true (server-side apply, ${APPLY_CONTENT_TYPE}: the manifest of ${found.file})`;
+  async currentVersion(target: RolloutTarget): Promise<string | undefined> {
+    const releases = SynthesizedReleases.load(this.options.manifestsDir);
+    const k8s = this.cluster();
+    // no cluster: only what this process's dry run put there is known
+    if (!k8s) return this.dryRunDeployed.get(targetKey(target));
+    const { manifest } = this.anyRelease(releases, target);
+    const namespace = this.options.namespace ?? manifest.metadata.namespace ?? k8s.access.namespace ?? "default";
+    const live = await k8s.getDeployment(namespace, manifest.metadata.name);
+    return live ? versionOfDeployment(live) : undefined;
   }
 
-  function imageOf(manifest: unknown): string {
-    const spec = (manifest as { spec?: { template?: { spec?: { containers?: { image?: string }[] } } } }).spec;
-    return spec?.template?.spec?.containers?.[0]?.image ?? "(no image)";
-  }
-
-  async function describeChange(target: RolloutTarget, version: string): Promise<string> {
-    const releases = SynthesizedReleases.load(options.manifestsDir);
+  async describeChange(target: RolloutTarget, version: string): Promise<string> {
+    const releases = SynthesizedReleases.load(this.options.manifestsDir);
     const next = releases.require(target, version);
-    const manifest = forApply(next);
+    const manifest = this.forApply(next);
     const name = `${manifest.metadata.namespace}/${manifest.metadata.name}`;
     const where = `cell ${target.cellId}, AZ ${target.az}: Deployment ${name}`;
-    const k8s = cluster();
-    const lines: string[] = [];
-    let diff: ReturnType<typeof diffObjects>;
-    if (k8s) {
-      const live = await k8s.getDeployment(manifest.metadata.namespace ?? "default", manifest.metadata.name);
-      const context = `context ${k8s.access.context} (${k8s.access.server})`;
-      if (!live) {
-        lines.push(`${where}, not in the cluster -> release ${version} (${imageOf(manifest)}): the apply creates it`);
-        lines.push(`  compared with: nothing live in ${context}; the fields applied:`);
-        diff = diffObjects({}, manifest);
-      } else {
-        const planned = await k8s.applyDeployment(manifest, { dryRun: true });
-        lines.push(`${where}, release ${versionOfDeployment(live) ?? "(unknown)"} -> ${version}`);
-        lines.push(`  compared with: the live Deployment in ${context}, against the API server's dry run of the apply`);
-        diff = diffObjects(withoutServerFields(live), withoutServerFields(planned));
-      }
-    } else {
-      // what this process dry-run deployed there, else the one other release synthesized for the target
-      const others = releases.versionsOf(target).filter((v) => v !== version);
-      const baselineVersion = dryRunDeployed.get(key(target)) ?? (others.length === 1 ? others[0] : undefined);
-      const baseline = baselineVersion === undefined ? undefined : releases.find(target, baselineVersion);
-      if (baseline) {
-        lines.push(`${where}, release ${baseline.version} -> ${version}`);
-        lines.push(`  compared with: the synthesized release ${baseline.version} (${baseline.file}); no cluster`);
-        diff = diffObjects(forApply(baseline), manifest);
-      } else {
-        lines.push(`${where}, release (unknown) -> ${version} (${imageOf(manifest)})`);
-        lines.push(
-          `  compared with: nothing (no cluster, and ${others.length === 0 ? "no other release" : `several releases (${others.join(", ")})`} synthesized for this target); the fields applied:`,
-        );
-        diff = diffObjects({}, manifest);
-      }
-    }
+    const k8s = this.cluster();
+    const { lines, diff } = k8s
+      ? await this.changeInCluster(k8s, manifest, where, version)
+      : this.changeWithoutCluster(releases, target, manifest, where, version);
     if (diff.length === 0) lines.push(`  no change: it already runs release ${version}`);
     for (const line of diff) lines.push(`  ${formatDiffLine(line)}`);
     lines.push(applyLine(manifest, next));
     return lines.join("\n");
   }
 
-  return {
-    name: "kubernetes",
+  /** The live Deployment against the API server's own dry run of the apply (as `kubectl diff`). */
+  private async changeInCluster(
+    k8s: KubernetesApi,
+    manifest: DeploymentManifest,
+    where: string,
+    version: string,
+  ): Promise<Change> {
+    const live = await k8s.getDeployment(manifest.metadata.namespace ?? "default", manifest.metadata.name);
+    const context = `context ${k8s.access.context} (${k8s.access.server})`;
+    if (!live) {
+      return {
+        lines: [
+          `${where}, not in the cluster -> release ${version} (${imageOf(manifest)}): the apply creates it`,
+          `  compared with: nothing live in ${context}; the fields applied:`,
+        ],
+        diff: diffObjects({}, manifest),
+      };
+    }
+    const planned = await k8s.applyDeployment(manifest, { dryRun: true });
+    return {
+      lines: [
+        `${where}, release ${versionOfDeployment(live) ?? "(unknown)"} -> ${version}`,
+        `  compared with: the live Deployment in ${context}, against the API server's dry run of the apply`,
+      ],
+      diff: diffObjects(withoutServerFields(live), withoutServerFields(planned)),
+    };
+  }
 
-    async currentVersion(target) {
-      const releases = SynthesizedReleases.load(options.manifestsDir);
-      const k8s = cluster();
-      // no cluster: only what this process's dry run put there is known
-      if (!k8s) return dryRunDeployed.get(key(target));
-      const { manifest } = anyRelease(releases, target);
-      const namespace = options.namespace ?? manifest.metadata.namespace ?? k8s.access.namespace ?? "default";
-      const live = await k8s.getDeployment(namespace, manifest.metadata.name);
-      return live ? versionOfDeployment(live) : undefined;
-    },
+  /** No cluster: what this process dry-run deployed there, else the one other release synthesized for it. */
+  private changeWithoutCluster(
+    releases: SynthesizedReleases,
+    target: RolloutTarget,
+    manifest: DeploymentManifest,
+    where: string,
+    version: string,
+  ): Change {
+    const others = releases.versionsOf(target).filter((v) => v !== version);
+    const baselineVersion = this.dryRunDeployed.get(targetKey(target)) ?? (others.length === 1 ? others[0] : undefined);
+    const baseline = baselineVersion === undefined ? undefined : releases.find(target, baselineVersion);
+    if (baseline) {
+      return {
+        lines: [
+          `${where}, release ${baseline.version} -> ${version}`,
+          `  compared with: the synthesized release ${baseline.version} (${baseline.file}); no cluster`,
+        ],
+        diff: diffObjects(this.forApply(baseline), manifest),
+      };
+    }
+    return {
+      lines: [
+        `${where}, release (unknown) -> ${version} (${imageOf(manifest)})`,
+        `  compared with: nothing (no cluster, and ${others.length === 0 ? "no other release" : `several releases (${others.join(", ")})`} synthesized for this target); the fields applied:`,
+      ],
+      diff: diffObjects({}, manifest),
+    };
+  }
 
-    describeChange,
-
-    async deploy(target, version) {
-      if (options.dryRun) {
-        const change = await describeChange(target, version);
-        for (const line of `dry run, nothing applied: ${change}`.split("\n")) log(line);
-        dryRunDeployed.set(key(target), version);
-        return;
-      }
-      const k8s = cluster();
-      if (!k8s) throw new Error(NO_CLUSTER);
-      const next = SynthesizedReleases.load(options.manifestsDir).require(target, version);
-      const manifest = forApply(next);
-      const applied = await k8s.applyDeployment(manifest, { dryRun: false });
-      const now = versionOfDeployment(applied);
-      if (now !== version) {
-        throw new Error(
-          `applied Deployment ${manifest.metadata.name} reports release ${now ?? "(none)"}, not ${version}`,
-        );
-      }
-      const name = `${manifest.metadata.namespace}/${manifest.metadata.name}`;
-      log(
-        `applied Deployment ${name} (cell ${target.cellId}, AZ ${target.az}): release ${version}, ${imageOf(applied)}`,
+  async deploy(target: RolloutTarget, version: string): Promise<void> {
+    if (this.options.dryRun) {
+      const change = await this.describeChange(target, version);
+      for (const line of `dry run, nothing applied: ${change}`.split("\n")) this.log(line);
+      this.dryRunDeployed.set(targetKey(target), version);
+      return;
+    }
+    const k8s = this.cluster();
+    if (!k8s) throw new Error(NO_CLUSTER);
+    const next = SynthesizedReleases.load(this.options.manifestsDir).require(target, version);
+    const manifest = this.forApply(next);
+    const applied = await k8s.applyDeployment(manifest, { dryRun: false });
+    const now = versionOfDeployment(applied);
+    if (now !== version) {
+      throw new Error(
+        `applied Deployment ${manifest.metadata.name} reports release ${now ?? "(none)"}, not ${version}`,
       );
-      // The registry's endpoint of a cell AZ is its Service, which answers from any of the AZ's pods: the
-      // controller's /ready and /metrics mean "the new release" only once every pod runs it. So deploy resolves
-      // when the rolling update is complete (as `kubectl rollout status`), within the Deployment's own deadline.
-      const deadlineSeconds = ((manifest.spec ?? {}) as { progressDeadlineSeconds?: number }).progressDeadlineSeconds;
-      await k8s.waitForRollout(manifest.metadata.namespace ?? "default", manifest.metadata.name, {
-        timeoutMs: ((deadlineSeconds ?? 600) + 30) * 1000,
-        pollMs: ROLLOUT_POLL_MS,
-        onProgress: (detail) => log(`waiting for Deployment ${name} to roll out: ${detail}`),
-      });
-      log(`Deployment ${name} rolled out: every replica runs release ${version}`);
-    },
-  };
+    }
+    const name = `${manifest.metadata.namespace}/${manifest.metadata.name}`;
+    this.log(
+      `applied Deployment ${name} (cell ${target.cellId}, AZ ${target.az}): release ${version}, ${imageOf(applied)}`,
+    );
+    // The registry's endpoint of a cell AZ is its Service, which answers from any of the AZ's pods: the
+    // controller's /ready and /metrics mean "the new release" only once every pod runs it. So deploy resolves
+    // when the rolling update is complete (as `kubectl rollout status`), within the Deployment's own deadline.
+    const deadlineSeconds = ((manifest.spec ?? {}) as { progressDeadlineSeconds?: number }).progressDeadlineSeconds;
+    await k8s.waitForRollout(manifest.metadata.namespace ?? "default", manifest.metadata.name, {
+      timeoutMs: ((deadlineSeconds ?? 600) + 30) * 1000,
+      pollMs: ROLLOUT_POLL_MS,
+      onProgress: (detail) => this.log(`waiting for Deployment ${name} to roll out: ${detail}`),
+    });
+    this.log(`Deployment ${name} rolled out: every replica runs release ${version}`);
+  }
 }

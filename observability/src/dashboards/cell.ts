@@ -1,5 +1,5 @@
-import { DashboardBuilder, RowBuilder } from "@grafana/grafana-foundation-sdk/dashboard";
-import { datasourceVariable, labelVariable, stat, table, timeseries } from "../panels.js";
+import { DashboardBuilder } from "@grafana/grafana-foundation-sdk/dashboard";
+import { datasourceVariable, labelVariable, type Row, stat, table, timeseries, withRows } from "../panels.js";
 
 const SEL = `cell=~"$cell",az=~"$az"`;
 const API = `${SEL},route=~"/api/.*"`;
@@ -11,17 +11,26 @@ const allByAz = `sum by (az) (${rate("cellwallet_http_requests_total", API)})`;
 
 /** One cell (or several) in depth: its routes and AZs, money operations, store, integrity and runtime. */
 export function cellDashboard() {
-  return new DashboardBuilder("Cellwallet / Cell")
-    .uid("cellwallet-cell")
-    .tags(["cellwallet"])
-    .description("RED per route and AZ, money operations, cross-cell transfers, integrity, store and runtime of a cell")
-    .refresh("30s")
-    .time({ from: "now-1h", to: "now" })
-    .withVariable(datasourceVariable())
-    .withVariable(labelVariable("cell", "cell", "cellwallet_build_info"))
-    .withVariable(labelVariable("az", "az", "cellwallet_build_info", '{cell=~"$cell"}'))
-    .withRow(new RowBuilder("Requests (RED per route and AZ)"))
-    .withPanel(
+  return withRows(
+    new DashboardBuilder("Cellwallet / Cell")
+      .uid("cellwallet-cell")
+      .tags(["cellwallet"])
+      .description(
+        "RED per route and AZ, money operations, cross-cell transfers, integrity, store and runtime of a cell",
+      )
+      .refresh("30s")
+      .time({ from: "now-1h", to: "now" })
+      .withVariable(datasourceVariable())
+      .withVariable(labelVariable("cell", "cell", "cellwallet_build_info"))
+      .withVariable(labelVariable("az", "az", "cellwallet_build_info", '{cell=~"$cell"}')),
+    [requestsRow(), moneyRow(), integrityRow(), storeRow(), runtimeRow()],
+  );
+}
+
+function requestsRow(): Row {
+  return {
+    title: "Requests (RED per route and AZ)",
+    panels: [
       timeseries(
         "Request rate by route",
         "API requests per route template",
@@ -34,8 +43,6 @@ export function cellDashboard() {
         ],
         8,
       ),
-    )
-    .withPanel(
       timeseries(
         "Errors by route and status",
         "4xx and 5xx answers per route",
@@ -48,8 +55,6 @@ export function cellDashboard() {
         ],
         8,
       ),
-    )
-    .withPanel(
       timeseries(
         "p99 latency by route",
         "99th percentile per route template",
@@ -57,8 +62,6 @@ export function cellDashboard() {
         [{ expr: p99("cellwallet_http_request_duration_seconds", "route", API), legend: "{{route}}" }],
         8,
       ),
-    )
-    .withPanel(
       timeseries(
         "Request rate by AZ",
         "API requests per replica AZ",
@@ -66,8 +69,6 @@ export function cellDashboard() {
         [{ expr: `sum by (az) (${rate("cellwallet_http_requests_total", API)})`, legend: "{{az}}" }],
         8,
       ),
-    )
-    .withPanel(
       timeseries(
         "5xx ratio by AZ",
         "Share of API requests answered 5xx per AZ",
@@ -80,8 +81,6 @@ export function cellDashboard() {
         ],
         8,
       ),
-    )
-    .withPanel(
       timeseries(
         "p99 latency by AZ",
         "99th percentile of API latency per AZ",
@@ -89,9 +88,14 @@ export function cellDashboard() {
         [{ expr: p99("cellwallet_http_request_duration_seconds", "az", API), legend: "{{az}}" }],
         8,
       ),
-    )
-    .withRow(new RowBuilder("Money operations"))
-    .withPanel(
+    ],
+  };
+}
+
+function moneyRow(): Row {
+  return {
+    title: "Money operations",
+    panels: [
       timeseries(
         "Operations by type and outcome",
         "ok, refused, replayed (Idempotency-Key answered from its record), conflict (key in use or reused), fenced (wallet moving)",
@@ -104,8 +108,6 @@ export function cellDashboard() {
         ],
         12,
       ),
-    )
-    .withPanel(
       timeseries(
         "Refusals by problem code",
         "insufficient-funds, wallet-not-active…",
@@ -113,8 +115,6 @@ export function cellDashboard() {
         [{ expr: `sum by (type, code) (${rate("cellwallet_wallet_refusals_total")})`, legend: "{{type}} {{code}}" }],
         12,
       ),
-    )
-    .withPanel(
       timeseries(
         "Contention",
         "Commits re-decided after a write conflict, and requests answered 503 when conflicts outlasted the budget",
@@ -125,8 +125,6 @@ export function cellDashboard() {
         ],
         12,
       ),
-    )
-    .withPanel(
       timeseries(
         "Cross-cell transfers pending",
         "Outgoing transfers waiting for the other cell's credit, and the oldest one's age",
@@ -140,30 +138,34 @@ export function cellDashboard() {
         ],
         12,
       ),
-    )
-    .withRow(new RowBuilder("Integrity"))
-    .withPanel(
+    ],
+  };
+}
+
+function integrityRow(): Row {
+  return {
+    title: "Integrity",
+    panels: [
       stat("Invalid wallets (last verification)", "Wallets whose chain failed the periodic verification", "short", [
         { expr: `max by (cell) (cellwallet_verification_invalid_wallets{${SEL}})`, legend: "{{cell}}" },
       ]),
-    )
-    .withPanel(
       stat("Checkpoints sound", "1 when the last verification found every checkpoint sound", "short", [
         { expr: `min by (cell) (cellwallet_verification_checkpoints_valid{${SEL}})`, legend: "{{cell}}" },
       ]),
-    )
-    .withPanel(
       stat("Verification interval", "VERIFY_INTERVAL_MS (0: periodic verification off)", "s", [
         { expr: `max by (cell) (cellwallet_verification_interval_seconds{${SEL}})`, legend: "{{cell}}" },
       ]),
-    )
-    .withPanel(
       stat("Checkpoint age", "Age of the latest signed checkpoint (alert above twice the interval)", "s", [
         { expr: `min by (cell) (cellwallet_checkpoint_age_seconds{${SEL}})`, legend: "{{cell}}" },
       ]),
-    )
-    .withRow(new RowBuilder("Store"))
-    .withPanel(
+    ],
+  };
+}
+
+function storeRow(): Row {
+  return {
+    title: "Store",
+    panels: [
       timeseries(
         "SQLite commit and fsync p99",
         "Group commit (BEGIN..COMMIT) and the COMMIT alone (WAL write + fsync)",
@@ -174,8 +176,6 @@ export function cellDashboard() {
         ],
         8,
       ),
-    )
-    .withPanel(
       timeseries(
         "SQLite operations per group commit",
         "Average operations sharing one fsync",
@@ -188,8 +188,6 @@ export function cellDashboard() {
         ],
         8,
       ),
-    )
-    .withPanel(
       timeseries(
         "DynamoDB call p99 by operation",
         "Ledger store calls, the SDK's retries included",
@@ -197,8 +195,6 @@ export function cellDashboard() {
         [{ expr: p99("cellwallet_dynamodb_call_duration_seconds", "operation"), legend: "{{operation}}" }],
         8,
       ),
-    )
-    .withPanel(
       timeseries(
         "DynamoDB throttles and SDK retries",
         "Calls failed on throughput; attempts the SDK repeated",
@@ -215,9 +211,14 @@ export function cellDashboard() {
         ],
         12,
       ),
-    )
-    .withRow(new RowBuilder("Runtime"))
-    .withPanel(
+    ],
+  };
+}
+
+function runtimeRow(): Row {
+  return {
+    title: "Runtime",
+    panels: [
       timeseries(
         "Event-loop lag p99",
         "Node.js event-loop delay (p99 over the sampling window)",
@@ -225,8 +226,6 @@ export function cellDashboard() {
         [{ expr: `max by (az) (nodejs_eventloop_lag_p99_seconds{${SEL}})`, legend: "{{az}}" }],
         8,
       ),
-    )
-    .withPanel(
       timeseries(
         "CPU",
         "CPU seconds per second used by each replica",
@@ -234,8 +233,6 @@ export function cellDashboard() {
         [{ expr: `sum by (az) (${rate("process_cpu_seconds_total")})`, legend: "{{az}}" }],
         8,
       ),
-    )
-    .withPanel(
       timeseries(
         "Memory (RSS)",
         "Resident memory per replica",
@@ -243,16 +240,12 @@ export function cellDashboard() {
         [{ expr: `max by (az) (process_resident_memory_bytes{${SEL}})`, legend: "{{az}}" }],
         8,
       ),
-    )
-    .withPanel(
       table(
         "Build version per AZ",
         "The build each replica runs (CELL_VERSION)",
         [{ expr: `max by (cell, az, version) (cellwallet_build_info{${SEL}})` }],
         12,
       ),
-    )
-    .withPanel(
       timeseries(
         "Migration steps served",
         "Steps of user migrations this cell served, by outcome",
@@ -265,5 +258,6 @@ export function cellDashboard() {
         ],
         12,
       ),
-    );
+    ],
+  };
 }

@@ -1,23 +1,31 @@
-import { DashboardBuilder, RowBuilder } from "@grafana/grafana-foundation-sdk/dashboard";
-import { datasourceVariable, stat, table, timeseries } from "../panels.js";
+import { DashboardBuilder } from "@grafana/grafana-foundation-sdk/dashboard";
+import { datasourceVariable, type Row, stat, table, timeseries, withRows } from "../panels.js";
 import { AVAILABILITY_TARGET, errorRatio, LATENCY_TARGET, slowRatio } from "../slo.js";
 
 const API = `route=~"/api/.*"`;
 const ALL = `sum by (cell) (rate(cellwallet_http_requests_total{${API}}[$__rate_interval]))`;
+/** The error budgets (the share of attempts allowed to fail, or to be slow), as the panels print them. */
+const budget = (1 - AVAILABILITY_TARGET).toFixed(4);
+const latencyBudget = (1 - LATENCY_TARGET).toFixed(4);
 
 /** Every cell side by side: which one is unhealthy, burning its budget, full, or shifted away from an AZ. */
 export function platformOverview() {
-  const budget = (1 - AVAILABILITY_TARGET).toFixed(4);
-  const latencyBudget = (1 - LATENCY_TARGET).toFixed(4);
-  return new DashboardBuilder("Cellwallet / Platform overview")
-    .uid("cellwallet-overview")
-    .tags(["cellwallet"])
-    .description("RED, SLO burn, fill and AZ weights of every cell")
-    .refresh("30s")
-    .time({ from: "now-3h", to: "now" })
-    .withVariable(datasourceVariable())
-    .withRow(new RowBuilder("Requests per cell (RED, at the cells)"))
-    .withPanel(
+  return withRows(
+    new DashboardBuilder("Cellwallet / Platform overview")
+      .uid("cellwallet-overview")
+      .tags(["cellwallet"])
+      .description("RED, SLO burn, fill and AZ weights of every cell")
+      .refresh("30s")
+      .time({ from: "now-3h", to: "now" })
+      .withVariable(datasourceVariable()),
+    [requestsRow(), slosRow(), cellsRow(), canariesRow()],
+  );
+}
+
+function requestsRow(): Row {
+  return {
+    title: "Requests per cell (RED, at the cells)",
+    panels: [
       timeseries(
         "Request rate per cell",
         "API requests answered by each cell's replicas",
@@ -30,8 +38,6 @@ export function platformOverview() {
         ],
         8,
       ),
-    )
-    .withPanel(
       timeseries(
         "Error ratio per cell",
         "Share of API requests answered 5xx by each cell",
@@ -44,8 +50,6 @@ export function platformOverview() {
         ],
         8,
       ),
-    )
-    .withPanel(
       timeseries(
         "p99 latency per cell",
         "99th percentile of API request latency in each cell",
@@ -58,9 +62,14 @@ export function platformOverview() {
         ],
         8,
       ),
-    )
-    .withRow(new RowBuilder("SLOs per cell (at the routers)"))
-    .withPanel(
+    ],
+  };
+}
+
+function slosRow(): Row {
+  return {
+    title: "SLOs per cell (at the routers)",
+    panels: [
       timeseries(
         "Availability burn rate (1h)",
         `Failed attempts over 1 h divided by the error budget (${budget}); 14.4 pages, 6 warns`,
@@ -68,8 +77,6 @@ export function platformOverview() {
         [{ expr: `(${errorRatio("1h")}) / ${budget}`, legend: "{{cell}}" }],
         8,
       ),
-    )
-    .withPanel(
       timeseries(
         "Latency burn rate (1h)",
         `Attempts slower than the SLO threshold over 1 h divided by their budget (${latencyBudget})`,
@@ -77,8 +84,6 @@ export function platformOverview() {
         [{ expr: `(${slowRatio("1h")}) / ${latencyBudget}`, legend: "{{cell}}" }],
         8,
       ),
-    )
-    .withPanel(
       stat(
         "Availability error budget left (30 d)",
         "1 − failed share over 30 days (or the data kept) / budget; below 0 the SLO is missed",
@@ -86,17 +91,20 @@ export function platformOverview() {
         [{ expr: `1 - (${errorRatio("30d")}) / ${budget}`, legend: "{{cell}}" }],
         8,
       ),
-    )
-    .withRow(new RowBuilder("Cells: state, fill, headroom, AZ weights (the registry as the routers see it)"))
-    .withPanel(
+    ],
+  };
+}
+
+function cellsRow(): Row {
+  return {
+    title: "Cells: state, fill, headroom, AZ weights (the registry as the routers see it)",
+    panels: [
       table(
         "Cells by state",
         "1 for each cell's state in the placement registry",
         [{ expr: "max by (cell, state) (cellwallet_router_cell_state) == 1" }],
         8,
       ),
-    )
-    .withPanel(
       stat(
         "Fill per cell",
         "Users placed / user capacity",
@@ -109,8 +117,6 @@ export function platformOverview() {
         ],
         8,
       ),
-    )
-    .withPanel(
       timeseries(
         "Load against capacity per cell",
         "Attempts per second sent to each cell / its measured capacity (cellctl cells set-capacity); the headroom alert fires above 0.8",
@@ -123,8 +129,6 @@ export function platformOverview() {
         ],
         8,
       ),
-    )
-    .withPanel(
       timeseries(
         "AZ weights per cell",
         "Traffic weight of each cell's AZ; 0 = evacuated",
@@ -132,8 +136,6 @@ export function platformOverview() {
         [{ expr: "max by (cell, cell_az) (cellwallet_router_cell_az_weight)", legend: "{{cell}} {{cell_az}}" }],
         12,
       ),
-    )
-    .withPanel(
       timeseries(
         "Replicas healthy per cell",
         "Replicas the routers see healthy (probes and requests), per cell",
@@ -141,9 +143,14 @@ export function platformOverview() {
         [{ expr: "min by (cell) (sum by (cell, az) (cellwallet_router_endpoint_healthy))", legend: "{{cell}}" }],
         12,
       ),
-    )
-    .withRow(new RowBuilder("Synthetic canaries (cellctl canary run)"))
-    .withPanel(
+    ],
+  };
+}
+
+function canariesRow(): Row {
+  return {
+    title: "Synthetic canaries (cellctl canary run)",
+    panels: [
       timeseries(
         "Canary journey success per cell",
         "Share of canary journeys that succeeded",
@@ -156,8 +163,6 @@ export function platformOverview() {
         ],
         12,
       ),
-    )
-    .withPanel(
       timeseries(
         "Canary journey duration per cell",
         "How long the last canary journey took, and its slowest step's p99",
@@ -171,5 +176,6 @@ export function platformOverview() {
         ],
         12,
       ),
-    );
+    ],
+  };
 }

@@ -1,21 +1,28 @@
-import { DashboardBuilder, RowBuilder } from "@grafana/grafana-foundation-sdk/dashboard";
-import { datasourceVariable, labelVariable, table, timeseries } from "../panels.js";
+import { DashboardBuilder } from "@grafana/grafana-foundation-sdk/dashboard";
+import { datasourceVariable, labelVariable, type Row, table, timeseries, withRows } from "../panels.js";
 
 const SEL = `az=~"$az"`;
 const rate = (metric: string, filter = SEL) => `rate(${metric}{${filter}}[$__rate_interval])`;
 
 /** The routers (one per AZ): what they dispatch to which cell, what they refuse, and how fresh their map is. */
 export function routerDashboard() {
-  return new DashboardBuilder("Cellwallet / Router")
-    .uid("cellwallet-router")
-    .tags(["cellwallet"])
-    .description("Dispatch per cell, failovers, shedding, rate limits, placement cache and registry freshness")
-    .refresh("30s")
-    .time({ from: "now-1h", to: "now" })
-    .withVariable(datasourceVariable())
-    .withVariable(labelVariable("az", "az", "cellwallet_router_requests_total"))
-    .withRow(new RowBuilder("Edge"))
-    .withPanel(
+  return withRows(
+    new DashboardBuilder("Cellwallet / Router")
+      .uid("cellwallet-router")
+      .tags(["cellwallet"])
+      .description("Dispatch per cell, failovers, shedding, rate limits, placement cache and registry freshness")
+      .refresh("30s")
+      .time({ from: "now-1h", to: "now" })
+      .withVariable(datasourceVariable())
+      .withVariable(labelVariable("az", "az", "cellwallet_router_requests_total")),
+    [edgeRow(), dispatchRow(), placementRow()],
+  );
+}
+
+function edgeRow(): Row {
+  return {
+    title: "Edge",
+    panels: [
       timeseries(
         "Client requests by status",
         "Requests at the routers' edge",
@@ -23,8 +30,6 @@ export function routerDashboard() {
         [{ expr: `sum by (status) (${rate("cellwallet_router_requests_total")})`, legend: "{{status}}" }],
         12,
       ),
-    )
-    .withPanel(
       timeseries(
         "Client p99 latency by route",
         "As clients see it (router included)",
@@ -37,9 +42,14 @@ export function routerDashboard() {
         ],
         12,
       ),
-    )
-    .withRow(new RowBuilder("Dispatch to cells"))
-    .withPanel(
+    ],
+  };
+}
+
+function dispatchRow(): Row {
+  return {
+    title: "Dispatch to cells",
+    panels: [
       timeseries(
         "Dispatch rate per cell and outcome",
         "Attempts sent to each cell (HTTP status, connect-error, timeout)",
@@ -52,8 +62,6 @@ export function routerDashboard() {
         ],
         12,
       ),
-    )
-    .withPanel(
       timeseries(
         "Dispatch p99 per cell",
         "Latency of attempts per cell",
@@ -66,8 +74,6 @@ export function routerDashboard() {
         ],
         12,
       ),
-    )
-    .withPanel(
       timeseries(
         "Failovers",
         "Attempts retried on the next replica, by cell, replica AZ and reason",
@@ -80,8 +86,6 @@ export function routerDashboard() {
         ],
         8,
       ),
-    )
-    .withPanel(
       timeseries(
         "Shed and cell-unavailable",
         "503s: shed above the in-flight limit, or no replica answered",
@@ -95,8 +99,6 @@ export function routerDashboard() {
         ],
         8,
       ),
-    )
-    .withPanel(
       timeseries(
         "Rate-limited",
         "429s by the per-principal rate limit",
@@ -104,8 +106,6 @@ export function routerDashboard() {
         [{ expr: `sum by (az) (${rate("cellwallet_router_rate_limited_total")})`, legend: "{{az}}" }],
         8,
       ),
-    )
-    .withPanel(
       timeseries(
         "In flight per cell",
         "Requests in flight per cell (shedding starts at ROUTER_CELL_MAX_INFLIGHT)",
@@ -113,17 +113,20 @@ export function routerDashboard() {
         [{ expr: `sum by (cell) (cellwallet_router_cell_inflight{${SEL}})`, legend: "{{cell}}" }],
         12,
       ),
-    )
-    .withPanel(
       table(
         "Replica health",
         "1 when the replica's last probe or request succeeded (per router AZ)",
         [{ expr: `min by (az, cell, cell_az) (cellwallet_router_endpoint_healthy{${SEL}})` }],
         12,
       ),
-    )
-    .withRow(new RowBuilder("Placement"))
-    .withPanel(
+    ],
+  };
+}
+
+function placementRow(): Row {
+  return {
+    title: "Placement",
+    panels: [
       timeseries(
         "Placement cache",
         "hit (fresh), miss (read from the store), stale (store down: kept copy served)",
@@ -131,8 +134,6 @@ export function routerDashboard() {
         [{ expr: `sum by (result) (${rate("cellwallet_router_placement_cache_total")})`, legend: "{{result}}" }],
         8,
       ),
-    )
-    .withPanel(
       timeseries(
         "Registry age",
         "Seconds since each router last read the registry (static stability on a stale map)",
@@ -140,8 +141,6 @@ export function routerDashboard() {
         [{ expr: `max by (az) (cellwallet_router_registry_age_seconds{${SEL}})`, legend: "{{az}}" }],
         8,
       ),
-    )
-    .withPanel(
       timeseries(
         "Placement store errors and relocation re-forwards",
         "Failed store calls; requests re-forwarded after Wallet-Location",
@@ -155,5 +154,6 @@ export function routerDashboard() {
         ],
         8,
       ),
-    );
+    ],
+  };
 }

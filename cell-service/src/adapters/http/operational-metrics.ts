@@ -100,13 +100,20 @@ export class OperationalMetrics {
       labelNames: ["type", "code"],
       registers,
     });
-    // Inside collect(), `this` is the gauge: the metrics object is captured here.
-    const self = this;
+    this.registerStoreGauges(registers);
+    this.registerIntervalGauges(registers);
+  }
+
+  /**
+   * State read from the store at each scrape: pending cross-cell transfers and the checkpoint age. One store
+   * read per scrape, shared by the three gauges (the registry collects them concurrently), bounded in time.
+   */
+  private registerStoreGauges(registers: Registry[]): void {
     let pendingCount: Gauge | undefined;
     let pendingAge: Gauge | undefined;
     let checkpointAge: Gauge | undefined;
     const refresh = async () => {
-      const state = self.scraped;
+      const state = this.scraped;
       if (!state || !pendingCount || !pendingAge || !checkpointAge) return;
       const now = Date.now();
       try {
@@ -123,7 +130,6 @@ export class OperationalMetrics {
         // The store is slow or down: readiness and the request metrics say so; keep the last values.
       }
     };
-    // One store read per scrape, shared by the three gauges (the registry collects them concurrently).
     let reading: Promise<void> | undefined;
     const collect = () => {
       reading ??= refresh().finally(() => {
@@ -149,6 +155,12 @@ export class OperationalMetrics {
       registers,
       collect,
     });
+  }
+
+  /** The configured checkpoint and verification intervals, for the alerts that compare ages against them. */
+  private registerIntervalGauges(registers: Registry[]): void {
+    // Inside collect(), `this` is the gauge: the metrics object is captured here.
+    const self = this;
     new Gauge({
       name: "cellwallet_checkpoint_interval_seconds",
       help: "CHECKPOINT_INTERVAL_MS in seconds (0: checkpoints disabled)",

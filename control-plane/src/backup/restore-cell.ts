@@ -1,0 +1,66 @@
+import { readFileSync } from "node:fs";
+import type { BackupManifest } from "@cellwallet/cell-service";
+import { restoreDynamoDbCell } from "./restore-dynamodb-cell.js";
+import { restoreSqliteCell } from "./restore-sqlite-cell.js";
+import {
+  type LossReference,
+  type RestoreCellDeps,
+  type RestoreCellRequest,
+  type RestoredCell,
+  RestoreFailure,
+  type TrustedKeys,
+} from "./restore-types.js";
+
+/**
+ * Restores a cell's ledger from a verified backup: the backup must be the cell's own (wallet ids are
+ * cell-scoped, two histories never mix) and every chain verifies before anything is replaced; an embedded
+ * ledger is swapped in place (its files kept aside), a DynamoDB backup becomes new tables. The loss is
+ * measured against a later exported checkpoint when one is given. Throws RestoreFailure, nothing changed.
+ */
+export async function restoreCell(deps: RestoreCellDeps, request: RestoreCellRequest): Promise<RestoredCell> {
+  let manifest: BackupManifest;
+  try {
+    manifest = deps.cellService.readManifest(request.backupDir);
+  } catch (error) {
+    throw new RestoreFailure((error as Error).message, "usage");
+  }
+  const cell = await deps.getCell(request.cellId);
+  if (!cell) throw new RestoreFailure(`unknown cell ${request.cellId}`, "usage");
+  if (manifest.cellId !== request.cellId) {
+    throw new RestoreFailure(
+      `refused: the backup is of ${manifest.cellId}, not ${request.cellId} (wallet ids are cell-scoped; histories never mix)`,
+      "refused",
+    );
+  }
+  let trusted: TrustedKeys;
+  try {
+    trusted = await deps.trustedCheckpointKeys();
+  } catch (error) {
+    throw new RestoreFailure((error as Error).message, "usage");
+  }
+  const reference = request.checkpointFile
+    ? checkpointReference(deps, request.checkpointFile, request.cellId, trusted)
+    : undefined;
+  if (manifest.store === "dynamodb") return restoreDynamoDbCell(deps, request, manifest, reference, trusted);
+  return restoreSqliteCell(deps, request, { cell, manifest, reference, trusted });
+}
+
+/** --checkpoint: a later exported checkpoint, verified with the trusted keys, as the loss reference. */
+function checkpointReference(deps: RestoreCellDeps, file: string, cellId: string, trusted: TrustedKeys): LossReference {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new RestoreFailure(`cannot read ${file}: ${(error as Error).message}`, "usage");
+  }
+  try {
+    const exported = deps.cellService.readExportedCheckpoint(text, cellId, trusted);
+    return {
+      heads: exported.heads,
+      reference: `checkpoint ${exported.checkpoint.sequence} (${new Date(exported.checkpoint.createdAt).toISOString()})`,
+      atMs: exported.checkpoint.createdAt,
+    };
+  } catch (error) {
+    throw new RestoreFailure(`refused: ${file}: ${(error as Error).message}`, "refused");
+  }
+}

@@ -1,0 +1,80 @@
+import type { KeyObject } from "node:crypto";
+import type { BackupManifest, LossReport, ReferenceHead } from "@cellwallet/cell-service";
+import type { CellRecord } from "@cellwallet/placement";
+
+/** What restoring a cell from a backup needs and reports (`cellctl backup restore` is its shell). */
+
+export type CellService = typeof import("@cellwallet/cell-service");
+export type TrustedKeys = Map<string, KeyObject>;
+
+export interface RestoreCellRequest {
+  /** The backup's directory (resolved). */
+  backupDir: string;
+  /** The cell to restore: must be the backup's own cell. */
+  cellId: string;
+  /** Replace an existing ledger, also of a live cell run by the local launcher. */
+  force: boolean;
+  /** A later exported checkpoint (cellctl checkpoints --export) to measure the loss against. */
+  checkpointFile?: string;
+  /** DynamoDB backups: restore as new tables under this prefix. */
+  tablePrefix?: string;
+}
+
+/** Everything environment-bound the restore reaches, so that the use case is testable without the CLI. */
+export interface RestoreCellDeps {
+  /** The cell service's backup code (the CLI loads it lazily to keep its other commands fast). */
+  cellService: CellService;
+  getCell(cellId: string): Promise<CellRecord | undefined>;
+  trustedCheckpointKeys(): Promise<TrustedKeys>;
+  ledgerPathOf(cellId: string): string;
+  /** The replicas of `cell` that answer /ready now. */
+  liveReplicas(cell: CellRecord, timeoutMs?: number): Promise<string[]>;
+  /** The pids the local launcher runs for `cellId`; undefined when no launcher runs here. */
+  launcherPidsOf(cellId: string): number[] | undefined;
+  /** Records the restore in the operator audit trail; called before anything changes. */
+  recordRestore(cellId: string, details: Record<string, unknown>): Promise<void>;
+  dynamoDbClient(): Promise<ReturnType<CellService["createDynamoDbClient"]>>;
+}
+
+/** A restore that did not happen (nothing changed): a usage error (exit 2) or refused by the rules (exit 1). */
+export class RestoreFailure extends Error {
+  constructor(
+    message: string,
+    readonly kind: "usage" | "refused",
+  ) {
+    super(message);
+    this.name = "RestoreFailure";
+  }
+}
+
+/** The later state the loss is measured against: an exported checkpoint, or the replaced ledger. */
+export interface LossReference {
+  heads: ReferenceHead[];
+  reference: string;
+  atMs: number | null;
+}
+
+interface Restored {
+  cellId: string;
+  backupDir: string;
+  manifest: BackupManifest;
+  /** Undefined when there was no later reference to measure against. */
+  loss: LossReport | undefined;
+}
+
+export interface SqliteRestored extends Restored {
+  store: "sqlite";
+  /** The files moved aside (never deleted), into replacedDir. */
+  replaced: string[];
+  replacedDir: string;
+  /** Whether the launcher's restarted processes became ready; undefined when no launcher ran the cell. */
+  restartedReady: boolean | undefined;
+}
+
+export interface DynamoDbRestored extends Restored {
+  store: "dynamodb";
+  tablePrefix: string;
+  tables: Record<string, string>;
+}
+
+export type RestoredCell = SqliteRestored | DynamoDbRestored;

@@ -1,0 +1,76 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { CapacityStep, CapacitySummary } from "./capacity.js";
+import { renderReport } from "./report-html.js";
+
+/** The table `cellload capacity` prints: every step by offered rate, then the highest rate that held. */
+export function capacityText(s: CapacitySummary): string {
+  const lines = [
+    `capacity of ${s.cell ?? "the target"} (${s.scenario}, SLO ${s.slo}, errors ≤ ${s.maxError}):`,
+    "OFFERED/s  ACHIEVED req/s     P50 ms     P99 ms   FAILED  GEN LAG P99 ms  RESULT",
+  ];
+  for (const st of [...s.steps].sort((a, b) => a.rate - b.rate)) {
+    lines.push(
+      `${String(st.rate).padStart(9)} ${String(st.achievedPerSecond).padStart(15)} ${String(st.p50 ?? "-").padStart(10)} ${String(st.p99 ?? "-").padStart(10)} ${`${(100 * st.failedRate).toFixed(2)}%`.padStart(8)} ${String(st.generatorLagP99 ?? "-").padStart(15)}  ${st.why}`,
+    );
+  }
+  lines.push("");
+  lines.push(
+    s.maxRate === null
+      ? "no rate held the SLO (not even --start)"
+      : `highest rate that held: ${s.maxRate}/s offered, ${s.maxOpsPerSecond} req/s measured`,
+  );
+  if (s.verify) {
+    lines.push(`verify: ${s.verify.pass ? "PASS" : "FAIL"}`);
+    for (const l of s.verify.lines) lines.push(`  ${l}`);
+  }
+  if (s.maxOpsPerSecond !== null && s.cell)
+    lines.push(`record it: cellctl cells set-capacity ${s.cell} --max-tps ${Math.floor(s.maxOpsPerSecond)}`);
+  return lines.join("\n");
+}
+
+/** --out: capacity.json and report.html (the curve) in `dir`. */
+export function writeCapacityOutputs(dir: string, summary: CapacitySummary, text: string): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "capacity.json"), `${JSON.stringify(summary, null, 2)}\n`);
+  writeFileSync(
+    join(dir, "report.html"),
+    renderReport({
+      title: `cellload capacity — ${summary.target}${summary.cell ? ` (${summary.cell})` : ""}`,
+      summaryText: text,
+      charts: capacityCharts(summary.steps),
+      data: summary,
+    }),
+  );
+}
+
+function capacityCharts(steps: CapacityStep[]) {
+  const sorted = [...steps].sort((a, b) => a.rate - b.rate);
+  const x = sorted.map((s) => s.rate);
+  return [
+    {
+      title: "Latency against offered rate (ms)",
+      xLabel: "offered iterations/s",
+      yLabel: "ms",
+      x,
+      series: [
+        { label: "p50", values: sorted.map((s) => s.p50) },
+        { label: "p99", values: sorted.map((s) => s.p99) },
+      ],
+    },
+    {
+      title: "Throughput against offered rate",
+      xLabel: "offered iterations/s",
+      yLabel: "req/s",
+      x,
+      series: [{ label: "achieved req/s", values: sorted.map((s) => s.achievedPerSecond) }],
+    },
+    {
+      title: "Failed requests (%) against offered rate",
+      xLabel: "offered iterations/s",
+      yLabel: "%",
+      x,
+      series: [{ label: "failed %", values: sorted.map((s) => 100 * s.failedRate) }],
+    },
+  ];
+}
