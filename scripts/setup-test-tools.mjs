@@ -8,7 +8,6 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ensureNativeAddons } from "./native-addons.mjs";
 import { ensurePrometheus } from "./setup-prometheus.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -122,9 +121,6 @@ if (!existsSync(join(schemas, "_definitions.json"))) {
     writeFileSync(join(schemas, file), text);
   }
 }
-
-// better-sqlite3 built for the Node that runs the tests (the `node` devDependency's 22): see native-addons.mjs.
-ensureNativeAddons();
 
 // Prometheus and promtool (alert-rule tests, the real-Prometheus test): see setup-prometheus.mjs.
 ensurePrometheus();

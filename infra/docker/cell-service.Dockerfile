@@ -8,7 +8,8 @@
 ARG NODE_IMAGE=node:22-bookworm-slim
 
 # Production dependencies of the cell service alone (npm workspaces: ~100 packages, not the infra's), with
-# better-sqlite3's native binding (a prebuilt binary, or built from source with python3/make/g++).
+# better-sqlite3's native binding (13.x ships prebuilt Node-API binaries; python3/make/g++ stay for any other
+# native module).
 FROM ${NODE_IMAGE} AS deps
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
