@@ -4,11 +4,12 @@
 #   docker build -f infra/docker/cell-service.Dockerfile -t cellwallet/cell-service:v2 .
 # The manifests (infra/cdk8s) run it as UID 10001 with a read-only root filesystem and /tmp writable, set no
 # command (CMD below is it) and pass every setting by environment (cell-service/src/config.ts).
-# Pin the base image by digest in production (NODE_IMAGE=node:20-bookworm-slim@sha256:...).
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Pin the base image by digest in production (NODE_IMAGE=node:22-bookworm-slim@sha256:...).
+ARG NODE_IMAGE=node:22-bookworm-slim
 
 # Production dependencies of the cell service alone (npm workspaces: ~100 packages, not the infra's), with
-# better-sqlite3's native binding (a prebuilt binary, or built from source with python3/make/g++).
+# better-sqlite3's native binding (13.x ships prebuilt Node-API binaries; python3/make/g++ stay for any other
+# native module).
 FROM ${NODE_IMAGE} AS deps
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app

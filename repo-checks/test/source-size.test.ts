@@ -24,25 +24,6 @@ interface Exception {
 }
 
 const EXCEPTIONS: Exception[] = [
-  // Split by port role (money path, audit, migration) on the dynamodb-ports branch, already on main: these four
-  // entries go when that is merged here.
-  {
-    path: "cell-service/src/adapters/dynamodb/dynamodb-ledger-store.ts",
-    reason: "one adapter for the whole LedgerStore port; split by port role on the dynamodb-ports branch",
-  },
-  {
-    path: "cell-service/src/adapters/sqlite/sqlite-ledger-store.ts",
-    reason: "one adapter for the whole LedgerStore port; split by port role on the dynamodb-ports branch",
-  },
-  {
-    path: "cell-service/src/adapters/sqlite/sqlite-ledger-store.ts",
-    function: "SqliteLedgerStore.constructor",
-    reason: "prepares every statement of the whole port; split with the adapter on the dynamodb-ports branch",
-  },
-  {
-    path: "placement/src/dynamodb-placement-store.ts",
-    reason: "its DynamoDB plumbing moves to store-support on the dynamodb-ports branch",
-  },
   // Just over, each one cohesive unit: split when it next grows.
   {
     path: "control-plane/src/local/local-platform.ts",

@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
+import { assertSupportedNode } from "./supported-node.js";
 
 export interface SqliteOpenOptions {
   /** How long a process waits for another process's lock, in ms (while opening and on every later write). */
@@ -50,6 +51,7 @@ function switchToWal(db: Database.Database): void {
  */
 export function openSqliteFile(path: string, options: SqliteOpenOptions = {}): Database.Database {
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+  assertSupportedNode();
   mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
   try {
