@@ -1,8 +1,10 @@
 import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { INSTANCE_ENV } from "@cellwallet/contract";
 import {
   ensurePlacementTables,
   openPlacementStore,
@@ -11,6 +13,7 @@ import {
   placementStoreConfigFromEnv,
 } from "@cellwallet/placement";
 import { DEFAULT_RESTART_POLICY, newSupervisionRecord } from "./crash-backoff.js";
+import { launchError } from "./launch-error.js";
 import { launcherStatusPath, writeLauncherStatus } from "./launcher-status.js";
 import type { LocalPlatformOptions } from "./local-platform-options.js";
 import {
@@ -336,13 +339,20 @@ export class LocalPlatform {
     }
     p.error = undefined;
     p.startedOnce = true;
+    // A fresh id per launch, echoed on /ready: proves the answer comes from this process, not from another
+    // platform's process that holds the port (that one answers /ready too, with its own id or none).
+    const instance = randomUUID();
+    p.instance = instance;
+    env[INSTANCE_ENV] = instance;
+    const inherit = this.options.stdio !== "ignore";
     const child = spawn(process.execPath, [entry], {
       env: { ...process.env, ...env },
-      // Quiet processes still tell why they failed to start: their stderr's tail goes into the error.
-      stdio: ["ignore", this.options.stdio ?? "inherit", this.options.stdio === "ignore" ? "pipe" : "inherit"],
+      // stderr always through the launcher: a failed start is reported with its last line (and still shown).
+      stdio: ["ignore", this.options.stdio ?? "inherit", "pipe"],
     });
     let stderrTail = "";
     child.stderr?.on("data", (d: Buffer) => {
+      if (inherit) process.stderr.write(d);
       // Long enough to keep the real error when a warning (the AWS SDK's Node version notice) follows it.
       stderrTail = (stderrTail + d.toString()).slice(-4000);
     });
@@ -359,12 +369,12 @@ export class LocalPlatform {
       }
     });
     try {
-      await waitReady(`http://127.0.0.1:${p.port}/ready`, child, () => stderrTail.trim());
+      await waitReady({ url: `http://127.0.0.1:${p.port}/ready`, child, instance, output: () => stderrTail });
     } catch (error) {
       // Never leave a process that did not become ready behind (it would hold the slot the next start needs).
       if (p.child === child) p.child = undefined;
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-      throw error;
+      throw launchError(p, error as Error);
     }
     ready = true;
   }
