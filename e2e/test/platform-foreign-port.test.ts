@@ -75,7 +75,7 @@ function npmStart(env: Record<string, string>): Promise<{ code: number | null; s
   let stdout = "";
   let stderr = "";
   return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill("SIGINT"), 45_000);
+    const timer = setTimeout(() => child.kill("SIGINT"), 60_000);
     child.stdout?.on("data", (d: Buffer) => {
       stdout += d.toString();
       if (stdout.includes("Cellwallet is running")) child.kill("SIGINT"); // the bug: stop it, fail below
@@ -130,7 +130,7 @@ describe("a port held by another platform's process", () => {
         await foreign.close();
       }
     },
-    60_000,
+    90_000,
   );
 
   it("a supervised restart does not take another process on its port for its own: it keeps failing, then recovers", async () => {
@@ -144,7 +144,8 @@ describe("a port held by another platform's process", () => {
       capacity: 100,
       stdio: "ignore",
       env: { LOG_LEVEL: "warn" },
-      restart: { initialMs: 300, maxMs: 600 },
+      // A second between restarts: the foreign server surely binds the killed cell's port before the restart.
+      restart: { initialMs: 1000, maxMs: 1000 },
     });
     const events: string[] = [];
     platform.onSupervisorEvent = (e) => events.push(e.type === "exited" ? `exited: ${e.reason}` : "restarted");
@@ -159,7 +160,7 @@ describe("a port held by another platform's process", () => {
       cell.child?.kill("SIGKILL");
       foreign = await foreignServer(cell.port); // binds as soon as the killed cell let go of the port
       const until = async (what: string, holds: () => boolean) => {
-        const deadline = Date.now() + 20_000;
+        const deadline = Date.now() + 45_000;
         while (!holds()) {
           if (Date.now() > deadline) throw new Error(`${what}: ${JSON.stringify(events)}`);
           await new Promise((r) => setTimeout(r, 50));
@@ -187,5 +188,5 @@ describe("a port held by another platform's process", () => {
       await platform.stop();
       await foreign?.close();
     }
-  }, 60_000);
+  }, 120_000);
 });

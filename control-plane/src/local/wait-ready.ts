@@ -11,6 +11,8 @@ export interface ReadyProbe {
   /** What the process wrote on stderr so far: its last line says why it failed. */
   output?: () => string;
   timeoutMs?: number;
+  /** How long one probe may wait for an answer (default 2 s). */
+  probeTimeoutMs?: number;
 }
 
 /** The port answers as another process (or our process could not bind it): the launch is not ready, ever. */
@@ -31,7 +33,7 @@ export async function waitReady(probe: ReadyProbe): Promise<void> {
   for (;;) {
     // Bounded: something else holding the port (accepting, never answering) must not hang the start.
     const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), 2000);
+    const timer = setTimeout(() => abort.abort(), probe.probeTimeoutMs ?? 2000);
     const answer: Answer = await Promise.race([ask(url, abort.signal), exited.then(() => "exited" as const)]);
     clearTimeout(timer);
     abort.abort();
