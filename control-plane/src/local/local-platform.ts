@@ -1,10 +1,7 @@
-import { spawn } from "node:child_process";
-import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { INSTANCE_ENV } from "@cellwallet/contract";
 import {
   ensurePlacementTables,
   openPlacementStore,
@@ -25,6 +22,7 @@ import {
 } from "./local-platform-state.js";
 import type { ManagedProcess } from "./managed-process.js";
 import { ProcessSupervisor, type SupervisorEvent } from "./process-supervisor.js";
+import { spawnLaunch } from "./spawn-launch.js";
 import { supervisionStatus } from "./supervision-status.js";
 import { waitReady } from "./wait-ready.js";
 
@@ -339,23 +337,8 @@ export class LocalPlatform {
     }
     p.error = undefined;
     p.startedOnce = true;
-    // A fresh id per launch, echoed on /ready: proves the answer comes from this process, not from another
-    // platform's process that holds the port (that one answers /ready too, with its own id or none).
-    const instance = randomUUID();
+    const { child, instance, output } = spawnLaunch(entry, env, this.options.stdio ?? "inherit");
     p.instance = instance;
-    env[INSTANCE_ENV] = instance;
-    const inherit = this.options.stdio !== "ignore";
-    const child = spawn(process.execPath, [entry], {
-      env: { ...process.env, ...env },
-      // stderr always through the launcher: a failed start is reported with its last line (and still shown).
-      stdio: ["ignore", this.options.stdio ?? "inherit", "pipe"],
-    });
-    let stderrTail = "";
-    child.stderr?.on("data", (d: Buffer) => {
-      if (inherit) process.stderr.write(d);
-      // Long enough to keep the real error when a warning (the AWS SDK's Node version notice) follows it.
-      stderrTail = (stderrTail + d.toString()).slice(-4000);
-    });
     p.child = child;
     let ready = false;
     child.on("exit", (code, signal) => {
@@ -369,7 +352,7 @@ export class LocalPlatform {
       }
     });
     try {
-      await waitReady({ url: `http://127.0.0.1:${p.port}/ready`, child, instance, output: () => stderrTail });
+      await waitReady({ url: `http://127.0.0.1:${p.port}/ready`, child, instance, output });
     } catch (error) {
       // Never leave a process that did not become ready behind (it would hold the slot the next start needs).
       if (p.child === child) p.child = undefined;
