@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import {
   assertProductionSafe,
   DEVELOPMENT_INTERNAL_SECRET,
+  instanceIdFromEnv,
   isProductionMode,
   type JwtConfig,
   jwtConfigFromEnv,
@@ -12,6 +13,8 @@ export type { PlacementStoreConfig } from "@cellwallet/placement";
 
 export interface RouterConfig {
   az: string;
+  /** Which launch this is (CELLWALLET_INSTANCE, set by the launcher): echoed on /health and /ready. */
+  instance?: string;
   host: string;
   port: number;
   production: boolean;
@@ -67,6 +70,7 @@ export function routerConfigFromEnv(env: NodeJS.ProcessEnv): RouterConfig {
   }
 
   const placementStore = placementStoreConfigFromEnv(env);
+  const instance = instanceIdFromEnv(env);
 
   const port = int(env, "ROUTER_PORT", 8080, 0);
   if (port > 65535) throw new Error(`ROUTER_PORT is not a port: ${env.ROUTER_PORT}`);
@@ -74,6 +78,7 @@ export function routerConfigFromEnv(env: NodeJS.ProcessEnv): RouterConfig {
   const rateLimitBurst = int(env, "ROUTER_RATE_LIMIT_BURST", 400, 1);
   return {
     az,
+    ...(instance ? { instance } : {}),
     host: env.HOST ?? "127.0.0.1",
     port,
     production,

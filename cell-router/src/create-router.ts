@@ -109,6 +109,7 @@ export function createRouter(
   let ready = true;
   const app = createRouterApp({
     az: config.az,
+    ...(config.instance ? { instance: config.instance } : {}),
     verifyToken: createTokenVerifier(config.jwt),
     verifyServiceToken: createTokenVerifier({ kind: "hs256", secret: config.internalSecret }),
     directory,

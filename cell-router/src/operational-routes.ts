@@ -1,12 +1,26 @@
+import { INSTANCE_HEADER } from "@cellwallet/contract";
 import type { Hono } from "hono";
 import { anyCell } from "./choose-cell.js";
 import { relay } from "./relay.js";
 import { unavailable } from "./router-answers.js";
 import type { RouterAppDeps, RouterEnv } from "./router-env.js";
 
-/** Liveness, readiness (with AZ evacuation), Prometheus metrics and the API document (relayed from a cell). */
+/**
+ * Liveness, readiness (with AZ evacuation), Prometheus metrics and the API document (relayed from a cell).
+ * With an instance id (CELLWALLET_INSTANCE), /health and /ready carry it in the Cellwallet-Instance header:
+ * the launcher that started this process accepts only that answer as its process being up.
+ */
 export function mountOperationalRoutes(app: Hono<RouterEnv>, deps: RouterAppDeps): void {
   const { directory, metrics } = deps;
+  const instance = deps.instance;
+  if (instance) {
+    for (const path of ["/health", "/ready"]) {
+      app.use(path, async function instanceHeader(c, next) {
+        await next();
+        c.header(INSTANCE_HEADER, instance);
+      });
+    }
+  }
   app.get("/health", function healthRequest(c) {
     c.set("route", "health");
     return c.json({ status: "ok" });

@@ -9,6 +9,8 @@ import type { RateLimiter } from "./rate-limit.js";
 /** What the router's HTTP edge is built from (create-router.ts composes it). */
 export interface RouterAppDeps {
   az: string;
+  /** Which launch this process is (CELLWALLET_INSTANCE): echoed on /health and /ready for its launcher. */
+  instance?: string;
   /** Verifies user tokens (same rules as the cells: WALLET_JWT_SECRET or JWKS). */
   verifyToken: TokenVerifier;
   /** Verifies service tokens of the internal API (HS256, CELL_INTERNAL_SECRET). */

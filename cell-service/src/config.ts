@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import {
   assertProductionSafe,
   DEVELOPMENT_INTERNAL_SECRET,
+  instanceIdFromEnv,
   isProductionMode,
   type JwtConfig,
   jwtConfigFromEnv,
@@ -25,6 +26,8 @@ export interface CellConfig {
   az: string;
   /** The build this process runs (CELL_VERSION, default "dev"): reported on /ready and as cellwallet_build_info. */
   version: string;
+  /** Which launch this is (CELLWALLET_INSTANCE, set by the launcher): echoed on /health and /ready. */
+  instance?: string;
   host: string;
   port: number;
   production: boolean;
@@ -123,12 +126,14 @@ export function cellConfigFromEnv(env: NodeJS.ProcessEnv): CellConfig {
   if (!Number.isInteger(verifyIntervalMs) || verifyIntervalMs < 0) {
     throw new Error("VERIFY_INTERVAL_MS must be a non-negative integer (0 disables periodic verification)");
   }
+  const instance = instanceIdFromEnv(env);
   const port = Number(env.PORT ?? "9000");
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT is not a port: ${env.PORT}`);
   return {
     cellId,
     az: env.AZ ?? "az-1",
     version: (env.CELL_VERSION ?? "").trim() || "dev",
+    ...(instance ? { instance } : {}),
     host: env.HOST ?? "127.0.0.1",
     port,
     production,

@@ -117,6 +117,7 @@ export function createCell(config: CellConfig, store: LedgerStore, logger = crea
     metrics,
     logger,
     version: config.version,
+    ...(config.instance ? { instance: config.instance } : {}),
     az: config.az,
     verifyToken: createTokenVerifier(config.jwt),
     verifyInternalToken: createTokenVerifier({ kind: "hs256", secret: config.internalSecret }),

@@ -39,6 +39,14 @@ async function main(): Promise<void> {
     logger.info({ port: info.port, host: config.host, store: config.store.kind }, "cell-service listening");
   });
 
+  // A port already taken (another platform's process, a previous run left behind) ends the process with one
+  // line saying so, the last line of its stderr, which is what a launcher reports.
+  server.once("error", (error: NodeJS.ErrnoException) => {
+    const why = error.code === "EADDRINUSE" ? "the port is in use by another process (EADDRINUSE)" : error.message;
+    console.error(`cell-service: cannot listen on ${config.host}:${config.port}: ${why}`);
+    process.exit(1);
+  });
+
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -65,6 +73,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error) => {
-  console.error("cell-service failed to start:", error);
+  // The stack for whoever debugs it, then the reason as the last line (what a launcher reports).
+  console.error(error);
+  console.error(`cell-service failed to start: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });

@@ -8,6 +8,7 @@ export * from "./jwt.js";
 export * from "./migration-api.js";
 export * from "./money.js";
 export * from "./problems.js";
+export * from "./process-instance.js";
 export * from "./production-mode.js";
 export * from "./request-body.js";
 export * from "./request-id.js";

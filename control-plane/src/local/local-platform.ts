@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,6 +10,7 @@ import {
 } from "@cellwallet/placement";
 import { createDynamoDbClient } from "@cellwallet/store-support/dynamodb";
 import { DEFAULT_RESTART_POLICY, newSupervisionRecord } from "./crash-backoff.js";
+import { launchError } from "./launch-error.js";
 import { launcherStatusPath, writeLauncherStatus } from "./launcher-status.js";
 import type { LocalPlatformOptions } from "./local-platform-options.js";
 import {
@@ -22,6 +22,7 @@ import {
 } from "./local-platform-state.js";
 import type { ManagedProcess } from "./managed-process.js";
 import { ProcessSupervisor, type SupervisorEvent } from "./process-supervisor.js";
+import { spawnLaunch } from "./spawn-launch.js";
 import { supervisionStatus } from "./supervision-status.js";
 import { waitReady } from "./wait-ready.js";
 
@@ -336,16 +337,8 @@ export class LocalPlatform {
     }
     p.error = undefined;
     p.startedOnce = true;
-    const child = spawn(process.execPath, [entry], {
-      env: { ...process.env, ...env },
-      // Quiet processes still tell why they failed to start: their stderr's tail goes into the error.
-      stdio: ["ignore", this.options.stdio ?? "inherit", this.options.stdio === "ignore" ? "pipe" : "inherit"],
-    });
-    let stderrTail = "";
-    child.stderr?.on("data", (d: Buffer) => {
-      // Long enough to keep the real error when a warning (the AWS SDK's Node version notice) follows it.
-      stderrTail = (stderrTail + d.toString()).slice(-4000);
-    });
+    const { child, instance, output } = spawnLaunch(entry, env, this.options.stdio ?? "inherit");
+    p.instance = instance;
     p.child = child;
     let ready = false;
     child.on("exit", (code, signal) => {
@@ -359,12 +352,12 @@ export class LocalPlatform {
       }
     });
     try {
-      await waitReady(`http://127.0.0.1:${p.port}/ready`, child, () => stderrTail.trim());
+      await waitReady({ url: `http://127.0.0.1:${p.port}/ready`, child, instance, output });
     } catch (error) {
       // Never leave a process that did not become ready behind (it would hold the slot the next start needs).
       if (p.child === child) p.child = undefined;
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-      throw error;
+      throw launchError(p, error as Error);
     }
     ready = true;
   }

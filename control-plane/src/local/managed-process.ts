@@ -15,4 +15,6 @@ export interface ManagedProcess extends Supervised {
   /** Cells: why the last start on `version` failed. */
   error?: string;
   startedOnce?: boolean;
+  /** The id of the current launch (CELLWALLET_INSTANCE), echoed by the process on /health and /ready. */
+  instance?: string;
 }

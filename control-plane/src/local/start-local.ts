@@ -49,7 +49,10 @@ Cellwallet is running: ${options.cells} cells x ${options.azs.length} AZs on the
 Press Ctrl-C to stop.`);
   },
   async (error: Error) => {
+    // Everything it started is stopped first (start() already did), so the reason is the last line printed.
+    exiting = true;
+    await platform.stop().catch(() => undefined);
     console.error(`the local platform failed to start: ${error.message}`);
-    await shutdown(1);
+    process.exit(1);
   },
 );

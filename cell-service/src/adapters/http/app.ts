@@ -33,6 +33,8 @@ export interface CellAppOptions {
   ready(): Promise<boolean>;
   /** The build this process runs, reported on /ready so a rollout can check what it deployed. */
   version?: string;
+  /** Which launch this process is (CELLWALLET_INSTANCE): echoed on /health and /ready for its launcher. */
+  instance?: string;
   /** This replica's AZ (span attribute). */
   az?: string;
 }
@@ -53,7 +55,7 @@ export function createCellApp(options: CellAppOptions): OpenAPIHono<CellEnv> {
   );
   app.onError(errorAnswer(metrics, logger));
   app.notFound(notFoundAnswer);
-  mountOperationalRoutes(app, metrics, options.ready, version);
+  mountOperationalRoutes(app, metrics, options.ready, version, options.instance);
 
   app.use("/api/*", methodCheck());
   registerInternalRoutes(app, deps, options.verifyInternalToken, metrics, options.verifyToken);
