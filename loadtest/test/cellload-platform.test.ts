@@ -330,7 +330,7 @@ describe("cellload against the local platform", () => {
     });
   }, 60_000);
 
-  it("--verify fails (exit 1) against a target that silently loses every 50th deposit", async () => {
+  it("--verify fails (exit 1, outranking a failed threshold) against a target that silently loses every 50th deposit", async () => {
     const proxy = await lossyProxy(router);
     try {
       const run = await runCellload([
@@ -346,6 +346,9 @@ describe("cellload against the local platform", () => {
         "5",
         "--threshold",
         "http_req_failed:rate<0.01",
+        // A threshold that always fails: wrong books must still be reported as exit 1, not 99.
+        "--threshold",
+        "iterations:count<1",
       ]);
       expect(proxy.swallowed()).toBeGreaterThanOrEqual(1);
       expect(run.code, run.stdout + run.stderr).toBe(1);

@@ -164,9 +164,15 @@ describe("a real Prometheus scraping the local platform", () => {
           token: t[from],
           body: { fromWalletId: w[from], toWalletId: w[to], amount: "0.50" },
         });
-      expect((await transfer("alice", "carol")).status).toBe(201);
-      expect((await transfer("alice", "bob")).status).toBe(201);
-      expect((await transfer("bob", "alice")).status).toBe(201);
+      // 201 completed, or 202 when a cross-cell credit was not confirmed within the request (a loaded
+      // machine): both are accepted transfers that complete exactly once (docs/cross-cell-transfers.md).
+      for (const [from, to] of [
+        ["alice", "carol"],
+        ["alice", "bob"],
+        ["bob", "alice"],
+      ] as const) {
+        expect([201, 202]).toContain((await transfer(from, to)).status);
+      }
       const refused = await http(router, "POST", `/api/v1/wallets/${w.carol}/withdraw`, {
         token: t.carol,
         body: { amount: "1000.00" },

@@ -69,7 +69,8 @@ describe("multi-Region mode (opt-in)", () => {
     });
     expect(bad.status).toBe(2);
     expect(bad.stderr.trim().split("\n")).toHaveLength(1);
-  });
+    // A whole CDK synth in a process: ~7 s alone, several times that on a loaded 2-core machine.
+  }, 120_000);
 
   it("adds Route 53 failover records between the two Regions' routers, each health-checked on /ready", () => {
     const edge = load("cellwallet-edge");

@@ -107,8 +107,8 @@ export function capacityCommand(env: NodeJS.ProcessEnv): Command {
     .addHelpText(
       "after",
       `
-Exit status: 0 a rate held (maxRate reported), 99 even --start broke the SLO, 1 --verify found a
-discrepancy, 2 usage error or target unreachable.
+Exit status: 0 a rate held (maxRate reported), 99 even --start broke the SLO, 1 --verify found a discrepancy
+(even if no rate held), 2 usage error or target unreachable.
 
 Record the result in the registry: cellctl cells set-capacity <cell> --max-tps <maxOpsPerSecond>.
 

@@ -188,7 +188,8 @@ export async function measureCapacity(o: CapacityOptions): Promise<CapacitySumma
       return step;
     });
     const verify = (o.verify ?? o.scenario.money) ? await verifyBooks(o.target, prepared.books, prepared.ctx) : null;
-    const exitCode: 0 | 1 | 99 = !held ? 99 : verify && !verify.pass ? 1 : 0;
+    // Wrong books outrank "no rate held": 1 wins over 99.
+    const exitCode: 0 | 1 | 99 = verify && !verify.pass ? 1 : !held ? 99 : 0;
     const summary: CapacitySummary = {
       schema: "cellload/capacity@1",
       scenario: o.scenario.name,

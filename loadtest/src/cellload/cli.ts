@@ -34,7 +34,8 @@ export function buildCellload(env: NodeJS.ProcessEnv): Command {
     .addHelpText(
       "after",
       `
-Exit status: 0 passed, 99 a threshold failed, 1 --verify found a discrepancy, 2 usage error or target unreachable.
+Exit status: 0 passed, 99 a threshold failed, 1 --verify found a discrepancy (even if a threshold failed too),
+2 usage error or target unreachable.
 
 Examples:
   $ cellload scenarios

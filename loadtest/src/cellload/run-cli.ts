@@ -95,7 +95,8 @@ A warm-up (--warmup, default 5s, at a tenth of the rate or a quarter of the VUs)
 a cold process is not the steady state an SLO is about. Its operations are in the books and verified. Use
 --warmup 0 to measure a cold start.
 
-Exit status: 0 passed, 99 a threshold failed, 1 --verify found a discrepancy, 2 usage error or target unreachable.
+Exit status: 0 passed, 99 a threshold failed, 1 --verify found a discrepancy (even if a threshold failed too),
+2 usage error or target unreachable.
 
 Examples:
   $ cellload run journey --target http://127.0.0.1:8080 --rate 100 --duration 20s --out ./report

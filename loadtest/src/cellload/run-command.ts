@@ -85,7 +85,8 @@ export async function runLoad(o: RunOptions): Promise<{ exitCode: 0 | 1 | 99; su
     const thresholds = evaluateThresholds(o.thresholds, recorder);
     const verify = o.verify ? await verifyBooks(o.target, prepared.books, prepared.ctx) : null;
     const checks = recorder.checks({});
-    const exitCode: 0 | 1 | 99 = thresholds.some((t) => !t.ok) ? 99 : verify && !verify.pass ? 1 : 0;
+    // Wrong books (money lost or applied twice) outrank a missed threshold: 1 wins over 99.
+    const exitCode: 0 | 1 | 99 = verify && !verify.pass ? 1 : thresholds.some((t) => !t.ok) ? 99 : 0;
     const elapsed = recorder.elapsedSeconds();
     const summary: RunSummary = {
       schema: "cellload/summary@1",
