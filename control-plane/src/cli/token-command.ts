@@ -1,6 +1,6 @@
-import { DEVELOPMENT_JWT_SECRET, isValidUserId, mintToken, SCOPES } from "@cellwallet/contract";
+import { isValidUserId, mintToken, SCOPES } from "@cellwallet/contract";
 import { Command, InvalidArgumentError } from "commander";
-import { operatorName, recordOperatorAction } from "./cli-env.js";
+import { operatorName, recordOperatorAction, signingSecret } from "./cli-env.js";
 
 // wallet:internal is for service tokens between cells and router, never minted for users.
 const KNOWN_SCOPES = new Set<string>([SCOPES.wallet, SCOPES.operator, SCOPES.auditor]);
@@ -45,12 +45,11 @@ Exit status: 0 minted, 1 refused (production mode, or the mint could not be reco
           { exitCode: 2 },
         );
       }
-      const secret = env.WALLET_JWT_SECRET || DEVELOPMENT_JWT_SECRET;
-      const production = env.WALLET_MODE === "production" || env.NODE_ENV === "production";
-      if (production && (secret === DEVELOPMENT_JWT_SECRET || secret.length < 32)) {
-        command.error("production mode refuses the development secret and secrets shorter than 32 characters", {
-          exitCode: 1,
-        });
+      let secret: string;
+      try {
+        secret = signingSecret(env);
+      } catch (error) {
+        return command.error(`cellctl: ${(error as Error).message}`, { exitCode: 1 });
       }
       const token = await mintToken({
         sub: options.sub,

@@ -2,13 +2,11 @@ import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
-  ensurePlacementTables,
   openPlacementStore,
   type PlacementStore,
   type PlacementStoreConfig,
   placementStoreConfigFromEnv,
 } from "@cellwallet/placement";
-import { createDynamoDbClient } from "@cellwallet/store-support/dynamodb";
 import { DEFAULT_RESTART_POLICY, newSupervisionRecord } from "./crash-backoff.js";
 import { launchError } from "./launch-error.js";
 import { launcherStatusPath, writeLauncherStatus } from "./launcher-status.js";
@@ -20,6 +18,7 @@ import {
   localPlatformStatePath,
   type ObservedProcess,
 } from "./local-platform-state.js";
+import { ensureLocalControlTables, registerLocalCells } from "./local-registry.js";
 import type { ManagedProcess } from "./managed-process.js";
 import { ProcessSupervisor, type SupervisorEvent } from "./process-supervisor.js";
 import { spawnLaunch } from "./spawn-launch.js";
@@ -156,25 +155,6 @@ export class LocalPlatform {
     return openPlacementStore(this.placementStoreConfig);
   }
 
-  /** Locally (moto) the launcher creates the control plane's tables; in AWS the infrastructure does. */
-  private async ensureTables(): Promise<void> {
-    const config = this.placementStoreConfig;
-    if (config.kind !== "dynamodb" || !config.endpoint) return;
-    const client = createDynamoDbClient({
-      endpoint: config.endpoint,
-      region: config.region,
-      credentials: {
-        accessKeyId: this.setting("AWS_ACCESS_KEY_ID") ?? "test",
-        secretAccessKey: this.setting("AWS_SECRET_ACCESS_KEY") ?? "test",
-      },
-    });
-    try {
-      await ensurePlacementTables(client, config.tablePrefix);
-    } finally {
-      client.destroy();
-    }
-  }
-
   /** The declared state shared with cellctl (versions, cells, the version of every cell process). */
   get statePath(): string {
     return localPlatformStatePath(this.options.dataDir);
@@ -188,7 +168,10 @@ export class LocalPlatform {
    */
   async start(): Promise<void> {
     mkdirSync(resolve(this.options.dataDir, "control-plane"), { recursive: true });
-    await this.ensureTables();
+    await ensureLocalControlTables(this.placementStoreConfig, {
+      accessKeyId: this.setting("AWS_ACCESS_KEY_ID") ?? "test",
+      secretAccessKey: this.setting("AWS_SECRET_ACCESS_KEY") ?? "test",
+    });
     const state = new LocalPlatformState(this.statePath);
     this.state = state;
     state.registerVersion({ name: DEFAULT_LOCAL_VERSION, entry: CELL_ENTRY });
@@ -248,19 +231,11 @@ export class LocalPlatform {
   private async registerCells(cellIds: readonly string[]): Promise<void> {
     const store = this.openPlacementStore();
     try {
-      for (const cellId of cellIds) {
-        const existing = await store.getCell(cellId);
-        await store.putCell({
-          cellId,
-          state: existing?.state ?? "active",
-          capacity: existing?.capacity ?? this.options.capacity,
-          endpoints: this.options.azs.map((az) => ({
-            az,
-            url: this.cellUrl(cellId, az),
-            weight: existing?.endpoints.find((e) => e.az === az)?.weight ?? 1,
-          })),
-        });
-      }
+      const cells = cellIds.map((cellId) => ({
+        cellId,
+        endpoints: this.options.azs.map((az) => ({ az, url: this.cellUrl(cellId, az) })),
+      }));
+      await registerLocalCells(store, cells, this.options.capacity);
     } finally {
       await store.close();
     }
