@@ -11,3 +11,4 @@ export * from "./problems.js";
 export * from "./request-body.js";
 export * from "./request-id.js";
 export * from "./time.js";
+export * from "./token-cache.js";

@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { Books } from "./book.js";
 import { CpuMeter } from "./machine.js";
-import { cleanEnv, type ManagedProcess, REPO_ROOT } from "./processes.js";
+import { benchNodeArgs, cleanEnv, type ManagedProcess, REPO_ROOT } from "./processes.js";
 import type { ScenarioRow } from "./report.js";
 import { readMemory } from "./resources.js";
 import { runScenario } from "./scenarios.js";
@@ -20,7 +20,10 @@ export const CEILING_GET = "ceiling: JSON GET";
 export async function startCeilingProcess(): Promise<ManagedProcess> {
   const main = `${REPO_ROOT}loadtest/dist/bench/ceiling-server.js`;
   if (!existsSync(main)) throw new Error(`${main} not found: build first (npx tsc -b)`);
-  const child = spawn(process.execPath, [main], { env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...benchNodeArgs(), main], {
+    env: cleanEnv(),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`ceiling server did not start: ${output}`)), 30_000);
@@ -95,4 +98,27 @@ export async function measureCeiling(options: {
     });
   }
   return rows;
+}
+
+/** Starts the ceiling server, measures it once (POST and GET) and stops it. */
+export async function measureCeilingPhase(
+  options: { duration: number; connections: number },
+  token: string,
+  log: (text?: string) => void,
+  when: string,
+): Promise<ScenarioRow[]> {
+  const ceiling = await startCeilingProcess();
+  try {
+    log(`\nframework ceiling (${when}): bare hono at ${ceiling.url} (pid ${ceiling.pid}), ${options.duration} s each…`);
+    return await measureCeiling({
+      url: ceiling.url,
+      pid: ceiling.pid,
+      durationS: options.duration,
+      connections: options.connections,
+      token,
+      label: `ceiling (${when})`,
+    });
+  } finally {
+    await ceiling.stop();
+  }
 }
