@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { type AdapterName, type BenchOptions, parseBenchArgs, USAGE } from "./bench/args.js";
 import { Books, type ResolutionStats } from "./bench/book.js";
 import { cellJsonReport, measureCeilingAround } from "./bench/cell-figures.js";
+import { commitDelta, commitText, scrapeCommits } from "./bench/cell-metrics.js";
 import { type InProcessReport, measureDynamoDbInProcess } from "./bench/dynamo-inprocess.js";
 import {
   asRequest,
@@ -143,16 +144,20 @@ async function benchAdapter(adapter: AdapterName, options: BenchOptions): Promis
       for (const scenario of scenarios) {
         const connections = scenario.connections ?? options.connections;
         log(`running ${scenario.name} for ${options.duration} s with ${connections} connection(s)…`);
+        const commitsBefore = adapter === "sqlite" ? await scrapeCommits(url) : undefined;
         const meter = new CpuMeter({ cell: cellPid, moto: moto?.pid });
         const result = await runScenario({ ...common, ...scenario, connections });
         const cpu = meter.read();
+        const commitsAfter = adapter === "sqlite" ? await scrapeCommits(url) : undefined;
+        const commits = commitDelta(commitsBefore, commitsAfter, result.durationS);
         const memory = readMemory(cellPid);
         const resolution: ResolutionStats = await books.resolveOpen(url);
-        const row: ScenarioRow = { adapter, result, resolution, cpu, memory };
+        const row: ScenarioRow = { adapter, result, resolution, cpu, memory, ...(commits ? { commits } : {}) };
         rows.push(row);
         serverErrorSamples.push(...result.serverErrors);
         log(scenarioTable([row]));
         log(`  outcomes: ${resolutionText(resolution)}`);
+        if (commits) log(`  ${commitText(commits)}`);
       }
     });
 

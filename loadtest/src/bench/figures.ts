@@ -1,3 +1,4 @@
+import type { CommitFigures } from "./cell-metrics.js";
 import type { MeasuredKind } from "./dynamo-inprocess.js";
 import { type ScenarioRow, table } from "./report.js";
 import { cpuMicrosPerOp } from "./resources.js";
@@ -26,6 +27,8 @@ export interface ScenarioFigures {
   cpuMicrosPerOp: number | null;
   rssMb: number | null;
   peakRssMb: number | null;
+  /** SQLite group commits of the scenario (bench:cell, sqlite). */
+  groupCommits?: CommitFigures;
   /** rps / the same run's bare-hono JSON POST rate (the measure), for the 32-connection scenarios. */
   ratioToCeilingPost?: number;
   /** rps / the same run's bare-hono JSON GET rate. */
@@ -52,6 +55,7 @@ export function scenarioFigures(row: ScenarioRow, server: string, ceiling?: Ceil
     cpuMicrosPerOp: orNull(cpuMicrosPerOp(row.cpu?.[server], r.rps)),
     rssMb: orNull(row.memory?.rssMb),
     peakRssMb: orNull(row.memory?.peakRssMb),
+    ...(row.commits ? { groupCommits: row.commits } : {}),
   };
   if (ceiling && ceiling.connections === r.connections) {
     if (ceiling.postRps > 0) figures.ratioToCeilingPost = r.rps / ceiling.postRps;

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, realpathSync } from "node:fs";
 import os from "node:os";
 import { relative } from "node:path";
 import type { ResolutionStats } from "./book.js";
+import type { CommitFigures } from "./cell-metrics.js";
 import type { CallTally } from "./dynamo-capacity.js";
 import type { MeasuredKind } from "./dynamo-inprocess.js";
 import { fsyncProbe } from "./machine.js";
@@ -99,6 +100,8 @@ export interface ScenarioRow {
   cpu?: Record<string, number | undefined>;
   /** The measured server's resident memory at the end of the scenario. */
   memory?: Memory | undefined;
+  /** SQLite group commits during the scenario (from the cell's /metrics). */
+  commits?: CommitFigures;
 }
 
 const pct = (v: number | undefined) => (v === undefined ? "-" : v.toFixed(0));
