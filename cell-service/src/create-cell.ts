@@ -13,6 +13,7 @@ import type { LedgerStore } from "./application/ledger-store.js";
 import type { CellDeps } from "./application/operation-context.js";
 import { PendingTransferWorker } from "./application/pending-transfer-worker.js";
 import { VerificationJob } from "./application/verification-job.js";
+import { bufferedRandom } from "./buffered-random.js";
 import type { CellConfig } from "./config.js";
 
 export interface Cell {
@@ -45,7 +46,7 @@ export function createLogger(config: Pick<CellConfig, "cellId" | "az" | "logLeve
 /** Wires one cell process: the store, the use cases' dependencies and the HTTP app. */
 export function createCell(config: CellConfig, store: LedgerStore, logger = createLogger(config)): Cell {
   const metrics = new CellMetrics(config.cellId, config.az, config.version);
-  const ulid = monotonicFactory();
+  const ulid = monotonicFactory(bufferedRandom());
   const deps: CellDeps = {
     cellId: config.cellId,
     store,

@@ -14,3 +14,4 @@ export * from "./request-body.js";
 export * from "./request-id.js";
 export * from "./routes.js";
 export * from "./time.js";
+export * from "./token-cache.js";

@@ -1,6 +1,7 @@
 import { createSecretKey, KeyObject } from "node:crypto";
 import { createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify, SignJWT } from "jose";
 import type { Principal } from "./auth.js";
+import { cacheVerifiedTokens, type TokenCacheOptions, type VerifiedToken } from "./token-cache.js";
 
 /**
  * The development signing secret. It exists so `npm start` works out of the box;
@@ -56,7 +57,20 @@ export type VerifyResult = { ok: true; principal: Principal } | { ok: false; rea
 
 export type TokenVerifier = (token: string) => Promise<VerifyResult>;
 
-export function createTokenVerifier(config: JwtConfig): TokenVerifier {
+/**
+ * Verifies bearer tokens under `config`. Tokens that pass are cached (token-cache.ts: bounded, until
+ * their exp and at most 30 s); `cache: false` verifies every call in full.
+ */
+export function createTokenVerifier(config: JwtConfig, cache: TokenCacheOptions | false = {}): TokenVerifier {
+  const verify = createUncachedVerifier(config);
+  if (cache !== false) return cacheVerifiedTokens(verify, cache);
+  return async (token) => {
+    const verified = await verify(token);
+    return verified.ok ? { ok: true, principal: verified.principal } : verified;
+  };
+}
+
+function createUncachedVerifier(config: JwtConfig): (token: string) => Promise<VerifiedToken> {
   // The HS256 key is imported once: importing raw bytes on every verification cost ~20% of the router's CPU.
   const key: KeyObject | JWTVerifyGetKey =
     config.kind === "hs256"
@@ -89,7 +103,8 @@ export function createTokenVerifier(config: JwtConfig): TokenVerifier {
       return { ok: false, reason: "token has an unusable scope" };
     }
     const scopes = typeof scope === "string" ? scope.split(" ").filter((s) => s.length > 0) : [];
-    return { ok: true, principal: { subject, scopes } };
+    // requiredClaims has made jose check that exp is there and a number in the future.
+    return { ok: true, principal: { subject, scopes }, expiresAt: payload.exp as number };
   };
 }
 

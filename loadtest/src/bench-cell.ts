@@ -1,17 +1,23 @@
 /**
  * The cell benchmark: `npm run bench:cell -- [--adapter sqlite|dynamodb|all] [--duration s]
- * [--connections n] [--quick]`. For each store adapter it starts one real cell-service
+ * [--connections n] [--quick] [--json]`. For each store adapter it starts one real cell-service
  * process (and, for DynamoDB, a moto server), creates wallets, drives deposits,
  * transfers and reads with cellload's engine (closed model), then checks the cell's invariants against
  * the client's own books. For DynamoDB it also serves a cell in this process to
- * count DynamoDB calls and capacity per API operation. Prints Markdown tables;
- * exits non-zero when an invariant fails or the cell answered 500.
+ * count DynamoDB calls and capacity per API operation. Around each adapter's
+ * scenarios it measures the framework ceiling (bare hono, ceiling.ts) at the same
+ * connections, so throughput is also given as a ratio measured in the same run,
+ * with CPU µs per operation and RSS of the cell. Prints Markdown tables (to
+ * stderr with --json, which prints one JSON document on stdout); exits non-zero
+ * when an invariant fails or the cell answered 500.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { type AdapterName, type BenchOptions, parseBenchArgs, USAGE } from "./bench/args.js";
 import { Books, type ResolutionStats } from "./bench/book.js";
+import { cellJsonReport, measureCeilingAround } from "./bench/cell-figures.js";
+import { commitDelta, commitText, scrapeCommits } from "./bench/cell-metrics.js";
 import { type InProcessReport, measureDynamoDbInProcess } from "./bench/dynamo-inprocess.js";
 import {
   asRequest,
@@ -27,6 +33,7 @@ import {
 import { CpuMeter } from "./bench/machine.js";
 import { type ManagedProcess, startCellProcess, startMoto } from "./bench/processes.js";
 import { dynamoTable, header, itemSizeText, resolutionText, type ScenarioRow, scenarioTable } from "./bench/report.js";
+import { readMemory } from "./bench/resources.js";
 import { type BenchWallet, type BuiltRequest, prng, runScenario } from "./bench/scenarios.js";
 
 interface AdapterOutcome {
@@ -36,6 +43,8 @@ interface AdapterOutcome {
   serverErrorSamples: string[];
   cellErrorLogs: string[];
   inProcess?: InProcessReport;
+  /** Framework-ceiling rows measured before and after this adapter's scenarios. */
+  ceilingRows: ScenarioRow[];
 }
 
 function cellEnv(adapter: AdapterName, dir: string, motoUrl?: string): Record<string, string> {
@@ -54,7 +63,9 @@ function cellEnv(adapter: AdapterName, dir: string, motoUrl?: string): Record<st
   };
 }
 
-const log = (text = "") => console.log(text);
+/** With --json the Markdown report goes to stderr and stdout carries only the JSON document. */
+let toStderr = false;
+const log = (text = "") => (toStderr ? console.error(text) : console.log(text));
 
 /** Error-level JSON log lines of the cell process (a 500 is logged as "bug"). */
 function errorLogs(output: string): string[] {
@@ -63,6 +74,48 @@ function errorLogs(output: string): string[] {
     .filter((line) => /"level":"(error|fatal)"/.test(line) || /^(Error|TypeError|RangeError)/.test(line))
     .slice(0, 10)
     .map((line) => line.slice(0, 800));
+}
+
+/** What each scenario sends: deposits (1 and N connections), same-cell transfers and GETs on random wallets. */
+function cellScenarios(
+  wallets: BenchWallet[],
+  operator: string,
+  random: () => number,
+): { name: string; connections?: number; next: () => BuiltRequest }[] {
+  const pick = (): BenchWallet => wallets[Math.floor(random() * wallets.length)] as BenchWallet;
+  const pair = (): [BenchWallet, BenchWallet] => {
+    const from = pick();
+    let to = pick();
+    while (to === from) to = pick();
+    return [from, to];
+  };
+  return [
+    {
+      name: "deposit, 1 connection",
+      connections: 1,
+      next: () => asRequest(depositOp(pick(), operator, BigInt(1 + Math.floor(random() * 10_000)), "deposit")),
+    },
+    {
+      name: "deposit",
+      // 0.01 .. 100.00, each with its own Idempotency-Key.
+      next: () => asRequest(depositOp(pick(), operator, BigInt(1 + Math.floor(random() * 10_000)), "deposit")),
+    },
+    {
+      name: "transfer (same cell)",
+      // 0.01 .. 5.00 from a random wallet (its owner's token) to another.
+      next: () => {
+        const [from, to] = pair();
+        return asRequest(transferOp(from, to, BigInt(1 + Math.floor(random() * 500))));
+      },
+    },
+    {
+      name: "GET wallet",
+      next: () => {
+        const wallet = pick();
+        return { method: "GET" as const, path: `/api/v1/wallets/${wallet.walletId}`, token: wallet.token };
+      },
+    },
+  ];
 }
 
 async function benchAdapter(adapter: AdapterName, options: BenchOptions): Promise<AdapterOutcome> {
@@ -90,57 +143,32 @@ async function benchAdapter(adapter: AdapterName, options: BenchOptions): Promis
     await seedWallets(cell.url, books, operator, wallets);
     log(`${wallets.length} wallets created and seeded in ${Date.now() - setupStart} ms`);
 
-    const pick = (): BenchWallet => wallets[Math.floor(random() * wallets.length)] as BenchWallet;
-    const pair = (): [BenchWallet, BenchWallet] => {
-      const from = pick();
-      let to = pick();
-      while (to === from) to = pick();
-      return [from, to];
-    };
     const url = cell.url;
     const common = { url, durationS: options.duration, connections: options.connections, books };
-    const scenarios: { name: string; connections?: number; next: () => BuiltRequest }[] = [
-      {
-        name: "deposit, 1 connection",
-        connections: 1,
-        next: () => asRequest(depositOp(pick(), operator, BigInt(1 + Math.floor(random() * 10_000)), "deposit")),
-      },
-      {
-        name: "deposit",
-        // 0.01 .. 100.00, each with its own Idempotency-Key.
-        next: () => asRequest(depositOp(pick(), operator, BigInt(1 + Math.floor(random() * 10_000)), "deposit")),
-      },
-      {
-        name: "transfer (same cell)",
-        // 0.01 .. 5.00 from a random wallet (its owner's token) to another.
-        next: () => {
-          const [from, to] = pair();
-          return asRequest(transferOp(from, to, BigInt(1 + Math.floor(random() * 500))));
-        },
-      },
-      {
-        name: "GET wallet",
-        next: () => {
-          const wallet = pick();
-          return { method: "GET" as const, path: `/api/v1/wallets/${wallet.walletId}`, token: wallet.token };
-        },
-      },
-    ];
+    const scenarios = cellScenarios(wallets, operator, random);
     const rows: ScenarioRow[] = [];
     const serverErrorSamples: string[] = [];
-    for (const scenario of scenarios) {
-      const connections = scenario.connections ?? options.connections;
-      log(`running ${scenario.name} for ${options.duration} s with ${connections} connection(s)…`);
-      const meter = new CpuMeter({ cell: cell.pid, moto: moto?.pid });
-      const result = await runScenario({ ...common, ...scenario, connections });
-      const cpu = meter.read();
-      const resolution: ResolutionStats = await books.resolveOpen(url);
-      const row: ScenarioRow = { adapter, result, resolution, cpu };
-      rows.push(row);
-      serverErrorSamples.push(...result.serverErrors);
-      log(scenarioTable([row]));
-      log(`  outcomes: ${resolutionText(resolution)}`);
-    }
+    const cellPid = cell.pid;
+    const ceiling = await measureCeilingAround(options, operator, log, async () => {
+      for (const scenario of scenarios) {
+        const connections = scenario.connections ?? options.connections;
+        log(`running ${scenario.name} for ${options.duration} s with ${connections} connection(s)…`);
+        const commitsBefore = adapter === "sqlite" ? await scrapeCommits(url) : undefined;
+        const meter = new CpuMeter({ cell: cellPid, moto: moto?.pid });
+        const result = await runScenario({ ...common, ...scenario, connections });
+        const cpu = meter.read();
+        const commitsAfter = adapter === "sqlite" ? await scrapeCommits(url) : undefined;
+        const commits = commitDelta(commitsBefore, commitsAfter, result.durationS);
+        const memory = readMemory(cellPid);
+        const resolution: ResolutionStats = await books.resolveOpen(url);
+        const row: ScenarioRow = { adapter, result, resolution, cpu, memory, ...(commits ? { commits } : {}) };
+        rows.push(row);
+        serverErrorSamples.push(...result.serverErrors);
+        log(scenarioTable([row]));
+        log(`  outcomes: ${resolutionText(resolution)}`);
+        if (commits) log(`  ${commitText(commits)}`);
+      }
+    });
 
     log("\nverifying invariants…");
     const verification = await verifyCell(url, books, operator, wallets);
@@ -150,7 +178,14 @@ async function benchAdapter(adapter: AdapterName, options: BenchOptions): Promis
     }
     for (const line of verification.lines) log(`  ${line}`);
     const cellErrorLogs = errorLogs(cell.output());
-    const outcome: AdapterOutcome = { adapter, rows, verification, serverErrorSamples, cellErrorLogs };
+    const outcome: AdapterOutcome = {
+      adapter,
+      rows,
+      verification,
+      serverErrorSamples,
+      cellErrorLogs,
+      ceilingRows: ceiling,
+    };
     await cell.stop();
     cell = undefined;
 
@@ -187,6 +222,7 @@ async function main(): Promise<number> {
     log(USAGE);
     return 0;
   }
+  toStderr = options.json;
   log(header(process.argv));
   log(
     `- settings: adapters ${options.adapters.join(", ")}; ${options.duration} s per scenario; ` +
@@ -217,6 +253,8 @@ async function main(): Promise<number> {
       );
     }
   }
+  const figures = cellJsonReport(outcomes, options, true);
+  log(figures.markdown);
   log("\n## Verdict\n");
   for (const o of outcomes) {
     const internal = o.rows.flatMap((r) =>
@@ -246,6 +284,7 @@ async function main(): Promise<number> {
       .join(" ")}`,
   );
   log(`\n${pass ? "PASS" : "FAIL"}`);
+  if (options.json) console.log(JSON.stringify({ ...(figures.json as object), pass }, null, 2));
   return pass ? 0 : 1;
 }
 

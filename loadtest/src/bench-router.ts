@@ -1,6 +1,6 @@
 /**
  * The router-overhead benchmark: `npm run bench:router -- [--duration s] [--connections n]
- * [--wallets n] [--seed n] [--quick]`. Starts the local platform (control-plane's
+ * [--wallets n] [--seed n] [--quick] [--json]`. Starts the local platform (control-plane's
  * LocalPlatform) with two cells and ONE AZ on the embedded SQLite store, the
  * router's rate limit off, and pins the benchmark's users to the cells with
  * placement overrides. Every same-cell scenario then runs twice with the same
@@ -9,11 +9,14 @@
  * router hop. Cross-cell transfers (no direct equivalent) run through the router
  * only. Prints Markdown tables, checks the invariants against the client's
  * books through the router, and exits non-zero on a failed invariant, any 5xx or
- * a process that died.
+ * a process that died. The framework ceiling (bare hono, ceiling.ts) is measured
+ * before and after the pairs; --json prints one JSON document on stdout (the
+ * Markdown report then goes to stderr).
  */
 import { loadavg } from "node:os";
 import { parseRouterBenchArgs, ROUTER_USAGE, type RouterBenchOptions } from "./bench/args.js";
 import { Books } from "./bench/book.js";
+import { measureCeilingPhase } from "./bench/ceiling.js";
 import {
   asRequest,
   createWallets,
@@ -35,10 +38,14 @@ import {
   type ScenarioTableOptions,
   scenarioTable,
 } from "./bench/report.js";
+import { readMemory } from "./bench/resources.js";
+import { routerReport } from "./bench/router-figures.js";
 import { type RouterSnapshot, routerDelta, routerDeltaText, scrapeRouter } from "./bench/router-metrics.js";
 import { type BenchWallet, type BuiltRequest, prng, runScenario } from "./bench/scenarios.js";
 
-const log = (text = "") => console.log(text);
+/** With --json the Markdown report goes to stderr and stdout carries only the JSON document. */
+let toStderr = false;
+const log = (text = "") => (toStderr ? console.error(text) : console.log(text));
 
 const SOURCE_CELL = "cell-1";
 const OTHER_CELL = "cell-2";
@@ -128,6 +135,7 @@ async function main(): Promise<number> {
     log(ROUTER_USAGE);
     return 0;
   }
+  toStderr = options.json;
   log(
     header(process.argv, {
       title: "Cellwallet router overhead benchmark",
@@ -201,6 +209,7 @@ async function measure(bench: BenchPlatform, options: RouterBenchOptions): Promi
       next: scenario.build(prng(seed)),
     });
     const cpu = meter.read();
+    const memory = readMemory(path === "router" ? pids.router : pids[SOURCE_CELL]);
     // The whole machine's CPU minus ours: other processes (and the kernel's own work) during the run.
     if (cpu.machine !== undefined) {
       const ours = ["router", SOURCE_CELL, OTHER_CELL, "self"].reduce((sum, key) => sum + (cpu[key] ?? 0), 0);
@@ -209,7 +218,10 @@ async function measure(bench: BenchPlatform, options: RouterBenchOptions): Promi
     const routerView = before ? routerDelta(before, await scrapeRouter(routerUrl)) : undefined;
     const resolution = await books.resolveOpen(url);
     serverErrorSamples.push(...result.serverErrors);
-    return { row: { adapter: path === "direct" ? "direct" : "via router", result, resolution, cpu }, routerView };
+    return {
+      row: { adapter: path === "direct" ? "direct" : "via router", result, resolution, cpu, memory },
+      routerView,
+    };
   };
   const show = (r: Run) => {
     log(scenarioTable([r.row], TABLE));
@@ -227,6 +239,7 @@ async function measure(bench: BenchPlatform, options: RouterBenchOptions): Promi
     everyRun.push(await run(scenario, "router", options.seed + 1000 + i, warmS));
   }
 
+  const ceilingRows = await measureCeilingPhase(options, operator, log, "before");
   const pairs: OverheadRow[] = [];
   const views: { scenario: string; view: RouterSnapshot | undefined }[] = [];
   const measured = async (scenario: Scenario, path: Path, seed: number): Promise<Run> => {
@@ -262,6 +275,8 @@ async function measure(bench: BenchPlatform, options: RouterBenchOptions): Promi
     }
   }
 
+  ceilingRows.push(...(await measureCeilingPhase(options, operator, log, "after")));
+
   const cross = crossCellScenario(source, other);
   log(`\n## ${cross.name}: ${options.duration} s, ${options.connections} connections, via router only\n`);
   let crossRun = await measured(cross, "router", options.seed + 100);
@@ -296,6 +311,9 @@ async function measure(bench: BenchPlatform, options: RouterBenchOptions): Promi
   log(scenarioTable([...pairs.flatMap((p) => [p.direct, p.router]), crossRun.row], TABLE));
   log("\nThe router's own view of each via-router run (its /metrics, read before and after):\n");
   for (const { scenario, view } of views) if (view) log(`- ${scenario}: ${routerDeltaText(view)}`);
+
+  const figures = routerReport(pairs, { cell: SOURCE_CELL, router: "router" }, ceilingRows, options);
+  log(figures.markdown);
 
   log("\n## Verdict\n");
   const rows = everyRun.map((r) => r.row);
@@ -334,6 +352,7 @@ async function measure(bench: BenchPlatform, options: RouterBenchOptions): Promi
       .join(" ")}`,
   );
   log(`\n${pass ? "PASS" : "FAIL"}`);
+  if (options.json) console.log(JSON.stringify({ ...(figures.json as object), pass }, null, 2));
   return pass ? 0 : 1;
 }
 

@@ -67,6 +67,12 @@ export interface CommitRequest<T> {
    * frozen wallet's pending transfers before its tail is copied). Default: only `active` wallets.
    */
   allowFrozen?: boolean;
+  /**
+   * Wallets of `walletIds` the caller has just read (strongly consistent, for authorisation). A store whose
+   * every wallet write is conditional on the version read may decide its first attempt on them instead of
+   * reading again; a stale one then only costs a conflict and a fresh attempt. A store may ignore them.
+   */
+  known?: readonly Wallet[];
   /** Pure: computes the changes from the state. Called again after a conflict. */
   decide(state: DecisionState): { changes: Changes; result: T };
 }

@@ -1,6 +1,7 @@
 import type { Problem } from "@cellwallet/contract";
 import type { Fence } from "../domain/ownership.js";
 import type { Result } from "../domain/result.js";
+import type { Wallet } from "../domain/wallet.js";
 import { type ApiResponse, fencedResponse, problemResponse } from "./api-response.js";
 import { answerFromRecord, finalRecord, lookup, recordFor } from "./idempotency.js";
 import type { Changes, DecisionState } from "./ledger-store.js";
@@ -16,6 +17,8 @@ export interface Operation {
   /** Metrics label: create-wallet, deposit, withdraw, transfer. */
   type: string;
   walletIds: string[];
+  /** Wallets of walletIds read moments ago (authorisation): see CommitRequest.known. */
+  known?: readonly Wallet[];
   decide(state: DecisionState): Decision;
   /**
    * Runs after this request's own commit (not on replays), still holding the
@@ -83,6 +86,7 @@ async function run(deps: CellDeps, ctx: OperationContext, op: Operation): Promis
 
   const outcome = await deps.store.commit({
     walletIds: op.walletIds,
+    ...(op.known ? { known: op.known } : {}),
     decide: (state) => {
       const decision = op.decide(state);
       const response = decision.ok ? decision.value.response : problemResponse(decision.problem, ctx.requestId);

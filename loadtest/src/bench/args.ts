@@ -15,6 +15,8 @@ export interface BenchOptions {
   quick: boolean;
   /** Plain moto_server (no request serialization): shows moto's missing transaction isolation. */
   rawMoto: boolean;
+  /** Print one JSON document on stdout (the Markdown report goes to stderr). */
+  json: boolean;
 }
 
 export const USAGE = `Usage: npm run bench:cell -- [options]
@@ -25,6 +27,8 @@ export const USAGE = `Usage: npm run bench:cell -- [options]
   --dynamo-samples <n>            operations per kind in the in-process DynamoDB accounting phase (default 20)
   --seed <n>                      seed of the request mix (default 1)
   --quick                         smoke run: 2 s per scenario, 10 samples
+  --json                          print one JSON document on stdout (figures, ratios to the framework
+                                  ceiling, targets); the Markdown report goes to stderr
   --raw-moto                      plain moto_server instead of the serialized one (expect FAIL: moto does
                                   not isolate concurrent transactions; for demonstrating that only)
   --help                          this text`;
@@ -51,6 +55,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | "help" {
       seed: { type: "string" },
       quick: { type: "boolean", default: false },
       "raw-moto": { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
   });
@@ -67,6 +72,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | "help" {
     adapters,
     quick,
     rawMoto: values["raw-moto"] ?? false,
+    json: values.json ?? false,
     duration: positiveInteger("duration", values.duration, quick ? 2 : 10),
     connections: positiveInteger("connections", values.connections, 32),
     wallets,
@@ -84,6 +90,8 @@ export interface RouterBenchOptions {
   wallets: number;
   seed: number;
   quick: boolean;
+  /** Print one JSON document on stdout (the Markdown report goes to stderr). */
+  json: boolean;
 }
 
 export const ROUTER_USAGE = `Usage: npm run bench:router -- [options]
@@ -92,6 +100,7 @@ export const ROUTER_USAGE = `Usage: npm run bench:router -- [options]
   --wallets <n>        wallets per cell, two cells (default 50)
   --seed <n>           seed of the request mix: both paths of a scenario get the same mix (default 1)
   --quick              smoke run: 2 s per run
+  --json               print one JSON document on stdout (figures, ratios, targets); the report goes to stderr
   --help               this text`;
 
 /** Parses the router benchmark's command line; throws with a readable message on anything unknown or malformed. */
@@ -106,6 +115,7 @@ export function parseRouterBenchArgs(argv: string[]): RouterBenchOptions | "help
       wallets: { type: "string" },
       seed: { type: "string" },
       quick: { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
   });
@@ -115,6 +125,7 @@ export function parseRouterBenchArgs(argv: string[]): RouterBenchOptions | "help
   if (wallets < 2) throw new Error("--wallets must be at least 2 (transfers need a pair)");
   return {
     quick,
+    json: values.json ?? false,
     duration: positiveInteger("duration", values.duration, quick ? 2 : 10),
     connections: positiveInteger("connections", values.connections, 32),
     wallets,

@@ -94,6 +94,14 @@ function capture(child: ChildProcess): () => string {
   return () => output;
 }
 
+/**
+ * Node options for the benchmarked server processes, e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"
+ * to profile the cell under the benchmark (NODE_OPTIONS refuses --cpu-prof).
+ */
+export function benchNodeArgs(): string[] {
+  return (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter((a) => a.length > 0);
+}
+
 /** Starts the built cell-service (cell-service/dist/main.js, or another build's) as a real process and waits for /ready. */
 export async function startCellProcess(
   env: Record<string, string>,
@@ -101,7 +109,7 @@ export async function startCellProcess(
 ): Promise<ManagedProcess> {
   const port = await freePort();
   if (!existsSync(main)) throw new Error(`${main} not found: build first (npx tsc -b)`);
-  const child = spawn(process.execPath, [main], {
+  const child = spawn(process.execPath, [...benchNodeArgs(), main], {
     env: { ...cleanEnv(), LOG_LEVEL: "warn", AZ: "az-1", ...env, PORT: String(port), HOST: "127.0.0.1" },
     stdio: ["ignore", "pipe", "pipe"],
   });

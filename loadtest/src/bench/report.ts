@@ -2,9 +2,11 @@ import { existsSync, readFileSync, realpathSync } from "node:fs";
 import os from "node:os";
 import { relative } from "node:path";
 import type { ResolutionStats } from "./book.js";
+import type { CommitFigures } from "./cell-metrics.js";
 import type { CallTally } from "./dynamo-capacity.js";
 import type { MeasuredKind } from "./dynamo-inprocess.js";
 import { fsyncProbe } from "./machine.js";
+import type { Memory } from "./resources.js";
 import type { ScenarioResult } from "./scenarios.js";
 
 /** A Markdown table: readable in a terminal and pasteable into docs/benchmarks.md. */
@@ -96,6 +98,10 @@ export interface ScenarioRow {
   resolution?: ResolutionStats;
   /** % of one core during the scenario by process name ("self" = this process, the load generator). */
   cpu?: Record<string, number | undefined>;
+  /** The measured server's resident memory at the end of the scenario. */
+  memory?: Memory | undefined;
+  /** SQLite group commits during the scenario (from the cell's /metrics). */
+  commits?: CommitFigures;
 }
 
 const pct = (v: number | undefined) => (v === undefined ? "-" : v.toFixed(0));

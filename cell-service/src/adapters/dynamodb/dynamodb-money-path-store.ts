@@ -53,6 +53,14 @@ interface WritePlan {
 export class DynamoDbMoneyPathStore extends DynamoDbMoneyPathReads implements MoneyPathStore {
   async commit<T>(request: CommitRequest<T>): Promise<CommitOutcome<T>> {
     const walletIds = [...new Set(request.walletIds)];
+    // The wallets the caller has just read (authorisation, strongly consistent) stand in for the first read:
+    // every wallet write below is conditional on the version read, so a stale one only costs a cancelled
+    // transaction, and then the attempts below read afresh. Saves a GetItem/BatchGetItem per operation.
+    const known = new Map((request.known ?? []).map((w) => [w.walletId, w]));
+    if (walletIds.length > 0 && walletIds.every((id) => known.has(id))) {
+      const outcome = await this.attempt(request, walletIds, known);
+      if (outcome !== RETRY) return outcome;
+    }
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
       if (attempt > 1) {
         this.observer?.contentionRetry?.();
@@ -64,11 +72,16 @@ export class DynamoDbMoneyPathStore extends DynamoDbMoneyPathReads implements Mo
     throw new ContentionError();
   }
 
-  private async attempt<T>(request: CommitRequest<T>, walletIds: string[]): Promise<CommitOutcome<T> | typeof RETRY> {
+  /** `known`: decide on these wallets instead of reading them; RETRY unless every one of them is written. */
+  private async attempt<T>(
+    request: CommitRequest<T>,
+    walletIds: string[],
+    known?: ReadonlyMap<string, Wallet>,
+  ): Promise<CommitOutcome<T> | typeof RETRY> {
     let wallets: Map<string, Wallet>;
     const transfers = new Map<string, Transfer>();
     try {
-      wallets = await this.readWallets(walletIds);
+      wallets = known ? new Map(known) : await this.readWallets(walletIds);
       for (const id of new Set(request.transferIds ?? [])) {
         const item = await this.getItem("transfers", transferKey(id));
         if (item) transfers.set(id, transferFromItem(item));
@@ -79,11 +92,16 @@ export class DynamoDbMoneyPathStore extends DynamoDbMoneyPathReads implements Mo
     }
     for (const wallet of wallets.values()) {
       const fence = writeFence(wallet.walletId, wallet.ownership, request.allowFrozen);
-      if (fence) return { ok: false, reason: "fenced", fence };
+      // A fence seen only in the caller's earlier read is confirmed by a fresh one.
+      if (fence) return known ? RETRY : { ok: false, reason: "fenced", fence };
     }
     // As late as possible: entry times must not be older than any write that could precede this one.
     const now = Date.now();
     const { changes, result } = request.decide({ wallets, transfers, now });
+    // Only a decision that writes every wallet it saw, each conditional on its version, may rest on the earlier
+    // read; any other (a refusal, a replay) is decided again on a fresh read.
+    const updated = new Set((changes.walletUpdates ?? []).map((u) => u.wallet.walletId));
+    if (known && !walletIds.every((id) => updated.has(id))) return RETRY;
     const plan = this.plan(changes, wallets, request.allowFrozen === true);
     if (plan.items.length === 0) return { ok: true, result };
     try {

@@ -36,6 +36,7 @@ export async function moveMoney(
   return runOperation(deps, ctx, {
     type: kind,
     walletIds: [input.walletId],
+    known: [loaded.wallet],
     decide: ({ wallets, now }) => {
       const wallet = wallets.get(input.walletId);
       if (!wallet) return fail(walletNotFound(input.walletId));

@@ -63,6 +63,7 @@ export async function transferFunds(deps: CellDeps, ctx: OperationContext, input
   return runOperation(deps, ctx, {
     type: local || !same.ok ? "transfer" : "transfer-cross-cell",
     walletIds: same.ok && local ? [input.fromWalletId, input.toWalletId] : [input.fromWalletId],
+    known: same.ok && local ? [from.wallet, local] : [from.wallet],
     decide: ({ wallets, now }): Decision => {
       pendingTransfer = undefined; // decide may run again after a conflict: only the last run counts
       if (!same.ok) return same;
