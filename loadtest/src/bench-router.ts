@@ -17,16 +17,7 @@ import { loadavg } from "node:os";
 import { parseRouterBenchArgs, ROUTER_USAGE, type RouterBenchOptions } from "./bench/args.js";
 import { Books } from "./bench/book.js";
 import { measureCeilingPhase } from "./bench/ceiling.js";
-import {
-  asRequest,
-  createWallets,
-  depositOp,
-  seedWallets,
-  tokenFor,
-  transferOp,
-  userIdsFor,
-  verifyCell,
-} from "./bench/fixtures.js";
+import { createWallets, seedWallets, tokenFor, userIdsFor, verifyCell } from "./bench/fixtures.js";
 import { CpuMeter } from "./bench/machine.js";
 import { type BenchPlatform, startBenchPlatform } from "./bench/platform.js";
 import {
@@ -41,7 +32,8 @@ import {
 import { readMemory } from "./bench/resources.js";
 import { routerReport } from "./bench/router-figures.js";
 import { type RouterSnapshot, routerDelta, routerDeltaText, scrapeRouter } from "./bench/router-metrics.js";
-import { type BenchWallet, type BuiltRequest, prng, runScenario } from "./bench/scenarios.js";
+import { crossCellScenario, type Scenario, sameCellScenarios } from "./bench/router-scenarios.js";
+import { type BenchWallet, prng, runScenario } from "./bench/scenarios.js";
 
 /** With --json the Markdown report goes to stderr and stdout carries only the JSON document. */
 let toStderr = false;
@@ -68,59 +60,123 @@ type Path = "direct" | "router";
 const OTHER_CPU_LIMIT = 25;
 const MAX_ATTEMPTS = 3;
 
-interface Scenario {
-  name: string;
-  connections?: number;
-  /** Builds the request generator from a seeded random source: the same seed gives the same mix. */
-  build: (random: () => number) => () => BuiltRequest;
-}
-
 interface Run {
   row: ScenarioRow;
   routerView?: RouterSnapshot;
 }
 
-const pickFrom = (random: () => number, wallets: BenchWallet[]) =>
-  wallets[Math.floor(random() * wallets.length)] as BenchWallet;
-
-/** Same-cell scenarios over `wallets` (all in one cell): the bench-cell mix. */
-function sameCellScenarios(wallets: BenchWallet[], operator: string): Scenario[] {
-  const deposit = (random: () => number) => () =>
-    // 0.01 .. 100.00, each with its own Idempotency-Key.
-    asRequest(depositOp(pickFrom(random, wallets), operator, BigInt(1 + Math.floor(random() * 10_000)), "deposit"));
-  const get = (random: () => number) => () => {
-    const wallet = pickFrom(random, wallets);
-    return { method: "GET" as const, path: `/api/v1/wallets/${wallet.walletId}`, token: wallet.token };
-  };
-  return [
-    { name: "deposit, 1 connection", connections: 1, build: deposit },
-    { name: "GET wallet, 1 connection", connections: 1, build: get },
-    { name: "deposit", build: deposit },
-    {
-      name: "transfer (same cell)",
-      // 0.01 .. 5.00 from a random wallet (its owner's token) to another of the same cell.
-      build: (random) => () => {
-        const from = pickFrom(random, wallets);
-        let to = pickFrom(random, wallets);
-        while (to === from) to = pickFrom(random, wallets);
-        return asRequest(transferOp(from, to, BigInt(1 + Math.floor(random() * 500))));
-      },
-    },
-    { name: "GET wallet", build: get },
-  ];
+/** Each cell's wallets: users pinned to it by override, wallets created and seeded through the router. */
+async function pinnedWallets(
+  bench: BenchPlatform,
+  options: RouterBenchOptions,
+  books: Books,
+  operator: string,
+): Promise<{ source: BenchWallet[]; other: BenchWallet[]; all: BenchWallet[] }> {
+  const routerUrl = bench.routerUrl;
+  const setupStart = Date.now();
+  const walletsOf = new Map<string, BenchWallet[]>();
+  for (const [cellId, prefix] of [
+    [SOURCE_CELL, "rb1"],
+    [OTHER_CELL, "rb2"],
+  ] as const) {
+    await bench.pin(userIdsFor(prefix, options.wallets), cellId);
+    const wallets = await createWallets(routerUrl, books, operator, options.wallets, prefix);
+    const misplaced = wallets.filter((w) => !w.walletId.endsWith(`-${cellId}`));
+    if (misplaced.length > 0) throw new Error(`${misplaced.length} wallets of ${prefix} are not in ${cellId}`);
+    await seedWallets(routerUrl, books, operator, wallets);
+    walletsOf.set(cellId, wallets);
+  }
+  const source = walletsOf.get(SOURCE_CELL) as BenchWallet[];
+  const other = walletsOf.get(OTHER_CELL) as BenchWallet[];
+  const all = [...source, ...other];
+  log(`- ${all.length} wallets created and seeded through the router in ${Date.now() - setupStart} ms`);
+  return { source, other, all };
 }
 
-/** 0.01 .. 5.00 from a random wallet of either cell to a random wallet of the other cell. */
-function crossCellScenario(a: BenchWallet[], b: BenchWallet[]): Scenario {
-  return {
-    name: "transfer (cross-cell)",
-    build: (random) => () => {
-      const fromA = random() < 0.5;
-      const from = pickFrom(random, fromA ? a : b);
-      const to = pickFrom(random, fromA ? b : a);
-      return asRequest(transferOp(from, to, BigInt(1 + Math.floor(random() * 500))));
-    },
-  };
+/** PASS only with the books exact, no 5xx seen by the client or answered by the router, and no process lost. */
+function verdict(
+  everyRun: Run[],
+  invariantsHold: boolean,
+  unexpectedExits: readonly string[],
+  serverErrorSamples: readonly string[],
+): boolean {
+  log("\n## Verdict\n");
+  const rows = everyRun.map((r) => r.row);
+  const serverErrors = rows.flatMap((r) =>
+    [...r.result.problems.entries()]
+      .filter(([label]) => label.startsWith("5"))
+      .map(([label, n]) => `${r.adapter} ${r.result.name}: ${label} ×${n}`),
+  );
+  const router5xx = everyRun.flatMap(({ row, routerView }) =>
+    routerView
+      ? [...routerView.edge5xx.entries()].map(([k, n]) => `${row.result.name}: router answered ${k} ×${n}`)
+      : [],
+  );
+  const checks: [string, boolean][] = [
+    ["invariants (books, sum of balances, audit) for every wallet", invariantsHold],
+    ["no 5xx seen by the client", serverErrors.length === 0],
+    ["no 5xx in the router's metrics", router5xx.length === 0],
+    ["no process exited", unexpectedExits.length === 0],
+  ];
+  let pass = true;
+  for (const [label, ok] of checks) {
+    log(`- ${label}: ${ok ? "PASS" : "FAIL"}`);
+    if (!ok) pass = false;
+  }
+  for (const line of [...serverErrors, ...router5xx, ...unexpectedExits]) log(`  ${line}`);
+  for (const sample of serverErrorSamples) log(`  5xx body: ${sample}`);
+  const connectionErrors = rows.filter((r) => r.result.errors > 0 || r.result.timeouts > 0);
+  for (const r of connectionErrors) {
+    log(
+      `- note: ${r.adapter} ${r.result.name}: ${r.result.errors} errors, ${r.result.timeouts} timeouts (load generator)`,
+    );
+  }
+  log(
+    `\nload average at the end: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}`,
+  );
+  log(`\n${pass ? "PASS" : "FAIL"}`);
+  return pass;
+}
+
+/** Whether other processes disturbed this measurement (then it is repeated, up to MAX_ATTEMPTS). */
+function repeatNote(attempt: number, runs: Run[]): boolean {
+  const worst = Math.max(...runs.map((r) => r.row.cpu?.other ?? 0));
+  if (worst <= OTHER_CPU_LIMIT) return false;
+  log(
+    `  other processes used ${worst.toFixed(0)}% of a core (limit ${OTHER_CPU_LIMIT}%) during this ` +
+      (attempt < MAX_ATTEMPTS
+        ? `measurement: repeating it (attempt ${attempt + 1} of ${MAX_ATTEMPTS})`
+        : "last attempt: kept, marked"),
+  );
+  return true;
+}
+
+/** The summary tables and the figures against the issue's targets (markdown on the log, JSON for --json). */
+function summarize(
+  pairs: OverheadRow[],
+  views: { scenario: string; view: RouterSnapshot | undefined }[],
+  crossRun: Run,
+  ceilingRows: Parameters<typeof routerReport>[2],
+  options: RouterBenchOptions,
+): ReturnType<typeof routerReport> {
+  log("\n## Summary\n");
+  log(`Router overhead, same-cell scenarios (${SOURCE_CELL} direct vs. through the router):\n`);
+  log(overheadTable(pairs, { cell: SOURCE_CELL, router: "router" }, OTHER_CPU_LIMIT));
+  log(
+    `\n"other CPU %" is the whole machine's CPU (/proc/stat) minus the router's, the cells' and the load generator's: ` +
+      `other processes. A pair is repeated (up to ${MAX_ATTEMPTS} attempts) when it exceeds ${OTHER_CPU_LIMIT}% ` +
+      "in either run; * marks a pair still disturbed at the last attempt.",
+  );
+  log("\nThe runs reported (CPU in % of one core, from /proc):\n");
+  log(scenarioTable([...pairs.flatMap((p) => [p.direct, p.router]), crossRun.row], TABLE));
+  log("\nThe router's own view of each via-router run (its /metrics, read before and after):\n");
+  for (const { scenario, view } of views) if (view) log(`- ${scenario}: ${routerDeltaText(view)}`);
+
+  const figures = routerReport(pairs, { cell: SOURCE_CELL, router: "router" }, ceilingRows, options);
+  log(figures.markdown);
+  return figures;
 }
 
 async function main(): Promise<number> {
@@ -176,23 +232,7 @@ async function measure(bench: BenchPlatform, options: RouterBenchOptions): Promi
   // Users pinned by placement override, wallets created and seeded through the router.
   const books = new Books();
   const operator = await tokenFor("bench-operator", "wallet:operator");
-  const setupStart = Date.now();
-  const walletsOf = new Map<string, BenchWallet[]>();
-  for (const [cellId, prefix] of [
-    [SOURCE_CELL, "rb1"],
-    [OTHER_CELL, "rb2"],
-  ] as const) {
-    await bench.pin(userIdsFor(prefix, options.wallets), cellId);
-    const wallets = await createWallets(routerUrl, books, operator, options.wallets, prefix);
-    const misplaced = wallets.filter((w) => !w.walletId.endsWith(`-${cellId}`));
-    if (misplaced.length > 0) throw new Error(`${misplaced.length} wallets of ${prefix} are not in ${cellId}`);
-    await seedWallets(routerUrl, books, operator, wallets);
-    walletsOf.set(cellId, wallets);
-  }
-  const source = walletsOf.get(SOURCE_CELL) as BenchWallet[];
-  const other = walletsOf.get(OTHER_CELL) as BenchWallet[];
-  const all = [...source, ...other];
-  log(`- ${all.length} wallets created and seeded through the router in ${Date.now() - setupStart} ms`);
+  const { source, other, all } = await pinnedWallets(bench, options, books, operator);
 
   const serverErrorSamples: string[] = [];
   const run = async (scenario: Scenario, path: Path, seed: number, durationS: number): Promise<Run> => {
@@ -248,17 +288,6 @@ async function measure(bench: BenchPlatform, options: RouterBenchOptions): Promi
     show(r);
     return r;
   };
-  const repeatNote = (attempt: number, runs: Run[]) => {
-    const worst = Math.max(...runs.map((r) => r.row.cpu?.other ?? 0));
-    if (worst <= OTHER_CPU_LIMIT) return false;
-    log(
-      `  other processes used ${worst.toFixed(0)}% of a core (limit ${OTHER_CPU_LIMIT}%) during this ` +
-        (attempt < MAX_ATTEMPTS
-          ? `measurement: repeating it (attempt ${attempt + 1} of ${MAX_ATTEMPTS})`
-          : "last attempt: kept, marked"),
-    );
-    return true;
-  };
   for (const [i, scenario] of same.entries()) {
     const connections = scenario.connections ?? options.connections;
     log(`\n## ${scenario.name}: ${options.duration} s, ${connections} connection(s), direct then via router\n`);
@@ -299,59 +328,9 @@ async function measure(bench: BenchPlatform, options: RouterBenchOptions): Promi
   }
   for (const line of verification.lines) log(`  ${line}`);
 
-  log("\n## Summary\n");
-  log(`Router overhead, same-cell scenarios (${SOURCE_CELL} direct vs. through the router):\n`);
-  log(overheadTable(pairs, { cell: SOURCE_CELL, router: "router" }, OTHER_CPU_LIMIT));
-  log(
-    `\n"other CPU %" is the whole machine's CPU (/proc/stat) minus the router's, the cells' and the load generator's: ` +
-      `other processes. A pair is repeated (up to ${MAX_ATTEMPTS} attempts) when it exceeds ${OTHER_CPU_LIMIT}% ` +
-      "in either run; * marks a pair still disturbed at the last attempt.",
-  );
-  log("\nThe runs reported (CPU in % of one core, from /proc):\n");
-  log(scenarioTable([...pairs.flatMap((p) => [p.direct, p.router]), crossRun.row], TABLE));
-  log("\nThe router's own view of each via-router run (its /metrics, read before and after):\n");
-  for (const { scenario, view } of views) if (view) log(`- ${scenario}: ${routerDeltaText(view)}`);
+  const figures = summarize(pairs, views, crossRun, ceilingRows, options);
 
-  const figures = routerReport(pairs, { cell: SOURCE_CELL, router: "router" }, ceilingRows, options);
-  log(figures.markdown);
-
-  log("\n## Verdict\n");
-  const rows = everyRun.map((r) => r.row);
-  const serverErrors = rows.flatMap((r) =>
-    [...r.result.problems.entries()]
-      .filter(([label]) => label.startsWith("5"))
-      .map(([label, n]) => `${r.adapter} ${r.result.name}: ${label} ×${n}`),
-  );
-  const router5xx = everyRun.flatMap(({ row, routerView }) =>
-    routerView
-      ? [...routerView.edge5xx.entries()].map(([k, n]) => `${row.result.name}: router answered ${k} ×${n}`)
-      : [],
-  );
-  const checks: [string, boolean][] = [
-    ["invariants (books, sum of balances, audit) for every wallet", verification.pass],
-    ["no 5xx seen by the client", serverErrors.length === 0],
-    ["no 5xx in the router's metrics", router5xx.length === 0],
-    ["no process exited", bench.unexpectedExits.length === 0],
-  ];
-  let pass = true;
-  for (const [label, ok] of checks) {
-    log(`- ${label}: ${ok ? "PASS" : "FAIL"}`);
-    if (!ok) pass = false;
-  }
-  for (const line of [...serverErrors, ...router5xx, ...bench.unexpectedExits]) log(`  ${line}`);
-  for (const sample of serverErrorSamples) log(`  5xx body: ${sample}`);
-  const connectionErrors = rows.filter((r) => r.result.errors > 0 || r.result.timeouts > 0);
-  for (const r of connectionErrors) {
-    log(
-      `- note: ${r.adapter} ${r.result.name}: ${r.result.errors} errors, ${r.result.timeouts} timeouts (load generator)`,
-    );
-  }
-  log(
-    `\nload average at the end: ${loadavg()
-      .map((l) => l.toFixed(2))
-      .join(" ")}`,
-  );
-  log(`\n${pass ? "PASS" : "FAIL"}`);
+  const pass = verdict(everyRun, verification.pass, bench.unexpectedExits, serverErrorSamples);
   if (options.json) console.log(JSON.stringify({ ...(figures.json as object), pass }, null, 2));
   return pass ? 0 : 1;
 }

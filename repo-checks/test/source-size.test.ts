@@ -29,17 +29,6 @@ const EXCEPTIONS: Exception[] = [
     path: "control-plane/src/migration/migrate-user.ts",
     reason: "one user migration's plan, steps and rollback sharing their step errors, 402 lines",
   },
-  // Benchmarks being reworked for performance (#15) on the perf branch.
-  {
-    path: "loadtest/src/bench-router.ts",
-    function: "measure",
-    reason: "the router benchmark's measurement in one function, reworked on the perf branch (#15)",
-  },
-  {
-    path: "loadtest/src/bench/dynamo-inprocess.ts",
-    function: "measureDynamoDbInProcess",
-    reason: "the in-process DynamoDB benchmark in one function, under the perf branch's rework (#15)",
-  },
 ];
 
 /** Code that is generated, not written: not measured. */

@@ -9,6 +9,7 @@ import {
   ensureCellTables,
 } from "@cellwallet/cell-service";
 import { serve } from "@hono/node-server";
+import type { BenchWallet } from "./bench-types.js";
 import { Books } from "./book.js";
 import { CallTally, type CapacityModel, type IndexModel, instrumentClient } from "./dynamo-capacity.js";
 import {
@@ -75,6 +76,55 @@ function capacityModel(cellId: string): CapacityModel {
  * API operation that made it; finally a concurrent burst of transfers shows
  * what contention (optimistic version checks) adds per transfer.
  */
+/** One operation of each kind at a time (create, deposit, transfer, replay, GET), each with its own bucket. */
+async function sampleEachOperation(ctx: {
+  url: string;
+  books: Books;
+  operator: string;
+  pick: () => BenchWallet;
+  random: () => number;
+  samples: number;
+  measure: (label: string, work: () => Promise<number>) => Promise<void>;
+}): Promise<void> {
+  const { url, books, operator, pick, random, samples, measure } = ctx;
+  for (let i = 0; i < samples; i++) {
+    const userId = `inproc-extra-${i}`;
+    await measure("create wallet", async () => {
+      const res = await call(url, "POST", "/api/v1/wallets", {
+        token: operator,
+        body: JSON.stringify({ userId }),
+        idempotencyKey: newKey("create"),
+      });
+      if (res.status === 201) books.addWallet(res.body.walletId);
+      return res.status;
+    });
+  }
+  const replays: ReturnType<typeof depositOp>[] = [];
+  for (let i = 0; i < samples; i++) {
+    const op = depositOp(pick(), operator, BigInt(1 + Math.floor(random() * 10_000)), "deposit");
+    replays.push(op);
+    await measure("deposit", () => send(url, books, op));
+  }
+  for (let i = 0; i < samples; i++) {
+    const from = pick();
+    let to = pick();
+    while (to === from) to = pick();
+    await measure("transfer", () => send(url, books, transferOp(from, to, BigInt(1 + Math.floor(random() * 500)))));
+  }
+  for (const op of replays) {
+    await measure("deposit, replayed (same key)", async () => {
+      const res = await call(url, "POST", op.path, { token: op.token, body: op.body, idempotencyKey: op.key });
+      return res.headers.get("idempotency-replayed") === "true" ? res.status : 599;
+    });
+  }
+  for (let i = 0; i < samples; i++) {
+    const wallet = pick();
+    await measure("GET wallet", async () => {
+      return (await call(url, "GET", `/api/v1/wallets/${wallet.walletId}`, { token: wallet.token })).status;
+    });
+  }
+}
+
 export async function measureDynamoDbInProcess(options: {
   endpoint: string;
   samples: number;
@@ -135,42 +185,7 @@ export async function measureDynamoDbInProcess(options: {
     await seedWallets(url, books, operator, wallets);
     const pick = () => wallets[Math.floor(random() * wallets.length)] ?? (wallets[0] as (typeof wallets)[0]);
 
-    for (let i = 0; i < options.samples; i++) {
-      const userId = `inproc-extra-${i}`;
-      await measure("create wallet", async () => {
-        const res = await call(url, "POST", "/api/v1/wallets", {
-          token: operator,
-          body: JSON.stringify({ userId }),
-          idempotencyKey: newKey("create"),
-        });
-        if (res.status === 201) books.addWallet(res.body.walletId);
-        return res.status;
-      });
-    }
-    const replays: ReturnType<typeof depositOp>[] = [];
-    for (let i = 0; i < options.samples; i++) {
-      const op = depositOp(pick(), operator, BigInt(1 + Math.floor(random() * 10_000)), "deposit");
-      replays.push(op);
-      await measure("deposit", () => send(url, books, op));
-    }
-    for (let i = 0; i < options.samples; i++) {
-      const from = pick();
-      let to = pick();
-      while (to === from) to = pick();
-      await measure("transfer", () => send(url, books, transferOp(from, to, BigInt(1 + Math.floor(random() * 500)))));
-    }
-    for (const op of replays) {
-      await measure("deposit, replayed (same key)", async () => {
-        const res = await call(url, "POST", op.path, { token: op.token, body: op.body, idempotencyKey: op.key });
-        return res.headers.get("idempotency-replayed") === "true" ? res.status : 599;
-      });
-    }
-    for (let i = 0; i < options.samples; i++) {
-      const wallet = pick();
-      await measure("GET wallet", async () => {
-        return (await call(url, "GET", `/api/v1/wallets/${wallet.walletId}`, { token: wallet.token })).status;
-      });
-    }
+    await sampleEachOperation({ url, books, operator, pick, random, samples: options.samples, measure });
 
     // Contention: many transfers at once over the same wallets (one shared bucket).
     const burst = Array.from({ length: options.connections * 5 }, () => {
