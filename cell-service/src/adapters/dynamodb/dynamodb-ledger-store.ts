@@ -1,5 +1,6 @@
 import { DescribeTableCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { createDynamoDbClient } from "@cellwallet/store-support/dynamodb";
+import { ComposedLedgerStore } from "../../application/composed-ledger-store.js";
 import type { LedgerStore } from "../../application/ledger-store.js";
 import type { StoreObserver } from "../../application/store-observer.js";
 import { DynamoDbAuditStore } from "./dynamodb-audit-store.js";
@@ -54,7 +55,7 @@ class DynamoDbLifecycle extends DynamoDbPart {
  * The cell's store on DynamoDB: one part per role port (money path, audit, migration) over one client and one
  * set of tables, composed here for wiring.
  */
-export class DynamoDbLedgerStore implements LedgerStore {
+export class DynamoDbLedgerStore extends ComposedLedgerStore {
   readonly moneyPath: DynamoDbMoneyPathStore;
   readonly audit: DynamoDbAuditStore;
   readonly migration: DynamoDbMigrationStore;
@@ -62,6 +63,7 @@ export class DynamoDbLedgerStore implements LedgerStore {
   private readonly lifecycle: DynamoDbLifecycle;
 
   constructor(options: DynamoDbLedgerStoreOptions) {
+    super();
     const tables = cellTableNames(options.cellId, options.tablePrefix);
     const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new Error(`maxAttempts must be >= 1: ${maxAttempts}`);
@@ -76,50 +78,6 @@ export class DynamoDbLedgerStore implements LedgerStore {
   observe(observer: StoreObserver): void {
     this.handle.observer = observer;
   }
-
-  // --- MoneyPathStore ---
-  commit: LedgerStore["commit"] = (request) => this.moneyPath.commit(request);
-  getWallet: LedgerStore["getWallet"] = (walletId) => this.moneyPath.getWallet(walletId);
-  getWalletIdByUser: LedgerStore["getWalletIdByUser"] = (userId) => this.moneyPath.getWalletIdByUser(userId);
-  getIdempotency: LedgerStore["getIdempotency"] = (scopeKey) => this.moneyPath.getIdempotency(scopeKey);
-  finalizeIdempotency: LedgerStore["finalizeIdempotency"] = (scopeKey) => this.moneyPath.finalizeIdempotency(scopeKey);
-  getTransfer: LedgerStore["getTransfer"] = (transferId) => this.moneyPath.getTransfer(transferId);
-  listPendingTransfers: LedgerStore["listPendingTransfers"] = (before, limit) =>
-    this.moneyPath.listPendingTransfers(before, limit);
-  getEntryByTransactionId: LedgerStore["getEntryByTransactionId"] = (walletId, transactionId) =>
-    this.moneyPath.getEntryByTransactionId(walletId, transactionId);
-  getLatestEntryAtOrBefore: LedgerStore["getLatestEntryAtOrBefore"] = (walletId, atMs) =>
-    this.moneyPath.getLatestEntryAtOrBefore(walletId, atMs);
-  listEntries: LedgerStore["listEntries"] = (walletId, page) => this.moneyPath.listEntries(walletId, page);
-
-  // --- AuditStore ---
-  streamEntries: LedgerStore["streamEntries"] = (walletId, after) => this.audit.streamEntries(walletId, after);
-  streamWallets: LedgerStore["streamWallets"] = () => this.audit.streamWallets();
-  streamTransfers: LedgerStore["streamTransfers"] = () => this.audit.streamTransfers();
-  putSnapshotHeads: LedgerStore["putSnapshotHeads"] = (id, heads) => this.audit.putSnapshotHeads(id, heads);
-  streamSnapshotHeads: LedgerStore["streamSnapshotHeads"] = (id) => this.audit.streamSnapshotHeads(id);
-  appendCheckpoint: LedgerStore["appendCheckpoint"] = (checkpoint) => this.audit.appendCheckpoint(checkpoint);
-  streamCheckpoints: LedgerStore["streamCheckpoints"] = () => this.audit.streamCheckpoints();
-  latestCheckpoint: LedgerStore["latestCheckpoint"] = () => this.audit.latestCheckpoint();
-  getCheckpoint: LedgerStore["getCheckpoint"] = (sequence) => this.audit.getCheckpoint(sequence);
-
-  // --- MigrationStore ---
-  setWalletOwnership: LedgerStore["setWalletOwnership"] = (walletId, expected, next) =>
-    this.migration.setWalletOwnership(walletId, expected, next);
-  getUserFence: LedgerStore["getUserFence"] = (userId) => this.migration.getUserFence(userId);
-  setUserFence: LedgerStore["setUserFence"] = (userId, expected, next) =>
-    this.migration.setUserFence(userId, expected, next);
-  createImportedWallet: LedgerStore["createImportedWallet"] = (wallet) => this.migration.createImportedWallet(wallet);
-  appendImportedEntries: LedgerStore["appendImportedEntries"] = (batch) => this.migration.appendImportedEntries(batch);
-  putImportedTransfer: LedgerStore["putImportedTransfer"] = (transfer, expected) =>
-    this.migration.putImportedTransfer(transfer, expected);
-  putImportedIdempotency: LedgerStore["putImportedIdempotency"] = (record, expected) =>
-    this.migration.putImportedIdempotency(record, expected);
-  getEntry: LedgerStore["getEntry"] = (walletId, sequence) => this.migration.getEntry(walletId, sequence);
-  listIdempotencyKeysOfWallet: LedgerStore["listIdempotencyKeysOfWallet"] = (walletId, sinceMs) =>
-    this.migration.listIdempotencyKeysOfWallet(walletId, sinceMs);
-  listPendingTransfersFrom: LedgerStore["listPendingTransfersFrom"] = (walletId, limit) =>
-    this.migration.listPendingTransfersFrom(walletId, limit);
 
   ping(): Promise<void> {
     return this.lifecycle.ping();
