@@ -18,6 +18,8 @@ export abstract class ComposedLedgerStore implements LedgerStore {
   getWallet: LedgerStore["getWallet"] = (walletId) => this.moneyPath.getWallet(walletId);
   getWalletIdByUser: LedgerStore["getWalletIdByUser"] = (userId) => this.moneyPath.getWalletIdByUser(userId);
   getIdempotency: LedgerStore["getIdempotency"] = (scopeKey) => this.moneyPath.getIdempotency(scopeKey);
+  getWalletAndIdempotency: LedgerStore["getWalletAndIdempotency"] = (walletId, scopeKey) =>
+    this.moneyPath.getWalletAndIdempotency(walletId, scopeKey);
   finalizeIdempotency: LedgerStore["finalizeIdempotency"] = (scopeKey) => this.moneyPath.finalizeIdempotency(scopeKey);
   getTransfer: LedgerStore["getTransfer"] = (transferId) => this.moneyPath.getTransfer(transferId);
   listPendingTransfers: LedgerStore["listPendingTransfers"] = (before, limit) =>

@@ -13,6 +13,12 @@ export interface IdempotencyTicket {
   fingerprint: string;
   key: string;
   retentionMs: number;
+  /**
+   * The key's record as read together with the wallet (one round trip, before this process's in-flight check):
+   * used once by lookup. It may be stale by then, which is safe: a record written meanwhile makes the commit's
+   * own condition fail and the answer is replayed from it, and a fence re-checks the key (run-operation).
+   */
+  prefetched?: { record: IdempotencyRecord | undefined };
 }
 
 const sha256 = (text: string) => createHash("sha256").update(text, "utf8").digest("hex");
@@ -141,6 +147,10 @@ export async function lookup(
   store: MoneyPathStore,
   ticket: IdempotencyTicket,
 ): Promise<ApiResponse | Problem | undefined> {
-  const record = await finalRecord(store, ticket.scopeKey);
+  const prefetched = ticket.prefetched;
+  ticket.prefetched = undefined;
+  // A provisional record must be made final before anyone is answered from it: read it again to do so.
+  const record =
+    prefetched && !prefetched.record?.provisional ? prefetched.record : await finalRecord(store, ticket.scopeKey);
   return record ? answerFromRecord(ticket, record) : undefined;
 }

@@ -127,6 +127,14 @@ export interface MoneyPathStore {
   getWalletIdByUser(userId: string): Promise<string | undefined>;
   getIdempotency(scopeKey: string): Promise<IdempotencyRecord | undefined>;
   /**
+   * A wallet and an Idempotency-Key's record read together (both strongly consistent), in one round trip where
+   * the store can: what a money operation reads before it decides (authorisation, then the replay check).
+   */
+  getWalletAndIdempotency(
+    walletId: string,
+    scopeKey: string,
+  ): Promise<{ wallet: Wallet | undefined; idempotency: IdempotencyRecord | undefined }>;
+  /**
    * Makes a provisional record final as it stands (conditional write); false when it is not provisional
    * (final already, or absent). Whoever answers from a provisional record first calls this.
    */

@@ -104,6 +104,14 @@ async function run(deps: CellDeps, ctx: OperationContext, op: Operation): Promis
     return outcome.result.response;
   }
   if (outcome.reason === "fenced") {
+    // A stored answer wins over a fence: the key's record may have been written (here, before the wallet
+    // moved) after the replay check read it.
+    const record = ticket ? await finalRecord(deps.store, ticket.scopeKey) : undefined;
+    if (ticket && record) {
+      const answer = answerFromRecord(ticket, record);
+      deps.onOperation?.(op.type, "code" in answer ? "conflict" : "replayed");
+      return "code" in answer ? problemResponse(answer, ctx.requestId) : answer;
+    }
     deps.onOperation?.(op.type, "fenced");
     return fencedResponse(addressedFence(outcome.fence, op), ctx.requestId);
   }

@@ -228,6 +228,14 @@ export class SqliteMoneyPathStore extends SqlitePart implements MoneyPathStore {
     return this.stmt.finalizeIdempotency.run(scopeKey).changes === 1;
   }
 
+  /** Two local reads: nothing to save on an embedded store. */
+  async getWalletAndIdempotency(
+    walletId: string,
+    scopeKey: string,
+  ): Promise<{ wallet: Wallet | undefined; idempotency: IdempotencyRecord | undefined }> {
+    return { wallet: await this.getWallet(walletId), idempotency: await this.getIdempotency(scopeKey) };
+  }
+
   async getIdempotency(scopeKey: string): Promise<IdempotencyRecord | undefined> {
     const row = this.stmt.idempotency.get(scopeKey) as Row | undefined;
     return row ? idempotencyFromRow(row) : undefined;

@@ -31,7 +31,7 @@ export async function loadAuthorized(
   walletId: string,
   action: Action,
 ): Promise<{ ok: true; wallet: Wallet } | { ok: false; problem: Problem } | { ok: false; fence: Fence }> {
-  const wallet = await deps.store.getWallet(walletId);
+  const wallet = await readWallet(deps, ctx, walletId);
   const access = publicAccess(wallet);
   if (access === "absent" || !wallet) return { ok: false, problem: walletNotFound(walletId) };
   if (access !== "visible") return { ok: false, fence: access };
@@ -39,6 +39,15 @@ export async function loadAuthorized(
     return { ok: false, problem: forbidden(`${action.replace("wallet:", "")} on wallet ${walletId}`) };
   }
   return { ok: true, wallet };
+}
+
+/** With an Idempotency-Key, the key's record is read in the same round trip (kept on the ticket for lookup). */
+async function readWallet(deps: CellDeps, ctx: OperationContext, walletId: string): Promise<Wallet | undefined> {
+  const ticket = ctx.idempotency;
+  if (!ticket) return deps.store.getWallet(walletId);
+  const { wallet, idempotency } = await deps.store.getWalletAndIdempotency(walletId, ticket.scopeKey);
+  ticket.prefetched = { record: idempotency };
+  return wallet;
 }
 
 /** The answer for a wallet loadAuthorized refused: its problem, or the fence's 503. */
