@@ -15,7 +15,7 @@ import { CELL_TABLES, type CellTableName, cellTableNames } from "../adapters/dyn
 import { type CellVerificationReport, verifyCell } from "../application/cell-verification.js";
 import type { LedgerStore } from "../application/ledger-store.js";
 import { BACKUP_FORMAT, type BackupManifest, MANIFEST_FILE, manifestHash } from "./backup-manifest.js";
-import { readStoreContents } from "./ledger-contents.js";
+import { readStoreContents, restoredCopyProblems } from "./ledger-contents.js";
 
 /**
  * Backups of a DynamoDB cell through the AWS API: one on-demand backup
@@ -160,18 +160,7 @@ async function checkRestored(
   trustedKeys: ReadonlyMap<string, KeyObject>,
 ): Promise<DynamoDbVerification> {
   const report = await verifyCell(store, manifest.cellId, { trustedKeys });
-  const problems: string[] = [];
-  for (const p of report.checkpoints.problems) problems.push(`checkpoint ${p.sequence}: ${p.reason}`);
-  for (const w of report.invalidWallets) {
-    problems.push(`wallet ${w.walletId}: chain invalid from sequence ${w.firstInvalidSequence ?? "?"}`);
-  }
-  const contents = await readStoreContents(store);
-  if (JSON.stringify(contents.heads) !== JSON.stringify(manifest.heads)) {
-    problems.push("the wallet heads differ from the manifest");
-  }
-  if ((contents.latestCheckpoint?.hash ?? null) !== (manifest.latestCheckpoint?.hash ?? null)) {
-    problems.push("the latest checkpoint differs from the manifest");
-  }
+  const problems = restoredCopyProblems(report, await readStoreContents(store), manifest);
   return { valid: problems.length === 0 && report.valid, problems, report };
 }
 

@@ -1,3 +1,4 @@
+import type { CellVerificationReport } from "../application/cell-verification.js";
 import type { AuditStore } from "../application/ledger-store.js";
 import type { BackupHead, BackupManifest, InFlightTransfer } from "./backup-manifest.js";
 
@@ -43,4 +44,27 @@ export async function readStoreContents(store: AuditStore): Promise<LedgerConten
     latestCheckpoint: (await store.latestCheckpoint()) ?? null,
     pendingTransfers,
   };
+}
+
+/**
+ * What makes a restored copy differ from the backup it came from: a checkpoint or chain that does not verify,
+ * wallet heads or a latest checkpoint other than the manifest's. Empty: the copy is the backup.
+ */
+export function restoredCopyProblems(
+  report: CellVerificationReport,
+  contents: LedgerContents,
+  manifest: BackupManifest,
+): string[] {
+  const problems: string[] = [];
+  for (const p of report.checkpoints.problems) problems.push(`checkpoint ${p.sequence}: ${p.reason}`);
+  for (const w of report.invalidWallets) {
+    problems.push(`wallet ${w.walletId}: chain invalid from sequence ${w.firstInvalidSequence ?? "?"}`);
+  }
+  if (JSON.stringify(contents.heads) !== JSON.stringify(manifest.heads)) {
+    problems.push("the wallet heads differ from the manifest");
+  }
+  if ((contents.latestCheckpoint?.hash ?? null) !== (manifest.latestCheckpoint?.hash ?? null)) {
+    problems.push("the latest checkpoint differs from the manifest");
+  }
+  return problems;
 }

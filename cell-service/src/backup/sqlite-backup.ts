@@ -23,7 +23,7 @@ import {
   parseManifest,
   SQLITE_BACKUP_FILE,
 } from "./backup-manifest.js";
-import { type LedgerContents, readStoreContents } from "./ledger-contents.js";
+import { type LedgerContents, readStoreContents, restoredCopyProblems } from "./ledger-contents.js";
 
 function sha256File(path: string): string {
   return createHash("sha256").update(readFileSync(path)).digest("hex");
@@ -127,24 +127,14 @@ export async function verifySqliteBackup(
     copyFileSync(file, copy);
     const store = new SqliteLedgerStore({ path: copy });
     let report: CellVerificationReport;
+    let contents: LedgerContents;
     try {
       report = await verifyCell(store, manifest.cellId, { trustedKeys });
+      contents = await readStoreContents(store);
     } finally {
       await store.close();
     }
-    if (!report.checkpoints.valid) {
-      for (const p of report.checkpoints.problems) problems.push(`checkpoint ${p.sequence}: ${p.reason}`);
-    }
-    for (const w of report.invalidWallets) {
-      problems.push(`wallet ${w.walletId}: chain invalid from sequence ${w.firstInvalidSequence ?? "?"}`);
-    }
-    const contents = await readLedgerContents(copy);
-    if (JSON.stringify(contents.heads) !== JSON.stringify(manifest.heads)) {
-      problems.push("the wallet heads differ from the manifest");
-    }
-    if ((contents.latestCheckpoint?.hash ?? null) !== (manifest.latestCheckpoint?.hash ?? null)) {
-      problems.push("the latest checkpoint differs from the manifest");
-    }
+    problems.push(...restoredCopyProblems(report, contents, manifest));
     const valid = problems.length === 0 && report.valid;
     if (valid && keep) keep(copy);
     return { manifest, valid, problems, report };
