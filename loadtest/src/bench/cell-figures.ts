@@ -8,6 +8,7 @@ import {
   dynamoFigures,
   dynamoTargets,
   figuresTable,
+  runInfo,
   type ScenarioFigures,
   scenarioFigures,
   type TargetCheck,
@@ -89,16 +90,7 @@ export function cellJsonReport(
     )
     .join("\n");
   const json = {
-    benchmark: "bench:cell",
-    date: new Date().toISOString(),
-    command: process.argv.slice(1).join(" "),
-    node: process.version,
-    settings: {
-      durationS: options.duration,
-      connections: options.connections,
-      wallets: options.wallets,
-      seed: options.seed,
-    },
+    ...runInfo("bench:cell", options),
     adapters,
     pass,
   };

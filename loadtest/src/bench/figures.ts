@@ -220,3 +220,22 @@ export function targetsTable(checks: TargetCheck[]): string {
     [false, true, true, false],
   );
 }
+
+/** What every benchmark's JSON document starts with: which benchmark, when, how it was run, on which Node. */
+export function runInfo(
+  benchmark: string,
+  options: { duration: number; connections: number; wallets: number; seed: number },
+): Record<string, unknown> {
+  return {
+    benchmark,
+    date: new Date().toISOString(),
+    command: process.argv.slice(1).join(" "),
+    node: process.version,
+    settings: {
+      durationS: options.duration,
+      connections: options.connections,
+      wallets: options.wallets,
+      seed: options.seed,
+    },
+  };
+}

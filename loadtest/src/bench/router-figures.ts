@@ -1,6 +1,6 @@
 import type { RouterBenchOptions } from "./args.js";
 import { CEILING_GET, CEILING_POST } from "./ceiling.js";
-import { ceilingOf, figuresTable, scenarioFigures, type TargetCheck, targetsTable } from "./figures.js";
+import { ceilingOf, figuresTable, runInfo, scenarioFigures, type TargetCheck, targetsTable } from "./figures.js";
 import { type OverheadRow, type ScenarioRow, table } from "./report.js";
 import { cpuMicrosPerOp } from "./resources.js";
 
@@ -133,16 +133,7 @@ export function routerReport(
     targetsTable(targets),
   ].join("\n");
   const json = {
-    benchmark: "bench:router",
-    date: new Date().toISOString(),
-    command: process.argv.slice(1).join(" "),
-    node: process.version,
-    settings: {
-      durationS: options.duration,
-      connections: options.connections,
-      wallets: options.wallets,
-      seed: options.seed,
-    },
+    ...runInfo("bench:router", options),
     ceiling,
     ceilingFigures,
     pairs: figures,
