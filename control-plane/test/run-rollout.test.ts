@@ -146,6 +146,19 @@ describe("runRollout (controller use case)", () => {
     expect(out.rollout.steps.filter((s) => s.phase === "pending")).toHaveLength(5);
   });
 
+  it("never passes a step while an alarm is pending, however late the breach starts in the bake", async () => {
+    // The breach starts at the scrape that also meets the bake's minimums (no minimum time, 10 requests served
+    // at the second scrape): the step must wait for the alarm to fire (or clear), not move on.
+    await start("bad", {
+      bake: { minSeconds: 0, minRequests: 10 },
+      alarms: { errorRateForSeconds: 0.3, windowSeconds: 5, minWindowRequests: 5 },
+    });
+    const out = await runRollout(deps(), "r1");
+    if (out.kind !== "finished") throw new Error(out.kind);
+    expect(out.rollout.reason).toMatch(/^alarm: error rate 30% vs baseline 0%/);
+    expect(platform.deploys).toEqual(["cell-1/az-1@bad", "cell-1/az-1@v1"]);
+  });
+
   it("a failing canary in the step's cell rolls the step back (--canary-metrics)", async () => {
     await start("v2", { bake: { minSeconds: 2, minRequests: 10 } });
     let failed = 5;

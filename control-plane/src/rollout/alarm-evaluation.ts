@@ -53,6 +53,15 @@ function since(breach: boolean | undefined, previous: number | undefined, nowMs:
   return breach ? (previous ?? nowMs) : undefined;
 }
 
+/** True while some condition breaches but has not yet held long enough to fire. */
+export function alarmPending(state: AlarmState): boolean {
+  return (
+    state.errorBreachSinceMs !== undefined ||
+    state.p99BreachSinceMs !== undefined ||
+    state.notReadySinceMs !== undefined
+  );
+}
+
 export function evaluateAlarms(state: AlarmState, input: AlarmInput, t: AlarmThresholds): AlarmVerdict {
   const { nowMs, target, baseline } = input;
   const enough = (c: ReplicaCounters | undefined) => c !== undefined && c.requests >= t.minWindowRequests;

@@ -1,6 +1,6 @@
 import { withSpan } from "@cellwallet/telemetry";
 import { CANARY_FAILURES_ALARM } from "../canary/canary-alarm.js";
-import { type AlarmState, baselineDelta, evaluateAlarms, SampleWindow } from "./alarm-evaluation.js";
+import { type AlarmState, alarmPending, baselineDelta, evaluateAlarms, SampleWindow } from "./alarm-evaluation.js";
 import { counterDelta, type ReplicaCounters } from "./replica-metrics.js";
 import type { RolloutController } from "./rollout-controller.js";
 import { type Rollout, type RolloutStep, rollbackDone } from "./rollout-state.js";
@@ -98,7 +98,10 @@ export async function bakeStep(c: RolloutController, start: Rollout, step: Rollo
     const served = counters && firstTarget ? counterDelta(firstTarget, counters).requests : 0;
     const current = await c.write((r) => r); // heartbeat, and the latest intents
     if (current.intent === "abort") return { aborted: true };
-    if (at - bakeStarted >= plan.bake.minMs && served >= plan.bake.minRequests) {
+    // A breach not yet held for its duration is pending: it fires or clears within that duration, and
+    // a step is never passed in between (a slow scrape must not let a failing version through).
+    const pending = alarmPending(state);
+    if (!pending && at - bakeStarted >= plan.bake.minMs && served >= plan.bake.minRequests) {
       const r = verdict.reading;
       return {
         detail: `${served} requests in ${Math.round((at - bakeStarted) / 1000)}s; error rate ${r.targetErrorRatePercent ?? "-"}% vs ${r.baselineErrorRatePercent ?? "-"}%; p99 ${r.targetP99Ms ?? "-"} ms vs ${r.baselineP99Ms ?? "-"} ms`,
