@@ -10,6 +10,6 @@ export interface StoreObserver {
    * `throttled` when it finally failed on throughput (or a transaction was cancelled for throttling).
    */
   dynamoDbCall?(operation: string, seconds: number, sdkRetries: number, throttled: boolean): void;
-  /** A commit re-read and re-decided after a conflict (DynamoDB's optimistic commit loop). */
+  /** A commit re-read and re-decided after a conflict (DynamoDB's optimistic commit loop; SQLite's writer thread finding a decision stale). */
   contentionRetry?(): void;
 }

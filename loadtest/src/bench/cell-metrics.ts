@@ -1,7 +1,7 @@
 /**
  * The cell's group-commit figures from its /metrics (read between scenarios only): how many SQLite
- * group commits a scenario made, how many operations shared one, and how long the event loop was held
- * by them (a commit runs synchronously on the cell's only thread, fsync included).
+ * group commits a scenario made, how many operations shared one, and how busy the cell's SQLite writer
+ * thread was with them (a group commit runs there, fsync included, while the request thread goes on).
  */
 
 export interface CommitSnapshot {
@@ -19,8 +19,8 @@ export interface CommitFigures {
   meanCommitMs: number;
   /** Mean ms of a whole group commit (BEGIN to the end of COMMIT). */
   meanTransactionMs: number;
-  /** Share of the scenario's wall time the cell's event loop spent inside group commits. */
-  loopShare: number;
+  /** Share of the scenario's wall time the cell's writer thread spent inside group commits. */
+  writerShare: number;
 }
 
 const value = (text: string, name: string) => {
@@ -57,7 +57,7 @@ export function commitDelta(
     meanBatch: (after.operations - before.operations) / commits,
     meanCommitMs: (1000 * (after.commitSeconds - before.commitSeconds)) / commits,
     meanTransactionMs: (1000 * (after.transactionSeconds - before.transactionSeconds)) / commits,
-    loopShare: (after.transactionSeconds - before.transactionSeconds) / wallSeconds,
+    writerShare: (after.transactionSeconds - before.transactionSeconds) / wallSeconds,
   };
 }
 
@@ -65,6 +65,6 @@ export function commitText(f: CommitFigures): string {
   return (
     `group commits: ${f.commits}, ${f.meanBatch.toFixed(1)} operations each; COMMIT (WAL write + fsync) ` +
     `${f.meanCommitMs.toFixed(2)} ms, whole transaction ${f.meanTransactionMs.toFixed(2)} ms; ` +
-    `the event loop spent ${(100 * f.loopShare).toFixed(0)}% of the run inside group commits`
+    `the writer thread spent ${(100 * f.writerShare).toFixed(0)}% of the run inside group commits`
   );
 }

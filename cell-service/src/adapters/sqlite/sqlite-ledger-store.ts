@@ -4,6 +4,7 @@ import { SqliteAuditStore } from "./sqlite-audit-store.js";
 import { openLedgerDatabase, prepareStatements, type SqliteHandle } from "./sqlite-handle.js";
 import { SqliteMigrationStore } from "./sqlite-migration-store.js";
 import { SqliteMoneyPathStore } from "./sqlite-money-path-store.js";
+import { SqliteWriterThread } from "./sqlite-writer-thread.js";
 
 export interface SqliteStoreOptions {
   /** Database file; several processes (the AZ replicas of a local cell) may share it. */
@@ -24,12 +25,15 @@ export class SqliteLedgerStore extends ComposedLedgerStore {
   readonly audit: SqliteAuditStore;
   readonly migration: SqliteMigrationStore;
   private readonly handle: SqliteHandle;
+  private readonly writer: SqliteWriterThread;
 
   constructor(options: SqliteStoreOptions) {
     super();
     const db = openLedgerDatabase(options.path, options.busyTimeoutMs);
     this.handle = { db, stmt: prepareStatements(db) };
-    this.moneyPath = new SqliteMoneyPathStore(this.handle, options.maxBatch ?? 256);
+    // The money path's writes go through their own connection on a thread of their own (see SqliteMoneyPathStore).
+    this.writer = new SqliteWriterThread({ path: options.path, busyTimeoutMs: options.busyTimeoutMs });
+    this.moneyPath = new SqliteMoneyPathStore(this.handle, this.writer, options.maxBatch ?? 256);
     this.audit = new SqliteAuditStore(this.handle);
     this.migration = new SqliteMigrationStore(this.handle);
   }
@@ -49,6 +53,7 @@ export class SqliteLedgerStore extends ComposedLedgerStore {
 
   async close(): Promise<void> {
     await this.moneyPath.drain();
+    await this.writer.close();
     this.handle.db.close();
   }
 }

@@ -1,66 +1,55 @@
 import { tracingEnabled, withSpan } from "@cellwallet/telemetry";
-import type {
-  Changes,
-  CommitOutcome,
-  CommitRequest,
-  EntryPage,
-  IdempotencyRecord,
-  MoneyPathStore,
+import {
+  type CommitOutcome,
+  type CommitRequest,
+  ContentionError,
+  type EntryPage,
+  type IdempotencyRecord,
+  type MoneyPathStore,
 } from "../../application/ledger-store.js";
 import type { StoreObserver } from "../../application/store-observer.js";
 import type { LedgerEntry } from "../../domain/ledger-entry.js";
-import { type Fence, writeFence } from "../../domain/ownership.js";
 import type { Transfer } from "../../domain/transfer.js";
 import type { Wallet } from "../../domain/wallet.js";
-import {
-  entryFromRow,
-  entryParams,
-  idempotencyFromRow,
-  idempotencyParams,
-  transferFromRow,
-  transferParams,
-  userFenceFromRow,
-  walletFromRow,
-  walletParams,
-} from "./rows.js";
-import { asContention, isConstraintError, type Row, type SqliteHandle, SqlitePart } from "./sqlite-handle.js";
+import type { BatchReply } from "./commit-batch.js";
+import { type DecidedOperation, decideGroup, refusal } from "./decide-group.js";
+import { entryFromRow, idempotencyFromRow, transferFromRow, walletFromRow } from "./rows.js";
+import { asContention, type Row, type SqliteHandle, SqlitePart } from "./sqlite-handle.js";
+import type { SqliteWriterThread } from "./sqlite-writer-thread.js";
 
 interface Pending {
   request: CommitRequest<unknown>;
   resolve(outcome: CommitOutcome<unknown>): void;
   reject(error: unknown): void;
+  /** Times it was decided and found stale at write time. */
+  stale: number;
 }
 
-/** A constraint the store enforces that a caller must handle (not a bug). */
-class Refused extends Error {
-  constructor(
-    readonly reason: "idempotency-exists" | "idempotency-final" | "user-has-wallet" | "fenced",
-    readonly fence?: Fence,
-  ) {
-    super(reason);
-  }
-
-  outcome(): CommitOutcome<never> {
-    if (this.reason === "fenced" && this.fence) return { ok: false, reason: "fenced", fence: this.fence };
-    if (this.reason === "fenced") throw new Error("a fenced refusal carries its fence");
-    return { ok: false, reason: this.reason };
-  }
-}
+/** Decisions found stale this many times in a row give up with a 503 (another replica keeps winning). */
+const MAX_STALE = 16;
 
 const SQLITE_SPAN = { "db.system": "sqlite", "db.operation.name": "COMMIT" };
 
 /**
- * The money path on SQLite. Concurrent commits are grouped: all operations that arrive within one event-loop
- * turn run in one transaction (each in its own savepoint, so one refusal never undoes another) and share one
- * fsync.
+ * The money path on SQLite. Concurrent commits are grouped: the operations that arrive while the previous group
+ * is being written are decided together on this thread (each on the rows as committed, or as the operations
+ * before it in the group leave them) and sent to the writer thread as one batch, written in one transaction
+ * (each in its own savepoint, so one refusal never undoes another) with one fsync. The writer checks that every
+ * row a decision read is still as read; a stale decision is decided again in the next group. So this thread
+ * parses and answers requests while the previous group's fsync runs.
  */
 export class SqliteMoneyPathStore extends SqlitePart implements MoneyPathStore {
   private readonly queue: Pending[] = [];
   private flushScheduled = false;
+  private writing = false;
   private readonly maxBatch: number;
   private observer: StoreObserver | undefined;
 
-  constructor(handle: SqliteHandle, maxBatch: number) {
+  constructor(
+    handle: SqliteHandle,
+    private readonly writer: SqliteWriterThread,
+    maxBatch: number,
+  ) {
     super(handle);
     this.maxBatch = maxBatch;
   }
@@ -77,141 +66,79 @@ export class SqliteMoneyPathStore extends SqlitePart implements MoneyPathStore {
 
   private enqueue<T>(request: CommitRequest<T>): Promise<CommitOutcome<T>> {
     return new Promise<CommitOutcome<T>>((resolve, reject) => {
-      this.queue.push({ request, resolve: resolve as Pending["resolve"], reject });
+      this.queue.push({ request, resolve: resolve as Pending["resolve"], reject, stale: 0 });
       this.scheduleFlush();
     });
   }
 
+  /** At most one group is written at a time; the next one gathers what arrives meanwhile. */
   private scheduleFlush(): void {
-    if (this.flushScheduled) return;
+    if (this.flushScheduled || this.writing) return;
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
-      this.flush();
-      if (this.queue.length > 0) this.scheduleFlush();
+      void this.flush();
     });
   }
 
-  /** One group commit: BEGIN IMMEDIATE, a savepoint per operation, one COMMIT (one fsync). */
-  private flush(): void {
-    const batch = this.queue.splice(0, this.maxBatch);
-    const settled: { pending: Pending; outcome?: CommitOutcome<unknown>; error?: unknown }[] = [];
-    const began = performance.now();
+  private async flush(): Promise<void> {
+    const group = this.queue.splice(0, this.maxBatch);
+    if (group.length === 0) return;
+    this.writing = true;
     try {
-      this.db.exec("BEGIN IMMEDIATE");
-    } catch (error) {
-      for (const pending of batch) pending.reject(asContention(error));
-      return;
-    }
-    for (const pending of batch) {
-      this.db.exec("SAVEPOINT op");
+      let decided: DecidedOperation<Pending>[];
       try {
-        const outcome = this.applyOne(pending.request);
-        this.db.exec("RELEASE op");
-        settled.push({ pending, outcome });
+        decided = decideGroup(this.stmt, group);
       } catch (error) {
-        this.db.exec("ROLLBACK TO op");
-        this.db.exec("RELEASE op");
-        if (error instanceof Refused) settled.push({ pending, outcome: error.outcome() });
-        else settled.push({ pending, error });
+        // A read failed (the database is closed or unreadable): nothing was decided or written.
+        for (const pending of group) pending.reject(asContention(error));
+        return;
       }
-    }
-    const committing = performance.now();
-    try {
-      this.db.exec("COMMIT");
-    } catch (error) {
-      if (this.db.inTransaction) this.db.exec("ROLLBACK");
-      for (const pending of batch) pending.reject(asContention(error));
-      return;
-    }
-    if (this.observer?.sqliteCommit) {
-      const done = performance.now();
-      this.observer.sqliteCommit((done - began) / 1000, (done - committing) / 1000, batch.length);
-    }
-    for (const { pending, outcome, error } of settled) {
-      if (outcome) pending.resolve(outcome);
-      else pending.reject(error);
+      if (decided.length > 0) await this.write(decided);
+    } finally {
+      this.writing = false;
+      if (this.queue.length > 0) this.scheduleFlush();
     }
   }
 
-  private applyOne(request: CommitRequest<unknown>): CommitOutcome<unknown> {
-    const wallets = new Map<string, Wallet>();
-    for (const id of request.walletIds) {
-      const row = this.stmt.wallet.get(id) as Row | undefined;
-      if (row) wallets.set(id, walletFromRow(row));
+  private async write(decided: DecidedOperation<Pending>[]): Promise<void> {
+    let reply: BatchReply;
+    try {
+      reply = await this.writer.write(decided.map((d) => d.operation));
+    } catch (error) {
+      for (const { pending } of decided) pending.reject(error);
+      return;
     }
-    for (const wallet of wallets.values()) {
-      const fence = writeFence(wallet.walletId, wallet.ownership, request.allowFrozen);
-      if (fence) return { ok: false, reason: "fenced", fence };
+    const { results, failure } = reply;
+    if (!results) {
+      const error = failure?.busy
+        ? new ContentionError("the ledger's write lock is held by another replica; retry later")
+        : new Error(`SQLite group commit failed: ${failure?.message}`);
+      for (const { pending } of decided) pending.reject(error);
+      return;
     }
-    const transfers = new Map<string, Transfer>();
-    for (const id of request.transferIds ?? []) {
-      const row = this.stmt.transfer.get(id) as Row | undefined;
-      if (row) transfers.set(id, transferFromRow(row));
-    }
-    // Under the write lock, so entry times are monotonic across processes too.
-    const { changes, result } = request.decide({ wallets, transfers, now: Date.now() });
-    this.write(changes, request.allowFrozen === true);
-    return { ok: true, result };
-  }
-
-  private write(changes: Changes, allowFrozen: boolean): void {
-    if (changes.idempotency) {
-      try {
-        this.stmt.insertIdempotency.run(idempotencyParams(changes.idempotency));
-      } catch (error) {
-        if (isConstraintError(error)) throw new Refused("idempotency-exists");
-        throw error;
-      }
-    }
-    if (changes.newWallet) {
-      const fenced = this.stmt.userFence.get(changes.newWallet.userId) as Row | undefined;
-      if (fenced) {
-        const fence = userFenceFromRow(fenced);
-        throw new Refused("fenced", {
-          state: fence.state,
-          userId: fence.userId,
-          ...(fence.state === "moved" ? { movedTo: fence.targetCellId } : {}),
-        });
-      }
-      try {
-        this.stmt.insertWallet.run(walletParams(changes.newWallet));
-      } catch (error) {
-        if (isConstraintError(error) && this.stmt.walletIdByUser.get(changes.newWallet.userId)) {
-          throw new Refused("user-has-wallet");
+    this.observer?.sqliteCommit?.(reply.transactionSeconds, reply.commitSeconds, decided.length);
+    const again: Pending[] = [];
+    decided.forEach(({ pending, result }, i) => {
+      const verdict = results[i] ?? { kind: "error", message: "the writer returned no result" };
+      if (verdict.kind === "written") pending.resolve({ ok: true, result });
+      else if (verdict.kind === "stale") {
+        pending.stale++;
+        if (pending.stale >= MAX_STALE) pending.reject(new ContentionError());
+        else {
+          this.observer?.contentionRetry?.();
+          again.push(pending);
         }
-        throw error;
-      }
-    }
-    for (const update of changes.walletUpdates ?? []) {
-      const info = this.stmt.updateWallet.run({
-        ...walletParams(update.wallet),
-        expected_version: update.expectedVersion,
-        debit: update.debit ?? 0n,
-        allow_frozen: allowFrozen ? 1 : 0,
-      });
-      // Decisions are made under the lock, so a stale version here is a bug, not contention.
-      if (info.changes !== 1) throw new Error(`wallet ${update.wallet.walletId} changed under the write lock`);
-    }
-    for (const entry of changes.entries ?? []) this.stmt.insertEntry.run(entryParams(entry));
-    for (const { transfer, expectedStatus } of changes.transfers ?? []) {
-      if (expectedStatus === undefined) {
-        this.stmt.insertTransfer.run(transferParams(transfer));
-      } else {
-        const info = this.stmt.updateTransfer.run({ ...transferParams(transfer), expected_status: expectedStatus });
-        if (info.changes !== 1) throw new Error(`transfer ${transfer.transferId} is not ${expectedStatus}`);
-      }
-    }
-    if (changes.idempotencyUpdate) {
-      const info = this.stmt.updateIdempotency.run(idempotencyParams(changes.idempotencyUpdate.record));
-      // Someone answered from the provisional record first: that answer stands (the savepoint undoes the rest).
-      if (info.changes !== 1) throw new Refused("idempotency-final");
-    }
+      } else if (verdict.kind === "refused") pending.resolve(refusal(verdict.reason, verdict.fence));
+      else pending.reject(new Error(verdict.message));
+    });
+    // Decided again first, in their order, on the rows as this group left them.
+    this.queue.unshift(...again);
   }
 
-  /** Resolves once every queued commit has been flushed (before the database closes). */
+  /** Resolves once every queued commit has been written (before the database closes). */
   async drain(): Promise<void> {
-    while (this.queue.length > 0 || this.flushScheduled) await new Promise((r) => setImmediate(r));
+    while (this.queue.length > 0 || this.flushScheduled || this.writing) await new Promise((r) => setImmediate(r));
   }
 
   async getWallet(walletId: string): Promise<Wallet | undefined> {
