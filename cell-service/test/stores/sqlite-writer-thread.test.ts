@@ -1,6 +1,8 @@
+import { spawnSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { SqliteLedgerStore } from "../../src/adapters/sqlite/sqlite-ledger-store.js";
 import { openWallet } from "../../src/domain/wallet.js";
@@ -74,5 +76,24 @@ describe("SQLite money path: decisions checked by the writer thread", () => {
     const store = new SqliteLedgerStore({ path: freshPath() });
     await store.close();
     await expect(store.commit({ walletIds: ["W1"], decide: () => ({ changes: {}, result: 0 }) })).rejects.toThrow();
+  });
+
+  it("a process whose last work is a commit and close ends normally (the writer thread is awaited, not dropped)", () => {
+    // What cellctl does (backup, restore): with nothing else alive, an unreferenced thread would let Node exit
+    // with 13 (unsettled top-level await) in the middle of close().
+    const store = fileURLToPath(new URL("../../dist/adapters/sqlite/sqlite-ledger-store.js", import.meta.url));
+    const script = `
+      const { SqliteLedgerStore } = await import(${JSON.stringify(store)});
+      const s = new SqliteLedgerStore({ path: ${JSON.stringify(freshPath())} });
+      const outcome = await s.commit({ walletIds: [], decide: () => ({ changes: {}, result: "committed" }) });
+      await s.close();
+      console.log(outcome.result, "and closed");`;
+    const run = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
+      encoding: "utf8",
+      timeout: 20_000,
+    });
+    expect(run.stderr).toBe("");
+    expect(run.stdout.trim()).toBe("committed and closed");
+    expect(run.status).toBe(0);
   });
 });

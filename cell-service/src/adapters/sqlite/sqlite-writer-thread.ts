@@ -13,16 +13,14 @@ function workerScript(): URL {
     : new URL("./commit-worker.js", here);
 }
 
-/** The process's Node options without export conditions: a test runner's `source` condition names TypeScript. */
+/**
+ * The process's Node options a worker can take and that concern it (profiling, diagnostics). Not the rest: a test
+ * runner's `--conditions source` names TypeScript, and options such as `--input-type` are refused in a worker.
+ */
+const FOR_THE_WORKER = ["--cpu-prof", "--heap-prof", "--enable-source-maps", "--stack-trace-limit", "--trace-"];
+
 function workerExecArgv(): string[] {
-  const args: string[] = [];
-  const argv = process.execArgv;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? "";
-    if (arg === "--conditions" || arg === "-C") i++;
-    else if (!arg.startsWith("--conditions=")) args.push(arg);
-  }
-  return args;
+  return process.execArgv.filter((arg) => FOR_THE_WORKER.some((prefix) => arg.startsWith(prefix)));
 }
 
 /**
@@ -73,7 +71,11 @@ export class SqliteWriterThread {
 
   /** Closes the writer's connection and waits for the thread to end (after the last batch was answered). */
   async close(): Promise<void> {
-    if (!this.failed) this.worker.postMessage({ close: true });
+    if (!this.failed) {
+      // Kept alive until it has ended: awaiting an unreferenced thread lets the process exit under the await.
+      this.worker.ref();
+      this.worker.postMessage({ close: true });
+    }
     await this.exited;
   }
 
