@@ -108,7 +108,7 @@ function plan(version: string): string {
       waves: [["cell-2"], ["cell-1"]],
       azOrder: AZS,
       bake: { minSeconds: 1, minRequests: 50 },
-      alarms: { errorRateForSeconds: 0.5, windowSeconds: 2, minWindowRequests: 20, p99ForSeconds: 120 },
+      alarms: { errorRateForSeconds: 0.5, windowSeconds: 2, minWindowRequests: 20, p99RatioAboveBaseline: 100 },
       readyTimeoutSeconds: 10,
       scrapeIntervalSeconds: 0.2,
     }),

@@ -45,7 +45,7 @@ describe("rollout of a faulty version (local driver)", () => {
       azOrder: ["az-1", "az-2", "az-3"],
       // The bake is long enough for the alarm to decide: 1 s of error rate above baseline + 0.1 points.
       bake: { minSeconds: 30, minRequests: 10 },
-      alarms: { errorRateForSeconds: 1, windowSeconds: 2, minWindowRequests: 5, p99ForSeconds: 120 },
+      alarms: { errorRateForSeconds: 1, windowSeconds: 2, minWindowRequests: 5, p99RatioAboveBaseline: 100 },
     });
     bank.start(9);
     await new Promise((r) => setTimeout(r, 500));

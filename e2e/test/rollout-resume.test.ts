@@ -34,7 +34,7 @@ describe("rollout crash-resume, gates, pause and abort (local driver)", () => {
   let store: SqliteRolloutStore;
   /** The active rollout as persisted, read directly (cheaper than a cellctl process per poll). */
   const active = async () => store.active();
-  const alarms = { errorRateForSeconds: 1, windowSeconds: 2, minWindowRequests: 5, p99ForSeconds: 120 };
+  const alarms = { errorRateForSeconds: 1, windowSeconds: 2, minWindowRequests: 5, p99RatioAboveBaseline: 100 };
 
   beforeAll(async () => {
     platform = await startTestPlatform();
