@@ -7,4 +7,9 @@ if (!existsSync(entry)) {
   console.error("cellload is not built yet: run `npm run build` at the repository root");
   process.exit(2);
 }
+// A reader that stops early (`--help | head -1`) closes the pipe: the output ends there, which is no error.
+process.stdout.on("error", (error) => {
+  if (error.code === "EPIPE") process.exit(0);
+  throw error;
+});
 await import(entry.href);
