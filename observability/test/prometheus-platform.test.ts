@@ -6,6 +6,7 @@ import type { LocalPlatform } from "@cellwallet/control-plane/local";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RolloutMetrics } from "../../control-plane/src/rollout/rollout-metrics.js";
 import { startTestPlatform } from "../../e2e/test/platform.js";
+import { runCellctl } from "../../test-support/cellctl.js";
 import { http } from "../../test-support/http.js";
 import { freePort } from "../../test-support/moto-server.js";
 import { token } from "../../test-support/tokens.js";
@@ -30,8 +31,6 @@ import { allRules } from "../src/rule-files.js";
 const PANELS_WITHOUT_DATA_HERE: Record<string, string> = {
   "DynamoDB call p99 by operation": "the local platform runs on SQLite",
   "DynamoDB throttles and SDK retries": "the local platform runs on SQLite",
-  "Migration steps served": "no migration runs in this test",
-  "Migration steps by cell": "no migration runs in this test",
   "Rollout status": "no rollout runs (the controller's status gauges are all 0)",
   "Steps by phase": "no rollout runs",
   "Rollout events": "no rollout runs",
@@ -184,6 +183,12 @@ describe("a real Prometheus scraping the local platform", () => {
       expect(history.status).toBe(200);
       await new Promise((r) => setTimeout(r, 250));
     }
+    // A user migration as an operator runs it (carol: cell-1 → cell-2), for the migration panels.
+    const moved = await runCellctl(["users", "migrate", "carol", "--to", "cell-2", "--yes"], {
+      PLACEMENT_SQLITE_PATH: platform.placementPath,
+      CELLCTL_OPERATOR: "prometheus-test",
+    });
+    expect(moved.code, moved.stdout + moved.stderr).toBe(0);
     // Several scrapes after the traffic, so that every rate window holds it.
     await new Promise((r) => setTimeout(r, 4000));
 
