@@ -1,9 +1,12 @@
 import type { LocalPlatform } from "@cellwallet/control-plane/local";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCellctl } from "../../test-support/cellctl.js";
+import { type OtlpReceiver, startOtlpReceiver } from "../../test-support/otlp-receiver.js";
 import { startTestPlatform } from "./platform.js";
 import {
   BankWorkload,
   cellctl,
+  cellctlEnv,
   FAULTY_CELL_ENTRY,
   reportedVersions,
   rolloutStatus,
@@ -22,8 +25,10 @@ import {
 describe("rollout of a faulty version (local driver)", () => {
   let platform: LocalPlatform;
   let bank: BankWorkload;
+  let receiver: OtlpReceiver;
 
   beforeAll(async () => {
+    receiver = await startOtlpReceiver();
     platform = await startTestPlatform();
     bank = new BankWorkload(
       platform,
@@ -35,6 +40,7 @@ describe("rollout of a faulty version (local driver)", () => {
   afterAll(async () => {
     await bank?.stop();
     await platform?.stop();
+    receiver?.server.close();
   });
 
   it("rolls the faulty step back automatically, aborts, and the clients lose nothing", async () => {
@@ -49,7 +55,11 @@ describe("rollout of a faulty version (local driver)", () => {
     });
     bank.start(9);
     await new Promise((r) => setTimeout(r, 500));
-    const run = await cellctl(platform, ["rollout", "start", "--plan", plan, "--yes", "--json"]);
+    // Traced (OTLP to a loopback receiver), as docs/observability.md shows for cellctl.
+    const run = await runCellctl(["rollout", "start", "--plan", plan, "--yes", "--json"], {
+      ...cellctlEnv(platform),
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    });
     await new Promise((r) => setTimeout(r, 500));
     await bank.stop();
 
@@ -85,6 +95,20 @@ describe("rollout of a faulty version (local driver)", () => {
     // The faulty build did fail requests, and the clients retried them.
     expect(bank.retriesAfter5xx).toBeGreaterThan(0);
     await bank.verify();
+
+    // One trace, flushed before cellctl exited: the rollout, and under it its step's deploy, wait for ready,
+    // bake and rollback, each naming the step's cell and AZ.
+    const root = receiver.spans.find((x) => x.name === "rollout");
+    expect(root?.resource["service.name"]).toBe("cellctl");
+    expect(root?.attributes["cellwallet.rollout_id"]).toBe(final.rolloutId);
+    const steps = receiver.spans.filter((x) => x.traceId === root?.traceId && x.name !== "rollout");
+    expect(new Set(steps.map((x) => x.name))).toEqual(
+      new Set(["rollout deploy", "rollout wait-ready", "rollout bake", "rollout rollback"]),
+    );
+    for (const x of steps) {
+      expect([x.attributes["cell.id"], x.attributes.az], x.name).toEqual(["cell-1", "az-1"]);
+      expect(x.name === "rollout rollback" || x.parentSpanId === root?.spanId, x.name).toBe(true);
+    }
 
     // The rollout is over: a new one may start, and status shows this one with its alarm event.
     const status = await rolloutStatus(platform, final.rolloutId);

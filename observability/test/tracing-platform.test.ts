@@ -1,31 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { gunzipSync } from "node:zlib";
 import type { LocalPlatform } from "@cellwallet/control-plane/local";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { startTestPlatform, TEST_PLATFORM_ENV } from "../../e2e/test/platform.js";
 import { startCellProcess } from "../../test-support/cell-process.js";
 import { runCellctl } from "../../test-support/cellctl.js";
 import { http } from "../../test-support/http.js";
+import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver, toMap } from "../../test-support/otlp-receiver.js";
 import { openTestStore } from "../../test-support/stores.js";
 import { token } from "../../test-support/tokens.js";
-
-interface ReceivedSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId: string;
-  name: string;
-  attributes: Record<string, string>;
-  resource: Record<string, string>;
-  events?: { name: string; attributes?: KeyValue[] }[];
-}
-
-type KeyValue = { key: string; value: { stringValue?: string; intValue?: string | number; boolValue?: boolean } };
-const toMap = (kvs: KeyValue[] | undefined) =>
-  Object.fromEntries(
-    (kvs ?? []).map((kv) => [kv.key, String(kv.value.stringValue ?? kv.value.intValue ?? kv.value.boolValue ?? "")]),
-  );
 
 /** A log line as JSON; undefined for anything else (a line still being written, a non-JSON message). */
 function jsonLine(line: string): Record<string, unknown> | undefined {
@@ -36,48 +18,12 @@ function jsonLine(line: string): Record<string, unknown> | undefined {
   }
 }
 
-/**
- * A real OTLP/HTTP receiver on loopback: decodes what the processes' exporters POST to /v1/traces (the JSON
- * encoding of OTLP, `http/json`, which @opentelemetry/exporter-trace-otlp-http sends).
- */
-function startReceiver(): Promise<{ server: Server; url: string; spans: ReceivedSpan[]; requests: string[] }> {
-  const spans: ReceivedSpan[] = [];
-  const requests: string[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (d: Buffer) => chunks.push(d));
-    req.on("end", () => {
-      requests.push(`${req.method} ${req.url} ${req.headers["content-type"]}`);
-      let body = Buffer.concat(chunks);
-      if (req.headers["content-encoding"] === "gzip") body = gunzipSync(body);
-      const doc = JSON.parse(body.toString("utf8")) as {
-        resourceSpans: {
-          resource?: { attributes?: KeyValue[] };
-          scopeSpans: { spans: (Omit<ReceivedSpan, "attributes" | "resource"> & { attributes?: KeyValue[] })[] }[];
-        }[];
-      };
-      for (const rs of doc.resourceSpans) {
-        const resource = toMap(rs.resource?.attributes);
-        for (const ss of rs.scopeSpans)
-          for (const s of ss.spans) spans.push({ ...s, attributes: toMap(s.attributes), resource });
-      }
-      res.writeHead(200, { "content-type": "application/json" }).end("{}");
-    });
-  });
-  return new Promise((resolve) =>
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo;
-      resolve({ server, url: `http://127.0.0.1:${port}`, spans, requests });
-    }),
-  );
-}
-
 describe("tracing across cells (OpenTelemetry, OTLP/HTTP to a loopback receiver)", () => {
   let platform: LocalPlatform;
-  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let receiver: OtlpReceiver;
 
   beforeAll(async () => {
-    receiver = await startReceiver();
+    receiver = await startOtlpReceiver();
     platform = await startTestPlatform({
       env: {
         ...TEST_PLATFORM_ENV,
