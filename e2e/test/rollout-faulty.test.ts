@@ -1,6 +1,7 @@
 import type { LocalPlatform } from "@cellwallet/control-plane/local";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCellctl } from "../../test-support/cellctl.js";
+import { freePort } from "../../test-support/moto-server.js";
 import { type OtlpReceiver, startOtlpReceiver } from "../../test-support/otlp-receiver.js";
 import { startTestPlatform } from "./platform.js";
 import {
@@ -55,15 +56,37 @@ describe("rollout of a faulty version (local driver)", () => {
     });
     bank.start(9);
     await new Promise((r) => setTimeout(r, 500));
-    // Traced (OTLP to a loopback receiver), as docs/observability.md shows for cellctl.
-    const run = await runCellctl(["rollout", "start", "--plan", plan, "--yes", "--json"], {
-      ...cellctlEnv(platform),
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    // Traced (OTLP to a loopback receiver), as docs/observability.md shows for cellctl, and with the controller's
+    // metrics, read until they show the rollback (served for ROLLOUT_METRICS_LINGER_MS after the rollout ends).
+    const metricsPort = await freePort();
+    const running = runCellctl(
+      ["rollout", "start", "--plan", plan, "--yes", "--json", "--metrics-port", `${metricsPort}`],
+      {
+        ...cellctlEnv(platform),
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        ROLLOUT_METRICS_LINGER_MS: "5000",
+      },
+    );
+    let exited = false;
+    void running.then(() => {
+      exited = true;
     });
+    let scraped = "";
+    while (!exited && !/^cellwallet_rollout_status\{status="rolled-back"\} 1$/m.test(scraped)) {
+      scraped = await fetch(`http://127.0.0.1:${metricsPort}/metrics`)
+        .then((r) => r.text())
+        .catch(() => scraped);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const run = await running;
     await new Promise((r) => setTimeout(r, 500));
     await bank.stop();
 
     expect(run.code, run.stderr).toBe(1);
+    // What RolloutRolledBack reads was there to scrape after the rollback.
+    expect(scraped).toMatch(/^cellwallet_rollout_status\{status="rolled-back"\} 1$/m);
+    expect(scraped).toMatch(/^cellwallet_rollout_events_total\{type="rollout.rolled-back"\} 1$/m);
+    expect(run.stderr).toContain(`rollout rolled-back: serving its final metrics on :${metricsPort} for 5s`);
     expect(run.stdout, run.stderr).not.toBe("");
     const final = JSON.parse(run.stdout);
     expect(final.status).toBe("rolled-back");
