@@ -81,6 +81,16 @@ describe("cellctl rollout / versions / cells create (processes)", () => {
     expect([local.code, local.stderr]).toEqual([2, expect.stringContaining("no local platform")]);
     const dry = await cellctl(["rollout", "start", "--version", "v2", "--dry-run", "--yes"]);
     expect([dry.code, dry.stderr]).toEqual([2, expect.stringContaining("cellctl rollout plan")]);
+    // The controller's observability flags, refused before anything starts (a typo must not drop the canary alarm).
+    for (const verb of [["start", "--version", "v2", "--yes"], ["resume"]]) {
+      const canary = await cellctl(["rollout", ...verb, "--canary-metrics", "127.0.0.1:9465"]);
+      expect([canary.code, canary.stderr.trim()]).toEqual([
+        2,
+        "cellctl: --canary-metrics 127.0.0.1:9465 is not an http(s) URL (a running cellctl canary's, e.g. http://127.0.0.1:9465)",
+      ]);
+      const port = await cellctl(["rollout", ...verb, "--metrics-port", "abc"]);
+      expect([port.code, port.stderr.trim()]).toEqual([2, "cellctl: --metrics-port must be a port number"]);
+    }
     const versions = await cellctl(["versions", "list"]);
     expect([versions.code, versions.stderr]).toEqual([2, expect.stringContaining("no local platform")]);
   });

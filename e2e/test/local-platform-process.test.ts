@@ -62,6 +62,8 @@ describe("the local platform as a process", () => {
     expect(banner).toContain("2 cells x 3 AZs");
     expect(banner).toContain(`http://localhost:${base}/api/v1`);
     expect(banner).toContain("npx cellctl token --sub alice");
+    // What to open next (issue #13: "after npm start there is nothing to open").
+    expect(banner).toContain("npm run observe");
     const created = await http(api, "POST", "/api/v1/wallets", { token: alice, body: { userId: "alice" } });
     expect(created.status).toBe(201);
     const walletId = created.body.walletId as string;

@@ -1,9 +1,13 @@
 import type { LocalPlatform } from "@cellwallet/control-plane/local";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCellctl } from "../../test-support/cellctl.js";
+import { freePort } from "../../test-support/moto-server.js";
+import { type OtlpReceiver, startOtlpReceiver } from "../../test-support/otlp-receiver.js";
 import { startTestPlatform } from "./platform.js";
 import {
   BankWorkload,
   cellctl,
+  cellctlEnv,
   FAULTY_CELL_ENTRY,
   reportedVersions,
   rolloutStatus,
@@ -22,8 +26,10 @@ import {
 describe("rollout of a faulty version (local driver)", () => {
   let platform: LocalPlatform;
   let bank: BankWorkload;
+  let receiver: OtlpReceiver;
 
   beforeAll(async () => {
+    receiver = await startOtlpReceiver();
     platform = await startTestPlatform();
     bank = new BankWorkload(
       platform,
@@ -35,6 +41,7 @@ describe("rollout of a faulty version (local driver)", () => {
   afterAll(async () => {
     await bank?.stop();
     await platform?.stop();
+    receiver?.server.close();
   });
 
   it("rolls the faulty step back automatically, aborts, and the clients lose nothing", async () => {
@@ -49,11 +56,37 @@ describe("rollout of a faulty version (local driver)", () => {
     });
     bank.start(9);
     await new Promise((r) => setTimeout(r, 500));
-    const run = await cellctl(platform, ["rollout", "start", "--plan", plan, "--yes", "--json"]);
+    // Traced (OTLP to a loopback receiver), as docs/observability.md shows for cellctl, and with the controller's
+    // metrics, read until they show the rollback (served for ROLLOUT_METRICS_LINGER_MS after the rollout ends).
+    const metricsPort = await freePort();
+    const running = runCellctl(
+      ["rollout", "start", "--plan", plan, "--yes", "--json", "--metrics-port", `${metricsPort}`],
+      {
+        ...cellctlEnv(platform),
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        ROLLOUT_METRICS_LINGER_MS: "5000",
+      },
+    );
+    let exited = false;
+    void running.then(() => {
+      exited = true;
+    });
+    let scraped = "";
+    while (!exited && !/^cellwallet_rollout_status\{status="rolled-back"\} 1$/m.test(scraped)) {
+      scraped = await fetch(`http://127.0.0.1:${metricsPort}/metrics`)
+        .then((r) => r.text())
+        .catch(() => scraped);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const run = await running;
     await new Promise((r) => setTimeout(r, 500));
     await bank.stop();
 
     expect(run.code, run.stderr).toBe(1);
+    // What RolloutRolledBack reads was there to scrape after the rollback.
+    expect(scraped).toMatch(/^cellwallet_rollout_status\{status="rolled-back"\} 1$/m);
+    expect(scraped).toMatch(/^cellwallet_rollout_events_total\{type="rollout.rolled-back"\} 1$/m);
+    expect(run.stderr).toContain(`rollout rolled-back: serving its final metrics on :${metricsPort} for 5s`);
     expect(run.stdout, run.stderr).not.toBe("");
     const final = JSON.parse(run.stdout);
     expect(final.status).toBe("rolled-back");
@@ -85,6 +118,20 @@ describe("rollout of a faulty version (local driver)", () => {
     // The faulty build did fail requests, and the clients retried them.
     expect(bank.retriesAfter5xx).toBeGreaterThan(0);
     await bank.verify();
+
+    // One trace, flushed before cellctl exited: the rollout, and under it its step's deploy, wait for ready,
+    // bake and rollback, each naming the step's cell and AZ.
+    const root = receiver.spans.find((x) => x.name === "rollout");
+    expect(root?.resource["service.name"]).toBe("cellctl");
+    expect(root?.attributes["cellwallet.rollout_id"]).toBe(final.rolloutId);
+    const steps = receiver.spans.filter((x) => x.traceId === root?.traceId && x.name !== "rollout");
+    expect(new Set(steps.map((x) => x.name))).toEqual(
+      new Set(["rollout deploy", "rollout wait-ready", "rollout bake", "rollout rollback"]),
+    );
+    for (const x of steps) {
+      expect([x.attributes["cell.id"], x.attributes.az], x.name).toEqual(["cell-1", "az-1"]);
+      expect(x.name === "rollout rollback" || x.parentSpanId === root?.spanId, x.name).toBe(true);
+    }
 
     // The rollout is over: a new one may start, and status shows this one with its alarm event.
     const status = await rolloutStatus(platform, final.rolloutId);

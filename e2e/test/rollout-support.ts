@@ -16,7 +16,13 @@ const CELLCTL = join(ROOT, "control-plane/bin/cellctl.js");
 
 /** The environment cellctl runs with against a test platform (short controller lease). */
 export function cellctlEnv(platform: LocalPlatform): Record<string, string> {
-  return { WALLET_DATA_DIR: platform.options.dataDir, CELLCTL_OPERATOR: "ci", ROLLOUT_LEASE_MS: "1500" };
+  return {
+    WALLET_DATA_DIR: platform.options.dataDir,
+    CELLCTL_OPERATOR: "ci",
+    ROLLOUT_LEASE_MS: "1500",
+    // A controller with --metrics-port serves its final metrics this long after the rollout ends (default 30 s).
+    ROLLOUT_METRICS_LINGER_MS: "1000",
+  };
 }
 
 export function cellctl(platform: LocalPlatform, args: string[]) {

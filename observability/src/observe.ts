@@ -19,7 +19,7 @@ import { cellTargets, startPrometheus, writePrometheusConfig, writeTargets } fro
 const env = process.env;
 const int = (name: string, fallback: number) => {
   const value = Number(env[name] ?? fallback);
-  if (!Number.isInteger(value) || value < 0 || value > 65535) {
+  if (!Number.isInteger(value) || value < 1 || value > 65535) {
     console.error(`observe: ${name} must be a port number`);
     process.exit(2);
   }
@@ -73,7 +73,14 @@ async function main(): Promise<void> {
   const store = openPlacementStore(placementStore);
   await refreshCellTargets(store);
   const timer = setInterval(() => void refreshCellTargets(store), 10_000);
-  const prometheus = await startPrometheus(dir, prometheusPort, "inherit");
+  let prometheus: Awaited<ReturnType<typeof startPrometheus>>;
+  try {
+    prometheus = await startPrometheus(dir, prometheusPort, "inherit");
+  } catch (error) {
+    clearInterval(timer);
+    await store.close();
+    throw new Error(`Prometheus did not start (PROMETHEUS_PORT=${prometheusPort}): ${(error as Error).message}`);
+  }
   console.log(`
 Prometheus is running: http://localhost:${prometheusPort}   (API: /api/v1/targets, /api/v1/alerts, /api/v1/rules)
   Data and configuration: ${dir}

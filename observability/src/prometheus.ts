@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import type { CellRecord } from "@cellwallet/placement";
 import { stringify } from "yaml";
@@ -69,7 +70,22 @@ export interface RunningPrometheus {
 }
 
 /** Starts Prometheus on 127.0.0.1:`port` with the configuration in `dir` and waits until it is ready. */
+/**
+ * Refuses a port something already listens on: that process's answer to /-/ready would otherwise pass for a
+ * Prometheus that failed to bind (a second `npm run observe`, or a system Prometheus on 9090).
+ */
+function ensurePortFree(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", (error: NodeJS.ErrnoException) =>
+      reject(new Error(error.code === "EADDRINUSE" ? `port ${port} is already in use` : error.message)),
+    );
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve()));
+  });
+}
+
 export async function startPrometheus(dir: string, port: number, output: "ignore" | "inherit" = "ignore") {
+  await ensurePortFree(port);
   const configFile = join(dir, "prometheus.yml");
   const child = spawn(
     PROMETHEUS_BIN,
@@ -91,7 +107,7 @@ export async function startPrometheus(dir: string, port: number, output: "ignore
   for (;;) {
     if (child.exitCode !== null) throw new Error(`prometheus exited with ${child.exitCode}: ${stderr.trim()}`);
     try {
-      if ((await fetch(`${url}/-/ready`)).status === 200) break;
+      if ((await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(2000) })).status === 200) break;
     } catch {
       // not listening yet
     }

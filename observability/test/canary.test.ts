@@ -1,3 +1,6 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { LocalPlatform } from "@cellwallet/control-plane/local";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestPlatform } from "../../e2e/test/platform.js";
@@ -82,6 +85,15 @@ describe("cellctl canary run (a process against the local platform)", () => {
     expect(unknown.stderr).toContain("unknown cell cell-9");
     const interval = await run("--all", "--interval", "soon");
     expect(interval.code).toBe(2);
+    // A registry with no cell (a wrong WALLET_DATA_DIR or PLACEMENT_SQLITE_PATH): not "all passed".
+    const emptyRegistry = join(mkdtempSync(join(tmpdir(), "cellwallet-canary-")), "placement.sqlite");
+    const none = await runCellctl(["canary", "run", "--all", "--once"], {
+      ...env,
+      PLACEMENT_SQLITE_PATH: emptyRegistry,
+    });
+    expect(none.code).toBe(2);
+    expect(none.stderr.trim().split("\n")).toHaveLength(1);
+    expect(none.stderr).toContain("no cell to test");
     // A router that does not answer: every journey fails at its first step.
     const down = await runCellctl(["canary", "run", "--all", "--once", "--router", "http://127.0.0.1:9"], env);
     expect(down.code).toBe(1);

@@ -3,11 +3,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { LocalPlatform } from "@cellwallet/control-plane/local";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { RolloutMetrics } from "../../control-plane/src/rollout/rollout-metrics.js";
 import { startTestPlatform } from "../../e2e/test/platform.js";
+import { type CellProcess, startCellProcess } from "../../test-support/cell-process.js";
+import { runCellctl } from "../../test-support/cellctl.js";
 import { http } from "../../test-support/http.js";
 import { freePort } from "../../test-support/moto-server.js";
+import { openTestStore } from "../../test-support/stores.js";
 import { token } from "../../test-support/tokens.js";
 import { allDashboards } from "../src/dashboards/index.js";
 import { familyOf, metricNames, panelQueries, substituteVariables } from "../src/panel-queries.js";
@@ -24,14 +27,10 @@ import {
 import { allRules } from "../src/rule-files.js";
 
 /**
- * Panels that cannot have data on a healthy local platform on the embedded store, each with why. Their metrics
- * must still exist on a running component's /metrics (checked below).
+ * Panels that cannot have data in this test, each with why. Their metrics must still exist on a running
+ * component's /metrics (checked below).
  */
 const PANELS_WITHOUT_DATA_HERE: Record<string, string> = {
-  "DynamoDB call p99 by operation": "the local platform runs on SQLite",
-  "DynamoDB throttles and SDK retries": "the local platform runs on SQLite",
-  "Migration steps served": "no migration runs in this test",
-  "Migration steps by cell": "no migration runs in this test",
   "Rollout status": "no rollout runs (the controller's status gauges are all 0)",
   "Steps by phase": "no rollout runs",
   "Rollout events": "no rollout runs",
@@ -65,6 +64,7 @@ describe("a real Prometheus scraping the local platform", () => {
   let dir: string;
   let canary: ChildProcess | undefined;
   let canaryUrl = "";
+  let dynamoCell: CellProcess | undefined;
 
   beforeAll(async () => {
     // Probes time out after min(interval, 1 s): 1 s keeps a loaded CI machine's slow /ready from reading as a
@@ -86,7 +86,12 @@ describe("a real Prometheus scraping the local platform", () => {
     // A measured capacity far above this test's load: the capacity panel has data, the headroom alert stays silent.
     for (const cellId of ["cell-1", "cell-2"]) await placement.setCellMaxOpsPerSecond(cellId, 100_000);
     const cells = await placement.listCells();
-    writeTargets(join(dir, "targets"), "cellwallet-cell", cellTargets(cells));
+    // The local platform runs on the embedded store: a cell on DynamoDB (moto) beside it, scraped as a cell too,
+    // gives the DynamoDB panels their data.
+    const dynamo = await openTestStore("dynamodb", inject("motoEndpoint"));
+    await dynamo.store.close();
+    dynamoCell = await startCellProcess(dynamo.env);
+    writeTargets(join(dir, "targets"), "cellwallet-cell", [...cellTargets(cells), new URL(dynamoCell.url).host]);
     writeTargets(
       join(dir, "targets"),
       "cellwallet-router",
@@ -122,6 +127,7 @@ describe("a real Prometheus scraping the local platform", () => {
     canary?.kill("SIGTERM");
     await prometheus?.stop();
     await platform?.stop();
+    await dynamoCell?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -131,12 +137,13 @@ describe("a real Prometheus scraping the local platform", () => {
       async () => {
         const r = await instantQuery(prometheus.url, "sum by (job) (up)");
         const byJob = Object.fromEntries(r.map((s) => [s.metric.job, Number(s.value[1])]));
-        const all = byJob["cellwallet-cell"] === 6 && byJob["cellwallet-router"] === 3;
+        const all = byJob["cellwallet-cell"] === 7 && byJob["cellwallet-router"] === 3;
         return all && byJob["cellwallet-canary"] === 1 ? byJob : undefined;
       },
       30_000,
     );
-    expect(up).toEqual({ "cellwallet-cell": 6, "cellwallet-router": 3, "cellwallet-canary": 1 });
+    // 2 cells x 3 AZs, and the DynamoDB cell.
+    expect(up).toEqual({ "cellwallet-cell": 7, "cellwallet-router": 3, "cellwallet-canary": 1 });
   });
 
   it("has data for every dashboard panel once traffic flows, and no alert pending or firing", async () => {
@@ -184,6 +191,21 @@ describe("a real Prometheus scraping the local platform", () => {
       expect(history.status).toBe(200);
       await new Promise((r) => setTimeout(r, 250));
     }
+    // The DynamoDB cell, directly: a wallet and a deposit.
+    const dora = await token("dora");
+    const cell = dynamoCell?.url ?? "";
+    const doraWallet = await http(cell, "POST", "/api/v1/wallets", { token: dora, body: { userId: "dora" } });
+    expect(doraWallet.status).toBe(201);
+    const doraDeposit = { token: dora, body: { amount: "1.00" } };
+    expect((await http(cell, "POST", `/api/v1/wallets/${doraWallet.body.walletId}/deposit`, doraDeposit)).status).toBe(
+      201,
+    );
+    // A user migration as an operator runs it (carol: cell-1 → cell-2), for the migration panels.
+    const moved = await runCellctl(["users", "migrate", "carol", "--to", "cell-2", "--yes"], {
+      PLACEMENT_SQLITE_PATH: platform.placementPath,
+      CELLCTL_OPERATOR: "prometheus-test",
+    });
+    expect(moved.code, moved.stdout + moved.stderr).toBe(0);
     // Several scrapes after the traffic, so that every rate window holds it.
     await new Promise((r) => setTimeout(r, 4000));
 

@@ -1,78 +1,37 @@
 import { randomBytes } from "node:crypto";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { gunzipSync } from "node:zlib";
 import type { LocalPlatform } from "@cellwallet/control-plane/local";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { startTestPlatform, TEST_PLATFORM_ENV } from "../../e2e/test/platform.js";
 import { startCellProcess } from "../../test-support/cell-process.js";
 import { runCellctl } from "../../test-support/cellctl.js";
 import { http } from "../../test-support/http.js";
+import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver, toMap } from "../../test-support/otlp-receiver.js";
 import { openTestStore } from "../../test-support/stores.js";
 import { token } from "../../test-support/tokens.js";
 
-interface ReceivedSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId: string;
-  name: string;
-  attributes: Record<string, string>;
-  resource: Record<string, string>;
-}
-
-type KeyValue = { key: string; value: { stringValue?: string; intValue?: string | number; boolValue?: boolean } };
-const toMap = (kvs: KeyValue[] | undefined) =>
-  Object.fromEntries(
-    (kvs ?? []).map((kv) => [kv.key, String(kv.value.stringValue ?? kv.value.intValue ?? kv.value.boolValue ?? "")]),
-  );
-
-/**
- * A real OTLP/HTTP receiver on loopback: decodes what the processes' exporters POST to /v1/traces (the JSON
- * encoding of OTLP, `http/json`, which @opentelemetry/exporter-trace-otlp-http sends).
- */
-function startReceiver(): Promise<{ server: Server; url: string; spans: ReceivedSpan[]; requests: string[] }> {
-  const spans: ReceivedSpan[] = [];
-  const requests: string[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (d: Buffer) => chunks.push(d));
-    req.on("end", () => {
-      requests.push(`${req.method} ${req.url} ${req.headers["content-type"]}`);
-      let body = Buffer.concat(chunks);
-      if (req.headers["content-encoding"] === "gzip") body = gunzipSync(body);
-      const doc = JSON.parse(body.toString("utf8")) as {
-        resourceSpans: {
-          resource?: { attributes?: KeyValue[] };
-          scopeSpans: { spans: (Omit<ReceivedSpan, "attributes" | "resource"> & { attributes?: KeyValue[] })[] }[];
-        }[];
-      };
-      for (const rs of doc.resourceSpans) {
-        const resource = toMap(rs.resource?.attributes);
-        for (const ss of rs.scopeSpans)
-          for (const s of ss.spans) spans.push({ ...s, attributes: toMap(s.attributes), resource });
-      }
-      res.writeHead(200, { "content-type": "application/json" }).end("{}");
-    });
-  });
-  return new Promise((resolve) =>
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo;
-      resolve({ server, url: `http://127.0.0.1:${port}`, spans, requests });
-    }),
-  );
+/** A log line as JSON; undefined for anything else (a line still being written, a non-JSON message). */
+function jsonLine(line: string): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
 }
 
 describe("tracing across cells (OpenTelemetry, OTLP/HTTP to a loopback receiver)", () => {
   let platform: LocalPlatform;
-  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let receiver: OtlpReceiver;
 
   beforeAll(async () => {
-    receiver = await startReceiver();
+    receiver = await startOtlpReceiver();
     platform = await startTestPlatform({
       env: {
         ...TEST_PLATFORM_ENV,
         OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
         OTEL_BSP_SCHEDULE_DELAY: "100",
+        // Routers keep "this wallet never moved" for the whole file: after a migration they still send the
+        // wallet's requests to its old cell first, which is what makes the relocation re-forward below happen.
+        ROUTER_PLACEMENT_TTL_MS: "600000",
       },
     });
     const placement = platform.openPlacementStore();
@@ -165,6 +124,7 @@ describe("tracing across cells (OpenTelemetry, OTLP/HTTP to a loopback receiver)
     await store.close();
     const cell = await startCellProcess({
       ...env,
+      LOG_LEVEL: "info",
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       OTEL_BSP_SCHEDULE_DELAY: "100",
     });
@@ -195,9 +155,66 @@ describe("tracing across cells (OpenTelemetry, OTLP/HTTP to a loopback receiver)
       // Under the request's span (directly, or through the cell's own spans).
       const ids = new Set(trace.map((s) => s.spanId));
       expect(ids.has(write?.parentSpanId ?? "")).toBe(true);
+      // The request's log line names the cell's own span (not the caller's), so logs and traces meet.
+      const requestLog = () =>
+        cell
+          .output()
+          .split("\n")
+          .map(jsonLine) // whole JSON lines (the last may still be arriving)
+          .find((l) => l?.msg === "request" && l.trace_id === traceId);
+      const logDeadline = Date.now() + 10_000;
+      while (!requestLog() && Date.now() < logDeadline) await new Promise((r) => setTimeout(r, 100));
+      expect(requestLog()?.span_id).toBe(server?.spanId);
     } finally {
       await cell.stop();
     }
+  }, 60_000);
+
+  it("a request re-forwarded after the old cell answers Wallet-Location stays one trace (relocation re-forward)", async () => {
+    const placement = platform.openPlacementStore();
+    await placement.setOverride("erin", "cell-2");
+    await placement.close();
+    const api = platform.routerUrl("az-3");
+    const erin = await token("erin");
+    const created = await http(api, "POST", "/api/v1/wallets", { token: erin, body: { userId: "erin" } });
+    expect(created.status).toBe(201);
+    const path = `/api/v1/wallets/${created.body.walletId}`;
+    // This router now caches that the wallet never moved.
+    expect((await http(api, "GET", path, { token: erin })).status).toBe(200);
+    const moved = await runCellctl(["users", "migrate", "erin", "--to", "cell-1", "--yes"], {
+      PLACEMENT_SQLITE_PATH: platform.placementPath,
+      CELLCTL_OPERATOR: "tracing-test",
+    });
+    expect(moved.code, moved.stderr).toBe(0);
+
+    const traceId = randomBytes(16).toString("hex");
+    const clientSpan = randomBytes(8).toString("hex");
+    const read = await http(api, "GET", path, {
+      token: erin,
+      headers: { traceparent: `00-${traceId}-${clientSpan}-01` },
+    });
+    expect(read.status).toBe(200);
+    expect(read.body.balance).toBe("0.00");
+
+    const cellSpan = (spans: ReceivedSpan[], cell: string) =>
+      spans.find((s) => s.resource["cell.id"] === cell && s.name.startsWith("cell GET"));
+    const deadline = Date.now() + 20_000;
+    let trace: ReceivedSpan[] = [];
+    while (Date.now() < deadline) {
+      trace = receiver.spans.filter((s) => s.traceId === traceId);
+      if (cellSpan(trace, "cell-1") && cellSpan(trace, "cell-2") && trace.some((s) => !s.resource["cell.id"])) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    // One router span continuing the client's, with the re-forward as an event; the old cell (which answered
+    // 503 + Wallet-Location) and the new one (which answered 200) both under it.
+    const routerSpans = trace.filter((s) => s.resource["service.name"] === "cell-router");
+    expect(routerSpans).toHaveLength(1);
+    const router = routerSpans[0];
+    expect(router?.parentSpanId).toBe(clientSpan);
+    const event = router?.events?.find((e) => e.name === "relocation re-forward");
+    expect(toMap(event?.attributes)).toEqual({ "cellwallet.from_cell": "cell-2", "cellwallet.to_cell": "cell-1" });
+    expect(cellSpan(trace, "cell-2")?.parentSpanId).toBe(router?.spanId);
+    expect(cellSpan(trace, "cell-1")?.parentSpanId).toBe(router?.spanId);
   }, 60_000);
 
   it("a user migration by cellctl is one trace: a span per step, the cells' spans under them", async () => {

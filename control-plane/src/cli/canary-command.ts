@@ -99,7 +99,7 @@ the first, a transfer of 0.01 to the second, the first's history (the deposit is
 and its chain's audit. Canary money never leaves the two canary wallets, so reconciliation stays exact.
 
 Exit status: 0 every journey passed (--once) or stopped by Ctrl-C/SIGTERM, 1 a journey failed (--once),
-2 usage or an unknown cell.
+2 usage, an unknown cell, or no cell to test in the registry.
 
 Examples:
   $ cellctl canary run --all --once
@@ -129,6 +129,13 @@ Examples:
         const chosen = options.all ? registry : registry.filter((c) => options.cell?.includes(c.cellId));
         const unknown = (options.cell ?? []).filter((id) => !registry.some((c) => c.cellId === id));
         if (unknown.length > 0) command.error(`cellctl: unknown cell ${unknown.join(", ")}`, { exitCode: EXIT_USAGE });
+        // A wrong WALLET_DATA_DIR or PLACEMENT_* opens an empty registry: zero journeys must not read as "all passed".
+        if (chosen.length === 0) {
+          command.error(
+            "cellctl: no cell to test: the placement registry has no active, cordoned or draining cell (check WALLET_DATA_DIR or PLACEMENT_*)",
+            { exitCode: EXIT_USAGE },
+          );
+        }
         return { cells: chosen, problems: await pinCanaries(env, store, chosen) };
       });
       for (const p of problems) console.error(`cellctl: ${p}`);

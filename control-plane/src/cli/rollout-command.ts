@@ -5,6 +5,7 @@ import { confirmOrExit } from "./operator-prompt.js";
 import { printJson } from "./output.js";
 import { drive, withRollouts } from "./rollout-drive.js";
 import {
+  checkControllerFlags,
   type DriverFlags,
   driverConfigOf,
   openDriver,
@@ -94,6 +95,7 @@ Examples:
         // A dry-run deploy changes nothing, so no step could ever get ready on the new version and bake.
         if (flags.dryRun)
           usage(command, "start does not dry-run: `cellctl rollout plan` prints every change it would make");
+        checkControllerFlags(command, flags);
         const config = driverConfigOf(flags, command);
         const { plan, steps } = await resolvePlan(env, flags, command);
         if (!flags.json) process.stdout.write(`${planSummary(plan, String(config.driver), steps.length)}\n`);

@@ -1,3 +1,5 @@
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { hostname } from "node:os";
 import type { Command } from "commander";
 import { canaryFailureProbe } from "../canary/canary-alarm.js";
@@ -18,6 +20,31 @@ export async function withRollouts<T>(env: NodeJS.ProcessEnv, use: (store: Rollo
   } finally {
     await store.close();
   }
+}
+
+/**
+ * Keeps serving the final metrics for ROLLOUT_METRICS_LINGER_MS (30 s) after the rollout stopped, so that
+ * Prometheus scrapes how it ended: closed at once, a rollback lived on /metrics for milliseconds and the
+ * RolloutRolledBack alert could not fire. Ctrl-C or SIGTERM ends the wait.
+ */
+async function lingerForScrape(env: NodeJS.ProcessEnv, server: Server, status: string): Promise<void> {
+  const ms = Number(env.ROLLOUT_METRICS_LINGER_MS ?? 30_000);
+  if (!(ms > 0)) return;
+  const { port } = server.address() as AddressInfo;
+  process.stderr.write(
+    `rollout ${status}: serving its final metrics on :${port} for ${Math.round(ms / 1000)}s so that Prometheus scrapes the outcome (Ctrl-C ends this)\n`,
+  );
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      process.off("SIGINT", done);
+      process.off("SIGTERM", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    process.once("SIGINT", done);
+    process.once("SIGTERM", done);
+  });
 }
 
 /** Opens what a controller needs (stores, driver, metrics), drives the rollout and prints where it stopped. */
@@ -45,6 +72,7 @@ export async function drive(
   const lease = leaseMs(env);
   const owner = `${hostname()}:${process.pid}`;
   const actor = operatorName(env);
+  let ended: string | undefined;
   try {
     const outcome = await driveRollout(
       {
@@ -68,6 +96,7 @@ export async function drive(
     );
     if (outcome.kind === "refused") refuse(command, outcome.refusal);
     const r = outcome.rollout;
+    ended = r.status;
     printRollout(r, Boolean(options.json));
     if (r.status === "paused" || r.status === "waiting-gate") {
       if (!options.json) {
@@ -82,6 +111,7 @@ export async function drive(
     close();
     await placement.close();
     await store.close();
+    if (server && ended) await lingerForScrape(env, server, ended);
     server?.close();
   }
 }

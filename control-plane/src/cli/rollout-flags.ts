@@ -39,6 +39,30 @@ export function refuse(command: Command, message: string): never {
   return command.error(`cellctl: ${message}`, { exitCode: EXIT_REFUSED });
 }
 
+/**
+ * The controller's observability flags, checked before anything starts or is recorded: a mistyped
+ * --canary-metrics would otherwise read as "no canary reading" for the whole rollout, silently dropping that alarm.
+ */
+export function checkControllerFlags(command: Command, flags: { metricsPort?: number; canaryMetrics?: string }): void {
+  const port = flags.metricsPort;
+  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
+    usage(command, "--metrics-port must be a port number");
+  }
+  if (flags.canaryMetrics === undefined) return;
+  let protocol = "";
+  try {
+    protocol = new URL(flags.canaryMetrics).protocol;
+  } catch {
+    // not a URL: refused below
+  }
+  if (protocol !== "http:" && protocol !== "https:") {
+    usage(
+      command,
+      `--canary-metrics ${flags.canaryMetrics} is not an http(s) URL (a running cellctl canary's, e.g. http://127.0.0.1:9465)`,
+    );
+  }
+}
+
 /** Every cell that can take a version (not retired) and the AZs it has endpoints in. */
 export async function registryCells(env: NodeJS.ProcessEnv): Promise<CellAzs> {
   const cells = await withPlacementStore(env, (s) => s.listCells());

@@ -4,7 +4,7 @@ import { updateRollout } from "../rollout/rollout-store.js";
 import { operatorName, recordOperatorAction } from "./cli-env.js";
 import { confirmOrExit } from "./operator-prompt.js";
 import { drive, resolveId, withRollouts } from "./rollout-drive.js";
-import { leaseMs, refuse, usage } from "./rollout-flags.js";
+import { checkControllerFlags, leaseMs, refuse, usage } from "./rollout-flags.js";
 import { printRollout } from "./rollout-output.js";
 
 /** `cellctl rollout pause | abort | resume`: operators steering a rollout another process may be driving. */
@@ -111,6 +111,7 @@ Examples:
         options: { json?: boolean; metricsPort?: number; kubeconfig?: string; canaryMetrics?: string },
         command: Command,
       ) => {
+        checkControllerFlags(command, options);
         const rolloutId = await resolveId(env, id, command);
         const actor = operatorName(env);
         try {

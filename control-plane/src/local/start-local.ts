@@ -46,6 +46,8 @@ Cellwallet is running: ${options.cells} cells x ${options.azs.length} AZs on the
   Try:      curl -s -X POST localhost:${options.routerPort}/api/v1/wallets -H "Authorization: Bearer $TOKEN" \\
               -H 'Content-Type: application/json' -d '{"userId":"alice"}'
   Rollout:  npx cellctl versions add v2 --entry <build>/cell-service/dist/main.js && npx cellctl rollout start --version v2 --yes
+  Observe:  npm run observe   (Prometheus with the alert rules, in another shell with the same variables; Grafana
+            dashboards in observability/dashboards/, see docs/observability.md)
 Press Ctrl-C to stop.`);
   },
   async (error: Error) => {

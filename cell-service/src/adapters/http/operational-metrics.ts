@@ -193,8 +193,10 @@ export class OperationalMetrics {
       },
       dynamoDbCall: (operation, seconds, sdkRetries, throttled) => {
         this.dynamoDbCalls.observe({ operation }, seconds);
-        if (sdkRetries > 0) this.dynamoDbSdkRetries.inc({ operation }, sdkRetries);
-        if (throttled) this.dynamoDbThrottles.inc({ operation });
+        // Added even when 0: both series exist from an operation's first call, so rate() and the dashboard see
+        // the first retry or throttle (a series born at 1 has no increase to show).
+        this.dynamoDbSdkRetries.inc({ operation }, sdkRetries);
+        this.dynamoDbThrottles.inc({ operation }, throttled ? 1 : 0);
       },
       contentionRetry: () => this.contentionRetries.inc(),
     };
