@@ -75,6 +75,17 @@ describe("Schemathesis against the published OpenAPI document", () => {
     fuzzToken = await token(FUZZ_USER, "wallet wallet:operator wallet:auditor");
     // One after the other: the cell's free port is then chosen while the platform's ports are already bound.
     platform = await startTestPlatform({ cells: 2, azs: ["az-1"] });
+    // Through the router, transfers go both within a cell and across cells (201, or 202 while the credit runs).
+    const placement = platform.openPlacementStore();
+    for (const [user, cellId] of [
+      [FUZZ_USER, "cell-1"],
+      ["fuzz-payee-1", "cell-1"],
+      ["fuzz-payee-2", "cell-2"],
+      ["fuzz-payee-3", "cell-2"],
+    ] as const) {
+      await placement.setOverride(user, cellId);
+    }
+    await placement.close();
     cell = await startCellProcess({
       CELL_ID: "cell-fuzz",
       WALLET_STORE: "sqlite",
