@@ -71,6 +71,8 @@ interface Case {
   noWalletFor?: (f: Fixture, ghost: string) => string;
   /** Send the body as a chunked stream (no Content-Length). */
   chunked?: boolean;
+  /** The validation error's detail, when a case pins it. */
+  errorDetail?: string;
 }
 
 const bearer = (t: string) => `Bearer ${t}`;
@@ -790,6 +792,7 @@ const idempotencyKeys: Case[] = [
       body: { amount: "1.00" },
       headers: () => ({ "idempotency-key": key }),
       code: "validation-error",
+      errorDetail: "must be 1..255 printable ASCII characters",
     }) as Case,
 );
 idempotencyKeys.push({
@@ -1324,6 +1327,7 @@ describe.each(ADAPTERS)("hostile input changes nothing (%s store)", (adapter) =>
           expect(typeof res.body.detail).toBe("string");
           expect(res.body.requestId).toBe(res.headers.get("x-request-id"));
           if (c.code === "validation-error") expect(res.body.errors?.length, res.text).toBeGreaterThan(0);
+          if (c.errorDetail) expect(res.body.errors?.[0]?.detail, res.text).toBe(c.errorDetail);
           if (c.code === "method-not-allowed") expect(res.headers.get("allow")).toBeTruthy();
           touched.forEach((walletId, i) => {
             expect(after[i], `wallet ${walletId} changed`).toEqual(before[i]);

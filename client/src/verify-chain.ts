@@ -1,4 +1,4 @@
-import { type ChainVerification, ChainVerifier, minorFromFormatted } from "@cellwallet/contract";
+import { type ChainVerification, ChainVerifier, minorFromFormatted } from "@cellwallet/contract/chain";
 import type { Transaction, Wallet } from "./types.js";
 
 export interface WalletChainVerification extends ChainVerification {
@@ -9,7 +9,8 @@ export interface WalletChainVerification extends ChainVerification {
 
 /**
  * Offline verification of a wallet's chain from its public entries (any order, e.g. the API's newest-first
- * pages): the same ChainVerifier the platform's auditors use (@cellwallet/contract), fed in sequence order.
+ * pages): the same ChainVerifier the platform's auditors use, fed in sequence order. It comes from
+ * `@cellwallet/contract/chain`, which imports only node:crypto (test/runtime-dependencies.test.ts).
  * Entries after the wallet's `version` (written after the wallet was read) are left out.
  */
 export function verifyEntries(wallet: Wallet, entries: readonly Transaction[]): WalletChainVerification {

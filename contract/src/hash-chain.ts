@@ -1,10 +1,12 @@
 import { createHash } from "node:crypto";
-import canonicalize from "canonicalize";
+import { canonicalJson } from "./jcs.js";
 
 /**
  * The per-wallet hash chain, exactly as docs/conventions.md defines it. Everything a
  * verifier needs is in the public Transaction objects, so anyone who may read a
- * wallet's history can check it offline with this module alone.
+ * wallet's history can check it offline with this module alone. It imports nothing but
+ * node:crypto (the canonical JSON is ./jcs.ts): it is the `@cellwallet/contract/chain`
+ * subpath the client runs on, and the cell hashes with the very same functions.
  */
 
 export const GENESIS_HASH = "0".repeat(64);
@@ -51,19 +53,13 @@ export function sha256Hex(text: string): string {
   return createHash("sha256").update(text, "utf8").digest("hex");
 }
 
-function jcs(value: unknown): string {
-  const text = canonicalize(value);
-  if (text === undefined) throw new Error("value cannot be canonicalized");
-  return text;
-}
-
 /** Hex SHA-256 of the RFC 8785 canonical JSON of the context, absent members omitted. */
 export function contextDigest(context: AuditContext): string {
   const members: Record<string, unknown> = {};
   for (const key of ["principal", "scopes", "clientIp", "userAgent", "requestId", "idempotencyKey"] as const) {
     if (context[key] !== undefined) members[key] = context[key];
   }
-  return sha256Hex(jcs(members));
+  return sha256Hex(canonicalJson(members));
 }
 
 export type HashedFields = Omit<TransactionView, "hash">;
@@ -85,7 +81,7 @@ export function entryHash(entry: HashedFields): string {
   if (entry.reference !== undefined) members.reference = entry.reference;
   if (entry.transferId !== undefined) members.transferId = entry.transferId;
   if (entry.counterpartyWalletId !== undefined) members.counterpartyWalletId = entry.counterpartyWalletId;
-  return sha256Hex(jcs(members));
+  return sha256Hex(canonicalJson(members));
 }
 
 export interface ChainVerification {
@@ -129,15 +125,26 @@ export class ChainVerifier {
     if (entry.prevHash !== this.head) return "prevHash does not link to the previous entry";
     const { hash, ...fields } = entry;
     if (entryHash(fields) !== hash) return "hash does not match the entry's contents";
-    const amount = this.toMinor(entry.amount, entry.currency);
+    const amount = this.minor(entry.amount, entry.currency);
+    const balanceAfter = this.minor(entry.balanceAfter, entry.currency);
+    // A re-hashed entry may carry anything: an unreadable amount is an invalid entry, not a crash.
+    if (amount === undefined || balanceAfter === undefined) return "amount or balanceAfter is not an amount";
     if (amount <= 0n) return "amount is not positive";
     const delta = entry.type === "WITHDRAWAL" || entry.type === "TRANSFER_OUT" ? -amount : amount;
     const next = (this.balanceMinor ?? 0n) + delta;
     if (next < 0n) return "balance would be negative";
-    if (this.toMinor(entry.balanceAfter, entry.currency) !== next) return "balanceAfter is not the running sum";
+    if (balanceAfter !== next) return "balanceAfter is not the running sum";
     this.balanceMinor = next;
     this.head = hash;
     return undefined;
+  }
+
+  private minor(text: string, currency: string): bigint | undefined {
+    try {
+      return this.toMinor(text, currency);
+    } catch {
+      return undefined;
+    }
   }
 
   /** The running balance in minor units after the entries seen (meaningful only while valid). */
@@ -159,5 +166,5 @@ export class ChainVerifier {
 
 /** Hex SHA-256 of the RFC 8785 canonical JSON of any JSON value (for other tamper-evident logs). */
 export function canonicalSha256(value: unknown): string {
-  return sha256Hex(jcs(value));
+  return sha256Hex(canonicalJson(value));
 }

@@ -67,9 +67,5 @@ export function formatMinor(minor: bigint, currency: string): string {
   return new D(minor.toString()).dividedBy(new D(10).pow(digits)).toFixed(digits);
 }
 
-/** Reads a formatted amount ("10.50") back into minor units; the inverse of formatMinor. */
-export function minorFromFormatted(text: string, currency: string): bigint {
-  const digits = minorUnits(currency);
-  if (digits === undefined) throw new Error(`unknown currency ${currency}`);
-  return BigInt(new D(text).times(new D(10).pow(digits)).toFixed(0));
-}
+// Its inverse lives in a module without decimal.js: the hash chain's verifiers use it (@cellwallet/contract/chain).
+export { minorFromFormatted } from "./minor-units.js";

@@ -17,6 +17,13 @@ export interface FuzzOptions {
   seed: number;
   /** Stop after this many seconds (Schemathesis's own budget). */
   maxTimeSeconds?: number;
+  /** Transfers: the token user's funded wallet and other users' wallets to send to (cellwallet_hooks.py). */
+  transfers?: TransferWallets;
+}
+
+export interface TransferWallets {
+  payer: string;
+  payees: string[];
 }
 
 export interface FuzzResult {
@@ -66,7 +73,13 @@ export function runSchemathesis(options: FuzzOptions): Promise<FuzzResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(SCHEMATHESIS, args, {
       cwd: here,
-      env: { ...process.env, PYTHONPATH: here, NO_COLOR: "1" },
+      env: {
+        ...process.env,
+        PYTHONPATH: here,
+        NO_COLOR: "1",
+        CELLWALLET_FUZZ_PAYER: options.transfers?.payer ?? "",
+        CELLWALLET_FUZZ_PAYEES: options.transfers?.payees.join(",") ?? "",
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";

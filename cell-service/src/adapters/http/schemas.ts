@@ -64,7 +64,7 @@ const WalletIdField = z.string().regex(ID, "must be a wallet id").openapi({ exam
 /** The Idempotency-Key header (checked by the POST handlers with the same pattern: 400 validation-error). */
 export const IdempotencyKey = z
   .string()
-  .regex(new RegExp(IDEMPOTENCY_KEY_PATTERN))
+  .regex(new RegExp(IDEMPOTENCY_KEY_PATTERN), "must be 1..255 printable ASCII characters")
   .openapi({
     description:
       "1..255 printable ASCII characters (no leading or trailing space). The same key and request replay the stored answer; " +
