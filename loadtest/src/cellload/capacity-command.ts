@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { type CapacityOptions, measureCapacity } from "./capacity.js";
 import { capacityText, writeCapacityOutputs } from "./capacity-report.js";
 import { parseCellId, parseDuration, parsePositiveInteger, parseRate, parseTargetUrl, UsageError } from "./options.js";
+import { prepareOutDir } from "./out-dir.js";
 import { loadScenario } from "./scenarios/load.js";
 import { parseThreshold, type Threshold } from "./thresholds.js";
 import { fileTokens, mintingTokens } from "./tokens.js";
@@ -49,6 +50,7 @@ async function capacityOptions(flags: CapacityFlags, env: NodeJS.ProcessEnv): Pr
   if (!(factor > 1 && factor <= 10))
     throw new UsageError(`--factor must be in (1, 10], got ${JSON.stringify(flags.factor)}`);
   const maxRate = parseRate(flags.maxRate, "--max-rate");
+  if (maxRate < start) throw new UsageError(`--max-rate (${maxRate}/s) must be at least --start (${start}/s)`);
   const stepMs = parseDuration(flags.stepDuration, "--step-duration");
   const refine = Number(flags.refine);
   if (!(Number.isInteger(refine) && refine >= 0 && refine <= 10))
@@ -58,6 +60,7 @@ async function capacityOptions(flags: CapacityFlags, env: NodeJS.ProcessEnv): Pr
   const timeoutMs = parseDuration(flags.timeout, "--timeout");
   const scenario = await loadScenario(flags.scenario);
   const tokens = flags.tokenFile ? fileTokens(flags.tokenFile) : mintingTokens(env);
+  if (flags.out) prepareOutDir(flags.out);
   return {
     scenario,
     target,
@@ -119,8 +122,8 @@ Examples:
     .action(async function capacityAction(flags: CapacityFlags) {
       const summary = await measureCapacity(await capacityOptions(flags, env));
       const text = capacityText(summary);
-      if (flags.out) writeCapacityOutputs(flags.out, summary, text);
       process.stdout.write(flags.json ? `${JSON.stringify(summary, null, 2)}\n` : `${text}\n`);
+      if (flags.out) writeCapacityOutputs(flags.out, summary, text);
       process.exitCode = summary.exitCode;
     });
 }

@@ -9,6 +9,7 @@ import {
   parseTargetUrl,
   UsageError,
 } from "./options.js";
+import { prepareOutDir } from "./out-dir.js";
 import { runLoad } from "./run-command.js";
 import { loadScenario } from "./scenarios/load.js";
 import { DEFAULT_THRESHOLDS } from "./slo-defaults.js";
@@ -117,6 +118,7 @@ Examples:
       const timeoutMs = parseDuration(flags.timeout, "--timeout");
       const scenario = await loadScenario(scenarioName);
       const tokens = flags.tokenFile ? fileTokens(flags.tokenFile) : mintingTokens(env);
+      if (flags.out) prepareOutDir(flags.out);
       const { exitCode } = await runLoad({
         scenario,
         target,

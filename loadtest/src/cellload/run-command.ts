@@ -126,8 +126,9 @@ export async function runLoad(o: RunOptions): Promise<{ exitCode: 0 | 1 | 99; su
       timeline: recorder.timeline,
       exitCode,
     };
-    if (o.out) writeOutputs(o.out, summary);
+    // Printed first: should the files fail to be written after all, the run's result is not lost.
     process.stdout.write(o.json ? `${JSON.stringify(summary, null, 2)}\n` : `${summaryText(summary)}\n`);
+    if (o.out) writeOutputs(o.out, summary);
     return { exitCode, summary };
   } finally {
     await client.close();
