@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -8,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CellProcess, startCellProcess } from "../../test-support/cell-process.js";
 import { runCellload } from "./run-cellload.js";
 
+const CELLLOAD = join(new URL("../..", import.meta.url).pathname, "loadtest/bin/cellload.js");
+
 /**
  * `--verify`'s books against a real cell process behind a misbehaving proxy, the
  * two halves the lossy-proxy test of cellload-platform.test.ts does not reach:
@@ -16,7 +19,8 @@ import { runCellload } from "./run-cellload.js";
  *   Idempotency-Key, and the books then match: a replay for the applied ones,
  *   a late execution for the others, never a double application;
  * - a target that applies a deposit twice (a second copy under a fresh key) is
- *   caught: "nothing applied twice" is checked, not assumed.
+ *   caught: "nothing applied twice" is checked, not assumed;
+ * - Ctrl-C in the middle of a run still ends with the books checked and the summary.
  */
 
 type Misbehaviour = (n: number) => "forward" | "applied-503" | "lost-503" | "applied-reset" | "applied-twice";
@@ -148,5 +152,44 @@ describe("cellload --verify: the books against a real cell", () => {
     } finally {
       await new Promise((r) => p.server.close(r));
     }
+  }, 90_000);
+
+  it("Ctrl-C (SIGINT) stops the load, settles and checks the books, prints the summary, exits 130", async () => {
+    const child = spawn(
+      process.execPath,
+      [CELLLOAD, "run", "deposit", "--target", cell.url, "--rate", "10", "--duration", "60s", "--warmup", "0"],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+        env: {
+          PATH: process.env.PATH ?? "",
+          HOME: tmpdir(),
+          ...(process.env.WALLET_JWT_SECRET ? { WALLET_JWT_SECRET: process.env.WALLET_JWT_SECRET } : {}),
+        },
+      },
+    );
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    // The load starts after this line (users created, the interrupt handler in place); a second of it, then Ctrl-C.
+    await new Promise<void>((resolve) =>
+      child.stderr.on("data", (d: Buffer) => {
+        stderr += d.toString();
+        if (stderr.includes("virtual users")) resolve();
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 1500));
+    child.kill("SIGINT");
+    expect(await exited, stdout + stderr).toBe(130);
+    expect(stderr).toMatch(/cellload: SIGINT: stopping the load/);
+    expect(stderr).not.toMatch(/\n\s+at /);
+    expect(stdout).toMatch(/ABORTED/);
+    expect(stdout).toMatch(/verify: PASS/);
+    expect(stdout).toMatch(/result: INTERRUPTED/);
+    const started = Number(/iterations (\d+)/.exec(stdout)?.[1]);
+    expect(started).toBeGreaterThan(0);
+    expect(started).toBeLessThan(600);
   }, 90_000);
 });
