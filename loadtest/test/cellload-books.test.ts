@@ -155,41 +155,81 @@ describe("cellload --verify: the books against a real cell", () => {
   }, 90_000);
 
   it("Ctrl-C (SIGINT) stops the load, settles and checks the books, prints the summary, exits 130", async () => {
-    const child = spawn(
-      process.execPath,
-      [CELLLOAD, "run", "deposit", "--target", cell.url, "--rate", "10", "--duration", "60s", "--warmup", "0"],
-      {
-        stdio: ["ignore", "pipe", "pipe"],
-        env: {
-          PATH: process.env.PATH ?? "",
-          HOME: tmpdir(),
-          ...(process.env.WALLET_JWT_SECRET ? { WALLET_JWT_SECRET: process.env.WALLET_JWT_SECRET } : {}),
-        },
-      },
+    const run = await interruptAfter(
+      ["run", "deposit", "--target", cell.url, "--rate", "10", "--duration", "60s", "--warmup", "0"],
+      "virtual users",
     );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-    });
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-    // The load starts after this line (users created, the interrupt handler in place); a second of it, then Ctrl-C.
-    await new Promise<void>((resolve) =>
-      child.stderr.on("data", (d: Buffer) => {
-        stderr += d.toString();
-        if (stderr.includes("virtual users")) resolve();
-      }),
-    );
-    await new Promise((r) => setTimeout(r, 1500));
-    child.kill("SIGINT");
-    expect(await exited, stdout + stderr).toBe(130);
-    expect(stderr).toMatch(/cellload: SIGINT: stopping the load/);
-    expect(stderr).not.toMatch(/\n\s+at /);
-    expect(stdout).toMatch(/ABORTED/);
-    expect(stdout).toMatch(/verify: PASS/);
-    expect(stdout).toMatch(/result: INTERRUPTED/);
-    const started = Number(/iterations (\d+)/.exec(stdout)?.[1]);
+    expect(run.code, run.stdout + run.stderr).toBe(130);
+    expect(run.stderr).toMatch(/cellload: SIGINT: stopping the load/);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+    expect(run.stdout).toMatch(/ABORTED/);
+    expect(run.stdout).toMatch(/verify: PASS/);
+    expect(run.stdout).toMatch(/result: INTERRUPTED/);
+    const started = Number(/iterations (\d+)/.exec(run.stdout)?.[1]);
     expect(started).toBeGreaterThan(0);
     expect(started).toBeLessThan(600);
   }, 90_000);
+
+  it("Ctrl-C during capacity: the steps so far, the highest that held as a lower bound, the books checked, exit 130", async () => {
+    // Every step holds (a lenient SLO) and the climb would go on to 1000/s: Ctrl-C once the first step is reported.
+    const run = await interruptAfter(
+      [
+        "capacity",
+        "--target",
+        cell.url,
+        "--scenario",
+        "deposit",
+        "--users",
+        "3",
+        "--start",
+        "5",
+        "--factor",
+        "2",
+        "--max-rate",
+        "1000",
+        "--step-duration",
+        // long enough that the second step is still under way when SIGINT arrives on a loaded machine
+        "4s",
+        "--slo",
+        "p(99)<100000",
+        "--max-error",
+        "0.99",
+      ],
+      "/s offered",
+    );
+    expect(run.code, run.stdout + run.stderr).toBe(130);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+    expect(run.stdout).toMatch(/highest rate that held: 5\/s offered/);
+    expect(run.stdout).toMatch(/interrupted \(Ctrl-C\): the search stopped early/);
+    expect(run.stdout).toMatch(/verify: PASS/);
+    expect(run.stdout).not.toMatch(/ 1000\/s offered/);
+  }, 90_000);
 });
+
+/** Runs cellload as a process and sends it SIGINT 1.5 s after `marker` appears on its stderr (the load under way). */
+async function interruptAfter(args: string[], marker: string) {
+  const child = spawn(process.execPath, [CELLLOAD, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: tmpdir(),
+      ...(process.env.WALLET_JWT_SECRET ? { WALLET_JWT_SECRET: process.env.WALLET_JWT_SECRET } : {}),
+    },
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d: Buffer) => {
+    stdout += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  await new Promise<void>((resolve) =>
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+      if (stderr.includes(marker)) resolve();
+    }),
+  );
+  await new Promise((r) => setTimeout(r, 1500));
+  child.kill("SIGINT");
+  const code = await exited;
+  return { code, stdout, stderr };
+}

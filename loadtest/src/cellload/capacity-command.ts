@@ -111,7 +111,8 @@ export function capacityCommand(env: NodeJS.ProcessEnv): Command {
       "after",
       `
 Exit status: 0 a rate held (maxRate reported), 99 even --start broke the SLO, 1 --verify found a discrepancy
-(even if no rate held), 2 usage error or target unreachable.
+(even if no rate held), 2 usage error or target unreachable, 130 interrupted (Ctrl-C: the steps so far, the
+highest that held as a lower bound, the books still checked; a second Ctrl-C quits at once).
 
 Record the result in the registry: cellctl cells set-capacity <cell> --max-tps <maxOpsPerSecond>.
 

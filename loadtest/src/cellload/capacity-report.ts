@@ -28,6 +28,7 @@ export function capacityText(s: CapacitySummary): string {
       ? "no rate held the SLO (not even --start)"
       : `highest rate that held: ${s.maxRate}/s offered, ${s.maxOpsPerSecond} req/s measured`,
   );
+  if (s.interrupted) lines.push("interrupted (Ctrl-C): the search stopped early, the rate above is a lower bound");
   for (const st of s.steps.filter(generatorBound))
     lines.push(
       `note: at ${st.rate}/s the load generator itself sent ${st.generatorLagP99} ms late at p99 (of the step's p99 ${st.p99} ms): the generator, not the cell, may have been the limit; measure from another machine`,
