@@ -1,4 +1,7 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCellload } from "./run-cellload.js";
 
@@ -95,6 +98,24 @@ describe("cellload command line", () => {
       /--duration/,
     );
     expectOneLineUsageError(await runCellload(["capacity", "--target", target, "--factor", "1"]), /--factor/);
+  });
+
+  it("refuses an --out it cannot write before offering any load, and a --max-rate below --start", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "cellload-out-")), "a-file");
+    writeFileSync(file, "");
+    // The target is unreachable too: the --out check comes first, before anything is sent.
+    expectOneLineUsageError(
+      await runCellload(["run", "deposit", "--target", target, "--out", file]),
+      /^cellload: --out .*a-file: cannot write there \(EEXIST\)$/,
+    );
+    expectOneLineUsageError(
+      await runCellload(["capacity", "--target", target, "--out", join(file, "sub")]),
+      /^cellload: --out .*a-file\/sub: cannot write there \(ENOTDIR\)$/,
+    );
+    expectOneLineUsageError(
+      await runCellload(["capacity", "--target", target, "--start", "50", "--max-rate", "10"]),
+      /--max-rate \(10\/s\) must be at least --start \(50\/s\)/,
+    );
   });
 
   it("refuses an unknown option", async () => {

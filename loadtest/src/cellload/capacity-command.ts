@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { type CapacityOptions, measureCapacity } from "./capacity.js";
 import { capacityText, writeCapacityOutputs } from "./capacity-report.js";
 import { parseCellId, parseDuration, parsePositiveInteger, parseRate, parseTargetUrl, UsageError } from "./options.js";
+import { prepareOutDir } from "./out-dir.js";
 import { loadScenario } from "./scenarios/load.js";
 import { parseThreshold, type Threshold } from "./thresholds.js";
 import { fileTokens, mintingTokens } from "./tokens.js";
@@ -49,6 +50,7 @@ async function capacityOptions(flags: CapacityFlags, env: NodeJS.ProcessEnv): Pr
   if (!(factor > 1 && factor <= 10))
     throw new UsageError(`--factor must be in (1, 10], got ${JSON.stringify(flags.factor)}`);
   const maxRate = parseRate(flags.maxRate, "--max-rate");
+  if (maxRate < start) throw new UsageError(`--max-rate (${maxRate}/s) must be at least --start (${start}/s)`);
   const stepMs = parseDuration(flags.stepDuration, "--step-duration");
   const refine = Number(flags.refine);
   if (!(Number.isInteger(refine) && refine >= 0 && refine <= 10))
@@ -58,6 +60,7 @@ async function capacityOptions(flags: CapacityFlags, env: NodeJS.ProcessEnv): Pr
   const timeoutMs = parseDuration(flags.timeout, "--timeout");
   const scenario = await loadScenario(flags.scenario);
   const tokens = flags.tokenFile ? fileTokens(flags.tokenFile) : mintingTokens(env);
+  if (flags.out) prepareOutDir(flags.out);
   return {
     scenario,
     target,
@@ -108,7 +111,8 @@ export function capacityCommand(env: NodeJS.ProcessEnv): Command {
       "after",
       `
 Exit status: 0 a rate held (maxRate reported), 99 even --start broke the SLO, 1 --verify found a discrepancy
-(even if no rate held), 2 usage error or target unreachable.
+(even if no rate held), 2 usage error or target unreachable, 130 interrupted (Ctrl-C: the steps so far, the
+highest that held as a lower bound, the books still checked; a second Ctrl-C quits at once).
 
 Record the result in the registry: cellctl cells set-capacity <cell> --max-tps <maxOpsPerSecond>.
 
@@ -119,8 +123,8 @@ Examples:
     .action(async function capacityAction(flags: CapacityFlags) {
       const summary = await measureCapacity(await capacityOptions(flags, env));
       const text = capacityText(summary);
-      if (flags.out) writeCapacityOutputs(flags.out, summary, text);
       process.stdout.write(flags.json ? `${JSON.stringify(summary, null, 2)}\n` : `${text}\n`);
+      if (flags.out) writeCapacityOutputs(flags.out, summary, text);
       process.exitCode = summary.exitCode;
     });
 }

@@ -3,6 +3,14 @@ import { join } from "node:path";
 import type { CapacityStep, CapacitySummary } from "./capacity.js";
 import { renderReport } from "./report-html.js";
 
+/**
+ * A step that broke while the generator's own scheduling lag was at least half of the step's p99: the lag is
+ * counted in the latency (no coordinated omission), so the break may be the load generator's, not the cell's.
+ */
+export function generatorBound(st: CapacityStep): boolean {
+  return !st.held && st.generatorLagP99 !== null && st.p99 !== null && st.generatorLagP99 >= 0.5 * st.p99;
+}
+
 /** The table `cellload capacity` prints: every step by offered rate, then the highest rate that held. */
 export function capacityText(s: CapacitySummary): string {
   const lines = [
@@ -20,6 +28,11 @@ export function capacityText(s: CapacitySummary): string {
       ? "no rate held the SLO (not even --start)"
       : `highest rate that held: ${s.maxRate}/s offered, ${s.maxOpsPerSecond} req/s measured`,
   );
+  if (s.interrupted) lines.push("interrupted (Ctrl-C): the search stopped early, the rate above is a lower bound");
+  for (const st of s.steps.filter(generatorBound))
+    lines.push(
+      `note: at ${st.rate}/s the load generator itself sent ${st.generatorLagP99} ms late at p99 (of the step's p99 ${st.p99} ms): the generator, not the cell, may have been the limit; measure from another machine`,
+    );
   if (s.verify) {
     lines.push(`verify: ${s.verify.pass ? "PASS" : "FAIL"}`);
     for (const l of s.verify.lines) lines.push(`  ${l}`);

@@ -1,5 +1,6 @@
 import { LoadClient } from "./client.js";
 import { offerLoad, verifyBooks } from "./engine.js";
+import { catchInterrupt, EXIT_INTERRUPTED } from "./interrupt.js";
 import type { Scenario } from "./scenario.js";
 import { type Prepared, prepare } from "./setup.js";
 import { group, type VerifySummary } from "./summary.js";
@@ -44,8 +45,13 @@ export interface CapacitySummary {
   /** Requests per second measured at that step (an iteration of the default scenario is one request). */
   maxOpsPerSecond: number | null;
   verify: VerifySummary | null;
-  exitCode: 0 | 1 | 99;
+  /** Stopped by Ctrl-C: the steps so far, maxRate a lower bound (the step under way is not judged). */
+  interrupted?: boolean;
+  exitCode: 0 | 1 | 99 | 130;
 }
+
+/** Thrown out of the search when Ctrl-C asks to stop. */
+class Interrupted extends Error {}
 
 /** The rates to try: geometric steps from `start` by `factor` up to `maxRate`, then `refine` bisections. */
 export interface CapacityPlan {
@@ -116,6 +122,7 @@ async function measureStep(
   prepared: Prepared,
   client: LoadClient,
   rate: number,
+  stopRequested: () => boolean,
 ): Promise<CapacityStep> {
   const result = await offerLoad({
     load: { model: "open", rate, ramp: undefined, durationMs: o.stepMs, maxInFlight: o.maxInFlight },
@@ -126,17 +133,20 @@ async function measureStep(
     thresholds: [],
     abortOnFail: false,
     progress: false,
+    stopRequested,
   });
   const all = group(result.recorder, {});
   const latency = evaluateThreshold(o.slo, result.recorder);
   const failedRate = all.count === 0 ? 1 : all.failed / all.count;
-  const why = !latency.ok
-    ? `${o.slo.source} broke (${latency.actual?.toFixed(1) ?? "no samples"})`
-    : failedRate > o.maxError
-      ? `error rate ${failedRate.toFixed(4)} > ${o.maxError}`
-      : result.executor.dropped > 0
-        ? `${result.executor.dropped} iterations dropped (more than --max-in-flight waiting)`
-        : "held";
+  const why = stopRequested()
+    ? "interrupted (a partial step, not judged)"
+    : !latency.ok
+      ? `${o.slo.source} broke (${latency.actual?.toFixed(1) ?? "no samples"})`
+      : failedRate > o.maxError
+        ? `error rate ${failedRate.toFixed(4)} > ${o.maxError}`
+        : result.executor.dropped > 0
+          ? `${result.executor.dropped} iterations dropped (more than --max-in-flight waiting)`
+          : "held";
   return {
     rate: Math.round(rate * 10) / 10,
     achievedPerSecond: all.ratePerSecond,
@@ -177,19 +187,29 @@ export async function measureCapacity(o: CapacityOptions): Promise<CapacitySumma
   });
   const client = new LoadClient(o.target, { connections: Math.min(o.maxInFlight, 512), timeoutMs: o.timeoutMs });
   const steps: CapacityStep[] = [];
+  const interrupt = catchInterrupt((line) => process.stderr.write(`${line}\n`));
   try {
     log(
       `cellload capacity: ${o.scenario.name} against ${o.target}${o.cell ? ` (${o.cell})` : ""}, SLO ${o.slo.source} and errors ≤ ${o.maxError}, ${o.stepMs / 1000} s per step`,
     );
-    const held = await searchCapacity(o, async (rate) => {
-      const step = await measureStep(o, prepared, client, rate);
-      log(stepLine(step));
-      steps.push(step);
-      return step;
-    });
+    let held: CapacityStep | undefined;
+    try {
+      held = await searchCapacity(o, async (rate) => {
+        if (interrupt.requested()) throw new Interrupted();
+        const step = await measureStep(o, prepared, client, rate, interrupt.requested);
+        log(stepLine(step));
+        steps.push(step);
+        if (interrupt.requested()) throw new Interrupted();
+        return step;
+      });
+    } catch (error) {
+      if (!(error instanceof Interrupted)) throw error;
+      held = steps.filter((s) => s.held).sort((a, b) => b.rate - a.rate)[0];
+    }
     const verify = (o.verify ?? o.scenario.money) ? await verifyBooks(o.target, prepared.books, prepared.ctx) : null;
-    // Wrong books outrank "no rate held": 1 wins over 99.
-    const exitCode: 0 | 1 | 99 = verify && !verify.pass ? 1 : !held ? 99 : 0;
+    // Wrong books outrank an interruption, which outranks "no rate held": 1, then 130, then 99.
+    const exitCode: CapacitySummary["exitCode"] =
+      verify && !verify.pass ? 1 : interrupt.requested() ? EXIT_INTERRUPTED : !held ? 99 : 0;
     const summary: CapacitySummary = {
       schema: "cellload/capacity@1",
       scenario: o.scenario.name,
@@ -202,10 +222,12 @@ export async function measureCapacity(o: CapacityOptions): Promise<CapacitySumma
       maxRate: held?.rate ?? null,
       maxOpsPerSecond: held?.achievedPerSecond ?? null,
       verify,
+      ...(interrupt.requested() ? { interrupted: true } : {}),
       exitCode,
     };
     return summary;
   } finally {
+    interrupt.release();
     await client.close();
     await prepared.close();
   }

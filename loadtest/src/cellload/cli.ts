@@ -7,7 +7,8 @@ import { BUILTIN_SCENARIOS } from "./scenarios/builtin.js";
 /**
  * cellload: load tests of a running Cellwallet router or cell. Exit status:
  * 0 passed, 99 a threshold failed, 1 --verify found a discrepancy (or an
- * unexpected error), 2 usage error or target unreachable at the start.
+ * unexpected error), 2 usage error or target unreachable at the start, 130 a
+ * run stopped by Ctrl-C (interrupt.ts).
  */
 export const EXIT_USAGE = 2;
 
@@ -35,7 +36,7 @@ export function buildCellload(env: NodeJS.ProcessEnv): Command {
       "after",
       `
 Exit status: 0 passed, 99 a threshold failed, 1 --verify found a discrepancy (even if a threshold failed too),
-2 usage error or target unreachable.
+2 usage error or target unreachable, 130 run interrupted (its summary and books check still done).
 
 Examples:
   $ cellload scenarios

@@ -51,6 +51,8 @@ export async function offerLoad(options: {
   thresholds: Threshold[];
   abortOnFail: boolean;
   progress: boolean;
+  /** Stop offering load when this turns true (Ctrl-C), as --abort-on-fail does. */
+  stopRequested?: () => boolean;
 }): Promise<LoadResult> {
   const { load, scenario, ctx, client, books } = options;
   const recorder = new Recorder();
@@ -73,6 +75,7 @@ export async function offerLoad(options: {
     },
     dropped: () => recorder.drop(),
     shouldStop() {
+      if (options.stopRequested?.()) return true;
       if (!options.abortOnFail) return false;
       const elapsed = recorder.elapsedSeconds();
       // Judged once a second after the first 2 s (k6's abortOnFail with a short delay).

@@ -9,6 +9,7 @@ import {
   parseTargetUrl,
   UsageError,
 } from "./options.js";
+import { prepareOutDir } from "./out-dir.js";
 import { runLoad } from "./run-command.js";
 import { loadScenario } from "./scenarios/load.js";
 import { DEFAULT_THRESHOLDS } from "./slo-defaults.js";
@@ -96,7 +97,8 @@ a cold process is not the steady state an SLO is about. Its operations are in th
 --warmup 0 to measure a cold start.
 
 Exit status: 0 passed, 99 a threshold failed, 1 --verify found a discrepancy (even if a threshold failed too),
-2 usage error or target unreachable.
+2 usage error or target unreachable, 130 interrupted (Ctrl-C stops the load, then the summary and the books
+check still run; a second Ctrl-C quits at once).
 
 Examples:
   $ cellload run journey --target http://127.0.0.1:8080 --rate 100 --duration 20s --out ./report
@@ -117,6 +119,7 @@ Examples:
       const timeoutMs = parseDuration(flags.timeout, "--timeout");
       const scenario = await loadScenario(scenarioName);
       const tokens = flags.tokenFile ? fileTokens(flags.tokenFile) : mintingTokens(env);
+      if (flags.out) prepareOutDir(flags.out);
       const { exitCode } = await runLoad({
         scenario,
         target,

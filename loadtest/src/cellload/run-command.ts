@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { LoadClient } from "./client.js";
 import { type Load, offerLoad, scheduleOf, verifyBooks, warmupOf } from "./engine.js";
+import { catchInterrupt, EXIT_INTERRUPTED } from "./interrupt.js";
 import { renderReport, timelineCharts } from "./report-html.js";
 import type { Scenario } from "./scenario.js";
 import { prepare } from "./setup.js";
@@ -28,8 +29,25 @@ export interface RunOptions {
   env: NodeJS.ProcessEnv;
 }
 
-/** `cellload run`: prepares, offers the load, checks thresholds and books; returns the exit code (0, 1 or 99). */
-export async function runLoad(o: RunOptions): Promise<{ exitCode: 0 | 1 | 99; summary: RunSummary }> {
+type RunExit = RunSummary["exitCode"];
+
+/**
+ * `cellload run`: prepares, offers the load, checks thresholds and books; returns the exit code (0, 1, 99, or 130
+ * when Ctrl-C stopped it: see interrupt.ts).
+ */
+export async function runLoad(o: RunOptions): Promise<{ exitCode: RunExit; summary: RunSummary }> {
+  const interrupt = catchInterrupt((line) => process.stderr.write(`${line}\n`));
+  try {
+    return await runLoadUntil(o, interrupt.requested);
+  } finally {
+    interrupt.release();
+  }
+}
+
+async function runLoadUntil(
+  o: RunOptions,
+  stopRequested: () => boolean,
+): Promise<{ exitCode: RunExit; summary: RunSummary }> {
   const log = (line: string) => {
     if (!o.json) process.stderr.write(`${line}\n`);
   };
@@ -68,6 +86,7 @@ export async function runLoad(o: RunOptions): Promise<{ exitCode: 0 | 1 | 99; su
         thresholds: [],
         abortOnFail: false,
         progress: false,
+        stopRequested,
       });
     }
     const startedAt = new Date().toISOString();
@@ -80,13 +99,15 @@ export async function runLoad(o: RunOptions): Promise<{ exitCode: 0 | 1 | 99; su
       thresholds: o.thresholds,
       abortOnFail: o.abortOnFail,
       progress: !o.json,
+      stopRequested,
     });
     const { recorder } = result;
     const thresholds = evaluateThresholds(o.thresholds, recorder);
     const verify = o.verify ? await verifyBooks(o.target, prepared.books, prepared.ctx) : null;
     const checks = recorder.checks({});
     // Wrong books (money lost or applied twice) outrank a missed threshold: 1 wins over 99.
-    const exitCode: 0 | 1 | 99 = verify && !verify.pass ? 1 : thresholds.some((t) => !t.ok) ? 99 : 0;
+    const exitCode: RunExit =
+      verify && !verify.pass ? 1 : stopRequested() ? EXIT_INTERRUPTED : thresholds.some((t) => !t.ok) ? 99 : 0;
     const elapsed = recorder.elapsedSeconds();
     const summary: RunSummary = {
       schema: "cellload/summary@1",
@@ -126,8 +147,9 @@ export async function runLoad(o: RunOptions): Promise<{ exitCode: 0 | 1 | 99; su
       timeline: recorder.timeline,
       exitCode,
     };
-    if (o.out) writeOutputs(o.out, summary);
+    // Printed first: should the files fail to be written after all, the run's result is not lost.
     process.stdout.write(o.json ? `${JSON.stringify(summary, null, 2)}\n` : `${summaryText(summary)}\n`);
+    if (o.out) writeOutputs(o.out, summary);
     return { exitCode, summary };
   } finally {
     await client.close();

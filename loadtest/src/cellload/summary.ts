@@ -70,7 +70,7 @@ export interface RunSummary {
   iterationErrors: Record<string, number>;
   timeline: TimePoint[];
   /** 0 passed, 99 a threshold failed, 1 --verify found the books and the platform disagree. */
-  exitCode: 0 | 1 | 99;
+  exitCode: 0 | 1 | 99 | 130;
 }
 
 const round = (n: number, digits = 3) => Math.round(n * 10 ** digits) / 10 ** digits;
@@ -163,7 +163,13 @@ export function summaryText(s: RunSummary): string {
   }
   lines.push("");
   lines.push(
-    s.exitCode === 0 ? "result: PASS" : s.exitCode === 99 ? "result: FAIL (threshold)" : "result: FAIL (verify)",
+    s.exitCode === 0
+      ? "result: PASS"
+      : s.exitCode === 99
+        ? "result: FAIL (threshold)"
+        : s.exitCode === 130
+          ? "result: INTERRUPTED (a partial run; books checked)"
+          : "result: FAIL (verify)",
   );
   return lines.join("\n");
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { type CapacityStep, searchCapacity } from "../../src/cellload/capacity.js";
+import { type CapacityStep, type CapacitySummary, searchCapacity } from "../../src/cellload/capacity.js";
+import { capacityText } from "../../src/cellload/capacity-report.js";
 
 /** The capacity search alone (no cell): which rates it offers and which step it reports as the highest held. */
 function cellHolding(limit: number) {
@@ -45,5 +46,47 @@ describe("cellload capacity search", () => {
     const held = await searchCapacity({ start: 20, factor: 1.5, maxRate: 1000, refine: 3 }, cell.measure);
     expect(cell.offered).toEqual([20]);
     expect(held).toBeUndefined();
+  });
+});
+
+describe("cellload capacity's table", () => {
+  const step = (rate: number, p99: number, lag: number, held: boolean): CapacityStep => ({
+    rate,
+    achievedPerSecond: rate,
+    requests: rate * 10,
+    failedRate: 0,
+    dropped: 0,
+    p50: 2,
+    p99,
+    latencySlo: p99,
+    generatorLagP99: lag,
+    held,
+    why: held ? "held" : `http_req_duration:p(99)<100 broke (${p99})`,
+  });
+  const summary = (steps: CapacityStep[]): CapacitySummary => ({
+    schema: "cellload/capacity@1",
+    scenario: "mixed",
+    target: "http://127.0.0.1:8080",
+    cell: "cell-1",
+    slo: "http_req_duration:p(99)<100",
+    maxError: 0.001,
+    stepDurationMs: 10_000,
+    steps,
+    maxRate: 20,
+    maxOpsPerSecond: 20,
+    verify: null,
+    exitCode: 0,
+  });
+
+  it("says when a step broke with the load generator itself late by half its p99 or more", () => {
+    const text = capacityText(summary([step(20, 40, 30, true), step(30, 206.5, 181.6, false)]));
+    expect(text).toContain(
+      "note: at 30/s the load generator itself sent 181.6 ms late at p99 (of the step's p99 206.5 ms): the generator, not the cell, may have been the limit",
+    );
+    expect(text).toContain("record it: cellctl cells set-capacity cell-1 --max-tps 20");
+  });
+
+  it("says nothing of the generator when the cell's own latency broke the step", () => {
+    expect(capacityText(summary([step(20, 40, 30, true), step(30, 206.5, 12, false)]))).not.toContain("note:");
   });
 });
