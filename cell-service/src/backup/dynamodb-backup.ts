@@ -196,6 +196,8 @@ export async function restoreDynamoDbBackup(
   manifest: BackupManifest,
   targetPrefix: string,
   trustedKeys: ReadonlyMap<string, KeyObject>,
+  /** Changes to the verified tables before they are reported restored (e.g. wallets that moved away since). */
+  adjust?: (store: LedgerStore) => Promise<void>,
 ): Promise<DynamoDbVerification & { tables: Record<CellTableName, string> }> {
   const names = cellTableNames(manifest.cellId, targetPrefix);
   for (const name of Object.values(names)) {
@@ -205,7 +207,9 @@ export async function restoreDynamoDbBackup(
   const store = createDynamoDbLedgerStore({ client, cellId: manifest.cellId, tablePrefix: targetPrefix });
   let result: DynamoDbVerification | undefined;
   try {
-    result = await checkRestored(store, manifest, trustedKeys);
+    const checked = await checkRestored(store, manifest, trustedKeys);
+    if (checked.valid && adjust) await adjust(store);
+    result = checked;
   } finally {
     await store.close();
     // Tables that did not verify, or could not be read, are deleted: a refused restore leaves nothing.
