@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
+import { SqlitePlacementStore } from "@cellwallet/placement";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type BackupManifest, MANIFEST_FILE, manifestHash } from "../../cell-service/src/backup/backup-manifest.js";
 import { type CellProcess, startCellProcess } from "../../test-support/cell-process.js";
@@ -254,5 +255,45 @@ describe("cellctl backup on a DynamoDB cell (moto)", () => {
     expect(readFileSync(join(backupDir, MANIFEST_FILE), "utf8")).toBe(manifestBefore);
     expect(await tableNames()).toEqual(tablesBefore);
     expect((await http(cell.url, "GET", `/api/v1/wallets/${walletId}`, { token: ops })).body.balance).toBe("17.00");
+  }, 120_000);
+
+  it("restores a wallet moved to another cell after the backup read-only: the restored cell names where it went", async () => {
+    // dora moves to cell-2 (registered by the previous test) through the placement store's own migration steps.
+    const placement = new SqlitePlacementStore({ path: join(dataDir, "control-plane", "placement.sqlite") });
+    try {
+      await placement.placeUser("dora", "cell-1", "override");
+      const migrationId = "m-dora";
+      const created = await placement.createMigration({
+        migrationId,
+        userId: "dora",
+        walletId,
+        sourceCellId: "cell-1",
+        targetCellId: "cell-2",
+        fromEpoch: 1,
+        actor: "test",
+      });
+      if (!created.ok) throw new Error(created.reason);
+      let step = created.migration.step;
+      for (const next of ["cloned", "frozen", "settled", "tail-copied", "activated"] as const) {
+        await placement.updateMigration(migrationId, { step, state: "running" }, { step: next });
+        step = next;
+      }
+      expect((await placement.flipPlacement(migrationId)).ok).toBe(true);
+    } finally {
+      await placement.close();
+    }
+    const movedPrefix = `${prefix}m`;
+    const restored = await cellctl(["backup", "restore", backupDir, "--cell", "cell-1", "--table-prefix", movedPrefix]);
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(restored.stdout).toContain(`moved to other cells since the backup, restored read-only`);
+    expect(restored.stdout).toContain(`  ${walletId} -> cell-2\n`);
+    const again = await startCellProcess({ ...storeEnv, CELL_ID: "cell-1", WALLET_TABLE_PREFIX: movedPrefix });
+    try {
+      const read = await http(again.url, "GET", `/api/v1/wallets/${walletId}`, { token: ops });
+      expect(read.status, read.text).toBe(503);
+      expect(read.headers.get("wallet-location")).toBe("cell-2");
+    } finally {
+      await again.stop();
+    }
   }, 120_000);
 });
