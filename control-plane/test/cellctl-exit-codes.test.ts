@@ -73,6 +73,10 @@ describe("cellctl exit codes", () => {
     await expectUsageError(["cells", "describe"]);
     await expectUsageError(["verify", "--cell"]);
     await expectUsageError(["token", "--sub", "bad user!"]);
+    expect((await expectUsageError(["backup", "list", "--dir", "/no/such/dir"])).stderr).toBe(
+      "cellctl: /no/such/dir is not a directory\n",
+    );
+    expect((await expectUsageError(["backup", "verify", "/no/such/dir"])).stderr).toContain("is not a backup");
     const unknown = await expectUsageError(["cells", "describe", "nope"]);
     expect(unknown.stderr).toContain("unknown cell nope");
     // No command at all: the help goes to stderr, and it is a usage error.

@@ -220,4 +220,29 @@ describe("backup and restore drill (embedded store, npm start as a process)", ()
     ).toBe(JSON.parse(manifestBefore).file.sha256);
     expect((await balance("u1")).balance).toBe("14.50");
   }, 120_000);
+
+  it("restores a wallet that moved to another cell after the backup read-only: one live copy, money counted once", async () => {
+    const out = join(launcher.dataDir, "drill", "cell-2-before-move");
+    expect((await cellctl(["backup", "create", "--cell", "cell-2", "--out", out])).code).toBe(0);
+    const u3 = wallets.get("u3") as string;
+    const moved = await cellctl(["users", "migrate", "u3", "--to", "cell-1", "--yes"]);
+    expect(moved.code, moved.stderr).toBe(0);
+    await deposit("u3", "1.00", "after-move-u3");
+    const u3Balance = (await balance("u3")).balance as string;
+
+    const restored = await cellctl(["backup", "restore", out, "--cell", "cell-2", "--force"]);
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(restored.stdout).toContain("moved to other cells since the backup, restored read-only");
+    expect(restored.stdout).toContain(`  ${u3} -> cell-1\n`);
+    // The restored cell-2 answers for u3's wallet only with where it went; the router serves it from cell-1.
+    expect((await balance("u3")).balance).toBe(u3Balance);
+    // Money is counted once: the platform's balances are exactly what the four users see.
+    const reconcile = await cellctl(["reconcile", "--all", "--json"]);
+    expect(reconcile.code, reconcile.stdout).toBe(0);
+    const seen = await Promise.all(["u0", "u1", "u2", "u3"].map(async (u) => Number((await balance(u)).balance)));
+    const minor = Math.round(seen.reduce((a, b) => a + b, 0) * 100);
+    expect(JSON.parse(reconcile.stdout).platform.currencies.USD.balances).toBe(String(minor));
+    expect((await cellctl(["verify", "--all"])).code).toBe(0);
+    await deposit("u3", "0.25", "after-restore-u3");
+  }, 120_000);
 });

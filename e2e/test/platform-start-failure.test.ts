@@ -1,10 +1,13 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readdirSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalPlatform } from "@cellwallet/control-plane/local";
 import { describe, expect, it } from "vitest";
+import { runNodeScript } from "../../test-support/cellctl.js";
 import { freeLayout } from "./platform.js";
+
+const START_LOCAL = new URL("../../control-plane/dist/local/start-local.js", import.meta.url).pathname;
 
 function portIsFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -53,4 +56,21 @@ describe("a local platform that cannot start", () => {
       await new Promise<void>((resolve) => squatter.close(() => resolve()));
     }
   }, 60_000);
+
+  it.each([
+    ["LOCAL_CELLS", "0", 'LOCAL_CELLS must be a whole number of at least 1, got "0"'],
+    ["LOCAL_AZS", "az-1,,az-2", 'LOCAL_AZS must name distinct AZs separated by commas, got "az-1,,az-2"'],
+    ["LOCAL_RESTART_MAX_MS", "soon", 'LOCAL_RESTART_MAX_MS must be a whole number of at least 500, got "soon"'],
+  ])(
+    "npm start with %s=%s: exit 1 with one line, nothing started",
+    async (name, value, message) => {
+      const dataDir = mkdtempSync(join(tmpdir(), "cellwallet-bad-setting-"));
+      const run = await runNodeScript(START_LOCAL, [], { WALLET_DATA_DIR: dataDir, [name]: value });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toBe(`the local platform failed to start: ${message}\n`);
+      expect(run.stdout).toBe("");
+      expect(readdirSync(dataDir)).toEqual([]);
+    },
+    30_000,
+  );
 });

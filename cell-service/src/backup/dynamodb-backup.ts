@@ -47,7 +47,11 @@ async function tableExists(client: DynamoDBClient, tableName: string): Promise<b
   }
 }
 
-/** Restores every table of the backup under `prefix` (they must not exist) and waits until they are ACTIVE. */
+/**
+ * Restores every table of the backup under `prefix` (they must not exist) and waits until they are ACTIVE. When
+ * one table cannot be restored (its backup deleted or expired, say) the others are deleted again once they have
+ * settled, so a failed restore leaves no half set of tables behind (and the prefix free for another attempt).
+ */
 async function restoreTables(
   client: DynamoDBClient,
   manifest: BackupManifest,
@@ -58,7 +62,7 @@ async function restoreTables(
   for (const table of TABLES) {
     if (!backups[table]) throw new Error(`the backup has no ${table} table`);
   }
-  await Promise.all(
+  const outcomes = await Promise.allSettled(
     TABLES.map(async (table) => {
       await client.send(
         new RestoreTableFromBackupCommand({ TargetTableName: names[table], BackupArn: backups[table] as string }),
@@ -66,7 +70,15 @@ async function restoreTables(
       await waitActive(client, names[table]);
     }),
   );
-  return names;
+  const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === "rejected");
+  if (!failed) return names;
+  const reason = (failed.reason as Error).message;
+  try {
+    await dropTables(client, names);
+  } catch (error) {
+    throw new Error(`${reason}; delete the tables under ${prefix} by hand: ${(error as Error).message}`);
+  }
+  throw failed.reason;
 }
 
 async function dropTables(client: DynamoDBClient, names: Record<CellTableName, string>): Promise<void> {
@@ -184,6 +196,8 @@ export async function restoreDynamoDbBackup(
   manifest: BackupManifest,
   targetPrefix: string,
   trustedKeys: ReadonlyMap<string, KeyObject>,
+  /** Changes to the verified tables before they are reported restored (e.g. wallets that moved away since). */
+  adjust?: (store: LedgerStore) => Promise<void>,
 ): Promise<DynamoDbVerification & { tables: Record<CellTableName, string> }> {
   const names = cellTableNames(manifest.cellId, targetPrefix);
   for (const name of Object.values(names)) {
@@ -191,12 +205,15 @@ export async function restoreDynamoDbBackup(
   }
   const restored = await restoreTables(client, manifest, targetPrefix);
   const store = createDynamoDbLedgerStore({ client, cellId: manifest.cellId, tablePrefix: targetPrefix });
-  let result: DynamoDbVerification;
+  let result: DynamoDbVerification | undefined;
   try {
-    result = await checkRestored(store, manifest, trustedKeys);
+    const checked = await checkRestored(store, manifest, trustedKeys);
+    if (checked.valid && adjust) await adjust(store);
+    result = checked;
   } finally {
     await store.close();
+    // Tables that did not verify, or could not be read, are deleted: a refused restore leaves nothing.
+    if (!result?.valid) await dropTables(client, restored);
   }
-  if (!result.valid) await dropTables(client, restored);
   return { ...result, tables: restored };
 }

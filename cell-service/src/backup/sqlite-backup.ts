@@ -15,6 +15,7 @@ import { join, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { SqliteLedgerStore } from "../adapters/sqlite/sqlite-ledger-store.js";
 import { type CellVerificationReport, verifyCell } from "../application/cell-verification.js";
+import type { LedgerStore } from "../application/ledger-store.js";
 import {
   BACKUP_FORMAT,
   type BackupManifest,
@@ -161,6 +162,8 @@ export async function restoreSqliteBackup(input: {
   replacedDir: string;
   /** Called once the copy verified, just before the files move (e.g. to pause the cell's processes). */
   beforeSwap?: () => void;
+  /** Changes to the verified copy before it goes in place (e.g. wallets that moved away since the backup). */
+  adjust?: (store: LedgerStore) => Promise<void>;
 }): Promise<{ verification: BackupVerification; replaced: string[] }> {
   const staged = `${input.ledgerPath}.restoring`;
   mkdirSync(resolve(input.ledgerPath, ".."), { recursive: true });
@@ -171,6 +174,17 @@ export async function restoreSqliteBackup(input: {
   if (!verification.valid) {
     rmSync(staged, { force: true });
     return { verification, replaced: [] };
+  }
+  if (input.adjust) {
+    const store = new SqliteLedgerStore({ path: staged });
+    try {
+      await input.adjust(store);
+    } catch (error) {
+      await store.close();
+      rmSync(staged, { force: true });
+      throw error;
+    }
+    await store.close();
   }
   input.beforeSwap?.();
   const replaced: string[] = [];

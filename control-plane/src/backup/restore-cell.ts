@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { BackupManifest } from "@cellwallet/cell-service";
+import { movedAwaySince } from "./moved-away.js";
 import { restoreDynamoDbCell } from "./restore-dynamodb-cell.js";
 import { restoreSqliteCell } from "./restore-sqlite-cell.js";
 import {
@@ -41,8 +42,10 @@ export async function restoreCell(deps: RestoreCellDeps, request: RestoreCellReq
   const reference = request.checkpointFile
     ? checkpointReference(deps, request.checkpointFile, request.cellId, trusted)
     : undefined;
-  if (manifest.store === "dynamodb") return restoreDynamoDbCell(deps, request, manifest, reference, trusted);
-  return restoreSqliteCell(deps, request, { cell, manifest, reference, trusted });
+  const movedAway = await movedAwaySince(deps, manifest, request.cellId);
+  if (manifest.store === "dynamodb")
+    return restoreDynamoDbCell(deps, request, { manifest, reference, trusted, movedAway });
+  return restoreSqliteCell(deps, request, { cell, manifest, reference, trusted, movedAway });
 }
 
 /** --checkpoint: a later exported checkpoint, verified with the trusted keys, as the loss reference. */

@@ -1,7 +1,9 @@
 import type { BackupManifest } from "@cellwallet/cell-service";
+import { markMovedAway } from "./moved-away.js";
 import {
   type DynamoDbRestored,
   type LossReference,
+  type MovedAway,
   type RestoreCellDeps,
   type RestoreCellRequest,
   RestoreFailure,
@@ -16,10 +18,14 @@ import {
 export async function restoreDynamoDbCell(
   deps: RestoreCellDeps,
   request: RestoreCellRequest,
-  manifest: BackupManifest,
-  reference: LossReference | undefined,
-  trusted: TrustedKeys,
+  found: {
+    manifest: BackupManifest;
+    reference: LossReference | undefined;
+    trusted: TrustedKeys;
+    movedAway: MovedAway[];
+  },
 ): Promise<DynamoDbRestored> {
+  const { manifest, reference, trusted, movedAway } = found;
   const { tablePrefix } = request;
   if (!tablePrefix) {
     throw new RestoreFailure("a DynamoDB backup restores as new tables: pass --table-prefix <prefix>", "usage");
@@ -37,7 +43,13 @@ export async function restoreDynamoDbCell(
   const client = await deps.dynamoDbClient();
   let result: Awaited<ReturnType<typeof restoreDynamoDbBackup>>;
   try {
-    result = await restoreDynamoDbBackup(client, manifest, tablePrefix, trusted);
+    result = await restoreDynamoDbBackup(
+      client,
+      manifest,
+      tablePrefix,
+      trusted,
+      movedAway.length > 0 ? markMovedAway(movedAway) : undefined,
+    );
   } catch (error) {
     throw new RestoreFailure(`refused: ${(error as Error).message}`, "refused");
   } finally {
@@ -56,6 +68,7 @@ export async function restoreDynamoDbCell(
     backupDir: request.backupDir,
     manifest,
     loss,
+    movedAway,
     tablePrefix,
     tables: result.tables,
   };

@@ -2,8 +2,10 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { BackupManifest } from "@cellwallet/cell-service";
 import type { CellRecord } from "@cellwallet/placement";
+import { markMovedAway } from "./moved-away.js";
 import {
   type LossReference,
+  type MovedAway,
   type RestoreCellDeps,
   type RestoreCellRequest,
   RestoreFailure,
@@ -90,9 +92,15 @@ async function replacedLedgerReference(
 export async function restoreSqliteCell(
   deps: RestoreCellDeps,
   request: RestoreCellRequest,
-  found: { cell: CellRecord; manifest: BackupManifest; reference: LossReference | undefined; trusted: TrustedKeys },
+  found: {
+    cell: CellRecord;
+    manifest: BackupManifest;
+    reference: LossReference | undefined;
+    trusted: TrustedKeys;
+    movedAway: MovedAway[];
+  },
 ): Promise<SqliteRestored> {
-  const { cell, manifest, trusted } = found;
+  const { cell, manifest, trusted, movedAway } = found;
   const ledgerPath = deps.ledgerPathOf(request.cellId);
   const pids = await launcherPidsToReplace(deps, request, cell, ledgerPath);
   try {
@@ -114,6 +122,7 @@ export async function restoreSqliteCell(
       trustedKeys: trusted,
       replacedDir,
       beforeSwap: () => signal(pids, "SIGSTOP"),
+      adjust: movedAway.length > 0 ? markMovedAway(movedAway) : undefined,
     });
   } catch (error) {
     signal(pids, "SIGCONT");
@@ -137,6 +146,7 @@ export async function restoreSqliteCell(
     backupDir: request.backupDir,
     manifest,
     loss,
+    movedAway,
     replaced: result.replaced,
     replacedDir,
     restartedReady,

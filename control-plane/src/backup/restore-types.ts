@@ -34,6 +34,17 @@ export interface RestoreCellDeps {
   /** Records the restore in the operator audit trail; called before anything changes. */
   recordRestore(cellId: string, details: Record<string, unknown>): Promise<void>;
   dynamoDbClient(): Promise<ReturnType<CellService["createDynamoDbClient"]>>;
+  /** The placement store's relocations of these wallets (the ones that moved to another cell at some point). */
+  relocationsOf(walletIds: readonly string[]): Promise<Map<string, { cellId: string; epoch: number }>>;
+}
+
+/** A wallet the backup holds as this cell's that moved to another cell after the backup was taken. */
+export interface MovedAway {
+  walletId: string;
+  /** Its state in the backup (active or frozen). */
+  state: "active" | "frozen";
+  cellId: string;
+  epoch: number;
 }
 
 /** A restore that did not happen (nothing changed): a usage error (exit 2) or refused by the rules (exit 1). */
@@ -60,6 +71,8 @@ interface Restored {
   manifest: BackupManifest;
   /** Undefined when there was no later reference to measure against. */
   loss: LossReport | undefined;
+  /** Restored read-only (moved), because another cell owns them now. */
+  movedAway: MovedAway[];
 }
 
 export interface SqliteRestored extends Restored {

@@ -140,13 +140,17 @@ function listCommand(env: NodeJS.ProcessEnv): Command {
     .addHelpText(
       "after",
       `
-Exit status: 0 listed (also when there are none), 2 usage.
+Exit status: 0 listed (also when there are none), 2 usage or a --dir that is not a directory.
 
 Examples:
   $ cellctl backup list
   $ cellctl backup list --dir /mnt/backups --cell cell-1 --json`,
     )
-    .action(async (options: { dir?: string; cell?: string; json?: boolean }) => {
+    .action(async (options: { dir?: string; cell?: string; json?: boolean }, command: Command) => {
+      // A mistyped --dir is a usage error, not "no backups"; the default directory exists once a backup was taken.
+      if (options.dir !== undefined && !statSync(options.dir, { throwIfNoEntry: false })?.isDirectory()) {
+        return command.error(`cellctl: ${options.dir} is not a directory`, { exitCode: EXIT_USAGE });
+      }
       const backups = (await findBackups(resolve(options.dir ?? backupRoot(env))))
         .filter((b) => !options.cell || b.manifest?.cellId === options.cell)
         .sort((a, b) => (a.manifest?.createdAtMs ?? 0) - (b.manifest?.createdAtMs ?? 0));

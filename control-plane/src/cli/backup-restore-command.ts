@@ -35,6 +35,15 @@ async function restoreDeps(env: NodeJS.ProcessEnv): Promise<RestoreCellDeps> {
     recordRestore: (cellId, details) =>
       recordOperatorAction(env, { actor: operatorName(env), action: "backup.restore", target: cellId, details }),
     dynamoDbClient: async () => (await dynamoDbFromEnv(env)).client,
+    relocationsOf: (walletIds) =>
+      withPlacementStore(env, async (store) => {
+        const found = new Map<string, { cellId: string; epoch: number }>();
+        for (const walletId of walletIds) {
+          const moved = await store.getRelocation(walletId);
+          if (moved) found.set(walletId, { cellId: moved.cellId, epoch: moved.epoch });
+        }
+        return found;
+      }),
   };
 }
 

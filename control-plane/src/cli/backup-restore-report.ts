@@ -17,6 +17,7 @@ export function restoreJson(r: RestoredCell): Record<string, unknown> {
       ? { replaced: r.replaced, restartedReady: r.restartedReady ?? null }
       : { tables: r.tables }),
     pendingTransfersAtBackup: manifest.pendingTransfers,
+    movedAway: r.movedAway.map((w) => ({ walletId: w.walletId, movedTo: w.cellId })),
     loss: r.loss ?? null,
   };
 }
@@ -30,6 +31,7 @@ export function restoreLines(r: RestoredCell): string[] {
     return [
       `restored ${cellId} from ${r.backupDir} (taken ${manifest.createdAt}) as tables ${r.tablePrefix}-${cellId}-*: ${manifest.wallets} wallets, ${manifest.entries} entries, every chain verified`,
       ...lossLines(r.loss, manifest),
+      ...movedAwayLines(r),
       pending,
       `next: start ${cellId}'s replicas with WALLET_TABLE_PREFIX=${r.tablePrefix} (turn on PITR and TTL on the new tables), then ${next}`,
     ];
@@ -37,6 +39,7 @@ export function restoreLines(r: RestoredCell): string[] {
   return [
     `restored ${cellId} from ${r.backupDir} (taken ${manifest.createdAt}): ${manifest.wallets} wallets, ${manifest.entries} entries, every chain verified`,
     ...lossLines(r.loss, manifest),
+    ...movedAwayLines(r),
     pending,
     r.replaced.length > 0 ? `replaced files kept in ${r.replacedDir}` : "no previous ledger replaced",
     r.restartedReady === undefined
@@ -63,4 +66,13 @@ export function lossLines(loss: LossReport | undefined, manifest: BackupManifest
   }
   if (loss.wallets.length > 50) lines.push(`  … and ${loss.wallets.length - 50} more (--json lists all)`);
   return lines;
+}
+
+/** Wallets the backup still held as the cell's own that moved to another cell since: restored read-only. */
+function movedAwayLines(r: RestoredCell): string[] {
+  if (r.movedAway.length === 0) return [];
+  return [
+    `moved to other cells since the backup, restored read-only (their new cells own them): ${r.movedAway.length} wallets`,
+    ...r.movedAway.slice(0, 50).map((w) => `  ${w.walletId} -> ${w.cellId}`),
+  ];
 }

@@ -27,23 +27,46 @@ export interface LocalPlatformOptions {
   restart?: Partial<RestartPolicy> | false;
 }
 
+/**
+ * The launcher's settings from the environment. A value that cannot work (not a whole number, no cells, an
+ * empty or repeated AZ name, a port beyond 65535 for the last process, a restart wait of 0 that would spin)
+ * throws one line naming the variable: `npm start` prints it and exits 1 before starting anything. Unset or
+ * empty means the default.
+ */
 export function localPlatformOptionsFromEnv(env: NodeJS.ProcessEnv): LocalPlatformOptions {
-  const int = (name: string, fallback: number) => {
-    const value = Number(env[name] ?? fallback);
-    if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer`);
+  const int = (name: string, fallback: number, min = 0) => {
+    const raw = env[name]?.trim();
+    if (raw === undefined || raw === "") return fallback;
+    const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+    if (!Number.isSafeInteger(value) || value < min) {
+      throw new Error(`${name} must be a whole number${min > 0 ? ` of at least ${min}` : ""}, got "${raw}"`);
+    }
     return value;
   };
+  const azs = (env.LOCAL_AZS?.trim() || "az-1,az-2,az-3").split(",").map((s) => s.trim());
+  if (azs.some((az) => az === "") || new Set(azs).size !== azs.length) {
+    throw new Error(`LOCAL_AZS must name distinct AZs separated by commas, got "${env.LOCAL_AZS}"`);
+  }
+  const cells = int("LOCAL_CELLS", 2, 1);
+  const routerPort = int("ROUTER_PORT", 8080, 1);
+  const cellBasePort = int("LOCAL_CELL_BASE_PORT", 9100, 1);
+  const lastPort = (name: string, port: number) => {
+    if (port > 65_535) throw new Error(`${name} leaves no room: its processes would need ports up to ${port}`);
+  };
+  lastPort("ROUTER_PORT", routerPort + azs.length - 1);
+  lastPort("LOCAL_CELL_BASE_PORT", cellBasePort + 10 * (cells - 1) + azs.length - 1);
+  const initialMs = int("LOCAL_RESTART_INITIAL_MS", DEFAULT_RESTART_POLICY.initialMs, 1);
   return {
     dataDir: resolve(env.WALLET_DATA_DIR ?? resolve(root, ".data")),
-    cells: int("LOCAL_CELLS", 2),
-    azs: (env.LOCAL_AZS ?? "az-1,az-2,az-3").split(",").map((s) => s.trim()),
-    routerPort: int("ROUTER_PORT", 8080),
-    cellBasePort: int("LOCAL_CELL_BASE_PORT", 9100),
+    cells,
+    azs,
+    routerPort,
+    cellBasePort,
     capacity: int("LOCAL_CELL_CAPACITY", 100_000),
     stdio: "inherit",
     restart: {
-      initialMs: int("LOCAL_RESTART_INITIAL_MS", DEFAULT_RESTART_POLICY.initialMs),
-      maxMs: int("LOCAL_RESTART_MAX_MS", DEFAULT_RESTART_POLICY.maxMs),
+      initialMs,
+      maxMs: int("LOCAL_RESTART_MAX_MS", Math.max(DEFAULT_RESTART_POLICY.maxMs, initialMs), initialMs),
       resetAfterMs: int("LOCAL_RESTART_RESET_MS", DEFAULT_RESTART_POLICY.resetAfterMs),
     },
   };

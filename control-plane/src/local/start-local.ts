@@ -1,4 +1,4 @@
-import { LocalPlatform, localPlatformOptionsFromEnv } from "./local-platform.js";
+import { LocalPlatform, type LocalPlatformOptions, localPlatformOptionsFromEnv } from "./local-platform.js";
 
 /**
  * `npm start`: the local platform on the embedded store, data kept in
@@ -6,7 +6,15 @@ import { LocalPlatform, localPlatformOptionsFromEnv } from "./local-platform.js"
  * restarted with crash-loop backoff (0.5 s doubling to 30 s); only a failed
  * start of the platform itself ends it. Ctrl-C stops it cleanly.
  */
-const platform = new LocalPlatform(localPlatformOptionsFromEnv(process.env));
+let settings: LocalPlatformOptions;
+try {
+  settings = localPlatformOptionsFromEnv(process.env);
+} catch (error) {
+  // A bad setting is the platform's own start failure: one line, exit 1, nothing started.
+  console.error(`the local platform failed to start: ${(error as Error).message}`);
+  process.exit(1);
+}
+const platform = new LocalPlatform(settings);
 let exiting = false;
 
 async function shutdown(code: number): Promise<void> {
