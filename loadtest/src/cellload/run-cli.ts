@@ -72,7 +72,7 @@ export function runCommand(env: NodeJS.ProcessEnv): Command {
     .option("--warmup <d>", "unmeasured warm-up before the run, at a tenth of the rate (0 for none)", "5s")
     .option("--max-in-flight <n>", "open model: most iterations running at once (beyond: dropped, counted)", "1000")
     .option("--threshold <expr>", "k6-style threshold, repeatable (replaces the defaults from docs/slo.md)", collect)
-    .option("--out <dir>", "write summary.json and report.html there")
+    .option("--out <dir>", "write summary.json, report.html and report.svg (a static plot for Markdown) there")
     .option("--json", "print summary.json to stdout instead of the table")
     .option("--token-file <path>", 'tokens from an identity provider: {"operator": jwt, "users": {userId: jwt}}')
     .option("--abort-on-fail", "stop as soon as a threshold fails (judged every second after 2 s)")

@@ -4,6 +4,7 @@ import { LoadClient } from "./client.js";
 import { type Load, offerLoad, scheduleOf, verifyBooks, warmupOf } from "./engine.js";
 import { catchInterrupt, EXIT_INTERRUPTED } from "./interrupt.js";
 import { renderReport, timelineCharts } from "./report-html.js";
+import { renderSvg } from "./report-svg.js";
 import type { Scenario } from "./scenario.js";
 import { prepare } from "./setup.js";
 import { breakdown, type RunSummary, summaryText } from "./summary.js";
@@ -167,4 +168,6 @@ export function writeOutputs(dir: string, summary: RunSummary): void {
     data: summary,
   });
   writeFileSync(join(dir, "report.html"), html);
+  // The same run as a static picture, for Markdown pages where report.html's scripts cannot run.
+  writeFileSync(join(dir, "report.svg"), renderSvg(summary));
 }
