@@ -1,5 +1,5 @@
 import { expect } from "vitest";
-import type { Changes, IdempotencyRecord, MoneyPathStore } from "../../src/application/ledger-store.js";
+import type { AuditStore, Changes, IdempotencyRecord, MoneyPathStore } from "../../src/application/ledger-store.js";
 import { type LedgerEntry, post } from "../../src/domain/ledger-entry.js";
 import { openWallet, type Wallet } from "../../src/domain/wallet.js";
 
@@ -13,6 +13,22 @@ export function deposit(wallet: Wallet, amount: bigint, now: number): { wallet: 
   const posted = post(wallet, { transactionId: id("TX"), type: "DEPOSIT", amount, context: ctx }, now);
   if (!posted.ok) throw new Error("deposit refused");
   return posted.value;
+}
+
+/** A wallet's entries are sequences 1..n without a gap, their times never going backwards. */
+export async function expectGapFreeChain(
+  store: Pick<AuditStore, "streamEntries">,
+  walletId: string,
+  n: number,
+): Promise<void> {
+  const sequences: number[] = [];
+  let previousAt = 0;
+  for await (const entry of store.streamEntries(walletId)) {
+    sequences.push(entry.sequence);
+    expect(entry.createdAt).toBeGreaterThanOrEqual(previousAt);
+    previousAt = entry.createdAt;
+  }
+  expect(sequences).toEqual(Array.from({ length: n }, (_, i) => i + 1));
 }
 
 export function record(scopeKey: string, body = "{}"): IdempotencyRecord {

@@ -3,7 +3,7 @@ import { ADAPTERS, openTestStore } from "../../../test-support/stores.js";
 import type { AuditStore, LedgerStore, MoneyPathStore, StoreLifecycle } from "../../src/application/ledger-store.js";
 import { transferWithinCell } from "../../src/domain/transfer.js";
 import { openWallet, type Wallet } from "../../src/domain/wallet.js";
-import { ctx, deposit, id, moneyPathHelpers, record } from "./contract-fixtures.js";
+import { ctx, deposit, expectGapFreeChain, id, moneyPathHelpers, record } from "./contract-fixtures.js";
 
 /**
  * The money path's contract (MoneyPathStore: the atomic commit and its reads), which both storage adapters must
@@ -92,14 +92,7 @@ describe.each(ADAPTERS)("MoneyPathStore contract on %s", (adapter) => {
     const after = await store.getWallet(w.walletId);
     expect(after?.version).toBe(n);
     expect(after?.balance).toBe(BigInt((n * (n + 1)) / 2));
-    const sequences: number[] = [];
-    let previous = 0;
-    for await (const entry of store.streamEntries(w.walletId)) {
-      sequences.push(entry.sequence);
-      expect(entry.createdAt).toBeGreaterThanOrEqual(previous);
-      previous = entry.createdAt;
-    }
-    expect(sequences).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+    await expectGapFreeChain(store, w.walletId, n);
   });
 
   it("commits a transfer: both wallets, both entries and the transfer record, or nothing", async () => {

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { SqliteLedgerStore } from "../../src/adapters/sqlite/sqlite-ledger-store.js";
 import { openWallet } from "../../src/domain/wallet.js";
-import { id, moneyPathHelpers, record } from "./contract-fixtures.js";
+import { expectGapFreeChain, id, moneyPathHelpers, record } from "./contract-fixtures.js";
 
 /**
  * The embedded money path decides on the request thread and writes on its writer thread, which checks that every
@@ -62,14 +62,7 @@ describe("SQLite money path: decisions checked by the writer thread", () => {
     expect(outcomes.every((o) => o.ok)).toBe(true);
     const after = await b.getWallet(wallet.walletId);
     expect(after).toMatchObject({ version: n, balance: BigInt((n * (n + 1)) / 2) });
-    const sequences: number[] = [];
-    let previousAt = 0;
-    for await (const entry of a.streamEntries(wallet.walletId)) {
-      sequences.push(entry.sequence);
-      expect(entry.createdAt).toBeGreaterThanOrEqual(previousAt);
-      previousAt = entry.createdAt;
-    }
-    expect(sequences).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+    await expectGapFreeChain(a, wallet.walletId, n);
   });
 
   it("a commit after close is refused as unavailable, never left hanging", async () => {
