@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { SqliteLedgerStore } from "../../src/adapters/sqlite/sqlite-ledger-store.js";
+import { SqliteWriterThread } from "../../src/adapters/sqlite/sqlite-writer-thread.js";
 import { openWallet } from "../../src/domain/wallet.js";
 import { expectGapFreeChain, id, moneyPathHelpers, record } from "./contract-fixtures.js";
 
@@ -88,5 +89,14 @@ describe("SQLite money path: decisions checked by the writer thread", () => {
     expect(run.stderr).toBe("");
     expect(run.stdout.trim()).toBe("committed and closed");
     expect(run.status).toBe(0);
+  });
+
+  it("a writer thread that cannot write fails every batch with the reason, and says so (readiness)", async () => {
+    // A directory is no database: the thread fails as it opens, as it would on a lost disk.
+    const writer = new SqliteWriterThread({ path: mkdtempSync(join(tmpdir(), "cellwallet-not-a-file-")) });
+    await expect(writer.write([])).rejects.toThrow(/the ledger's SQLite writer failed/);
+    expect(writer.failure()?.message).toMatch(/the ledger's SQLite writer failed/);
+    await expect(writer.write([])).rejects.toThrow(/the ledger's SQLite writer failed/);
+    await writer.close();
   });
 });

@@ -47,8 +47,11 @@ export class SqliteLedgerStore extends ComposedLedgerStore {
     return this.handle.stmt.sweepIdempotency.run(nowMs).changes;
   }
 
+  /** Ready only while the money path can be written: a replica whose writer thread died leaves the rotation. */
   async ping(): Promise<void> {
     this.handle.stmt.ping.get();
+    const failure = this.writer.failure();
+    if (failure) throw failure;
   }
 
   async close(): Promise<void> {

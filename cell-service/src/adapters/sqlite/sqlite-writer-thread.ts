@@ -69,6 +69,11 @@ export class SqliteWriterThread {
     });
   }
 
+  /** Why the thread can write no more (it failed or ended), or undefined while it can. */
+  failure(): Error | undefined {
+    return this.failed;
+  }
+
   /** Closes the writer's connection and waits for the thread to end (after the last batch was answered). */
   async close(): Promise<void> {
     if (!this.failed) {
