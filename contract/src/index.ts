@@ -2,6 +2,7 @@ export * from "./auth.js";
 export * from "./cell-scoped-id.js";
 export * from "./currencies.js";
 export * from "./hash-chain.js";
+export { canonicalJson } from "./jcs.js";
 export * from "./internal-api.js";
 export * from "./json-number.js";
 export * from "./jwt.js";

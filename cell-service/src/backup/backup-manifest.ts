@@ -1,5 +1,4 @@
-import { sha256Hex } from "@cellwallet/contract";
-import canonicalize from "canonicalize";
+import { canonicalJson, sha256Hex } from "@cellwallet/contract";
 import { type Checkpoint, checkpointFromJson } from "../domain/checkpoint.js";
 
 /**
@@ -56,9 +55,7 @@ export interface BackupManifest {
 
 export function manifestHash(manifest: Omit<BackupManifest, "manifestHash">): string {
   const { manifestHash: _ignored, ...body } = manifest as BackupManifest;
-  const text = canonicalize(body);
-  if (text === undefined) throw new Error("manifest cannot be canonicalized");
-  return sha256Hex(text);
+  return sha256Hex(canonicalJson(body));
 }
 
 /** Parses a manifest strictly; throws a one-line reason when it is not one of ours or is damaged. */

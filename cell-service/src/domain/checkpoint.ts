@@ -1,6 +1,5 @@
 import { createHash, createPrivateKey, createPublicKey, type KeyObject, sign, verify } from "node:crypto";
-import { GENESIS_HASH, sha256Hex } from "@cellwallet/contract";
-import canonicalize from "canonicalize";
+import { canonicalJson, GENESIS_HASH, sha256Hex } from "@cellwallet/contract";
 
 /**
  * Signed cell checkpoints: the anchor outside each wallet's own chain. A
@@ -112,9 +111,7 @@ export function checkpointHash(body: CheckpointBody): string {
     previousHash: body.previousHash,
     keyId: body.keyId,
   };
-  const text = canonicalize(members);
-  if (text === undefined) throw new Error("checkpoint cannot be canonicalized");
-  return sha256Hex(text);
+  return sha256Hex(canonicalJson(members));
 }
 
 /** The next checkpoint after `previous` (undefined: the first), signed. */
