@@ -109,16 +109,28 @@ export async function measureCeilingPhase(
 ): Promise<ScenarioRow[]> {
   const ceiling = await startCeilingProcess();
   try {
-    log(`\nframework ceiling (${when}): bare hono at ${ceiling.url} (pid ${ceiling.pid}), ${options.duration} s each…`);
-    return await measureCeiling({
-      url: ceiling.url,
-      pid: ceiling.pid,
-      durationS: options.duration,
-      connections: options.connections,
-      token,
-      label: `ceiling (${when})`,
-    });
+    log();
+    return await measureRunningCeiling(ceiling, options, token, log, when);
   } finally {
     await ceiling.stop();
   }
+}
+
+/** One measurement (POST and GET) of a running ceiling server, announced in the log. */
+export function measureRunningCeiling(
+  ceiling: Pick<ManagedProcess, "url" | "pid">,
+  options: { duration: number; connections: number },
+  token: string,
+  log: (text?: string) => void,
+  when: string,
+): Promise<ScenarioRow[]> {
+  log(`framework ceiling (${when}): bare hono at ${ceiling.url} (pid ${ceiling.pid}), ${options.duration} s each…`);
+  return measureCeiling({
+    url: ceiling.url,
+    pid: ceiling.pid,
+    durationS: options.duration,
+    connections: options.connections,
+    token,
+    label: `ceiling (${when})`,
+  });
 }

@@ -1,5 +1,5 @@
 import type { AdapterName, BenchOptions } from "./args.js";
-import { CEILING_GET, CEILING_POST, measureCeiling, startCeilingProcess } from "./ceiling.js";
+import { CEILING_GET, CEILING_POST, measureRunningCeiling, startCeilingProcess } from "./ceiling.js";
 import type { InProcessReport } from "./dynamo-inprocess.js";
 import {
   type Ceiling,
@@ -31,15 +31,7 @@ export async function measureCeilingAround(
   const ceiling = await startCeilingProcess();
   try {
     const measure = async (when: string) => {
-      log(`framework ceiling (${when}): bare hono at ${ceiling.url} (pid ${ceiling.pid}), ${options.duration} s each…`);
-      const rows = await measureCeiling({
-        url: ceiling.url,
-        pid: ceiling.pid,
-        durationS: options.duration,
-        connections: options.connections,
-        token,
-        label: `ceiling (${when})`,
-      });
+      const rows = await measureRunningCeiling(ceiling, options, token, log, when);
       log(scenarioTable(rows));
       return rows;
     };
