@@ -91,12 +91,24 @@ describe("SQLite money path: decisions checked by the writer thread", () => {
     expect(run.status).toBe(0);
   });
 
-  it("a writer thread that cannot write fails every batch with the reason, and says so (readiness)", async () => {
+  it("a writer thread that cannot write fails every batch with the reason, and reports it", async () => {
     // A directory is no database: the thread fails as it opens, as it would on a lost disk.
     const writer = new SqliteWriterThread({ path: mkdtempSync(join(tmpdir(), "cellwallet-not-a-file-")) });
     await expect(writer.write([])).rejects.toThrow(/the ledger's SQLite writer failed/);
     expect(writer.failure()?.message).toMatch(/the ledger's SQLite writer failed/);
     await expect(writer.write([])).rejects.toThrow(/the ledger's SQLite writer failed/);
     await writer.close();
+  });
+
+  it("a replica whose writer thread died is not ready: ping rejects with the writer's failure", async () => {
+    const store = open(freshPath());
+    const { newWallet } = moneyPathHelpers(() => store);
+    await newWallet();
+    await expect(store.ping()).resolves.toBeUndefined();
+    // What a crash of the thread does (reached through the private fields: nothing else may stop it).
+    const writer = (store as unknown as { writer: { worker: { terminate(): Promise<number> } } }).writer;
+    await writer.worker.terminate();
+    await expect(store.ping()).rejects.toThrow(/the ledger's SQLite writer failed: the SQLite writer thread exited/);
+    await expect(newWallet()).rejects.toThrow(/the ledger's SQLite writer failed/);
   });
 });
