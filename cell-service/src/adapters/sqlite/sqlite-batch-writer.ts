@@ -18,7 +18,7 @@ import {
   walletFromRow,
   walletParams,
 } from "./rows.js";
-import { isConstraintError, type Row, type Statements } from "./sqlite-handle.js";
+import { isBusyError, isConstraintError, type Row, type Statements } from "./sqlite-handle.js";
 
 /** A constraint the store enforces that a caller must handle (not a bug). */
 class Refused extends Error {
@@ -32,9 +32,6 @@ class Refused extends Error {
 
 /** A row the decision read is no longer as it was read. */
 class Stale extends Error {}
-
-const isBusy = (error: unknown) =>
-  error instanceof Error && "code" in error && /^SQLITE_(BUSY|LOCKED)/.test(String(error.code));
 
 /**
  * The writing half of the embedded money path, run by the writer thread on its own connection: one group commit
@@ -158,5 +155,5 @@ export class SqliteBatchWriter {
 }
 
 function failureOf(error: unknown): { message: string; busy: boolean } {
-  return { message: error instanceof Error ? error.message : String(error), busy: isBusy(error) };
+  return { message: error instanceof Error ? error.message : String(error), busy: isBusyError(error) };
 }

@@ -9,13 +9,21 @@ export function isConstraintError(error: unknown): boolean {
   return error instanceof Error && "code" in error && String(error.code).startsWith("SQLITE_CONSTRAINT");
 }
 
+/** Another connection held the lock past busy_timeout. */
+export function isBusyError(error: unknown): boolean {
+  return error instanceof Error && "code" in error && /^SQLITE_(BUSY|LOCKED)/.test(String(error.code));
+}
+
 /**
  * Another process (replica) held the write lock past busy_timeout: nothing was
  * written, so this is an outage-like condition (503, retry) rather than a bug (500).
  */
 export function asContention(error: unknown): unknown {
-  const busy = error instanceof Error && "code" in error && /^SQLITE_(BUSY|LOCKED)/.test(String(error.code));
-  return busy ? new ContentionError("the ledger's write lock is held by another replica; retry later") : error;
+  return isBusyError(error) ? lockHeldElsewhere() : error;
+}
+
+export function lockHeldElsewhere(): ContentionError {
+  return new ContentionError("the ledger's write lock is held by another replica; retry later");
 }
 
 /** Columns added after a file was first created (an older cell's file is upgraded in place). */

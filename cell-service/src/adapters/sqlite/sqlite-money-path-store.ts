@@ -14,7 +14,7 @@ import type { Wallet } from "../../domain/wallet.js";
 import type { BatchReply } from "./commit-batch.js";
 import { type DecidedOperation, decideGroup, refusal } from "./decide-group.js";
 import { entryFromRow, idempotencyFromRow, transferFromRow, walletFromRow } from "./rows.js";
-import { asContention, type Row, type SqliteHandle, SqlitePart } from "./sqlite-handle.js";
+import { asContention, lockHeldElsewhere, type Row, type SqliteHandle, SqlitePart } from "./sqlite-handle.js";
 import type { SqliteWriterThread } from "./sqlite-writer-thread.js";
 
 interface Pending {
@@ -111,9 +111,7 @@ export class SqliteMoneyPathStore extends SqlitePart implements MoneyPathStore {
     }
     const { results, failure } = reply;
     if (!results) {
-      const error = failure?.busy
-        ? new ContentionError("the ledger's write lock is held by another replica; retry later")
-        : new Error(`SQLite group commit failed: ${failure?.message}`);
+      const error = failure?.busy ? lockHeldElsewhere() : new Error(`SQLite group commit failed: ${failure?.message}`);
       for (const { pending } of decided) pending.reject(error);
       return;
     }
