@@ -277,7 +277,9 @@ describe("a cell with every replica down", () => {
   it("answers its known users 503 cell-unavailable at once, never 404", async () => {
     const store = openStore();
     await registerCell(store, "cell-a", cell.endpoints());
-    const router = await started(store);
+    // A deadline far above the bound below: an answer that waited for it cannot pass for one that did not, however
+    // slow the machine.
+    const router = await started(store, { ROUTER_CELL_TIMEOUT_MS: "20000" });
     const vic = await token("vic");
     const created = await http(router.url, "POST", `${API}/wallets`, { token: vic, body: { userId: "vic" } });
     expect(created.status).toBe(201);
@@ -299,7 +301,7 @@ describe("a cell with every replica down", () => {
       expect(res.body.code).toBe("cell-unavailable");
       expect(res.headers.get("retry-after")).toBe("1");
       // Connections are refused: no need to wait for the deadline.
-      expect(performance.now() - startedAt).toBeLessThan(1000);
+      expect(performance.now() - startedAt).toBeLessThan(5000);
     }
   });
 });

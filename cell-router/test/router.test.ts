@@ -489,7 +489,9 @@ describe("cell router: protecting itself and the cells", () => {
   it("answers 503 within the deadline for a hung cell, sheds past its in-flight limit, and keeps other cells fast", async () => {
     const hung = [await startHangingServer(), await startHangingServer()];
     const hungStore = new SqlitePlacementStore({ path: `${tempDir()}/placement.sqlite` });
-    const timeoutMs = 1000;
+    // The bounds below are fractions of this deadline, so that a loaded machine cannot turn "at once" into "at the
+    // deadline" or the reverse.
+    const timeoutMs = 3000;
     let hungRouter: RouterUnderTest | undefined;
     try {
       await registerCell(hungStore, "cell-a", cellA.endpoints());
@@ -535,13 +537,13 @@ describe("cell router: protecting itself and the cells", () => {
       expect(shed.res.status).toBe(503);
       expect(shed.res.body.code).toBe("cell-unavailable");
       expect(shed.res.headers.get("retry-after")).toBe("1");
-      expect(shed.ms).toBeLessThan(250);
+      expect(shed.ms).toBeLessThan(timeoutMs / 3);
 
       // Meanwhile another cell's users are served as fast as ever.
       for (let i = 0; i < 10; i++) {
         const fast = await timed(() => http(url, "GET", `${API}/wallets/${aliceWallet}`, { token: alice }));
         expect(fast.res.status).toBe(200);
-        expect(fast.ms).toBeLessThan(250);
+        expect(fast.ms).toBeLessThan(timeoutMs / 3);
       }
 
       for (const { res, ms } of await hanging) {
@@ -549,7 +551,7 @@ describe("cell router: protecting itself and the cells", () => {
         expect(res.body.code).toBe("cell-unavailable");
         expect(res.headers.get("retry-after")).toBe("1");
         expect(ms).toBeGreaterThan(timeoutMs - 100);
-        expect(ms).toBeLessThan(timeoutMs + 400);
+        expect(ms).toBeLessThan(timeoutMs + 1500);
       }
       expect((hung[0]?.accepted() ?? 0) + (hung[1]?.accepted() ?? 0)).toBeGreaterThan(0);
       const metrics = (await http(url, "GET", "/metrics")).text;

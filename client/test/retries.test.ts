@@ -122,31 +122,49 @@ describe("CellwalletClient retries", () => {
 
   it("gives up at the call's deadline with the key to ask again", async () => {
     script = () => ({ status: 503, body: problem("cell-unavailable", 503), headers: { "retry-after": "0" } });
-    const started = Date.now();
+    // The server never stops answering 503, so only the deadline ends the call. What the last answer was, and how
+    // many attempts fit, depend on the machine's load: the next test pins the cause down without I/O.
     const error = await client(600)
       .deposit("w1", { amount: "1.00" }, { idempotencyKey: "k-1" })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DeadlineExceededError);
     expect((error as DeadlineExceededError).idempotencyKey).toBe("k-1");
-    expect((error as DeadlineExceededError).cause).toBeInstanceOf(ProblemError);
-    expect(Date.now() - started).toBeLessThan(3_000);
-    expect(seen.length).toBeGreaterThan(1);
+    expect(seen.length).toBeGreaterThan(0);
     expect(new Set(seen.map((s) => s.key))).toEqual(new Set(["k-1"]));
   });
 
   it("keeps the last answer as the cause when the deadline cuts an attempt short", async () => {
     // Under load the deadline falls during an attempt as often as between two: the cause must not depend on it.
-    script = (_req, _body, n) =>
-      n === 1 ? { status: 503, body: problem("cell-unavailable", 503), headers: { "retry-after": "0" } } : "hang";
-    // The deadline leaves the first answer ample time on a loaded machine (a 600 ms deadline once expired
-    // before the 503 arrived, and the cause was then rightly the timeout); the second attempt hangs past it.
-    const error = await client(2_500)
+    // The attempts go through the client's `fetch` option, not the loopback server: over a socket a loaded machine
+    // can delay the first 503 past any deadline (it once took > 2.5 s in CI), and the cause is then rightly the
+    // timeout. Here the 503 is answered without I/O, so only the second attempt can meet the deadline.
+    const attempts: string[] = [];
+    const fetch: typeof globalThis.fetch = async (_url, init) => {
+      attempts.push(new Headers(init?.headers).get("idempotency-key") ?? "");
+      if (attempts.length === 1) {
+        return new Response(JSON.stringify(problem("cell-unavailable", 503)), {
+          status: 503,
+          headers: { "content-type": "application/problem+json", "retry-after": "0" },
+        });
+      }
+      const signal = init?.signal as AbortSignal;
+      return new Promise<Response>((_resolve, reject) => {
+        signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+      });
+    };
+    const error = await new CellwalletClient({
+      baseUrl,
+      token: "t",
+      deadlineMs: 300,
+      fetch,
+      retry: { baseDelayMs: 1, maxDelayMs: 1 },
+    })
       .deposit("w1", { amount: "1.00" }, { idempotencyKey: "k-2" })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DeadlineExceededError);
     expect((error as DeadlineExceededError).cause).toBeInstanceOf(ProblemError);
     expect(((error as DeadlineExceededError).cause as ProblemError).code).toBe("cell-unavailable");
-    expect(seen).toHaveLength(2);
+    expect(attempts).toEqual(["k-2", "k-2"]);
   });
 
   it("retries a GET after a dropped connection", async () => {
