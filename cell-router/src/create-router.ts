@@ -56,6 +56,7 @@ export function createRouter(
   const metrics = new RouterMetrics(config.az);
   const rates = new CellRateMeter(10, config.peers ?? 1);
   let cellIds: string[] = [];
+  let cellUrls = new Map<string, string[]>();
   metrics.cellOpsRates = () => new Map(cellIds.map((id) => [id, rates.ownRate(id)]));
   const health = new EndpointHealth({
     intervalMs: config.healthIntervalMs,
@@ -87,8 +88,15 @@ export function createRouter(
     metrics,
     logger,
     opsLoad: { rate: (cellId) => rates.cellRate(cellId), threshold: config.opsThreshold ?? 0.8 },
+    // A cell is unreachable when every one of its replicas failed its probe or its last connection; a cell this
+    // router has not seen in the registry yet counts as reachable (nothing says otherwise).
+    reachableCell: (cellId) => {
+      const urls = cellUrls.get(cellId);
+      return urls === undefined || urls.length === 0 || urls.some((url) => health.isHealthy(url));
+    },
     onRegistry: (cells) => {
       cellIds = cells.map((c) => c.cellId);
+      cellUrls = new Map(cells.map((c) => [c.cellId, c.endpoints.map((e) => e.url)]));
       metrics.cellCapacity.reset();
       for (const cell of cells) {
         if (cell.maxOpsPerSecond !== undefined) metrics.cellCapacity.set({ cell: cell.cellId }, cell.maxOpsPerSecond);

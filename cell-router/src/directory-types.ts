@@ -36,6 +36,8 @@ export interface PlacementDirectoryOptions {
   onRegistry?: (cells: readonly CellRecord[]) => void;
   /** Current ops/s per cell and the threshold above which onboarding skips a cell. */
   opsLoad?: OpsLoad;
+  /** Whether this router can reach a replica of the cell now: onboarding prefers cells it can (onboard-user.ts). */
+  reachableCell?: (cellId: string) => boolean;
   now?: () => number;
 }
 

@@ -93,11 +93,14 @@ export class UserPlacements {
   }
 
   private async runOnboarding(userId: string): Promise<Onboarding> {
-    const { store, timeoutMs, metrics, logger, opsLoad } = this.parts.options;
+    const { store, timeoutMs, metrics, logger, opsLoad, reachableCell } = this.parts.options;
     try {
       // Onboarding makes several store calls (placement, override, registry, conditional write).
       const result = await withTimeout(
-        onboardUser(store, userId, opsLoad ? { load: opsLoad } : {}),
+        onboardUser(store, userId, {
+          ...(opsLoad ? { load: opsLoad } : {}),
+          ...(reachableCell ? { reachable: reachableCell } : {}),
+        }),
         timeoutMs * 3,
         "onboardUser",
       );

@@ -273,6 +273,45 @@ describe("the router process", () => {
   });
 });
 
+describe("onboarding while a cell is down", () => {
+  it("places new users in a cell the router can reach, even when the dead cell is the least filled", async () => {
+    const down = await startCell("cell-b", ["az-1"]);
+    try {
+      const store = openStore();
+      await registerCell(store, "cell-a", cell.endpoints());
+      await registerCell(store, "cell-b", down.endpoints());
+      // cell-a fuller than cell-b: the policy alone would put every new user in cell-b.
+      for (const user of ["old-1", "old-2", "old-3"])
+        expect((await store.placeUser(user, "cell-a", "override")).ok).toBe(true);
+      const router = await started(store, { ROUTER_HEALTH_INTERVAL_MS: "100" });
+      const create = async (userId: string) =>
+        http(router.url, "POST", `${API}/wallets`, { token: await token(userId), body: { userId } });
+
+      const before = await create("nia-0");
+      expect(before.status).toBe(201);
+      expect(cellHint(before.body.walletId as string)).toBe("cell-b");
+
+      await down.stop();
+      await waitFor(
+        async () =>
+          metricSum((await http(router.url, "GET", "/metrics")).text, "cellwallet_router_endpoint_healthy", {
+            cell: "cell-b",
+          }) === 0,
+        10_000,
+        "the router sees cell-b down",
+      );
+      for (const userId of ["nia-1", "nia-2", "nia-3", "nia-4"]) {
+        const created = await create(userId);
+        expect(created.status, JSON.stringify(created.body)).toBe(201);
+        expect(cellHint(created.body.walletId as string)).toBe("cell-a");
+      }
+      expect((await store.getUserPlacement("nia-4"))?.cellId).toBe("cell-a");
+    } finally {
+      await down.stop();
+    }
+  });
+});
+
 describe("a cell with every replica down", () => {
   it("answers its known users 503 cell-unavailable at once, never 404", async () => {
     const store = openStore();
