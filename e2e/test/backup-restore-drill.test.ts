@@ -245,4 +245,61 @@ describe("backup and restore drill (embedded store, npm start as a process)", ()
     expect((await cellctl(["verify", "--all"])).code).toBe(0);
     await deposit("u3", "0.25", "after-restore-u3");
   }, 120_000);
+
+  it("recovers a wallet migrated into the cell after its backup from its old cell's read-only copy", async () => {
+    const out = join(launcher.dataDir, "drill", "cell-2-before-move-in");
+    expect((await cellctl(["backup", "create", "--cell", "cell-2", "--out", out])).code).toBe(0);
+    const u2 = wallets.get("u2") as string;
+    const moved = await cellctl(["users", "migrate", "u2", "--to", "cell-2", "--yes"]);
+    expect(moved.code, moved.stderr).toBe(0);
+    const atMove = await balance("u2");
+    await deposit("u2", "3.00", "after-move-in-u2"); // written in cell-2 after its backup: the loss window
+
+    const restored = await cellctl(["backup", "restore", out, "--cell", "cell-2", "--force"]);
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(restored.stdout).toContain("cellctl backup recover-migrated --cell cell-2");
+    // The placement sends u2 to cell-2, which does not have the wallet: an existing wallet answers 404.
+    const missing = await untilServed(() => http(api(), "GET", `/api/v1/wallets/${u2}`, { token: ops }));
+    expect(missing.status).toBe(404);
+
+    const recovered = await cellctl(["backup", "recover-migrated", "--cell", "cell-2", "--json"]);
+    expect(recovered.code, recovered.stdout + recovered.stderr).toBe(0);
+    expect(JSON.parse(recovered.stdout).outcomes).toEqual([
+      {
+        userId: "u2",
+        walletId: u2,
+        sourceCellId: "cell-1",
+        outcome: "recovered",
+        version: atMove.version,
+        balance: atMove.balance,
+        currency: "USD",
+      },
+    ]);
+    // Its whole history up to the move, chain valid, writable again in cell-2 only.
+    expect(await balance("u2")).toMatchObject({ balance: atMove.balance, version: atMove.version });
+    const audit = await http(api(), "GET", `/api/v1/wallets/${u2}/audit`, { token: ops });
+    expect(audit.body).toMatchObject({ valid: true, entries: atMove.version });
+    await deposit("u2", "0.75", "after-recovery-u2");
+    const located = await cellctl(["users", "locate", "u2", "--json"]);
+    expect(JSON.parse(located.stdout)).toMatchObject({
+      placement: { cellId: "cell-2" },
+      wallet: { state: "active", walletId: u2 },
+    });
+
+    // Again: nothing left to recover. The money is counted once, every chain is valid.
+    const again = await cellctl(["backup", "recover-migrated", "--cell", "cell-2"]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toBe("cell-2: no wallet migrated in to recover\n");
+    const reconcile = await cellctl(["reconcile", "--all", "--json"]);
+    expect(reconcile.code, reconcile.stdout).toBe(0);
+    const seen = await Promise.all(["u0", "u1", "u2", "u3"].map(async (u) => Number((await balance(u)).balance)));
+    const minor = Math.round(seen.reduce((a, b) => a + b, 0) * 100);
+    expect(JSON.parse(reconcile.stdout).platform.currencies.USD.balances).toBe(String(minor));
+    expect((await cellctl(["verify", "--all"])).code).toBe(0);
+    const trail = JSON.parse((await cellctl(["audit-log", "--json"])).stdout).records;
+    expect(trail.map((r: { action: string }) => r.action)).toContain("backup.recover-migrated");
+
+    const unknown = await cellctl(["backup", "recover-migrated", "--cell", "cell-9"]);
+    expect([unknown.code, unknown.stderr.trim()]).toEqual([2, "cellctl: unknown cell cell-9"]);
+  }, 120_000);
 });

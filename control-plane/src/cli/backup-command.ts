@@ -3,6 +3,7 @@ import { join, resolve } from "node:path";
 import type { BackupManifest } from "@cellwallet/cell-service";
 import { Command } from "commander";
 import { backupRoot, cellService, dynamoDbFromEnv, ledgerPathOf, trustedCheckpointKeys } from "./backup-env.js";
+import { backupRecoverCommand } from "./backup-recover-command.js";
 import { backupRestoreCommand } from "./backup-restore-command.js";
 import { operatorName, recordOperatorAction, withPlacementStore } from "./cli-env.js";
 import { EXIT_REFUSED, EXIT_USAGE } from "./operator-prompt.js";
@@ -256,7 +257,7 @@ Examples:
     });
 }
 
-/** `cellctl backup create | list | verify | restore`: per-cell backups of the embedded store. */
+/** `cellctl backup create | list | verify | restore | recover-migrated`: per-cell backups of the embedded store. */
 export function backupCommand(env: NodeJS.ProcessEnv): Command {
   return new Command("backup")
     .description("Back up, verify and restore one cell's ledger (embedded store or DynamoDB)")
@@ -264,6 +265,7 @@ export function backupCommand(env: NodeJS.ProcessEnv): Command {
     .addCommand(listCommand(env))
     .addCommand(verifyCommand(env))
     .addCommand(backupRestoreCommand(env))
+    .addCommand(backupRecoverCommand(env))
     .addHelpText(
       "after",
       `
@@ -271,6 +273,7 @@ Examples:
   $ cellctl backup create --cell cell-1
   $ cellctl backup list
   $ cellctl backup verify .data/backups/cell-1-20261205T101500Z
-  $ cellctl backup restore .data/backups/cell-1-20261205T101500Z --cell cell-1 --checkpoint cp-42.json --force`,
+  $ cellctl backup restore .data/backups/cell-1-20261205T101500Z --cell cell-1 --checkpoint cp-42.json --force
+  $ cellctl backup recover-migrated --cell cell-1`,
     );
 }

@@ -71,7 +71,8 @@ else against the replaced ledger when it is readable.
 A DynamoDB backup (taken with WALLET_STORE=dynamodb) is restored as new tables under
 --table-prefix (DynamoDB cannot restore over a table; none may exist), verified there and
 deleted again if it does not verify; start the cell on them with WALLET_TABLE_PREFIX.
-Afterwards run \`cellctl verify --cell <cell>\` and \`cellctl reconcile --all\`: cross-cell
+Afterwards run \`cellctl backup recover-migrated --cell <cell>\` (wallets migrated into the
+cell after the backup), then \`cellctl verify --cell <cell>\` and \`cellctl reconcile --all\`: cross-cell
 transfers in flight at backup time are completed by the cell's retry worker; transfers
 written after the backup are the loss window (see docs/disaster-recovery.md).
 

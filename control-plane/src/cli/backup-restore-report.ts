@@ -25,7 +25,8 @@ export function restoreJson(r: RestoredCell): Record<string, unknown> {
 /** The lines a restore prints for people: what was restored, the loss window, and what to run next. */
 export function restoreLines(r: RestoredCell): string[] {
   const { manifest, cellId } = r;
-  const next = `cellctl verify --cell ${cellId} && cellctl reconcile --all`;
+  // Wallets migrated into the cell after the backup are not in it: recover-migrated brings their history back.
+  const next = `cellctl backup recover-migrated --cell ${cellId}, then cellctl verify --cell ${cellId} && cellctl reconcile --all`;
   const pending = `cross-cell transfers in flight at backup time: ${manifest.pendingTransfers.length} (the cell's retry worker completes them)`;
   if (r.store === "dynamodb") {
     return [
