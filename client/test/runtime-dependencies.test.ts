@@ -1,8 +1,10 @@
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import type { ProblemCode } from "@cellwallet/client";
+import type { ProblemCode as ContractProblemCode } from "@cellwallet/contract";
 import { describe, expect, it } from "vitest";
 
 /**
@@ -62,6 +64,27 @@ describe("@cellwallet/client at runtime", () => {
     expect(packageJson("client").dependencies).toEqual({ "@cellwallet/chain": "0.1.0" });
     expect(packageJson("chain").dependencies).toBeUndefined();
     expect(Object.keys(packageJson("chain").exports)).toEqual(["."]);
+  });
+
+  it("declares its types without any package but @cellwallet/chain (ProblemCode is its own copy)", () => {
+    const declarations = readdirSync(join(ROOT, "client/dist"), { recursive: true, encoding: "utf8" })
+      .filter((f) => f.endsWith(".d.ts"))
+      .map((f) => readFileSync(join(ROOT, "client/dist", f), "utf8"));
+    expect(declarations.length).toBeGreaterThan(5);
+    const packages = declarations.flatMap((text) =>
+      [...text.matchAll(SPECIFIER)]
+        .map((m) => (m[1] ?? m[2] ?? m[3]) as string)
+        .filter((specifier) => !specifier.startsWith(".")),
+    );
+    expect(packages.filter((s) => !s.startsWith("node:") && !ALLOWED_PACKAGE_IMPORTS.has(s))).toEqual([]);
+    expect(packages).toContain("@cellwallet/chain");
+    // Checked by the compiler (tsc -b compiles the tests): the copy and the contract's catalogue are one set.
+    const sameCodes: [ProblemCode] extends [ContractProblemCode]
+      ? [ContractProblemCode] extends [ProblemCode]
+        ? true
+        : false
+      : false = true;
+    expect(sameCodes).toBe(true);
   });
 
   it("reaches only its own modules, Node's built-ins and the dependency-free chain package", () => {
