@@ -1,5 +1,35 @@
-import type { ProblemCode } from "@cellwallet/contract";
 import type { Problem } from "./types.js";
+
+/**
+ * The stable problem codes of the API (RFC 9457 `code`). Written out here, not imported from the contract, so
+ * that the client's types need no package but @cellwallet/chain; test/runtime-dependencies.test.ts fails to
+ * compile when this list and the contract's PROBLEM_TYPES differ.
+ */
+export type ProblemCode =
+  | "validation-error"
+  | "malformed-json"
+  | "invalid-amount"
+  | "unauthenticated"
+  | "forbidden"
+  | "wallet-not-found"
+  | "transfer-not-found"
+  | "transaction-not-found"
+  | "not-found"
+  | "method-not-allowed"
+  | "wallet-already-exists"
+  | "idempotency-in-progress"
+  | "migration-conflict"
+  | "payload-too-large"
+  | "unsupported-media-type"
+  | "insufficient-funds"
+  | "amount-precision"
+  | "same-wallet-transfer"
+  | "currency-mismatch"
+  | "idempotency-key-reused"
+  | "timestamp-in-future"
+  | "rate-limited"
+  | "internal-error"
+  | "cell-unavailable";
 
 /** Base class of every error the client throws. */
 export class CellwalletError extends Error {

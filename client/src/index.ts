@@ -1,6 +1,11 @@
-export type { ProblemCode } from "@cellwallet/contract";
 export { CellwalletClient, type ClientOptions, type WaitOptions, type WriteOptions, type Written } from "./client.js";
-export { CellwalletError, DeadlineExceededError, ProblemError, UnexpectedResponseError } from "./errors.js";
+export {
+  CellwalletError,
+  DeadlineExceededError,
+  type ProblemCode,
+  ProblemError,
+  UnexpectedResponseError,
+} from "./errors.js";
 export type { CallOptions, RetryPolicy } from "./http.js";
 export type * from "./types.js";
 export { verifyEntries, type WalletChainVerification } from "./verify-chain.js";

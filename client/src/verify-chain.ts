@@ -1,4 +1,4 @@
-import { type ChainVerification, ChainVerifier, minorFromFormatted } from "@cellwallet/contract/chain";
+import { type ChainVerification, ChainVerifier, minorFromFormatted } from "@cellwallet/chain";
 import type { Transaction, Wallet } from "./types.js";
 
 export interface WalletChainVerification extends ChainVerification {
@@ -10,7 +10,7 @@ export interface WalletChainVerification extends ChainVerification {
 /**
  * Offline verification of a wallet's chain from its public entries (any order, e.g. the API's newest-first
  * pages): the same ChainVerifier the platform's auditors use, fed in sequence order. It comes from
- * `@cellwallet/contract/chain`, which imports only node:crypto (test/runtime-dependencies.test.ts).
+ * `@cellwallet/chain`, which has no dependency and imports only node:crypto (test/runtime-dependencies.test.ts).
  * Entries after the wallet's `version` (written after the wallet was read) are left out.
  */
 export function verifyEntries(wallet: Wallet, entries: readonly Transaction[]): WalletChainVerification {

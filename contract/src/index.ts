@@ -1,9 +1,9 @@
+// The hash chain, currencies, canonical JSON and minorFromFormatted: the dependency-free @cellwallet/chain,
+// re-exported so that importers of the contract see what they saw before it moved.
+export * from "@cellwallet/chain";
 export * from "./auth.js";
 export * from "./cell-scoped-id.js";
-export * from "./currencies.js";
-export * from "./hash-chain.js";
 export * from "./internal-api.js";
-export { canonicalJson } from "./jcs.js";
 export * from "./json-number.js";
 export * from "./jwt.js";
 export * from "./migration-api.js";

@@ -1,6 +1,8 @@
+import { CURRENCY_CODES, minorFromFormatted, minorUnits } from "@cellwallet/chain";
+import { Decimal } from "decimal.js";
 import { describe, expect, it } from "vitest";
 import { JsonNumber } from "./json-number.js";
-import { formatMinor, minorFromFormatted, parseAmount } from "./money.js";
+import { formatMinor, parseAmount } from "./money.js";
 
 describe("parseAmount", () => {
   it.each([
@@ -62,5 +64,28 @@ describe("formatMinor", () => {
     const huge = 123_456_789_012_345_678_901_234_567n;
     expect(formatMinor(huge, "USD")).toBe("1234567890123456789012345.67");
     expect(minorFromFormatted(formatMinor(huge, "USD"), "USD")).toBe(huge);
+  });
+});
+
+/** minorFromFormatted exactly as it was written with decimal.js (every stored balance was read this way). */
+function minorBefore(text: string, currency: string): bigint {
+  const D = Decimal.clone({ precision: 60, rounding: Decimal.ROUND_DOWN, toExpNeg: -100, toExpPos: 100 });
+  return BigInt(new D(text).times(new D(10).pow(minorUnits(currency) as number)).toFixed(0));
+}
+
+describe("minorFromFormatted (@cellwallet/chain, written without decimal.js)", () => {
+  it("reads every formatted amount of every currency as decimal.js did, and inverts formatMinor", () => {
+    CURRENCY_CODES.forEach((currency, i) => {
+      const varied = BigInt(i + 1) * 7_919_000_003n;
+      for (const minor of [0n, 1n, 9n, 10n, 99n, 100n, 1050n, 10n ** 20n + 7n, varied]) {
+        for (const signed of [minor, -minor]) {
+          const text = formatMinor(signed, currency);
+          expect(minorFromFormatted(text, currency), `${text} ${currency}`).toBe(minorBefore(text, currency));
+          expect(minorFromFormatted(text, currency)).toBe(signed);
+        }
+      }
+    });
+    expect(minorFromFormatted("10.5", "USD")).toBe(1050n);
+    expect(minorFromFormatted("7", "BHD")).toBe(7000n);
   });
 });

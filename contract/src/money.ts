@@ -1,5 +1,5 @@
+import { minorUnits } from "@cellwallet/chain";
 import { Decimal } from "decimal.js";
-import { minorUnits } from "./currencies.js";
 import { JsonNumber } from "./json-number.js";
 
 // A private Decimal with ample precision: money never meets floating point.
@@ -67,5 +67,4 @@ export function formatMinor(minor: bigint, currency: string): string {
   return new D(minor.toString()).dividedBy(new D(10).pow(digits)).toFixed(digits);
 }
 
-// Its inverse lives in a module without decimal.js: the hash chain's verifiers use it (@cellwallet/contract/chain).
-export { minorFromFormatted } from "./minor-units.js";
+// Its inverse, minorFromFormatted, lives in @cellwallet/chain (no decimal.js): the hash chain's verifiers use it.

@@ -17,7 +17,7 @@ COPY . .
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund --workspace @cellwallet/cell-service \
   && npm rebuild better-sqlite3
 
-# The compiled contract and cell service.
+# The compiled contract (and the chain package it re-exports, built as its reference) and cell service.
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY . .
@@ -28,6 +28,8 @@ ENV NODE_ENV=production HOST=0.0.0.0 PORT=9000
 WORKDIR /app
 COPY --from=deps /app/package.json ./
 COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /src/chain/package.json ./chain/
+COPY --from=build /src/chain/dist ./chain/dist
 COPY --from=build /src/contract/package.json ./contract/
 COPY --from=build /src/contract/dist ./contract/dist
 COPY --from=build /src/cell-service/package.json ./cell-service/

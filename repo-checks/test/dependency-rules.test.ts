@@ -7,10 +7,12 @@ import { describe, expect, it } from "vitest";
  * import graph, no tool): the domain imports no adapter, framework or SDK; application code reaches
  * adapters only through its ports; cells never import the router or the control plane; the router knows
  * cells only through the contract and HTTP and reaches placement only through its package, never the control
- * plane; placement imports no cell, router or control plane; no relative import leaves its package; no import cycles.
+ * plane; placement imports no cell, router or control plane; the chain package imports nothing but Node's built-ins;
+ * no relative import leaves its package; no import cycles.
  */
 const ROOT = resolve(new URL("../..", import.meta.url).pathname);
 const PACKAGES = [
+  "chain",
   "contract",
   "placement",
   "cell-service",
@@ -83,8 +85,17 @@ describe("dependency rules", () => {
     ).toEqual([]);
   });
 
-  it("the contract depends on no other package of the repo", () => {
-    expect(violations("contract/src/", (i) => i.startsWith("@cellwallet/"))).toEqual([]);
+  it("the chain package (the client's one dependency) imports only its own modules and Node's built-ins", () => {
+    expect(violations("chain/src/", (i) => !i.startsWith("./") && !i.startsWith("node:"))).toEqual([]);
+    expect(sources.filter((s) => s.path.startsWith("chain/src/")).map((s) => s.path)).toContain(
+      "chain/src/hash-chain.ts",
+    );
+    const chain = JSON.parse(readFileSync(join(ROOT, "chain/package.json"), "utf8")) as Record<string, unknown>;
+    expect(chain.dependencies).toBeUndefined();
+  });
+
+  it("the contract depends on no other package of the repo but the chain", () => {
+    expect(violations("contract/src/", (i) => i.startsWith("@cellwallet/") && i !== "@cellwallet/chain")).toEqual([]);
   });
 
   it("cells never import the router or the control plane", () => {

@@ -8,7 +8,7 @@ import {
   sha256Hex,
   type TransactionView,
 } from "./hash-chain.js";
-import { minorFromFormatted } from "./money.js";
+import { minorFromFormatted } from "./minor-units.js";
 
 function chain(amounts: [TransactionView["type"], string][]): TransactionView[] {
   let prevHash = GENESIS_HASH;

@@ -5,8 +5,8 @@ import { canonicalJson } from "./jcs.js";
  * The per-wallet hash chain, exactly as docs/conventions.md defines it. Everything a
  * verifier needs is in the public Transaction objects, so anyone who may read a
  * wallet's history can check it offline with this module alone. It imports nothing but
- * node:crypto (the canonical JSON is ./jcs.ts): it is the `@cellwallet/contract/chain`
- * subpath the client runs on, and the cell hashes with the very same functions.
+ * node:crypto (the canonical JSON is ./jcs.ts): it is part of `@cellwallet/chain`, the package the
+ * client runs on, and the cell hashes with the very same functions.
  */
 
 export const GENESIS_HASH = "0".repeat(64);
