@@ -17,7 +17,8 @@ COPY . .
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund --workspace @cellwallet/cell-service \
   && npm rebuild better-sqlite3
 
-# The compiled contract (and the chain package it re-exports, built as its reference) and cell service.
+# The compiled cell service and the workspace packages it imports (tsc -b builds its references: contract, chain,
+# store-support, telemetry). node_modules/@cellwallet/* are links to these folders: each must be in the image.
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY . .
@@ -32,6 +33,10 @@ COPY --from=build /src/chain/package.json ./chain/
 COPY --from=build /src/chain/dist ./chain/dist
 COPY --from=build /src/contract/package.json ./contract/
 COPY --from=build /src/contract/dist ./contract/dist
+COPY --from=build /src/store-support/package.json ./store-support/
+COPY --from=build /src/store-support/dist ./store-support/dist
+COPY --from=build /src/telemetry/package.json ./telemetry/
+COPY --from=build /src/telemetry/dist ./telemetry/dist
 COPY --from=build /src/cell-service/package.json ./cell-service/
 COPY --from=build /src/cell-service/dist ./cell-service/dist
 USER 10001:10001

@@ -35,4 +35,27 @@ describe("the cell-service image", () => {
       expect(ignore.split("\n")).toContain(pattern);
     }
   });
+
+  it("copies every workspace package the cell service imports, transitively, into the final image", () => {
+    // npm links node_modules/@cellwallet/<name> to the workspace folder <name>: a package left out of the final
+    // stage is a dangling link, and the cell fails at its first import (store-support and telemetry once were).
+    const closure = new Set<string>();
+    const visit = (dir: string) => {
+      const deps = JSON.parse(readFileSync(join(root, dir, "package.json"), "utf8")).dependencies ?? {};
+      for (const name of Object.keys(deps)) {
+        if (!name.startsWith("@cellwallet/")) continue;
+        const workspace = name.slice("@cellwallet/".length);
+        if (closure.has(workspace)) continue;
+        closure.add(workspace);
+        visit(workspace);
+      }
+    };
+    visit("cell-service");
+    expect([...closure].sort()).toEqual(["chain", "contract", "store-support", "telemetry"]);
+    const copies = instructions("COPY");
+    for (const workspace of [...closure, "cell-service"]) {
+      expect(copies).toContain(`--from=build /src/${workspace}/package.json ./${workspace}/`);
+      expect(copies).toContain(`--from=build /src/${workspace}/dist ./${workspace}/dist`);
+    }
+  });
 });
