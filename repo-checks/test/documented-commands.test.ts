@@ -131,6 +131,26 @@ describe("command lines in the docs", () => {
     });
   }
 
+  it("names only npm scripts that exist (root, or the workspace given with -w)", () => {
+    const scriptsOf = (dir: string): Record<string, string> =>
+      JSON.parse(readFileSync(join(root, dir, "package.json"), "utf8")).scripts ?? {};
+    const wrong: string[] = [];
+    let checked = 0;
+    for (const file of files) {
+      for (const line of codeLines(readFileSync(file, "utf8"))) {
+        for (const m of line.matchAll(/\bnpm run(?: -s| --silent)? ([A-Za-z0-9:_-]+)(.*)/g)) {
+          const script = (m[1] as string).replace(/:$/, ""); // "npm run observe: …" in a file tree
+          if (script.startsWith("-")) continue; // "npm run -s" named as a flag in prose
+          const workspace = /(?:-w|--workspace)[ =](?:@cellwallet\/)?([A-Za-z0-9_-]+)/.exec(m[2] ?? "")?.[1];
+          checked++;
+          if (!(script in scriptsOf(workspace ?? "."))) wrong.push(`${relative(root, file)}: npm run ${script}`);
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
+    expect(checked).toBeGreaterThan(10);
+  });
+
   it("catches a command, a subcommand or an option that does not exist", () => {
     const cellctl = buildCellctl({});
     expect(problemWith(cellctl, ["cells", "describe", "cell-1"])).toBeUndefined();
