@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEFAULT_RESTART_POLICY, type RestartPolicy } from "./crash-backoff.js";
+import { DEFAULT_LIVENESS, type LivenessPolicy } from "./liveness.js";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 
@@ -25,6 +26,11 @@ export interface LocalPlatformOptions {
    * never an unexpected exit either way).
    */
   restart?: Partial<RestartPolicy> | false;
+  /**
+   * A process that answered /health once and then stops answering (hung) is killed and restarted (default
+   * DEFAULT_LIVENESS, the manifests' liveness probe); false never probes.
+   */
+  liveness?: Partial<LivenessPolicy> | false;
 }
 
 /**
@@ -56,6 +62,7 @@ export function localPlatformOptionsFromEnv(env: NodeJS.ProcessEnv): LocalPlatfo
   lastPort("ROUTER_PORT", routerPort + azs.length - 1);
   lastPort("LOCAL_CELL_BASE_PORT", cellBasePort + 10 * (cells - 1) + azs.length - 1);
   const initialMs = int("LOCAL_RESTART_INITIAL_MS", DEFAULT_RESTART_POLICY.initialMs, 1);
+  const livenessPeriodMs = int("LOCAL_LIVENESS_PERIOD_MS", DEFAULT_LIVENESS.periodMs);
   return {
     dataDir: resolve(env.WALLET_DATA_DIR ?? resolve(root, ".data")),
     cells,
@@ -69,5 +76,13 @@ export function localPlatformOptionsFromEnv(env: NodeJS.ProcessEnv): LocalPlatfo
       maxMs: int("LOCAL_RESTART_MAX_MS", Math.max(DEFAULT_RESTART_POLICY.maxMs, initialMs), initialMs),
       resetAfterMs: int("LOCAL_RESTART_RESET_MS", DEFAULT_RESTART_POLICY.resetAfterMs),
     },
+    // 0 turns the probe off (e.g. to attach a debugger that stops a process at a breakpoint).
+    liveness:
+      livenessPeriodMs === 0
+        ? false
+        : {
+            periodMs: livenessPeriodMs,
+            failureThreshold: int("LOCAL_LIVENESS_FAILURES", DEFAULT_LIVENESS.failureThreshold, 1),
+          },
   };
 }

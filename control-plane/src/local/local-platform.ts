@@ -7,9 +7,10 @@ import {
   type PlacementStoreConfig,
   placementStoreConfigFromEnv,
 } from "@cellwallet/placement";
-import { DEFAULT_RESTART_POLICY, newSupervisionRecord } from "./crash-backoff.js";
+import { DEFAULT_RESTART_POLICY } from "./crash-backoff.js";
 import { launchError } from "./launch-error.js";
 import { launcherStatusPath, writeLauncherStatus } from "./launcher-status.js";
+import { DEFAULT_LIVENESS, LivenessProber } from "./liveness.js";
 import type { LocalPlatformOptions } from "./local-platform-options.js";
 import {
   DEFAULT_LOCAL_VERSION,
@@ -19,7 +20,7 @@ import {
   type ObservedProcess,
 } from "./local-platform-state.js";
 import { ensureLocalControlTables, registerLocalCells } from "./local-registry.js";
-import type { ManagedProcess } from "./managed-process.js";
+import { cellProcesses, type ManagedProcess, routerProcesses } from "./managed-process.js";
 import { ProcessSupervisor, type SupervisorEvent } from "./process-supervisor.js";
 import { spawnLaunch } from "./spawn-launch.js";
 import { supervisionStatus } from "./supervision-status.js";
@@ -50,7 +51,10 @@ export class LocalPlatform {
   onReconcileError?: (error: Error) => void;
   onUnexpectedExit?: (p: ManagedProcess, code: number | null, signal: NodeJS.Signals | null) => void;
   onSupervisorEvent?: (event: SupervisorEvent<ManagedProcess>) => void;
+  /** A hung process was killed by the liveness probe (its supervisor restarts it). */
+  onLivenessKill?: (p: ManagedProcess, reason: string) => void;
   private readonly supervisor: ProcessSupervisor<ManagedProcess>;
+  private liveness?: LivenessProber<ManagedProcess>;
 
   constructor(readonly options: LocalPlatformOptions) {
     this.cellIds = [];
@@ -70,18 +74,7 @@ export class LocalPlatform {
         event: (event) => this.onSupervisorEvent?.(event),
       },
     );
-    options.azs.forEach((az, j) => {
-      const routerPort = options.routerPort + j;
-      this.processes.push({
-        name: `router/${az}`,
-        kind: "router",
-        az,
-        port: routerPort,
-        env: { ...this.sharedEnv, AZ: az, ROUTER_PORT: String(routerPort), PLACEMENT_SQLITE_PATH: this.placementPath },
-        supervision: newSupervisionRecord(),
-        intent: 0,
-      });
-    });
+    this.processes.push(...routerProcesses(options, { ...this.sharedEnv, PLACEMENT_SQLITE_PATH: this.placementPath }));
     for (let i = 0; i < options.cells; i++) this.addCellProcesses(`cell-${i + 1}`, i);
   }
 
@@ -93,26 +86,7 @@ export class LocalPlatform {
   private addCellProcesses(cellId: string, ordinal: number): void {
     if (this.cellIds.includes(cellId)) return;
     this.cellIds.push(cellId);
-    this.options.azs.forEach((az, j) => {
-      const port = this.options.cellBasePort + 10 * ordinal + j;
-      this.processes.push({
-        name: `${cellId}/${az}`,
-        kind: "cell",
-        cellId,
-        az,
-        port,
-        // Cross-cell credits go through the router of the same AZ.
-        env: {
-          ...this.sharedEnv,
-          CELL_ID: cellId,
-          AZ: az,
-          PORT: String(port),
-          ROUTER_INTERNAL_URL: `http://127.0.0.1:${this.options.routerPort + j}`,
-        },
-        supervision: newSupervisionRecord(),
-        intent: 0,
-      });
-    });
+    this.processes.push(...cellProcesses(this.options, cellId, ordinal, this.sharedEnv));
   }
 
   cellUrl(cellId: string, az: string): string {
@@ -199,6 +173,15 @@ export class LocalPlatform {
     this.appliedGeneration = desired.generation;
     state.report(this.appliedGeneration, this.observedProcesses());
     this.publishStatus();
+    if (this.options.liveness !== false) {
+      const policy = { ...DEFAULT_LIVENESS, ...this.options.liveness };
+      this.liveness = new LivenessProber(
+        policy,
+        () => this.processes,
+        (p, why) => this.onLivenessKill?.(p, why),
+      );
+      this.liveness.start();
+    }
     this.reconcileTimer = setInterval(() => {
       // The heartbeat says "a launcher is applying declarations", also while a long pass restarts processes.
       if (this.reconciling) {
@@ -276,6 +259,15 @@ export class LocalPlatform {
     this.appliedGeneration = desired.generation;
     state.report(this.appliedGeneration, this.observedProcesses());
     this.publishStatus();
+    if (this.options.liveness !== false) {
+      const policy = { ...DEFAULT_LIVENESS, ...this.options.liveness };
+      this.liveness = new LivenessProber(
+        policy,
+        () => this.processes,
+        (p, why) => this.onLivenessKill?.(p, why),
+      );
+      this.liveness.start();
+    }
   }
 
   observedProcesses(): ObservedProcess[] {
@@ -335,6 +327,7 @@ export class LocalPlatform {
       throw launchError(p, error as Error);
     }
     ready = true;
+    p.readyPid = child.pid;
   }
 
   /** Stops one process on purpose (never restarted): SIGTERM drains it, SIGKILL simulates a crash. */
@@ -365,6 +358,7 @@ export class LocalPlatform {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.liveness?.stop();
     this.supervisor.cancelAll(this.processes);
     if (this.reconcileTimer) clearInterval(this.reconcileTimer);
     await this.reconciling;

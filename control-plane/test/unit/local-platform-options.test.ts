@@ -12,7 +12,19 @@ describe("npm start's settings from the environment", () => {
       cellBasePort: 9100,
       capacity: 100_000,
       restart: { initialMs: 500, maxMs: 30_000, resetAfterMs: 10_000 },
+      // The manifests' liveness probe: every 10 s, 3 failures.
+      liveness: { periodMs: 10_000, failureThreshold: 3 },
     });
+  });
+
+  it("probes liveness as asked, or not at all with LOCAL_LIVENESS_PERIOD_MS=0", () => {
+    expect(
+      localPlatformOptionsFromEnv({ LOCAL_LIVENESS_PERIOD_MS: "500", LOCAL_LIVENESS_FAILURES: "2" }).liveness,
+    ).toEqual({ periodMs: 500, failureThreshold: 2 });
+    expect(localPlatformOptionsFromEnv({ LOCAL_LIVENESS_PERIOD_MS: "0" }).liveness).toBe(false);
+    expect(() => localPlatformOptionsFromEnv({ LOCAL_LIVENESS_FAILURES: "0" })).toThrow(
+      'LOCAL_LIVENESS_FAILURES must be a whole number of at least 1, got "0"',
+    );
   });
 
   it("takes usable values as given", () => {
