@@ -43,6 +43,7 @@ export class LivenessProber<P extends Probed> {
   ) {}
 
   start(): void {
+    if (this.timer) return;
     this.timer = setInterval(() => void this.probeAll(), this.policy.periodMs);
     this.timer.unref();
   }

@@ -259,15 +259,6 @@ export class LocalPlatform {
     this.appliedGeneration = desired.generation;
     state.report(this.appliedGeneration, this.observedProcesses());
     this.publishStatus();
-    if (this.options.liveness !== false) {
-      const policy = { ...DEFAULT_LIVENESS, ...this.options.liveness };
-      this.liveness = new LivenessProber(
-        policy,
-        () => this.processes,
-        (p, why) => this.onLivenessKill?.(p, why),
-      );
-      this.liveness.start();
-    }
   }
 
   observedProcesses(): ObservedProcess[] {
