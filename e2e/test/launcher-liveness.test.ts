@@ -62,7 +62,8 @@ describe("a hung process on the local platform", () => {
       token: alice,
     });
     expect(read.status).toBe(200);
-    // Nothing else was judged hung.
+    // Nothing else was judged hung; the launcher's status says why it restarted.
     expect(restarted).toEqual(["cell-1/az-1"]);
+    expect(hung.supervision.lastExit?.reason).toBe("hung: killed by the liveness probe");
   }, 90_000);
 });

@@ -178,7 +178,10 @@ export class LocalPlatform {
       this.liveness = new LivenessProber(
         policy,
         () => this.processes,
-        (p, why) => this.onLivenessKill?.(p, why),
+        (p, why) => {
+          p.hungPid = p.child?.pid;
+          this.onLivenessKill?.(p, why);
+        },
       );
       this.liveness.start();
     }
@@ -306,7 +309,9 @@ export class LocalPlatform {
       if (unexpected) p.child = undefined;
       if (unexpected && ready && !this.stopping) {
         this.onUnexpectedExit?.(p, code, signal);
-        this.supervisor.crashed(p, signal ?? `exit code ${code}`);
+        // What `cellctl cells describe` shows as the last exit: a hang the probe ended is not a crash of its own.
+        const hung = p.hungPid !== undefined && p.hungPid === child.pid;
+        this.supervisor.crashed(p, hung ? "hung: killed by the liveness probe" : (signal ?? `exit code ${code}`));
       }
     });
     try {

@@ -20,6 +20,8 @@ export interface ManagedProcess extends Supervised {
   startedOnce?: boolean;
   /** The pid of the current process once it became ready (the liveness probe judges only that one). */
   readyPid?: number;
+  /** The pid the liveness probe killed as hung (its exit is reported as such). */
+  hungPid?: number;
   /** The id of the current launch (CELLWALLET_INSTANCE), echoed by the process on /health and /ready. */
   instance?: string;
 }
