@@ -583,7 +583,8 @@ describe("migration endpoints between a SQLite cell and a DynamoDB cell", () => 
       routerUrl: cellA.url,
       cellId: "cell-a",
       internalSecret: DEVELOPMENT_INTERNAL_SECRET,
-      timeoutMs: 2000,
+      // A limit, not a wait: a credit past it (a stalled worker) would leave the transfer pending.
+      timeoutMs: 30_000,
     });
     const settled = await internal(cellA.url, "POST", "erin/settle", {});
     if (viaRouter) deps.creditor = viaRouter;
