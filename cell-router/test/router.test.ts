@@ -451,7 +451,8 @@ describe("cell router: the internal API", () => {
     await waitFor(
       async () =>
         (await http(router.url, "GET", `${API}/transfers/${transferId}`, { token: cora })).body.status === "COMPLETED",
-      10_000,
+      // A limit: a PENDING transfer waits for the sender's worker (every 2 s), slower on a loaded machine.
+      30_000,
       "the cross-cell transfer to complete",
     );
     const received = await http(router.url, "GET", `${API}/wallets/${to}`, { token: dave });
