@@ -60,14 +60,14 @@ describe("cell capacity at the router", () => {
     await waitFor(
       async () =>
         (await metricsText()).includes('cellwallet_router_cell_capacity_ops_per_second{cell="cell-1",az="az-1"} 1000'),
-      5000,
+      15_000,
     );
     expect(await metricsText()).not.toMatch(/cellwallet_router_cell_capacity_ops_per_second\{cell="cell-2"/);
     await store.setCellMaxOpsPerSecond("cell-2", 2500);
     await waitFor(
       async () =>
         (await metricsText()).includes('cellwallet_router_cell_capacity_ops_per_second{cell="cell-2",az="az-1"} 2500'),
-      5000,
+      15_000,
     );
   });
 
@@ -81,7 +81,7 @@ describe("cell capacity at the router", () => {
     await waitFor(
       async () =>
         (await metricsText()).includes('cellwallet_router_cell_capacity_ops_per_second{cell="cell-1",az="az-1"} 5'),
-      5000,
+      15_000,
     );
     const hotWallet = await createWallet("hot-user");
     expect(hotWallet).toMatch(/-cell-1$/);

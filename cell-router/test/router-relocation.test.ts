@@ -22,7 +22,19 @@ import { type PlacementStore, SqlitePlacementStore } from "@cellwallet/placement
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { http } from "../../test-support/http.js";
 import { token } from "../../test-support/tokens.js";
-import { metricSum, type RouterUnderTest, registerCell, startRouter, tempDir } from "./support.js";
+import { metricSum, type RouterUnderTest, registerCell, startRouter, tempDir, waitFor } from "./support.js";
+
+/**
+ * Until the router's registry (refreshed every 50 ms here) lists the cell in that state: a fixed 300 ms was
+ * enough only while the machine was not loaded, and the tests below need the registry, not the cache, to know.
+ */
+function registrySees(router: RouterUnderTest | undefined, cellId: string, state: string): Promise<void> {
+  return waitFor(
+    () => router?.router.directory.cell(cellId)?.state === state,
+    15_000,
+    `the registry: ${cellId} ${state}`,
+  );
+}
 
 const API = "/api/v1";
 
@@ -296,7 +308,7 @@ describe("router: moved wallets", () => {
       expect(await store.setCellState("cell-c", "retired", { from: ["active"], requireEmpty: true })).toMatchObject({
         ok: true,
       });
-      await new Promise((r) => setTimeout(r, 300));
+      await registrySees(router, "cell-c", "retired");
       cellA.answer = wrongCell;
       cellC.answer = wrongCell;
       const service = await mintToken({
@@ -348,7 +360,7 @@ describe("router: moved wallets", () => {
       expect(await store.setCellState("cell-c", "retired", { from: ["active"], requireEmpty: true })).toMatchObject({
         ok: true,
       });
-      await new Promise((r) => setTimeout(r, 300));
+      await registrySees(router, "cell-c", "retired");
       const transferId = cellScopedId("01JD3F6V6Y0M6X8Y9Z0A1B2T01", "cell-c");
       const notHere = () => ({ status: 404, body: { code: "transfer-not-found", status: 404 } });
       cellA.answer = notHere;

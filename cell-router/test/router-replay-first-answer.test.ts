@@ -89,7 +89,8 @@ describe.each(ADAPTERS)("a router retry during a slow credit, on %s", (adapter) 
     gate.release();
     // The first replica's credit is confirmed now: the transfer completes, its stored answer does not change.
     const transferId = answered.body.transferId as string;
-    for (let i = 0; i < 100; i++) {
+    // Polled until a deadline, not 100 times: a loaded machine can take longer than 100 quick polls.
+    for (const deadline = Date.now() + 20_000; Date.now() < deadline; ) {
       const seen = await http(router.url, "GET", `/api/v1/transfers/${transferId}`, { token: alice });
       if (seen.body.status === "COMPLETED") break;
       await new Promise((resolve) => setTimeout(resolve, 50));

@@ -67,7 +67,7 @@ describe("static stability: the placement store goes away", () => {
     const walletId = created.body.walletId as string;
     await waitFor(
       () => existsSync(stateFile) && readFileSync(stateFile, "utf8").includes('"sam"'),
-      5000,
+      15_000,
       "the state file to name sam",
     );
     const saved = JSON.parse(readFileSync(stateFile, "utf8"));
@@ -137,7 +137,7 @@ describe("static stability: the placement store goes away", () => {
     expect((await http(router.url, "POST", `${API}/wallets`, { token: una, body: { userId: "una" } })).status).toBe(
       201,
     );
-    await waitFor(() => readFileSync(stateFile, "utf8").includes('"una"'), 5000, "the state file rewritten");
+    await waitFor(() => readFileSync(stateFile, "utf8").includes('"una"'), 15_000, "the state file rewritten");
   });
 });
 
@@ -203,7 +203,7 @@ describe("AZ failover", () => {
     expect(
       metricSum(metrics, "cellwallet_router_failovers_total", { cell: "cell-a", cell_az: "az-1" }),
     ).toBeGreaterThan(0);
-    await waitFor(() => !router.router.health.isHealthy(az1.url), 2000, "az-1 marked unhealthy");
+    await waitFor(() => !router.router.health.isHealthy(az1.url), 15_000, "az-1 marked unhealthy");
   });
 });
 

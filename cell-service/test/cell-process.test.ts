@@ -177,7 +177,12 @@ describe("a running cell process: probes, metrics, logs, request ids", () => {
       token: badToken,
       headers: { "x-request-id": `${requestId}-bad` },
     });
-    await new Promise((r) => setTimeout(r, 100));
+    // The lines come over the process's stdout pipe: wait for the last request's line, not a fixed 100 ms (a loaded
+    // machine can take longer to run the process and the pipe).
+    const deadline = Date.now() + 20_000;
+    while (!cell.output().includes(`${requestId}-bad`) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
     const lines = cell
       .output()
       .split("\n")
@@ -288,6 +293,13 @@ describe("stopping, restarting and crashing a SQLite cell", () => {
     const tok = await token(userId);
     const walletId = await createWallet(first.url, userId);
     const acknowledged: string[] = [];
+    // The signal goes as the first deposit is acknowledged (the others are still being sent or answered), not after
+    // a fixed 15 ms: on a loaded machine the cell may not have answered any deposit by then, and the test would
+    // prove nothing about acknowledged ones.
+    let firstAcknowledged = () => {};
+    const acknowledgedOne = new Promise<void>((resolve) => {
+      firstAcknowledged = resolve;
+    });
     const burst = Array.from({ length: 40 }, async (_, i) => {
       await new Promise((r) => setTimeout(r, i));
       try {
@@ -295,18 +307,24 @@ describe("stopping, restarting and crashing a SQLite cell", () => {
           token: tok,
           body: { amount: "1.00" },
         });
-        if (res.status === 201) acknowledged.push(res.body.transactionId);
+        if (res.status === 201) {
+          acknowledged.push(res.body.transactionId);
+          firstAcknowledged();
+        }
       } catch {
         // refused connection after the server closed: not acknowledged
       }
     });
-    await new Promise((r) => setTimeout(r, 15));
+    await Promise.race([acknowledgedOne, Promise.all(burst)]);
     const signalled = performance.now();
     const exit = first.stop("SIGTERM");
     await Promise.all(burst);
     expect(await exit).toBe(0);
-    // Bounded by the process's own 5 s drain limit.
-    expect(performance.now() - signalled).toBeLessThan(6_500);
+    // Bounded: the drain is forced after 5 s (docs/operations.md) and here ends in well under a second. The bound is
+    // three times that limit, not the limit plus 1.5 s: it tells a bounded shutdown from one that waits on its
+    // connections (never ends), and leaves a loaded machine, which runs the signal, the exit and this test's own
+    // timers late, 10 s of room.
+    expect(performance.now() - signalled).toBeLessThan(15_000);
     expect(acknowledged.length).toBeGreaterThan(0);
     const second = await startCellProcess(env);
     try {

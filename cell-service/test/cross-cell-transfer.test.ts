@@ -11,6 +11,8 @@ import { token } from "../../test-support/tokens.js";
  * ROUTER_INTERNAL_URL points straight at the destination cell here (the router
  * forwards the same path unchanged; its own tests cover routing).
  */
+const CREDIT_TIMEOUT_MS = 5000;
+
 describe.each(ADAPTERS)("cross-cell transfers on %s", (adapter) => {
   let storeA: TestStore;
   let storeB: TestStore;
@@ -37,7 +39,10 @@ describe.each(ADAPTERS)("cross-cell transfers on %s", (adapter) => {
     cellA = await startInProcessCell(storeA.store, {
       CELL_ID: "cell-a",
       ROUTER_INTERNAL_URL: `http://127.0.0.1:${portB}`,
-      CROSS_CELL_CREDIT_TIMEOUT_MS: "1500",
+      // The synchronous credit must not time out on a loaded machine (both cells share this process; on DynamoDB
+      // each step is a call to the shared moto): a credit past it leaves the transfer PENDING (202), not the 201
+      // the tests expect. It is also the pending-transfer worker's minimum age (the wait before the retry below).
+      CROSS_CELL_CREDIT_TIMEOUT_MS: String(CREDIT_TIMEOUT_MS),
     });
     users.alice = await token("alice");
     users.bob = await token("bob");
@@ -155,7 +160,7 @@ describe.each(ADAPTERS)("cross-cell transfers on %s", (adapter) => {
 
     await startB();
     const bobBefore = await balance(urlB(), wallets.bob);
-    await new Promise((r) => setTimeout(r, 1600)); // older than the worker's minimum age
+    await new Promise((r) => setTimeout(r, CREDIT_TIMEOUT_MS + 100)); // older than the worker's minimum age
     const [first, second] = await Promise.all([cellA.cell.worker?.runOnce(), cellA.cell.worker?.runOnce()]);
     expect((first ?? 0) + (second ?? 0)).toBe(1);
     expect(await cellA.cell.worker?.runOnce()).toBe(0);

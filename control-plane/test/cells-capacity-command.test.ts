@@ -3,6 +3,8 @@
  * them: real cellctl processes against a temporary SQLite registry and a real cell process whose /metrics
  * count the deposits a background client makes while describe samples.
  */
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +14,18 @@ import { type CellProcess, startCellProcess } from "../../test-support/cell-proc
 import { runCellctl } from "../../test-support/cellctl.js";
 import { http } from "../../test-support/http.js";
 import { token } from "../../test-support/tokens.js";
+
+/**
+ * Deposits back to back from a process of their own: the rates below are sampled over 0.5-1 s windows (list's is
+ * fixed at 500 ms), and a load sent from this test's process would stop whenever a loaded machine stalls it.
+ */
+const LOAD = `
+const [url, token] = process.argv.slice(1);
+const headers = { authorization: "Bearer " + token, "content-type": "application/json" };
+(async () => {
+  for (;;) await fetch(url, { method: "POST", headers, body: '{"amount":"1.00"}' }).then((r) => r.arrayBuffer(), () => {});
+})();
+`;
 
 const dir = mkdtempSync(join(tmpdir(), "cellwallet-cells-capacity-"));
 const registryPath = join(dir, "placement.sqlite");
@@ -70,15 +84,19 @@ describe("cellctl cells set-capacity", () => {
     const owner = await token("cap-user");
     const created = await http(cell.url, "POST", "/api/v1/wallets", { token: owner, body: { userId: "cap-user" } });
     expect(created.status).toBe(201);
-    let running = true;
-    const load = (async () => {
-      while (running)
-        await http(cell.url, "POST", `/api/v1/wallets/${created.body.walletId}/deposit`, {
-          token: owner,
-          body: { amount: "1.00" },
-        });
-    })();
+    const depositUrl = `${cell.url}/api/v1/wallets/${created.body.walletId}/deposit`;
+    const load = spawn(process.execPath, ["-e", LOAD, depositUrl, owner], { stdio: "ignore" });
+    const loadExited = once(load, "exit");
     try {
+      // Under way before the first sample.
+      const depositsNow = async () =>
+        (await http(cell.url, "GET", `/api/v1/wallets/${created.body.walletId}`, { token: owner })).body
+          .version as number;
+      const first = await depositsNow();
+      for (const deadline = Date.now() + 20_000; (await depositsNow()) === first; ) {
+        if (Date.now() > deadline) throw new Error("the load process made no deposit");
+        await new Promise((r) => setTimeout(r, 20));
+      }
       const described = await cellctl(["cells", "describe", "cell-1", "--json", "--sample-ms", "1000"]);
       expect(described.code, described.stderr).toBe(0);
       const capacity = JSON.parse(described.stdout).opsCapacity;
@@ -100,8 +118,8 @@ describe("cellctl cells set-capacity", () => {
       expect(hot.opsCapacity.opsPerSecond).toBeGreaterThan(4);
       expect(hot.opsCapacity.aboveThreshold).toBe(true);
     } finally {
-      running = false;
-      await load;
+      load.kill("SIGKILL");
+      await loadExited;
     }
     const cleared = await cellctl(["cells", "set-capacity", "cell-1", "--clear", "--json"]);
     expect(cleared.code).toBe(0);

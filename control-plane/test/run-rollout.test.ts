@@ -121,7 +121,8 @@ describe("runRollout (controller use case)", () => {
     probe: platform.probe,
     replicas: async (cellId) => AZS.map((az) => ({ az, url: `${cellId}/${az}` })),
     owner,
-    leaseMs: 5_000,
+    // Far above a loaded machine's stalls: a live controller's lease must not expire between two heartbeats.
+    leaseMs: 60_000,
     audit: async (action, target) => {
       audit.push(`${action} ${target}`);
     },
@@ -229,7 +230,7 @@ describe("runRollout (controller use case)", () => {
     await start("v2");
     await platform.deploy({ cellId: "cell-1", az: "az-1" }, "v2");
     platform.deploys.length = 0;
-    const stale = new Date(Date.now() - 60_000).toISOString();
+    const stale = new Date(Date.now() - 600_000).toISOString();
     await updateRollout(store, "r1", (r) => ({
       ok: true,
       rollout: {
@@ -257,7 +258,8 @@ describe("runRollout (controller use case)", () => {
   it("a second controller is refused while the first one's lease is fresh", async () => {
     await start("v2", { bake: { minSeconds: 30, minRequests: 10 } });
     const first = runRollout(deps("c1"), "r1");
-    await new Promise((res) => setTimeout(res, 200));
+    // Until the first holds the lease, not a fixed 200 ms: a stalled first controller would not have claimed it yet.
+    while ((await store.get("r1"))?.controller?.owner !== "c1") await new Promise((res) => setTimeout(res, 20));
     const second = await runRollout(deps("c2"), "r1");
     expect(second.kind).toBe("refused");
     expect(second.kind === "refused" && second.refusal).toMatch(/another controller \(c1\)/);

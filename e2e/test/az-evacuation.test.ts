@@ -26,6 +26,22 @@ async function servedRequests(platform: LocalPlatform, name: string): Promise<nu
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
+ * Until the router's registry (its /metrics) gives az-1's replicas of both cells this weight: a fixed two refresh
+ * periods was enough only while a loaded machine did not stall the router process for longer.
+ */
+async function routerSeesAz1Weight(routerUrl: string, weight: number): Promise<void> {
+  const line = (cell: string) =>
+    new RegExp(`^cellwallet_router_cell_az_weight\\{[^}]*cell="${cell}",cell_az="az-1"[^}]*\\} ${weight}$`, "m");
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const text = await (await fetch(`${routerUrl}/metrics`)).text();
+    if (line("cell-1").test(text) && line("cell-2").test(text)) return;
+    if (Date.now() > deadline) throw new Error(`the router never saw az-1 at weight ${weight}`);
+    await sleep(50);
+  }
+}
+
+/**
  * `cellctl az evacuate | restore` (router-weights driver) on the whole platform as
  * processes, under a deposit load through the az-1 router: no client request fails,
  * the az-1 replicas stop receiving traffic once the routers refresh, and get it back
@@ -114,8 +130,8 @@ describe("AZ evacuation through the routers' weights", () => {
     expect(evacuation.code, evacuation.stderr).toBe(0);
     expect(JSON.parse(evacuation.stdout).changes).toHaveLength(2);
 
-    // Every router has refreshed by now (the load above ran > 1 s after the change): az-1 gets nothing more.
-    await sleep(2 * REFRESH_MS);
+    // Once the router (the load's) has refreshed: az-1 gets nothing more.
+    await routerSeesAz1Weight(api, 0);
     const evacuated = await counts();
     await load(1200);
     const after = await counts();
@@ -141,7 +157,7 @@ describe("AZ evacuation through the routers' weights", () => {
     // Restore: the az-1 router sends to its own AZ again.
     const restore = await cellctl(["az", "restore", "az-1"], platform.placementPath);
     expect(restore.code, restore.stderr).toBe(0);
-    await sleep(2 * REFRESH_MS + 100);
+    await routerSeesAz1Weight(platform.routerUrl("az-1"), 1);
     expect(await readyOf("az-1")).toEqual([200, "ready"]);
     const restored = await counts();
     await load(800);

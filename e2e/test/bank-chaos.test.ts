@@ -60,7 +60,10 @@ describe("bank workload across cells under process failures", () => {
 
     /** Sends until the platform gives a final answer; retries reuse the key, so nothing applies twice. */
     async function sendWithRetries(s: Sent, client: number): Promise<void> {
-      for (let attempt = 0; attempt < 60; attempt++) {
+      // Until a deadline, not 60 attempts (~6 s of 503s): on a loaded machine the killed cell's restart alone can
+      // take longer than that.
+      const deadline = Date.now() + 60_000;
+      for (let attempt = 0; Date.now() < deadline; attempt++) {
         const router = routers[(client + attempt) % routers.length] as string;
         try {
           const res = await http(router, "POST", "/api/v1/wallets/transfer", {

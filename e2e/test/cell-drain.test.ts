@@ -111,7 +111,12 @@ describe("rebalancing, draining and retiring cells", () => {
 
     // The destination returns, the transfer completes; now the move succeeds.
     await Promise.all(cell3.map((p) => platform.startProcess(p)));
-    const moved = await cellctl(["users", "migrate", "st-mover", "--to", "cell-2", "--yes", "--json"], env);
+    // The settle step waits for the sender's worker to retry the credit: seconds on a loaded machine, so a minute
+    // to settle (the default 10 s is an operator's choice, not what this test is about).
+    const moved = await cellctl(["users", "migrate", "st-mover", "--to", "cell-2", "--yes", "--json"], {
+      ...env,
+      CELLCTL_SETTLE_TIMEOUT_MS: "60000",
+    });
     expect(moved.code, moved.stdout + moved.stderr).toBe(0);
     const transfer = await http(api, "GET", `/api/v1/transfers/${sent.body.transferId}`, { token: ops });
     expect(transfer.body.status).toBe("COMPLETED");
@@ -119,7 +124,7 @@ describe("rebalancing, draining and retiring cells", () => {
     expect((await http(api, "GET", `/api/v1/wallets/${mover.body.walletId}`, { token: ops })).body.balance).toBe(
       "9.00",
     );
-  }, 60_000);
+  }, 120_000);
 
   it("rebalances, drains and retires with every wallet intact and writable", async () => {
     // cells describe shows the cell's current load: wallet operations per second from the replicas' /metrics.
@@ -131,7 +136,9 @@ describe("rebalancing, draining and retiring cells", () => {
         await http(api, "POST", `/api/v1/wallets/${walletId}/deposit`, { token: ops, body: { amount: "0.01" } });
       }
     })();
-    const described = await cellctl(["cells", "describe", "cell-1", "--json", "--sample-ms", "600"], env);
+    // A window of seconds, not 600 ms: the rate is measured between two reads of the replicas' /metrics, and a
+    // stall of this test's process (which sends the burst) for the whole window would read as no load at all.
+    const described = await cellctl(["cells", "describe", "cell-1", "--json", "--sample-ms", "5000"], env);
     busy = false;
     await burst;
     const load = JSON.parse(described.stdout).load;

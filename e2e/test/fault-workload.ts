@@ -36,6 +36,9 @@ export function bankClients(input: {
       const to = input.users[(i + 1 + (n % (input.users.length - 1))) % input.users.length] as string;
       const s: SentTransfer = { key: `${input.keyPrefix}-${sender}-${n}` };
       sent.push(s);
+      // Until a deadline, not a number of attempts: on a loaded machine a restarted cell can take longer than
+      // 400 quick retries to come back.
+      const deadline = Date.now() + 60_000;
       for (let attempt = 0; ; attempt++) {
         const router = (i + attempt) % input.routers.length;
         let answer: FaultAnswer;
@@ -59,7 +62,7 @@ export function bankClients(input: {
           s.status = answer.status as number;
           break;
         }
-        if (attempt > 400) throw new Error(`no final answer for ${s.key}`);
+        if (Date.now() > deadline) throw new Error(`no final answer for ${s.key}`);
         await new Promise((r) => setTimeout(r, 50));
       }
     }

@@ -43,13 +43,15 @@ describe("migration under replica failure, and refusals", () => {
     const walletId = await userInCell1(userId, 120);
     const run = cellctl(["users", "migrate", userId, "--to", "cell-2", "--yes", "--json"], {
       ...env,
-      CELLCTL_EXPORT_PAGE_SIZE: "2",
+      // One entry a page: 120 pages, so the clone lasts long enough that this process, polling the store, still
+      // finds it under way after a stall on a loaded machine.
+      CELLCTL_EXPORT_PAGE_SIZE: "1",
     });
     // Kill the replicas cellctl tries first (az-1 of both cells) while the clone is copying pages.
     const store = platform.openPlacementStore();
     let killedAt: string | undefined;
     try {
-      for (let i = 0; i < 2000 && killedAt === undefined; i++) {
+      for (const deadline = Date.now() + 60_000; Date.now() < deadline && killedAt === undefined; ) {
         const m = await store.activeMigration(userId);
         if (m?.cursor) {
           killedAt = m.step;

@@ -53,7 +53,9 @@ describe("rollout crash-resume, gates, pause and abort (local driver)", () => {
     const plan = writePlan(platform, "crash", {
       version: "v2",
       waves: [["cell-1"]],
-      bake: { minSeconds: 1.5, minRequests: 3 },
+      // The kill must land while the second step bakes: a bake of seconds, so that this process, polling the
+      // store, cannot miss it by being stalled on a loaded machine (1.5 s once left too narrow a window).
+      bake: { minSeconds: 4, minRequests: 3 },
       alarms,
     });
     const start = spawnCellctl(platform, ["rollout", "start", "--plan", plan, "--yes"]);
@@ -92,7 +94,7 @@ describe("rollout crash-resume, gates, pause and abort (local driver)", () => {
       Array(3).fill("200:v2"),
     );
     expect(versions["cell-2/az-1"]).toBe("200:dev");
-  }, 60_000);
+  }, 120_000);
 
   it("manual gate, pause and abort from other processes; rolling back needs no new build", async () => {
     // The repo's build (dev) everywhere: canary cell-2 (already on dev: its restarts are no-ops), a gate, then
@@ -101,7 +103,9 @@ describe("rollout crash-resume, gates, pause and abort (local driver)", () => {
       version: "dev",
       waves: [["cell-2"], ["cell-1"]],
       manualGates: true,
-      bake: { minSeconds: 1, minRequests: 3 },
+      // The pause (a cellctl process started once cell-1's first step is under way) must arrive before cell-1's
+      // last step starts: bakes of seconds leave a loaded machine's process start that much room.
+      bake: { minSeconds: 2.5, minRequests: 3 },
       alarms,
     });
     const first = await cellctl(platform, ["rollout", "start", "--plan", plan, "--yes", "--json"]);
@@ -156,5 +160,5 @@ describe("rollout crash-resume, gates, pause and abort (local driver)", () => {
     const audit = JSON.parse((await cellctl(platform, ["audit-log", "--json"])).stdout).records;
     const actions = audit.map((r: { action: string }) => r.action);
     expect(actions).toEqual(expect.arrayContaining(["rollout.resume", "rollout.pause", "rollout.abort"]));
-  }, 80_000);
+  }, 150_000);
 });

@@ -205,7 +205,9 @@ export class BankWorkload {
   }
 
   private async send(s: Sent, routers: string[], client: number): Promise<void> {
-    for (let attempt = 0; attempt < 200; attempt++) {
+    // Until a deadline, not 200 attempts (~10 s): a loaded machine restarts a step's process slower than that.
+    const deadline = Date.now() + 60_000;
+    for (let attempt = 0; Date.now() < deadline; attempt++) {
       s.attempts += 1;
       const router = routers[(client + attempt) % routers.length] as string;
       try {

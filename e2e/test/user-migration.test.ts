@@ -133,11 +133,16 @@ describe("user migration under a bank workload", () => {
     console.info(
       `write pause measured by cellctl: ${outcome.pauseMs} ms; longest wait a client saw: ${Math.max(...sent.map((x) => x.pausedMs))} ms`,
     );
+    // The documented pause (0.1-0.7 s, docs/migration.md) is the figure printed above, not asserted here: on a
+    // loaded CI machine each of the pause's steps (several processes, their HTTP calls and store writes) can stall
+    // for seconds. The bound, over ten times that figure, fails a pause that waits on something (a settle near its
+    // 10 s limit, a request's timeout) or grows out of hand.
     expect(outcome.pauseMs).toBeGreaterThanOrEqual(0);
-    expect(outcome.pauseMs).toBeLessThan(3000);
-    // The mover's clients saw at most a short run of 503s (Retry-After honoured), then success.
+    expect(outcome.pauseMs).toBeLessThan(8000);
+    // The mover's clients saw a short run of 503s (Retry-After: 1 honoured), then success: at most the pause's
+    // bound and a Retry-After round or two (1.1-1.7 s measured).
     const moverOps = sent.filter((s) => s.walletId === w("mig-mover") || s.toWalletId === w("mig-mover"));
-    expect(Math.max(...moverOps.map((s) => s.pausedMs))).toBeLessThan(6000);
+    expect(Math.max(...moverOps.map((s) => s.pausedMs))).toBeLessThan(8000 + 2000);
     expect(seen.walletLocationLeaks).toBe(0);
 
     // Every operation got a final answer: done, or refused as a business answer that changed nothing.

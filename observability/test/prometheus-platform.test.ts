@@ -66,7 +66,9 @@ describe("a real Prometheus scraping the local platform", () => {
         LOG_LEVEL: "warn",
         CROSS_CELL_CREDIT_TIMEOUT_MS: "1000",
         CROSS_CELL_RETRY_INTERVAL_MS: "500",
-        ROUTER_CELL_TIMEOUT_MS: "2500",
+        // As in e2e/test/platform.ts: above what a loaded machine can stall a healthy cell for, so that no 503
+        // (and no alert on it) comes from a slow answer; stopped processes are still failed over at once.
+        ROUTER_CELL_TIMEOUT_MS: "10000",
         ROUTER_HEALTH_INTERVAL_MS: "1000",
         ROUTER_RATE_LIMIT_PER_SECOND: "100000",
         ROUTER_RATE_LIMIT_BURST: "100000",
@@ -210,17 +212,20 @@ describe("a real Prometheus scraping the local platform", () => {
       CELLCTL_OPERATOR: "prometheus-test",
     });
     expect(moved.code, moved.stdout + moved.stderr).toBe(0);
-    // Several scrapes after the traffic, so that every rate window holds it.
-    await new Promise((r) => setTimeout(r, 4000));
-
-    const missing: string[] = [];
+    // Asked again until every panel has shown data (a rate needs two scrapes after the traffic), not once after a
+    // fixed 4 s: on a loaded machine Prometheus may not have scraped twice by then. A panel counts once it had data.
     const queries = allDashboards().flatMap(({ dashboard }) => panelQueries(dashboard));
     expect(queries.length).toBeGreaterThan(50);
-    for (const q of queries) {
-      const result = await instantQuery(prometheus.url, substituteVariables(q.expr));
-      if (result.length === 0) missing.push(`${q.dashboard} / ${q.panel}: ${q.expr}`);
+    let missing = queries;
+    for (const deadline = Date.now() + 60_000; missing.length > 0 && Date.now() < deadline; ) {
+      await new Promise((r) => setTimeout(r, 1000));
+      const still: typeof missing = [];
+      for (const q of missing) {
+        if ((await instantQuery(prometheus.url, substituteVariables(q.expr))).length === 0) still.push(q);
+      }
+      missing = still;
     }
-    expect(missing).toEqual([]);
+    expect(missing.map((q) => `${q.dashboard} / ${q.panel}: ${q.expr}`)).toEqual([]);
 
     // The latency SLO is about the cells, not about this shared test machine, whose load can stretch a few
     // hundred requests past 250 ms: its alerts are left out here (promtool tests them). Every other alert is silent.

@@ -68,12 +68,21 @@ describe("tracing across cells (OpenTelemetry, OTLP/HTTP to a loopback receiver)
     expect(transfer.status).toBe(201);
     expect(transfer.body.status).toBe("COMPLETED");
 
+    // Everything the assertions below look at: processes export their spans in batches of their own, and a child
+    // span ends (and may be sent) before its parent, so the first spans to arrive are not yet the whole trace.
     const wanted = (spans: ReceivedSpan[]) => {
       const services = spans.map((s) => `${s.resource["service.name"]}:${s.resource["cell.id"] ?? ""}`);
+      const ids = new Set(spans.map((s) => s.spanId));
+      const commitIn = (cell: string) =>
+        spans.some((s) => s.name === "sqlite commit" && s.resource["cell.id"] === cell);
       return (
         services.filter((s) => s === "cell-router:").length >= 2 &&
         services.includes("cell-service:cell-1") &&
-        services.includes("cell-service:cell-2")
+        services.includes("cell-service:cell-2") &&
+        spans.some((s) => s.name === "cell POST /internal/v1/transfers/credit") &&
+        commitIn("cell-1") &&
+        commitIn("cell-2") &&
+        spans.every((s) => ids.has(s.parentSpanId) || s.parentSpanId === clientSpan)
       );
     };
     const deadline = Date.now() + 20_000;
@@ -143,7 +152,10 @@ describe("tracing across cells (OpenTelemetry, OTLP/HTTP to a loopback receiver)
       let trace: ReceivedSpan[] = [];
       while (Date.now() < deadline) {
         trace = receiver.spans.filter((s) => s.traceId === traceId);
-        if (trace.some((s) => s.name === "DynamoDB.TransactWriteItems")) break;
+        // The request's span ends (and may be exported) after the write's: wait for both.
+        const ids = new Set(trace.map((s) => s.spanId));
+        const write = trace.find((s) => s.name === "DynamoDB.TransactWriteItems");
+        if (write && ids.has(write.parentSpanId) && trace.some((s) => s.name.startsWith("cell POST"))) break;
         await new Promise((r) => setTimeout(r, 200));
       }
       const server = trace.find((s) => s.name.startsWith("cell POST"));

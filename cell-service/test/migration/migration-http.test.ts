@@ -52,15 +52,19 @@ describe("migration endpoints between a SQLite cell and a DynamoDB cell", () => 
     storeA = await openTestStore("sqlite", moto);
     storeB = await openTestStore("dynamodb", moto);
     const [portA, portB] = [await freePort(), await freePort()];
-    // Each cell reaches the other directly for cross-cell credits (the router forwards the same path).
+    // Each cell reaches the other directly for cross-cell credits (the router forwards the same path). The credit
+    // timeout is a limit well above a loaded machine's stalls (both cells share this process, cell B calls the
+    // shared moto): a credit past it would leave a transfer PENDING where the tests expect 201 COMPLETED. It is also
+    // the worker's minimum age; the transfers written for the worker here are a minute old.
+    const credit = { CROSS_CELL_CREDIT_TIMEOUT_MS: "20000" };
     cellA = await startInProcessCell(
       storeA.store,
-      { CELL_ID: "cell-a", ROUTER_INTERNAL_URL: `http://127.0.0.1:${portB}` },
+      { CELL_ID: "cell-a", ROUTER_INTERNAL_URL: `http://127.0.0.1:${portB}`, ...credit },
       portA,
     );
     cellB = await startInProcessCell(
       storeB.store,
-      { CELL_ID: "cell-b", ROUTER_INTERNAL_URL: `http://127.0.0.1:${portA}` },
+      { CELL_ID: "cell-b", ROUTER_INTERNAL_URL: `http://127.0.0.1:${portA}`, ...credit },
       portB,
     );
     service = await mintToken({ sub: "cellctl", scopes: ["wallet:internal"], secret: DEVELOPMENT_INTERNAL_SECRET });
@@ -583,7 +587,8 @@ describe("migration endpoints between a SQLite cell and a DynamoDB cell", () => 
       routerUrl: cellA.url,
       cellId: "cell-a",
       internalSecret: DEVELOPMENT_INTERNAL_SECRET,
-      timeoutMs: 2000,
+      // A limit, not a wait: a credit past it (a stalled worker) would leave the transfer pending.
+      timeoutMs: 30_000,
     });
     const settled = await internal(cellA.url, "POST", "erin/settle", {});
     if (viaRouter) deps.creditor = viaRouter;

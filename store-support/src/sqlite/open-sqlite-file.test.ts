@@ -51,7 +51,9 @@ describe("openSqliteFile beside another process", () => {
 
   it("gives up with SQLITE_BUSY once its busy timeout has passed", async () => {
     const path = join(mkdtempSync(join(tmpdir(), "open-sqlite-")), "shared.db");
-    await holdWriteLock(path, 5_000);
+    // Held until the test ends (afterEach kills the holder): with a timed hold, a worker stalled past it would find
+    // the lock released and open the file.
+    await holdWriteLock(path, 600_000);
     const started = Date.now();
     expect(() => openSqliteFile(path, { busyTimeoutMs: 300 })).toThrow(
       expect.objectContaining({ code: "SQLITE_BUSY" }),
