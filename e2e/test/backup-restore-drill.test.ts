@@ -149,6 +149,7 @@ describe("backup and restore drill (embedded store, npm start as a process)", ()
       `${wallets.get("u3")}: version 3 -> 1 (2 entries, balance difference 500 minor units)`,
     );
     expect(restored.stdout).toContain("processes restarted by the launcher: ready");
+    expect(restored.stdout).not.toContain("migrated into cell-2");
 
     // cell-2 is back at the backup's state; cell-1 lost nothing; both write again.
     expect(await balance("u1")).toMatchObject({ balance: atBackup.u1.balance, version: 2 });
@@ -257,7 +258,11 @@ describe("backup and restore drill (embedded store, npm start as a process)", ()
 
     const restored = await cellctl(["backup", "restore", out, "--cell", "cell-2", "--force"]);
     expect(restored.code, restored.stderr).toBe(0);
-    expect(restored.stdout).toContain("cellctl backup recover-migrated --cell cell-2");
+    expect(restored.stdout).toContain(
+      "migrated into cell-2 since the backup, so not in it (they answer 404 until recovered): 1 wallets",
+    );
+    expect(restored.stdout).toContain(`  ${u2} (u2) <- cell-1\n`);
+    expect(restored.stdout).toContain("next: cellctl backup recover-migrated --cell cell-2, then cellctl verify");
     // The placement sends u2 to cell-2, which does not have the wallet: an existing wallet answers 404.
     const missing = await untilServed(() => http(api(), "GET", `/api/v1/wallets/${u2}`, { token: ops }));
     expect(missing.status).toBe(404);

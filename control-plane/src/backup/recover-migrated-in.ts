@@ -39,14 +39,18 @@ function must<T>(what: string, answer: CellAnswer<T>): T {
   return answer.body;
 }
 
-/** The last completed move of each user into `cellId`, by user. */
-function movesInto(migrations: readonly MigrationRecord[], cellId: string): Map<string, MigrationRecord> {
+/**
+ * The users whose last completed move brought them to `cellId`, with that move (a user moved in and then out
+ * again is not the cell's any more).
+ */
+export function lastMovesInto(migrations: readonly MigrationRecord[], cellId: string): Map<string, MigrationRecord> {
   const last = new Map<string, MigrationRecord>();
   for (const m of migrations) {
-    if (m.targetCellId !== cellId || m.state !== "completed" || m.walletId === null) continue;
+    if (m.state !== "completed") continue;
     const seen = last.get(m.userId);
     if (seen === undefined || m.toEpoch > seen.toEpoch) last.set(m.userId, m);
   }
+  for (const [userId, m] of last) if (m.targetCellId !== cellId || m.walletId === null) last.delete(userId);
   return last;
 }
 
@@ -61,7 +65,7 @@ export async function recoverMigratedIn(
 ): Promise<RecoveryOutcome[]> {
   const target = await deps.store.getCell(cellId);
   if (!target) throw new Error(`unknown cell ${cellId}`);
-  const moves = movesInto(await deps.store.listMigrations(), cellId);
+  const moves = lastMovesInto(await deps.store.listMigrations(), cellId);
   const outcomes: RecoveryOutcome[] = [];
   for (const placement of await deps.store.listCellUsers(cellId)) {
     const move = moves.get(placement.userId);

@@ -43,9 +43,24 @@ export async function restoreCell(deps: RestoreCellDeps, request: RestoreCellReq
     ? checkpointReference(deps, request.checkpointFile, request.cellId, trusted)
     : undefined;
   const movedAway = await movedAwaySince(deps, manifest, request.cellId);
-  if (manifest.store === "dynamodb")
-    return restoreDynamoDbCell(deps, request, { manifest, reference, trusted, movedAway });
-  return restoreSqliteCell(deps, request, { cell, manifest, reference, trusted, movedAway });
+  const migratedIn = await migratedInSince(deps, manifest, request.cellId);
+  const restored =
+    manifest.store === "dynamodb"
+      ? await restoreDynamoDbCell(deps, request, { manifest, reference, trusted, movedAway })
+      : await restoreSqliteCell(deps, request, { cell, manifest, reference, trusted, movedAway });
+  return { ...restored, migratedIn };
+}
+
+/** Wallets whose users were moved into the cell and that the backup does not hold as the cell's own. */
+async function migratedInSince(deps: RestoreCellDeps, manifest: BackupManifest, cellId: string) {
+  const owned = new Set(
+    manifest.heads.filter((h) => h.state === "active" || h.state === "frozen").map((h) => h.walletId),
+  );
+  try {
+    return (await deps.movesInto(cellId)).filter((m) => !owned.has(m.walletId));
+  } catch (error) {
+    throw new RestoreFailure(`cannot read the migrations into ${cellId}: ${(error as Error).message}`, "usage");
+  }
 }
 
 /** --checkpoint: a later exported checkpoint, verified with the trusted keys, as the loss reference. */

@@ -24,7 +24,7 @@ export async function restoreDynamoDbCell(
     trusted: TrustedKeys;
     movedAway: MovedAway[];
   },
-): Promise<DynamoDbRestored> {
+): Promise<Omit<DynamoDbRestored, "migratedIn">> {
   const { manifest, reference, trusted, movedAway } = found;
   const { tablePrefix } = request;
   if (!tablePrefix) {

@@ -99,7 +99,7 @@ export async function restoreSqliteCell(
     trusted: TrustedKeys;
     movedAway: MovedAway[];
   },
-): Promise<SqliteRestored> {
+): Promise<Omit<SqliteRestored, "migratedIn">> {
   const { cell, manifest, trusted, movedAway } = found;
   const ledgerPath = deps.ledgerPathOf(request.cellId);
   const pids = await launcherPidsToReplace(deps, request, cell, ledgerPath);

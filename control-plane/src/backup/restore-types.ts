@@ -36,6 +36,15 @@ export interface RestoreCellDeps {
   dynamoDbClient(): Promise<ReturnType<CellService["createDynamoDbClient"]>>;
   /** The placement store's relocations of these wallets (the ones that moved to another cell at some point). */
   relocationsOf(walletIds: readonly string[]): Promise<Map<string, { cellId: string; epoch: number }>>;
+  /** The users whose last completed move brought them into `cellId`, with their wallet and where it came from. */
+  movesInto(cellId: string): Promise<MovedIn[]>;
+}
+
+/** A wallet whose user was migrated into the cell (`cellctl backup recover-migrated` brings it back if missing). */
+export interface MovedIn {
+  userId: string;
+  walletId: string;
+  sourceCellId: string;
 }
 
 /** A wallet the backup holds as this cell's that moved to another cell after the backup was taken. */
@@ -73,6 +82,8 @@ interface Restored {
   loss: LossReport | undefined;
   /** Restored read-only (moved), because another cell owns them now. */
   movedAway: MovedAway[];
+  /** Migrated into the cell after the backup, so not in it: `cellctl backup recover-migrated` brings them back. */
+  migratedIn: MovedIn[];
 }
 
 export interface SqliteRestored extends Restored {

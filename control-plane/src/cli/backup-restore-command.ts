@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import { Command } from "commander";
+import { lastMovesInto } from "../backup/recover-migrated-in.js";
 import { restoreCell } from "../backup/restore-cell.js";
 import { type RestoreCellDeps, RestoreFailure } from "../backup/restore-types.js";
 import {
@@ -44,6 +45,14 @@ async function restoreDeps(env: NodeJS.ProcessEnv): Promise<RestoreCellDeps> {
         }
         return found;
       }),
+    movesInto: (cellId) =>
+      withPlacementStore(env, async (store) =>
+        [...lastMovesInto(await store.listMigrations(), cellId).values()].map((m) => ({
+          userId: m.userId,
+          walletId: m.walletId as string,
+          sourceCellId: m.sourceCellId,
+        })),
+      ),
   };
 }
 

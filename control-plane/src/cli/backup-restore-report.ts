@@ -18,6 +18,7 @@ export function restoreJson(r: RestoredCell): Record<string, unknown> {
       : { tables: r.tables }),
     pendingTransfersAtBackup: manifest.pendingTransfers,
     movedAway: r.movedAway.map((w) => ({ walletId: w.walletId, movedTo: w.cellId })),
+    migratedIn: r.migratedIn,
     loss: r.loss ?? null,
   };
 }
@@ -25,14 +26,15 @@ export function restoreJson(r: RestoredCell): Record<string, unknown> {
 /** The lines a restore prints for people: what was restored, the loss window, and what to run next. */
 export function restoreLines(r: RestoredCell): string[] {
   const { manifest, cellId } = r;
-  // Wallets migrated into the cell after the backup are not in it: recover-migrated brings their history back.
-  const next = `cellctl backup recover-migrated --cell ${cellId}, then cellctl verify --cell ${cellId} && cellctl reconcile --all`;
+  const verify = `cellctl verify --cell ${cellId} && cellctl reconcile --all`;
+  const next = r.migratedIn.length > 0 ? `cellctl backup recover-migrated --cell ${cellId}, then ${verify}` : verify;
   const pending = `cross-cell transfers in flight at backup time: ${manifest.pendingTransfers.length} (the cell's retry worker completes them)`;
   if (r.store === "dynamodb") {
     return [
       `restored ${cellId} from ${r.backupDir} (taken ${manifest.createdAt}) as tables ${r.tablePrefix}-${cellId}-*: ${manifest.wallets} wallets, ${manifest.entries} entries, every chain verified`,
       ...lossLines(r.loss, manifest),
       ...movedAwayLines(r),
+      ...migratedInLines(r),
       pending,
       `next: start ${cellId}'s replicas with WALLET_TABLE_PREFIX=${r.tablePrefix} (turn on PITR and TTL on the new tables), then ${next}`,
     ];
@@ -41,6 +43,7 @@ export function restoreLines(r: RestoredCell): string[] {
     `restored ${cellId} from ${r.backupDir} (taken ${manifest.createdAt}): ${manifest.wallets} wallets, ${manifest.entries} entries, every chain verified`,
     ...lossLines(r.loss, manifest),
     ...movedAwayLines(r),
+    ...migratedInLines(r),
     pending,
     r.replaced.length > 0 ? `replaced files kept in ${r.replacedDir}` : "no previous ledger replaced",
     r.restartedReady === undefined
@@ -75,5 +78,14 @@ function movedAwayLines(r: RestoredCell): string[] {
   return [
     `moved to other cells since the backup, restored read-only (their new cells own them): ${r.movedAway.length} wallets`,
     ...r.movedAway.slice(0, 50).map((w) => `  ${w.walletId} -> ${w.cellId}`),
+  ];
+}
+
+/** Wallets whose users were migrated into the cell after the backup: not in it, recovered by recover-migrated. */
+function migratedInLines(r: RestoredCell): string[] {
+  if (r.migratedIn.length === 0) return [];
+  return [
+    `migrated into ${r.cellId} since the backup, so not in it (they answer 404 until recovered): ${r.migratedIn.length} wallets`,
+    ...r.migratedIn.slice(0, 50).map((w) => `  ${w.walletId} (${w.userId}) <- ${w.sourceCellId}`),
   ];
 }
