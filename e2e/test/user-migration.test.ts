@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { http } from "../../test-support/http.js";
 import { token } from "../../test-support/tokens.js";
 import { cellctl, entriesOf, type SentOp, sendOp, sleep, verifyChain, waitFinal } from "./migration-support.js";
-import { startTestPlatform } from "./platform.js";
+import { startTestPlatform, TEST_PLATFORM_ENV } from "./platform.js";
 
 /**
  * `cellctl users migrate` while a bank workload runs on the migrated user and
@@ -30,7 +30,9 @@ describe("user migration under a bank workload", () => {
   let ops: string;
 
   beforeAll(async () => {
-    platform = await startTestPlatform();
+    // Routers keep what they learned of wallets' cells for 2 minutes: after the move they still send the mover's
+    // wallet to cell-1, and only the router's re-forward on cell-1's Wallet-Location answer can serve it at once.
+    platform = await startTestPlatform({ env: { ...TEST_PLATFORM_ENV, ROUTER_PLACEMENT_TTL_MS: "120000" } });
     env = { PLACEMENT_SQLITE_PATH: platform.placementPath, CELLCTL_OPERATOR: "e2e" };
     const placement = platform.openPlacementStore();
     for (const u of USERS) await placement.setOverride(u.userId, u.cell);
@@ -111,6 +113,11 @@ describe("user migration under a bank workload", () => {
       }),
     );
 
+    // Every router looks the mover's wallet up once before the move (and caches that it never moved).
+    for (const router of routers) {
+      const read = await http(router, "GET", `/api/v1/wallets/${w("mig-mover")}`, { token: ops });
+      expect(read.status).toBe(200);
+    }
     await sleep(800);
     const migration = await cellctl(["users", "migrate", "mig-mover", "--to", "cell-2", "--yes", "--json"], env);
     await sleep(800);
@@ -118,6 +125,12 @@ describe("user migration under a bank workload", () => {
     await workload;
 
     expect(migration.code, migration.stderr).toBe(0);
+    // Each router, its cache still saying cell-1, serves the moved wallet on the first attempt: cell-1 answers
+    // 503 + Wallet-Location and the router re-forwards to cell-2, never passing that 503 or the header on.
+    for (const router of routers) {
+      const read = await http(router, "GET", `/api/v1/wallets/${w("mig-mover")}`, { token: ops });
+      expect([read.status, read.headers.get("wallet-location")], `${router}: ${read.text}`).toEqual([200, null]);
+    }
     const outcome = JSON.parse(migration.stdout);
     expect(outcome.migration).toMatchObject({
       state: "completed",
