@@ -31,7 +31,12 @@ export async function startCellProcess(env: Record<string, string>, port?: numbe
     output = (output + d.toString()).slice(-20_000);
   });
   const url = `http://127.0.0.1:${chosen}`;
-  const deadline = Date.now() + 20_000;
+  // A cell on DynamoDB makes ~25 calls before it is ready (each table described, TTL checked), to the one moto
+  // server every test file shares, which answers one request at a time: behind another file's workload they
+  // queue (a start that takes 0.3 s alone once took over 20 s in CI). The bound only has to catch a start that
+  // never finishes.
+  const started = Date.now();
+  const deadline = started + 90_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`cell-service exited ${child.exitCode}: ${output}`);
     try {
@@ -41,7 +46,7 @@ export async function startCellProcess(env: Record<string, string>, port?: numbe
     }
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
-      throw new Error(`cell-service did not become ready: ${output}`);
+      throw new Error(`cell-service did not become ready in ${Date.now() - started} ms: ${output}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
