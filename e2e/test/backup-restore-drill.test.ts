@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { minorFromFormatted } from "@cellwallet/contract";
 import { SqlitePlacementStore } from "@cellwallet/placement";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCellctl } from "../../test-support/cellctl.js";
@@ -46,6 +47,15 @@ describe("backup and restore drill (embedded store, npm start as a process)", ()
   };
   const balance = async (user: string) =>
     (await untilServed(() => http(api(), "GET", `/api/v1/wallets/${wallets.get(user)}`, { token: ops }))).body;
+  /** Money counted once: the platform's reconciled balances are exactly what the four users see; chains valid. */
+  const expectBooksAsUsersSeeThem = async () => {
+    const reconcile = await cellctl(["reconcile", "--all", "--json"]);
+    expect(reconcile.code, reconcile.stdout).toBe(0);
+    let seen = 0n;
+    for (const u of ["u0", "u1", "u2", "u3"]) seen += minorFromFormatted((await balance(u)).balance, "USD");
+    expect(JSON.parse(reconcile.stdout).platform.currencies.USD.balances).toBe(String(seen));
+    expect((await cellctl(["verify", "--all"])).code).toBe(0);
+  };
   /** The latest checkpoint of cell-2 once it covers `entries` ledger entries. */
   const checkpointCovering = async (entries: number): Promise<number> => {
     const deadline = Date.now() + 30_000;
@@ -238,12 +248,7 @@ describe("backup and restore drill (embedded store, npm start as a process)", ()
     // The restored cell-2 answers for u3's wallet only with where it went; the router serves it from cell-1.
     expect((await balance("u3")).balance).toBe(u3Balance);
     // Money is counted once: the platform's balances are exactly what the four users see.
-    const reconcile = await cellctl(["reconcile", "--all", "--json"]);
-    expect(reconcile.code, reconcile.stdout).toBe(0);
-    const seen = await Promise.all(["u0", "u1", "u2", "u3"].map(async (u) => Number((await balance(u)).balance)));
-    const minor = Math.round(seen.reduce((a, b) => a + b, 0) * 100);
-    expect(JSON.parse(reconcile.stdout).platform.currencies.USD.balances).toBe(String(minor));
-    expect((await cellctl(["verify", "--all"])).code).toBe(0);
+    await expectBooksAsUsersSeeThem();
     await deposit("u3", "0.25", "after-restore-u3");
   }, 120_000);
 
@@ -295,12 +300,7 @@ describe("backup and restore drill (embedded store, npm start as a process)", ()
     const again = await cellctl(["backup", "recover-migrated", "--cell", "cell-2"]);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toBe("cell-2: no wallet migrated in to recover\n");
-    const reconcile = await cellctl(["reconcile", "--all", "--json"]);
-    expect(reconcile.code, reconcile.stdout).toBe(0);
-    const seen = await Promise.all(["u0", "u1", "u2", "u3"].map(async (u) => Number((await balance(u)).balance)));
-    const minor = Math.round(seen.reduce((a, b) => a + b, 0) * 100);
-    expect(JSON.parse(reconcile.stdout).platform.currencies.USD.balances).toBe(String(minor));
-    expect((await cellctl(["verify", "--all"])).code).toBe(0);
+    await expectBooksAsUsersSeeThem();
     const trail = JSON.parse((await cellctl(["audit-log", "--json"])).stdout).records;
     expect(trail.map((r: { action: string }) => r.action)).toContain("backup.recover-migrated");
 

@@ -1,13 +1,10 @@
-import type { BackupManifest } from "@cellwallet/cell-service";
 import { markMovedAway } from "./moved-away.js";
 import {
   type DynamoDbRestored,
-  type LossReference,
-  type MovedAway,
   type RestoreCellDeps,
   type RestoreCellRequest,
   RestoreFailure,
-  type TrustedKeys,
+  type VerifiedBackup,
 } from "./restore-types.js";
 
 /**
@@ -18,12 +15,7 @@ import {
 export async function restoreDynamoDbCell(
   deps: RestoreCellDeps,
   request: RestoreCellRequest,
-  found: {
-    manifest: BackupManifest;
-    reference: LossReference | undefined;
-    trusted: TrustedKeys;
-    movedAway: MovedAway[];
-  },
+  found: VerifiedBackup,
 ): Promise<Omit<DynamoDbRestored, "migratedIn">> {
   const { manifest, reference, trusted, movedAway } = found;
   const { tablePrefix } = request;

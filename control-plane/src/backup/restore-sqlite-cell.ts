@@ -5,12 +5,11 @@ import type { CellRecord } from "@cellwallet/placement";
 import { markMovedAway } from "./moved-away.js";
 import {
   type LossReference,
-  type MovedAway,
   type RestoreCellDeps,
   type RestoreCellRequest,
   RestoreFailure,
   type SqliteRestored,
-  type TrustedKeys,
+  type VerifiedBackup,
 } from "./restore-types.js";
 
 function signal(pids: readonly number[], sig: NodeJS.Signals): void {
@@ -92,13 +91,7 @@ async function replacedLedgerReference(
 export async function restoreSqliteCell(
   deps: RestoreCellDeps,
   request: RestoreCellRequest,
-  found: {
-    cell: CellRecord;
-    manifest: BackupManifest;
-    reference: LossReference | undefined;
-    trusted: TrustedKeys;
-    movedAway: MovedAway[];
-  },
+  found: VerifiedBackup & { cell: CellRecord },
 ): Promise<Omit<SqliteRestored, "migratedIn">> {
   const { cell, manifest, trusted, movedAway } = found;
   const ledgerPath = deps.ledgerPathOf(request.cellId);

@@ -56,6 +56,14 @@ export interface MovedAway {
   epoch: number;
 }
 
+/** What both restore paths start from: the backup read and verified, the loss reference, the wallets moved away. */
+export interface VerifiedBackup {
+  manifest: BackupManifest;
+  reference: LossReference | undefined;
+  trusted: TrustedKeys;
+  movedAway: MovedAway[];
+}
+
 /** A restore that did not happen (nothing changed): a usage error (exit 2) or refused by the rules (exit 1). */
 export class RestoreFailure extends Error {
   constructor(
