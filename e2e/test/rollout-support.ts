@@ -1,10 +1,9 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { minorFromFormatted } from "@cellwallet/contract";
 import type { LocalPlatform } from "@cellwallet/control-plane/local";
 import { expect } from "vitest";
-import { runCellctl } from "../../test-support/cellctl.js";
+import { CELLCTL, runCellctl, spawnNodeScript } from "../../test-support/cellctl.js";
 import { http } from "../../test-support/http.js";
 import { token } from "../../test-support/tokens.js";
 import { expectTransferBooks, finalTransferStatuses } from "./transfer-books.js";
@@ -12,7 +11,6 @@ import { expectTransferBooks, finalTransferStatuses } from "./transfer-books.js"
 const ROOT = new URL("../../", import.meta.url).pathname;
 export const REPO_CELL_ENTRY = join(ROOT, "cell-service/dist/main.js");
 export const FAULTY_CELL_ENTRY = join(ROOT, "e2e/fixtures/faulty-cell.mjs");
-const CELLCTL = join(ROOT, "control-plane/bin/cellctl.js");
 
 /** The environment cellctl runs with against a test platform (short controller lease). */
 export function cellctlEnv(platform: LocalPlatform): Record<string, string> {
@@ -45,22 +43,7 @@ export function writePlan(platform: LocalPlatform, name: string, plan: Record<st
 
 /** A cellctl process left running (to be killed, or awaited). */
 export function spawnCellctl(platform: LocalPlatform, args: string[]) {
-  const child: ChildProcess = spawn(process.execPath, [CELLCTL, ...args], {
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...cellctlEnv(platform) },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout?.on("data", (d: Buffer) => {
-    stdout += d.toString();
-  });
-  child.stderr?.on("data", (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>(
-    (resolve) => child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr })),
-  );
-  return { child, done, output: () => ({ stdout, stderr }) };
+  return spawnNodeScript(CELLCTL, args, cellctlEnv(platform));
 }
 
 /** The version every cell process reports on /ready, by `cell/az`. */

@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -7,9 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CellProcess, startCellProcess } from "../../test-support/cell-process.js";
-import { runCellload } from "./run-cellload.js";
-
-const CELLLOAD = join(new URL("../..", import.meta.url).pathname, "loadtest/bin/cellload.js");
+import { spawnNodeScript } from "../../test-support/cellctl.js";
+import { CELLLOAD, runCellload } from "./run-cellload.js";
 
 /**
  * `--verify`'s books against a real cell process behind a misbehaving proxy, the
@@ -217,29 +215,16 @@ describe("cellload --verify: the books against a real cell", () => {
 
 /** Runs cellload as a process and sends it SIGINT as soon as `ready` (given its stderr so far) holds. */
 async function interruptWhen(args: string[], ready: (stderr: string) => boolean) {
-  const child = spawn(process.execPath, [CELLLOAD, ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: {
-      PATH: process.env.PATH ?? "",
-      HOME: tmpdir(),
-      ...(process.env.WALLET_JWT_SECRET ? { WALLET_JWT_SECRET: process.env.WALLET_JWT_SECRET } : {}),
-    },
+  const run = spawnNodeScript(CELLLOAD, args, {
+    HOME: tmpdir(),
+    ...(process.env.WALLET_JWT_SECRET ? { WALLET_JWT_SECRET: process.env.WALLET_JWT_SECRET } : {}),
   });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d: Buffer) => {
-    stdout += d.toString();
-  });
-  child.stderr.on("data", (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   let exitedEarly = false;
-  void exited.then(() => {
+  void run.done.then(() => {
     exitedEarly = true;
   });
-  while (!ready(stderr) && !exitedEarly) await new Promise((r) => setTimeout(r, 20));
-  child.kill("SIGINT");
-  const code = await exited;
+  while (!ready(run.output().stderr) && !exitedEarly) await new Promise((r) => setTimeout(r, 20));
+  run.child.kill("SIGINT");
+  const { code, stdout, stderr } = await run.done;
   return { code, stdout, stderr };
 }

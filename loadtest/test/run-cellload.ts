@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { type CellctlRun, runNodeScript } from "../../test-support/cellctl.js";
 
-const CELLLOAD = join(new URL("../..", import.meta.url).pathname, "loadtest/bin/cellload.js");
+export const CELLLOAD = join(new URL("../..", import.meta.url).pathname, "loadtest/bin/cellload.js");
 
 export type CellloadRun = CellctlRun;
 
