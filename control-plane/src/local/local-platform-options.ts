@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEFAULT_RESTART_POLICY, type RestartPolicy } from "./crash-backoff.js";
+import { fetchBlocksPort } from "./fetch-blocked-ports.js";
 import { DEFAULT_LIVENESS, type LivenessPolicy } from "./liveness.js";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
@@ -35,7 +36,8 @@ export interface LocalPlatformOptions {
 
 /**
  * The launcher's settings from the environment. A value that cannot work (not a whole number, no cells, an
- * empty or repeated AZ name, a port beyond 65535 for the last process, a restart wait of 0 that would spin)
+ * empty or repeated AZ name, a port beyond 65535 for the last process, a port fetch refuses, a restart wait of 0
+ * that would spin)
  * throws one line naming the variable: `npm start` prints it and exits 1 before starting anything. Unset or
  * empty means the default.
  */
@@ -61,6 +63,22 @@ export function localPlatformOptionsFromEnv(env: NodeJS.ProcessEnv): LocalPlatfo
   };
   lastPort("ROUTER_PORT", routerPort + azs.length - 1);
   lastPort("LOCAL_CELL_BASE_PORT", cellBasePort + 10 * (cells - 1) + azs.length - 1);
+  const reachable = (name: string, ports: number[]) => {
+    const blocked = ports.find(fetchBlocksPort);
+    if (blocked !== undefined) {
+      throw new Error(
+        `${name} would put a process on port ${blocked}, which fetch refuses ("bad port"): choose other ports`,
+      );
+    }
+  };
+  reachable(
+    "ROUTER_PORT",
+    azs.map((_, j) => routerPort + j),
+  );
+  reachable(
+    "LOCAL_CELL_BASE_PORT",
+    Array.from({ length: cells }, (_, i) => azs.map((_, j) => cellBasePort + 10 * i + j)).flat(),
+  );
   const initialMs = int("LOCAL_RESTART_INITIAL_MS", DEFAULT_RESTART_POLICY.initialMs, 1);
   const livenessPeriodMs = int("LOCAL_LIVENESS_PERIOD_MS", DEFAULT_LIVENESS.periodMs);
   return {

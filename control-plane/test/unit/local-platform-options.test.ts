@@ -53,6 +53,14 @@ describe("npm start's settings from the environment", () => {
       { LOCAL_CELL_BASE_PORT: "65530" },
       "LOCAL_CELL_BASE_PORT leaves no room: its processes would need ports up to 65542",
     ],
+    [
+      { ROUTER_PORT: "6664" },
+      'ROUTER_PORT would put a process on port 6665, which fetch refuses ("bad port"): choose other ports',
+    ],
+    [
+      { LOCAL_CELL_BASE_PORT: "10070", LOCAL_AZS: "az-1" },
+      'LOCAL_CELL_BASE_PORT would put a process on port 10080, which fetch refuses ("bad port"): choose other ports',
+    ],
     [{ LOCAL_RESTART_INITIAL_MS: "0" }, 'LOCAL_RESTART_INITIAL_MS must be a whole number of at least 1, got "0"'],
     [
       { LOCAL_RESTART_INITIAL_MS: "1000", LOCAL_RESTART_MAX_MS: "500" },
