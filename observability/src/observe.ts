@@ -82,7 +82,7 @@ async function main(): Promise<void> {
     throw new Error(`Prometheus did not start (PROMETHEUS_PORT=${prometheusPort}): ${(error as Error).message}`);
   }
   console.log(`
-Prometheus is running: http://localhost:${prometheusPort}   (API: /api/v1/targets, /api/v1/alerts, /api/v1/rules)
+Prometheus is running: http://localhost:${prometheusPort}   (alerts: /classic/alerts; API: /api/v1/alerts, /api/v1/rules)
   Data and configuration: ${dir}
   Grafana: add a Prometheus data source with URL http://localhost:${prometheusPort}, then
            Dashboards > New > Import each JSON file of ${DASHBOARDS_DIR}

@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import type { CellRecord } from "@cellwallet/placement";
 import { stringify } from "yaml";
-import { PROMETHEUS_BIN, RULE_FILES } from "./paths.js";
+import { PROMETHEUS_BIN, PROMETHEUS_WEB_ASSETS, RULE_FILES } from "./paths.js";
 import { readRuleGroups } from "./rule-files.js";
 
 /** The scrape jobs; each reads its targets from `<sdDir>/<job>.json` (file_sd, re-read by Prometheus on change). */
@@ -69,7 +69,6 @@ export interface RunningPrometheus {
   stop(): Promise<void>;
 }
 
-/** Starts Prometheus on 127.0.0.1:`port` with the configuration in `dir` and waits until it is ready. */
 /**
  * Refuses a port something already listens on: that process's answer to /-/ready would otherwise pass for a
  * Prometheus that failed to bind (a second `npm run observe`, or a system Prometheus on 9090).
@@ -84,6 +83,7 @@ function ensurePortFree(port: number): Promise<void> {
   });
 }
 
+/** Starts Prometheus on 127.0.0.1:`port` with the configuration in `dir` and waits until it is ready. */
 export async function startPrometheus(dir: string, port: number, output: "ignore" | "inherit" = "ignore") {
   await ensurePortFree(port);
   const configFile = join(dir, "prometheus.yml");
@@ -95,6 +95,8 @@ export async function startPrometheus(dir: string, port: number, output: "ignore
       `--web.listen-address=127.0.0.1:${port}`,
       "--web.enable-lifecycle",
       "--log.level=warn",
+      // Absent when Prometheus came from PATH rather than the unpacked package: its own default is right then.
+      ...(existsSync(PROMETHEUS_WEB_ASSETS) ? [`--web.local-assets=${PROMETHEUS_WEB_ASSETS}`] : []),
     ],
     { stdio: ["ignore", output, output === "ignore" ? "pipe" : "inherit"] },
   );

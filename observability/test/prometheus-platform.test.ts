@@ -294,6 +294,13 @@ describe("a real Prometheus scraping the local platform", () => {
       );
       const rules = (await (await fetch(`${url}/api/v1/rules`)).json()) as { data: { groups: unknown[] } };
       expect(rules.data.groups.length).toBeGreaterThanOrEqual(6);
+      // The web UI an operator opens: its pages render (they answer 500 when the templates are not found).
+      // (Debian's build serves the classic UI: / redirects to /classic/graph.)
+      for (const page of ["/", "/classic/alerts", "/classic/targets", "/classic/rules"]) {
+        const answer = await fetch(`${url}${page}`);
+        expect([page, answer.status]).toEqual([page, 200]);
+        expect(await answer.text()).toContain("<html");
+      }
     } finally {
       const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
       child.kill("SIGINT");
