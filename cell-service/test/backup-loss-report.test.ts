@@ -21,7 +21,7 @@ describe("restore loss report", () => {
         { walletId: "w2", version: 5, balance: 300n },
         { walletId: "w3", version: 1, balance: 200n },
       ],
-      { reference: "checkpoint 7", atMs: 61_000 },
+      { reference: "checkpoint 7", atMs: 61_000, complete: false },
     );
     expect(report).toMatchObject({ walletsAffected: 2, entriesLost: 3, windowMs: 60_000, behindBackup: 0 });
     expect(report.wallets).toEqual([
@@ -34,11 +34,13 @@ describe("restore loss report", () => {
     const report = lossReport([head("w1", 3, "10")], 5_000, [{ walletId: "w1", version: 2, balance: 5n }], {
       reference: "checkpoint 1",
       atMs: 1_000,
+      complete: false,
     });
     expect(report).toMatchObject({ entriesLost: 0, walletsAffected: 0, behindBackup: 1, windowMs: 0 });
     const later = lossReport([head("w1", 3, "10")], 5_000, [{ walletId: "w1", version: 3, balance: 10n }], {
       reference: "the replaced ledger",
       atMs: 60_000,
+      complete: true,
     });
     expect(later.windowMs).toBe(0); // nothing lost: no window, however late the reference
   });

@@ -101,6 +101,13 @@ describe("backup and restore drill (embedded store, npm start as a process)", ()
     const atBackup = { u1: await balance("u1"), u3: await balance("u3") };
     expect(atBackup.u1).toMatchObject({ balance: "14.00", version: 2 });
 
+    // A checkpoint from before the backup: it cannot measure the loss, so a restore against it is refused.
+    const olderSequence = await checkpointCovering(3);
+    const olderCheckpoint = await cellctl(["checkpoints", "--cell", "cell-2", "--export", String(olderSequence)]);
+    expect(olderCheckpoint.code).toBe(0);
+    const olderCheckpointFile = join(launcher.dataDir, "checkpoint-before-backup.json");
+    writeFileSync(olderCheckpointFile, olderCheckpoint.stdout);
+
     const out = join(launcher.dataDir, "drill", "cell-2-before");
     const backupStarted = Date.now();
     const created = await cellctl(["backup", "create", "--cell", "cell-2", "--out", out]);
@@ -128,6 +135,22 @@ describe("backup and restore drill (embedded store, npm start as a process)", ()
       /cell-2\s+\S+\s+2\s+3\s+/,
     );
 
+    const olderRefused = await cellctl([
+      "backup",
+      "restore",
+      out,
+      "--cell",
+      "cell-2",
+      "--force",
+      "--checkpoint",
+      olderCheckpointFile,
+    ]);
+    expect(olderRefused.code, olderRefused.stdout).toBe(1);
+    expect(olderRefused.stderr.trim()).toMatch(
+      new RegExp(`^cellctl: refused: .*checkpoint ${olderSequence} \\(.*\\) is older than the backup .*`),
+    );
+    expect(await balance("u1")).toMatchObject({ balance: "17.00", version: 5 }); // nothing restored
+
     // Destroy cell-2's data (its processes still run on the deleted files).
     const ledger = join(launcher.dataDir, "cell-2", "ledger.sqlite");
     for (const f of [ledger, `${ledger}-wal`, `${ledger}-shm`]) rmSync(f, { force: true });
@@ -152,6 +175,7 @@ describe("backup and restore drill (embedded store, npm start as a process)", ()
     expect(restored.stdout).toContain("2 wallets, 3 entries, every chain verified");
     expect(restored.stdout).toContain(`loss relative to checkpoint ${sequence} (`);
     expect(restored.stdout).toContain("5 entries in 2 wallets written after the backup");
+    expect(restored.stdout).toMatch(/writes after checkpoint \d+ \(\S+\) are lost too and not counted here/);
     expect(restored.stdout).toContain(
       `${wallets.get("u1")}: version 5 -> 2 (3 entries, balance difference 300 minor units)`,
     );

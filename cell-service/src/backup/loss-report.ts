@@ -20,6 +20,11 @@ export interface LostWallet {
 export interface LossReport {
   /** What the backup was compared with. */
   reference: string;
+  /**
+   * Whether the reference holds every write up to the restore (the replaced ledger). A checkpoint does not:
+   * writes after it are lost too, and not counted here.
+   */
+  complete: boolean;
   referenceAtMs: number | null;
   backupAtMs: number;
   /** How much time of writes the restore gave up, at most, as far as the reference shows (the RPO seen); 0 when nothing. */
@@ -40,7 +45,7 @@ export function lossReport(
   backup: readonly BackupHead[],
   backupAtMs: number,
   reference: Iterable<ReferenceHead>,
-  describe: { reference: string; atMs: number | null },
+  describe: { reference: string; atMs: number | null; complete: boolean },
 ): LossReport {
   const inBackup = new Map(backup.map((h) => [h.walletId, h]));
   const wallets: LostWallet[] = [];
@@ -61,6 +66,7 @@ export function lossReport(
   wallets.sort((a, b) => (a.walletId < b.walletId ? -1 : 1));
   return {
     reference: describe.reference,
+    complete: describe.complete,
     referenceAtMs: describe.atMs,
     backupAtMs,
     // An upper bound: the lost writes happened between the backup and the reference.

@@ -40,7 +40,7 @@ export async function restoreCell(deps: RestoreCellDeps, request: RestoreCellReq
     throw new RestoreFailure((error as Error).message, "usage");
   }
   const reference = request.checkpointFile
-    ? checkpointReference(deps, request.checkpointFile, request.cellId, trusted)
+    ? checkpointReference(deps, request.checkpointFile, manifest, trusted)
     : undefined;
   const movedAway = await movedAwaySince(deps, manifest, request.cellId);
   const migratedIn = await migratedInSince(deps, manifest, request.cellId);
@@ -63,22 +63,43 @@ async function migratedInSince(deps: RestoreCellDeps, manifest: BackupManifest, 
   }
 }
 
-/** --checkpoint: a later exported checkpoint, verified with the trusted keys, as the loss reference. */
-function checkpointReference(deps: RestoreCellDeps, file: string, cellId: string, trusted: TrustedKeys): LossReference {
+/**
+ * --checkpoint: a later exported checkpoint, verified with the trusted keys, as the loss reference. One older than
+ * the backup is refused: every wallet written since it would compare as "nothing lost", and a restore that
+ * reported no loss while it dropped wallets is the worst report it could give.
+ */
+function checkpointReference(
+  deps: RestoreCellDeps,
+  file: string,
+  manifest: BackupManifest,
+  trusted: TrustedKeys,
+): LossReference {
+  const cellId = manifest.cellId;
   let text: string;
   try {
     text = readFileSync(file, "utf8");
   } catch (error) {
     throw new RestoreFailure(`cannot read ${file}: ${(error as Error).message}`, "usage");
   }
+  let exported: ReturnType<RestoreCellDeps["cellService"]["readExportedCheckpoint"]>;
   try {
-    const exported = deps.cellService.readExportedCheckpoint(text, cellId, trusted);
-    return {
-      heads: exported.heads,
-      reference: `checkpoint ${exported.checkpoint.sequence} (${new Date(exported.checkpoint.createdAt).toISOString()})`,
-      atMs: exported.checkpoint.createdAt,
-    };
+    exported = deps.cellService.readExportedCheckpoint(text, cellId, trusted);
   } catch (error) {
     throw new RestoreFailure(`refused: ${file}: ${(error as Error).message}`, "refused");
   }
+  const { sequence, createdAt } = exported.checkpoint;
+  if (createdAt < manifest.createdAtMs) {
+    throw new RestoreFailure(
+      `refused: ${file}: checkpoint ${sequence} (${new Date(createdAt).toISOString()}) is older than the backup ` +
+        `(${manifest.createdAt}), so it cannot show what the restore gives up: export a later one ` +
+        `(cellctl checkpoints --cell ${cellId}, then --export <sequence>) or leave --checkpoint out to compare with the replaced ledger`,
+      "refused",
+    );
+  }
+  return {
+    heads: exported.heads,
+    reference: `checkpoint ${sequence} (${new Date(createdAt).toISOString()})`,
+    atMs: createdAt,
+    complete: false,
+  };
 }

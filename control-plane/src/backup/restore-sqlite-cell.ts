@@ -76,6 +76,7 @@ async function replacedLedgerReference(
       })),
       reference: "the replaced ledger",
       atMs: Date.now(),
+      complete: true,
     };
   } catch {
     // the replaced files are unreadable (the reason for the restore): no reference

@@ -80,6 +80,8 @@ export interface LossReference {
   heads: ReferenceHead[];
   reference: string;
   atMs: number | null;
+  /** The reference holds every write up to the restore (the replaced ledger), not only those up to atMs. */
+  complete: boolean;
 }
 
 interface Restored {

@@ -69,6 +69,12 @@ export function lossLines(loss: LossReport | undefined, manifest: BackupManifest
     );
   }
   if (loss.wallets.length > 50) lines.push(`  … and ${loss.wallets.length - 50} more (--json lists all)`);
+  if (!loss.complete && loss.referenceAtMs !== null) {
+    lines.push(`  writes after ${loss.reference} are lost too and not counted here`);
+  }
+  if (loss.behindBackup > 0) {
+    lines.push(`  ${loss.behindBackup} wallets are older in the reference than in the backup (nothing lost there)`);
+  }
   return lines;
 }
 
