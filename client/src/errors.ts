@@ -77,6 +77,21 @@ export class DeadlineExceededError extends CellwalletError {
   }
 }
 
+/**
+ * The request could not be built, so it was never sent (nothing applied): a value fetch refuses in a header, such
+ * as an Idempotency-Key or a token with a line break. Not retried: sending it again would fail the same way.
+ */
+export class RequestNotSentError extends CellwalletError {
+  override name = "RequestNotSentError";
+
+  constructor(
+    message: string,
+    override readonly cause: unknown,
+  ) {
+    super(`not sent: ${message}`);
+  }
+}
+
 /** The server's answer could not be read (not JSON, or not the documented shape). */
 export class UnexpectedResponseError extends CellwalletError {
   override name = "UnexpectedResponseError";

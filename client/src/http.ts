@@ -1,4 +1,4 @@
-import { DeadlineExceededError, ProblemError, UnexpectedResponseError } from "./errors.js";
+import { DeadlineExceededError, ProblemError, RequestNotSentError, UnexpectedResponseError } from "./errors.js";
 import type { Problem } from "./types.js";
 
 export interface RetryPolicy {
@@ -104,6 +104,7 @@ export async function call<T>(
     };
     if (request.idempotencyKey !== undefined) headers["idempotency-key"] = request.idempotencyKey;
     if (request.body !== undefined) headers["content-type"] = "application/json";
+    const built = requestHeaders(request, headers);
     const signals = [AbortSignal.timeout(Math.min(left, options.attemptTimeoutMs))];
     if (callOptions.signal) signals.push(callOptions.signal);
     let response: Response;
@@ -111,7 +112,7 @@ export async function call<T>(
     try {
       response = await options.fetch(url, {
         method: request.method,
-        headers,
+        headers: built,
         ...(request.body !== undefined ? { body: JSON.stringify(request.body) } : {}),
         signal: AbortSignal.any(signals),
       });
@@ -142,6 +143,19 @@ export async function call<T>(
     if (!retryable(response.status, problem)) throw failure;
     lastFailure = failure;
     await backoff(options, attempt, retryAfterMs(response.headers), deadline, request, lastFailure, callOptions.signal);
+  }
+}
+
+/**
+ * The attempt's headers, built before anything is sent: a value fetch refuses (a key or token with a line break
+ * or a non-Latin-1 character) fails here, at once and for good, instead of being retried until the deadline as if
+ * the network had failed, and then reported as an outcome unknown when nothing was ever sent.
+ */
+function requestHeaders(request: Request, headers: Record<string, string>): Headers {
+  try {
+    return new Headers(headers);
+  } catch (error) {
+    throw new RequestNotSentError(`${request.method} ${request.path}: ${(error as Error).message}`, error);
   }
 }
 

@@ -4,6 +4,7 @@ export {
   DeadlineExceededError,
   type ProblemCode,
   ProblemError,
+  RequestNotSentError,
   UnexpectedResponseError,
 } from "./errors.js";
 export type { CallOptions, RetryPolicy } from "./http.js";

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { CellwalletClient, DeadlineExceededError, ProblemError } from "@cellwallet/client";
+import { CellwalletClient, DeadlineExceededError, ProblemError, RequestNotSentError } from "@cellwallet/client";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
 /**
@@ -181,6 +181,19 @@ describe("CellwalletClient retries", () => {
     expect((error as DeadlineExceededError).cause).toBeInstanceOf(ProblemError);
     expect(((error as DeadlineExceededError).cause as ProblemError).code).toBe("cell-unavailable");
     expect(attempts).toEqual(["k-2", "k-2"]);
+  });
+
+  it("throws at once, without retrying, a request fetch refuses to build: nothing was sent", async () => {
+    script = () => ({ status: 201, body: transaction });
+    const started = Date.now();
+    const refused = await client(60_000)
+      .deposit("w1", { amount: "1.00" }, { idempotencyKey: "a\nb" })
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(RequestNotSentError);
+    expect((refused as Error).message).toMatch(/^not sent: POST \/api\/v1\/wallets\/w1\/deposit: /);
+    expect(seen).toHaveLength(0);
+    // Not retried until the deadline (60 s): a retry loop would still be running.
+    expect(Date.now() - started).toBeLessThan(30_000);
   });
 
   it("retries a GET after a dropped connection", async () => {
