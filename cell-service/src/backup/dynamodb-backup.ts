@@ -1,6 +1,6 @@
 import type { KeyObject } from "node:crypto";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   CreateBackupCommand,
@@ -10,6 +10,7 @@ import {
   ResourceNotFoundException,
   RestoreTableFromBackupCommand,
 } from "@aws-sdk/client-dynamodb";
+import { makeDirectory } from "@cellwallet/store-support/fs";
 import { createDynamoDbLedgerStore } from "../adapters/dynamodb/dynamodb-ledger-store.js";
 import { CELL_TABLES, type CellTableName, cellTableNames } from "../adapters/dynamodb/table-definitions.js";
 import { type CellVerificationReport, verifyCell } from "../application/cell-verification.js";
@@ -155,7 +156,7 @@ export async function createDynamoDbBackup(input: {
     pendingTransfers: contents.pendingTransfers,
   };
   const manifest: BackupManifest = { ...body, manifestHash: manifestHash(body) };
-  mkdirSync(input.outDir, { recursive: true });
+  makeDirectory(input.outDir);
   writeFileSync(join(input.outDir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
   return manifest;
 }

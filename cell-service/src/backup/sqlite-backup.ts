@@ -2,7 +2,6 @@ import { createHash, type KeyObject } from "node:crypto";
 import {
   copyFileSync,
   existsSync,
-  mkdirSync,
   mkdtempSync,
   readFileSync,
   renameSync,
@@ -12,6 +11,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { makeDirectory } from "@cellwallet/store-support/fs";
 import Database from "better-sqlite3";
 import { SqliteLedgerStore } from "../adapters/sqlite/sqlite-ledger-store.js";
 import { type CellVerificationReport, verifyCell } from "../application/cell-verification.js";
@@ -53,7 +53,7 @@ export async function createSqliteBackup(input: {
 }): Promise<BackupManifest> {
   if (!existsSync(input.ledgerPath)) throw new Error(`cell ${input.cellId} has no ledger at ${input.ledgerPath}`);
   if (existsSync(join(input.outDir, MANIFEST_FILE))) throw new Error(`${input.outDir} already holds a backup`);
-  mkdirSync(input.outDir, { recursive: true });
+  makeDirectory(input.outDir);
   const target = join(input.outDir, SQLITE_BACKUP_FILE);
   const source = new Database(input.ledgerPath, { fileMustExist: true });
   const createdAtMs = (input.now ?? Date.now)();
@@ -166,7 +166,7 @@ export async function restoreSqliteBackup(input: {
   adjust?: (store: LedgerStore) => Promise<void>;
 }): Promise<{ verification: BackupVerification; replaced: string[] }> {
   const staged = `${input.ledgerPath}.restoring`;
-  mkdirSync(resolve(input.ledgerPath, ".."), { recursive: true });
+  makeDirectory(resolve(input.ledgerPath, ".."));
   rmSync(staged, { force: true });
   const verification = await verifySqliteBackup(input.backupDir, input.trustedKeys, (copy) =>
     copyFileSync(copy, staged),
@@ -189,7 +189,7 @@ export async function restoreSqliteBackup(input: {
   input.beforeSwap?.();
   const replaced: string[] = [];
   const current = ledgerFiles(input.ledgerPath);
-  if (current.length > 0) mkdirSync(input.replacedDir, { recursive: true });
+  if (current.length > 0) makeDirectory(input.replacedDir);
   for (const f of current) {
     const aside = join(input.replacedDir, f.slice(resolve(input.ledgerPath, "..").length + 1));
     renameSync(f, aside);

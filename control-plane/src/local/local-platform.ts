@@ -1,4 +1,3 @@
-import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
@@ -7,6 +6,7 @@ import {
   type PlacementStoreConfig,
   placementStoreConfigFromEnv,
 } from "@cellwallet/placement";
+import { makeDirectory } from "@cellwallet/store-support/fs";
 import { DEFAULT_RESTART_POLICY } from "./crash-backoff.js";
 import { launchError } from "./launch-error.js";
 import { launcherStatusPath, writeLauncherStatus } from "./launcher-status.js";
@@ -141,7 +141,7 @@ export class LocalPlatform {
    * routers, then reconciles declared changes until stop().
    */
   async start(): Promise<void> {
-    mkdirSync(resolve(this.options.dataDir, "control-plane"), { recursive: true });
+    makeDirectory(resolve(this.options.dataDir, "control-plane"));
     await ensureLocalControlTables(this.placementStoreConfig, {
       accessKeyId: this.setting("AWS_ACCESS_KEY_ID") ?? "test",
       secretAccessKey: this.setting("AWS_SECRET_ACCESS_KEY") ?? "test",

@@ -1,6 +1,6 @@
-import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
+import { makeDirectory } from "../fs/make-directory.js";
 import { assertSupportedNode } from "./supported-node.js";
 
 export interface SqliteOpenOptions {
@@ -52,7 +52,7 @@ function switchToWal(db: Database.Database): void {
 export function openSqliteFile(path: string, options: SqliteOpenOptions = {}): Database.Database {
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
   assertSupportedNode();
-  mkdirSync(dirname(path), { recursive: true });
+  makeDirectory(dirname(path));
   const db = new Database(path);
   try {
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
