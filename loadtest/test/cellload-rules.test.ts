@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { Books } from "../src/bench/book.js";
+import type { LoadClient } from "../src/cellload/client.js";
+import { type Load, offerLoad } from "../src/cellload/engine.js";
 import { parseDuration, parseRamp, parseRate, parseTargetUrl, UsageError } from "../src/cellload/options.js";
 import { Recorder } from "../src/cellload/recorder.js";
+import type { Scenario, ScenarioContext } from "../src/cellload/scenario.js";
 import { ArrivalSchedule } from "../src/cellload/schedule.js";
 import { evaluateThresholds, parseThreshold } from "../src/cellload/thresholds.js";
 
@@ -123,6 +127,42 @@ describe("thresholds", () => {
     expect(results[5]?.actual).toBeCloseTo(1 / 110, 6);
     expect(results[8]?.actual).toBeCloseTo(11, 6);
     expect(results[9]?.actual).toBeNull();
+  });
+});
+
+describe("iterations that throw", () => {
+  it("count as failed checks of the run (under no op or cell tag) and in iteration_errors", async () => {
+    let n = 0;
+    const scenario: Scenario = {
+      name: "flaky",
+      description: "every third iteration throws before its request",
+      money: false,
+      async iteration(_ctx, it) {
+        if (n++ % 3 === 0) throw new Error("pick from an empty list");
+        await it.request({ op: "get-wallet", method: "GET", path: "/", token: "t", cell: "cell-1" });
+      },
+    };
+    const client = { send: async () => ({ status: 200, text: "", headers: {} }) } as unknown as LoadClient;
+    // 9 arrivals (90 ms at 100/s), however slowly they come: the count is the schedule's, not the clock's.
+    const load: Load = { model: "open", rate: 100, ramp: undefined, durationMs: 90, maxInFlight: 100 };
+    const { recorder, iterationErrors } = await offerLoad({
+      load,
+      scenario,
+      ctx: {} as ScenarioContext,
+      client,
+      books: new Books(),
+      thresholds: [],
+      abortOnFail: false,
+      progress: false,
+    });
+    expect(Object.fromEntries(iterationErrors)).toEqual({ "pick from an empty list": 3 });
+    expect(recorder.checks({})).toEqual({ passed: 6, total: 9 });
+    expect(recorder.checks({ op: "get-wallet" })).toEqual({ passed: 6, total: 6 });
+    const results = evaluateThresholds(
+      ["checks:rate>0.999", "iteration_errors:count==0", "iteration_errors:count==3"].map(parseThreshold),
+      recorder,
+    );
+    expect(results.map((r) => r.ok)).toEqual([false, false, true]);
   });
 });
 

@@ -69,6 +69,7 @@ export async function offerLoad(options: {
       } catch (error) {
         const message = (error as Error).message.split("\n")[0] ?? "error";
         iterationErrors.set(message, (iterationErrors.get(message) ?? 0) + 1);
+        recorder.iterationError();
       } finally {
         inFlight -= 1;
       }

@@ -67,6 +67,8 @@ export class Recorder implements MetricSource {
   private readonly open = new Map<number, Map<string, OpenBucket>>();
   readonly timeline: TimePoint[] = [];
   private iterationCount = 0;
+  /** Iterations that threw: each one a failed check of the run (no request's, so under no op or cell tag). */
+  private iterationErrorCount = 0;
   /** How late the open model sent iterations' first requests (ms): the load generator's own lag. */
   private readonly lagHistogram = newHistogram();
   private droppedCount = 0;
@@ -96,6 +98,15 @@ export class Recorder implements MetricSource {
 
   drop(): void {
     this.droppedCount += 1;
+  }
+
+  /** An iteration threw (a scenario's own error): part of its load never ran, so the run must not pass quietly. */
+  iterationError(): void {
+    this.iterationErrorCount += 1;
+  }
+
+  iterationErrors(): number {
+    return this.iterationErrorCount;
   }
 
   /** Records how late (ms) an iteration's first request left against its intended time. */
@@ -207,7 +218,8 @@ export class Recorder implements MetricSource {
 
   checks(tags: Tags): { passed: number; total: number } {
     let passed = 0;
-    let total = 0;
+    // A thrown iteration is a failed check of the whole run; a filter by op or cell does not see it.
+    let total = tags.op === undefined && tags.cell === undefined ? this.iterationErrorCount : 0;
     for (const s of this.matching(tags)) {
       passed += s.checksPassed;
       total += s.checksTotal;

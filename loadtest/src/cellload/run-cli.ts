@@ -85,8 +85,9 @@ export function runCommand(env: NodeJS.ProcessEnv): Command {
       "after",
       `
 Thresholds: <metric>[{tag:value}]:<aggregation><op><number>. Metrics: http_req_duration (ms; p(N), avg,
-min, max, med), http_req_failed (rate), checks (rate), http_reqs, iterations, dropped_iterations (count,
-rate). Tags: op, cell. Without --threshold: ${DEFAULT_THRESHOLDS.join("  ")}
+min, max, med), http_req_failed (rate), checks (rate), http_reqs, iterations, dropped_iterations,
+iteration_errors (count, rate). Tags: op, cell. An iteration that throws (a scenario's own error) counts as a
+failed check too. Without --threshold: ${DEFAULT_THRESHOLDS.join("  ")}
 
 Tokens are minted with WALLET_JWT_SECRET (the local development secret when unset), or read from --token-file.
 --cell through a router pins users with placement overrides in the store named by PLACEMENT_SQLITE_PATH
