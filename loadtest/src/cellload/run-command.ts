@@ -145,6 +145,7 @@ async function runLoadUntil(
       thresholds,
       verify,
       iterationErrors: Object.fromEntries(result.iterationErrors),
+      crossCellSkipped: prepared.crossCellSkipped ?? null,
       timeline: recorder.timeline,
       exitCode,
     };

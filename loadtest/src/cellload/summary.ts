@@ -66,8 +66,10 @@ export interface RunSummary {
   byCell: ({ cell: string } & GroupSummary)[];
   thresholds: ThresholdResult[];
   verify: VerifySummary | null;
-  /** Iterations that threw (a scenario's own error, not an HTTP answer), by message. */
+  /** Iterations that threw (a scenario's own error, not an HTTP answer), by message; each one a failed check. */
   iterationErrors: Record<string, number>;
+  /** Why the scenario's cross-cell transfers did not run (no wallet in another cell); null when they ran or it has none. */
+  crossCellSkipped: string | null;
   timeline: TimePoint[];
   /** 0 passed, 99 a threshold failed, 1 --verify found the books and the platform disagree. */
   exitCode: 0 | 1 | 99 | 130;
@@ -155,7 +157,9 @@ export function summaryText(s: RunSummary): string {
   for (const t of s.thresholds) {
     lines.push(`${t.ok ? "✓" : "✗"} ${t.threshold}  (actual ${t.actual === null ? "no samples" : round(t.actual, 4)})`);
   }
-  for (const [message, n] of Object.entries(s.iterationErrors)) lines.push(`iteration error ×${n}: ${message}`);
+  for (const [message, n] of Object.entries(s.iterationErrors))
+    lines.push(`iteration error ×${n} (failed checks): ${message}`);
+  if (s.crossCellSkipped !== null) lines.push(`cross-cell transfers skipped: ${s.crossCellSkipped}`);
   if (s.verify) {
     lines.push("");
     lines.push(`verify: ${s.verify.pass ? "PASS" : "FAIL"}`);
