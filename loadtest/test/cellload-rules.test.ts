@@ -158,6 +158,8 @@ describe("iterations that throw", () => {
     expect(Object.fromEntries(iterationErrors)).toEqual({ "pick from an empty list": 3 });
     expect(recorder.checks({})).toEqual({ passed: 6, total: 9 });
     expect(recorder.checks({ op: "get-wallet" })).toEqual({ passed: 6, total: 6 });
+    // Measured over the offered 90 ms (at least), not up to the last arrival at 80 ms.
+    expect(recorder.elapsedSeconds()).toBeGreaterThanOrEqual(0.09);
     const results = evaluateThresholds(
       ["checks:rate>0.999", "iteration_errors:count==0", "iteration_errors:count==3"].map(parseThreshold),
       recorder,

@@ -94,7 +94,8 @@ export async function offerLoad(options: {
       load.model === "open"
         ? await runOpenModel(scheduleOf(load), load.maxInFlight, hooks)
         : await runClosedModel(load.vus, load.durationMs, hooks);
-    recorder.stop();
+    // Rates are per second of offered load (--duration or until a stop), not of the wait for the last answers.
+    recorder.stop(executor.offeredMs);
     return { recorder, executor, iterationErrors };
   } finally {
     stopProgress();

@@ -83,8 +83,9 @@ export class Recorder implements MetricSource {
     this.startedAt = this.now();
   }
 
-  stop(): void {
-    this.stoppedAt = this.now();
+  /** Ends the measured period: after `elapsedMs` from the start when given (the offered duration), else now. */
+  stop(elapsedMs?: number): void {
+    this.stoppedAt = elapsedMs === undefined ? this.now() : this.startedAt + elapsedMs;
     for (const second of [...this.open.keys()]) this.close(second);
   }
 
