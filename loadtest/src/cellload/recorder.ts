@@ -11,6 +11,14 @@ import type { MetricSource, Tags } from "./thresholds.js";
 
 type Histogram = ReturnType<typeof hdr.build>;
 
+/**
+ * A percentile in µs, at most the largest value recorded: HDR answers a bucket's highest equivalent value, which
+ * may lie above the exact maximum (p99 8.31 ms over a max of 8.30 ms reads as a contradiction).
+ */
+function percentileOf(h: Histogram, p: number): number {
+  return Math.min(h.getValueAtPercentile(p), h.maxValue);
+}
+
 function newHistogram(): Histogram {
   // 1 µs to 1 h at 3 significant digits; packed buckets keep the per-second ones small.
   return hdr.build({
@@ -120,7 +128,7 @@ export class Recorder implements MetricSource {
     const h = this.lagHistogram;
     if (h.totalCount === 0) return null;
     const ms = (us: number) => Math.round(us) / 1000;
-    return { p50: ms(h.getValueAtPercentile(50)), p99: ms(h.getValueAtPercentile(99)), max: ms(h.maxValue) };
+    return { p50: ms(percentileOf(h, 50)), p99: ms(percentileOf(h, 99)), max: ms(h.maxValue) };
   }
 
   iterations(): number {
@@ -181,7 +189,7 @@ export class Recorder implements MetricSource {
     this.open.delete(second);
     for (const [op, b] of bucket) {
       const has = b.histogram.totalCount > 0;
-      const at = (p: number) => (has ? b.histogram.getValueAtPercentile(p) / 1000 : null);
+      const at = (p: number) => (has ? percentileOf(b.histogram, p) / 1000 : null);
       this.timeline.push({ second, op, requests: b.requests, failed: b.failed, p50: at(50), p95: at(95), p99: at(99) });
     }
     this.timeline.sort((a, b) => a.second - b.second || a.op.localeCompare(b.op));
@@ -200,7 +208,7 @@ export class Recorder implements MetricSource {
     if (merged.totalCount === 0) return undefined;
     return {
       count: merged.totalCount,
-      percentile: (p: number) => merged.getValueAtPercentile(p) / 1000,
+      percentile: (p: number) => percentileOf(merged, p) / 1000,
       mean: merged.mean / 1000,
       min: merged.minNonZeroValue / 1000,
       max: merged.maxValue / 1000,

@@ -65,7 +65,10 @@ export function runCommand(env: NodeJS.ProcessEnv): Command {
     .argument("<scenario>", "a built-in scenario (cellload scenarios) or a path to a .js/.ts module")
     .option("--target <url>", "router or cell base URL, e.g. http://127.0.0.1:8080")
     .option("--cell <cellId>", "place every virtual user in this cell (placement override, or a cell URL as target)")
-    .option("--rate <n>", "open model: iterations per second (100 or 100/s); with --ramp the start rate (default 10)")
+    .option(
+      "--rate <n>",
+      "open model: iterations per second (100, 100/s, or 5/m per minute); with --ramp the start rate (default 10)",
+    )
     .option("--vus <n>", "closed model: this many virtual users, each iterating back to back")
     .option("--duration <d>", "how long to offer load (30s, 2m); ignored with --ramp", "30s")
     .option("--ramp <stages>", "open model, ramping: <duration>:<rate>,... e.g. 30s:100,1m:500,30s:0")

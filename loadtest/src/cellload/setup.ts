@@ -41,15 +41,21 @@ export interface Prepared {
 
 /** GET /metrics: the target answers, and whether it is a router or a cell. Unreachable → UsageError. */
 export async function probeTarget(target: string): Promise<"router" | "cell"> {
+  let res: Response;
   let text: string;
   try {
-    const res = await fetch(`${target}/metrics`, { signal: AbortSignal.timeout(5000) });
+    res = await fetch(`${target}/metrics`, { signal: AbortSignal.timeout(5000) });
     text = await res.text();
-    if (res.status !== 200) throw new Error(`GET /metrics answered ${res.status}`);
   } catch (error) {
     const e = error as Error & { cause?: { code?: string } };
     throw new UsageError(
       `target ${target} unreachable: ${e.cause?.code ?? (e.cause as Error | undefined)?.message ?? e.message}`,
+    );
+  }
+  // It answered, so it is reachable: a 401 or 404 here mostly means a URL with a path where the base URL belongs.
+  if (res.status !== 200) {
+    throw new UsageError(
+      `target ${target} answered GET /metrics with ${res.status}: --target is a router's or cell's base URL, e.g. http://127.0.0.1:8080`,
     );
   }
   if (text.includes("cellwallet_router_")) return "router";
