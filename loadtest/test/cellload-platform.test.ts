@@ -64,6 +64,7 @@ describe("cellload against the local platform", () => {
     const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"));
     expect(summary.schema).toBe("cellload/summary@1");
     expect(summary.exitCode).toBe(0);
+    expect(summary.crossCellSkipped).toBeNull(); // deposit has no cross-cell part
     // The 2 s warm-up (at 1/s) ran first: not in the figures, but its operations are in the verified books.
     expect(summary.executor.warmupMs).toBe(2000);
     expect(run.stderr).toMatch(/warming up for 2 s at 1\/s/);

@@ -17,6 +17,7 @@ export function capacityText(s: CapacitySummary): string {
     `capacity of ${s.cell ?? "the target"} (${s.scenario}, SLO ${s.slo}, errors ≤ ${s.maxError}):`,
     "OFFERED/s  ACHIEVED req/s     P50 ms     P99 ms   FAILED  GEN LAG P99 ms  RESULT",
   ];
+  if (s.crossCellSkipped) lines.splice(1, 0, `cross-cell transfers skipped: ${s.crossCellSkipped}`);
   for (const st of [...s.steps].sort((a, b) => a.rate - b.rate)) {
     lines.push(
       `${String(st.rate).padStart(9)} ${String(st.achievedPerSecond).padStart(15)} ${String(st.p50 ?? "-").padStart(10)} ${String(st.p99 ?? "-").padStart(10)} ${`${(100 * st.failedRate).toFixed(2)}%`.padStart(8)} ${String(st.generatorLagP99 ?? "-").padStart(15)}  ${st.why}`,

@@ -50,6 +50,8 @@ export interface CapacitySummary {
    */
   found: boolean;
   verify: VerifySummary | null;
+  /** Why the scenario's cross-cell transfers did not run (no wallet in another cell); null when they ran or it has none. */
+  crossCellSkipped: string | null;
   /** Stopped by Ctrl-C: the steps so far, maxRate a lower bound (the step under way is not judged). */
   interrupted?: boolean;
   exitCode: 0 | 1 | 99 | 130;
@@ -236,6 +238,7 @@ export async function measureCapacity(o: CapacityOptions): Promise<CapacitySumma
       maxRate: held?.rate ?? null,
       maxOpsPerSecond: held?.achievedPerSecond ?? null,
       found: capacityFound(steps, held, interrupt.requested()),
+      crossCellSkipped: prepared.crossCellSkipped ?? null,
       verify,
       ...(interrupt.requested() ? { interrupted: true } : {}),
       exitCode,

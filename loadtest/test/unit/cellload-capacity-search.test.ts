@@ -75,6 +75,7 @@ describe("cellload capacity's table", () => {
     maxRate: 20,
     maxOpsPerSecond: 20,
     found: true,
+    crossCellSkipped: null,
     verify: null,
     exitCode: 0,
   });
