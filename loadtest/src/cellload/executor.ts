@@ -86,8 +86,11 @@ export async function runOpenModel(
     // Let the started requests' I/O run before looking at the clock again.
     await new Promise<void>((r) => setImmediate(r));
   }
+  // The last arrivals went out at `sentUntil`: later than the schedule's end only when the generator lagged.
+  const sentUntil = now() - start;
   if (!aborted) aborted = await waitForTheEnd(start + schedule.durationMs, now, sleep, hooks.shouldStop);
-  const offeredMs = now() - start;
+  // A run that ran its course lasted its schedule (a timer's few ms past the end are not load offered).
+  const offeredMs = aborted ? now() - start : Math.max(schedule.durationMs, sentUntil);
   await Promise.all(inFlight);
   return { started: i - dropped, dropped, offeredMs, aborted };
 }
