@@ -8,12 +8,12 @@ import { measure, parseThreshold } from "../../src/cellload/thresholds.js";
  * The open model on a clock of the test's own (sleeping advances it): how long load was offered is the whole
  * schedule, or until a stop, never up to the last arrival. No wall clock, so no machine is too slow for it.
  */
-function fakeClock(stopAt = Number.POSITIVE_INFINITY) {
+function fakeClock(stopAt = Number.POSITIVE_INFINITY, oversleepMs = 0) {
   let t = 0;
   return {
     now: () => t,
     sleep: async (ms: number) => {
-      t += ms;
+      t += ms + oversleepMs;
     },
     iterate: async () => undefined,
     dropped: () => undefined,
@@ -36,6 +36,11 @@ describe("the open model's offered duration", () => {
   it("is the whole --duration at 5/m for 2 s (one arrival, at 0)", async () => {
     const result = await runOpenModel(ArrivalSchedule.constant(5 / 60, 2000), 10, fakeClock());
     expect(result).toEqual({ started: 1, dropped: 0, offeredMs: 2000, aborted: false });
+  });
+
+  it("is not stretched by timers that fire late (each sleep 3 ms over): 6 s at 0.5/s is still 0.5/s", async () => {
+    const result = await runOpenModel(ArrivalSchedule.constant(0.5, 6000), 10, fakeClock(Number.POSITIVE_INFINITY, 3));
+    expect(result).toMatchObject({ started: 3, offeredMs: 6000, aborted: false });
   });
 
   it("ends at a stop that comes after the last arrival, and says it was stopped", async () => {
