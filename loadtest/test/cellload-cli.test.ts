@@ -1,4 +1,5 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -131,5 +132,18 @@ describe("cellload command line", () => {
       await runCellload(["run", "deposit", "--target", `http://127.0.0.1:${port}`, "--duration", "1s"]),
       /unreachable: ECONNREFUSED/,
     );
+  });
+
+  it("says what --target is when it answers /metrics with an error (a URL with a path), not 'unreachable'", async () => {
+    const server = createHttpServer((_req, res) => res.writeHead(401).end());
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/wallet`;
+    try {
+      const run = await runCellload(["run", "deposit", "--target", url, "--duration", "1s"]);
+      expectOneLineUsageError(run, /answered GET \/metrics with 401: --target is a router's or cell's base URL/);
+      expect(run.stderr).not.toMatch(/unreachable/);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   });
 });

@@ -1,12 +1,11 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { LocalPlatform } from "@cellwallet/control-plane/local";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestPlatform } from "../../e2e/test/platform.js";
 import { token } from "../../test-support/tokens.js";
+import { cellOperations, lossyProxy, platformStore, walletInCell, writeTokenFile } from "./platform-helpers.js";
 import { runCellload } from "./run-cellload.js";
 
 /**
@@ -17,50 +16,6 @@ import { runCellload } from "./run-cellload.js";
  * proxy that acknowledges every 50th deposit without passing it on — that
  * --verify must catch.
  */
-
-/** Wallet operations a cell's replicas have counted (sum over AZs), from their /metrics. */
-async function cellOperations(platform: LocalPlatform, cellId: string): Promise<number> {
-  let total = 0;
-  for (const az of ["az-1", "az-2", "az-3"]) {
-    const text = await (await fetch(`${platform.cellUrl(cellId, az)}/metrics`)).text();
-    for (const line of text.split("\n")) {
-      if (line.startsWith("cellwallet_wallet_operations_total{"))
-        total += Number(line.slice(line.lastIndexOf(" ") + 1));
-    }
-  }
-  return total;
-}
-
-/** Forwards everything to `upstream`, except every 50th deposit: answered 201 and never applied. */
-async function lossyProxy(upstream: string): Promise<{ url: string; server: Server; swallowed: () => number }> {
-  let deposits = 0;
-  let swallowed = 0;
-  const server = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks);
-    if (req.method === "POST" && req.url?.endsWith("/deposit") && ++deposits % 50 === 0) {
-      swallowed += 1;
-      res
-        .writeHead(201, { "content-type": "application/json" })
-        .end(JSON.stringify({ transactionId: `lost-${deposits}` }));
-      return;
-    }
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(req.headers))
-      if (typeof v === "string" && k !== "host" && k !== "content-length") headers[k] = v;
-    const answer = await fetch(`${upstream}${req.url}`, {
-      method: req.method ?? "GET",
-      headers,
-      ...(body.length > 0 ? { body } : {}),
-    });
-    res
-      .writeHead(answer.status, { "content-type": answer.headers.get("content-type") ?? "text/plain" })
-      .end(Buffer.from(await answer.arrayBuffer()));
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, swallowed: () => swallowed };
-}
 
 describe("cellload against the local platform", () => {
   let platform: LocalPlatform;
@@ -109,6 +64,7 @@ describe("cellload against the local platform", () => {
     const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"));
     expect(summary.schema).toBe("cellload/summary@1");
     expect(summary.exitCode).toBe(0);
+    expect(summary.crossCellSkipped).toBeNull(); // deposit has no cross-cell part
     // The 2 s warm-up (at 1/s) ran first: not in the figures, but its operations are in the verified books.
     expect(summary.executor.warmupMs).toBe(2000);
     expect(run.stderr).toMatch(/warming up for 2 s at 1\/s/);
@@ -285,6 +241,97 @@ describe("cellload against the local platform", () => {
     expect(after.c2 - before.c2).toBeGreaterThanOrEqual(24);
   }, 60_000);
 
+  it("--cell with a token file, as the deploy gate calls it: counterparties are the file's users in other cells, or the cross-cell part is skipped and said", async () => {
+    const env = { PLACEMENT_SQLITE_PATH: platform.placementPath };
+    const common = [
+      "--duration",
+      "1s",
+      "--json",
+      "--threshold",
+      "http_req_failed:rate<0.01",
+      "--threshold",
+      "checks:rate==1",
+    ];
+    // The gate's shape: the file holds only the cell's own smoke users.
+    const own = await writeTokenFile(["gate-c2-a", "gate-c2-b"]);
+    const gate = await runCellload(
+      ["run", "mixed", "--target", router, "--cell", "cell-2", "--token-file", own, "--rate", "10", ...common],
+      env,
+    );
+    expect(gate.code, gate.stderr).toBe(0);
+    const summary = JSON.parse(gate.stdout);
+    expect(summary.crossCellSkipped).toBe("the token file names no user whose wallet is in a cell other than cell-2");
+    expect(summary.byCell.map((c: { cell: string }) => c.cell)).toEqual(["cell-2"]);
+    expect(summary.iterationErrors).toEqual({});
+    expect(summary.verify.pass).toBe(true);
+
+    // A user of the file whose wallet is in cell-1 is the counterparty, and stays in cell-1.
+    await walletInCell(platform, "gate-c1-x", "cell-1");
+    const withOther = await writeTokenFile(["gate-c2-a", "gate-c2-b", "gate-c1-x"]);
+    const cross = await runCellload(
+      [
+        "run",
+        "transfer-cross-cell",
+        "--target",
+        router,
+        "--cell",
+        "cell-2",
+        "--token-file",
+        withOther,
+        "--rate",
+        "5",
+        ...common,
+      ],
+      env,
+    );
+    expect(cross.code, cross.stderr).toBe(0);
+    const crossSummary = JSON.parse(cross.stdout);
+    expect(crossSummary.crossCellSkipped).toBeNull();
+    expect(crossSummary.byOp).toEqual([expect.objectContaining({ op: "transfer", count: 5, failed: 0 })]);
+    expect(crossSummary.verify.pass).toBe(true);
+
+    // Required and impossible: refused up front (exit 2, one line), before any override is written.
+    const fresh = await writeTokenFile(["gate-new-a", "gate-new-b"]);
+    const refused = await runCellload(
+      ["run", "transfer-cross-cell", "--target", router, "--cell", "cell-2", "--token-file", fresh, ...common],
+      env,
+    );
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toBe(
+      "cellload: transfer-cross-cell needs a wallet in another cell: the token file names no user whose wallet is in a cell other than cell-2\n",
+    );
+    const store = platformStore(platform);
+    try {
+      expect(await store.getOverride("gate-new-a")).toBeUndefined();
+      expect((await store.getUserPlacement("gate-c1-x"))?.cellId).toBe("cell-1");
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
+
+  it("mixed against a cell's replica skips its cross-cell share (said) instead of throwing in iterations", async () => {
+    const run = await runCellload([
+      "run",
+      "mixed",
+      "--target",
+      platform.cellUrl("cell-1", "az-1"),
+      "--rate",
+      "20",
+      "--duration",
+      "1s",
+      "--users",
+      "4",
+      "--json",
+      "--threshold",
+      "checks:rate==1",
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const summary = JSON.parse(run.stdout);
+    expect(summary.iterationErrors).toEqual({});
+    expect(summary.crossCellSkipped).toBe("the target is one cell's replica (target a router to cross cells)");
+    expect(summary.iterations.started).toBe(20);
+  }, 60_000);
+
   it("capacity: steps the rate up to --max-rate while the SLO holds, reports the curve; exit 99 when nothing holds", async () => {
     const out = mkdtempSync(join(tmpdir(), "cellload-capacity-"));
     const env = { PLACEMENT_SQLITE_PATH: platform.placementPath };
@@ -313,7 +360,9 @@ describe("cellload against the local platform", () => {
     const held = await runCellload([...common, "--slo", "p(99)<10000", "--max-error", "0.5", "--out", out], env);
     expect(held.code, held.stderr).toBe(0);
     const summary = JSON.parse(held.stdout);
-    expect(summary).toMatchObject({ schema: "cellload/capacity@1", cell: "cell-1", maxRate: 10, exitCode: 0 });
+    // Every step held up to --max-rate: 10/s is a lower bound, flagged, and not offered for recording.
+    expect(summary).toMatchObject({ schema: "cellload/capacity@1", cell: "cell-1", maxRate: 10, found: false });
+    expect(summary.exitCode).toBe(0);
     expect(summary.steps.map((s: { rate: number; held: boolean }) => [s.rate, s.held])).toEqual([
       [5, true],
       [10, true],

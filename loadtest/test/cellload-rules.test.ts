@@ -1,6 +1,17 @@
 import { describe, expect, it } from "vitest";
-import { parseDuration, parseRamp, parseRate, parseTargetUrl, UsageError } from "../src/cellload/options.js";
+import { Books } from "../src/bench/book.js";
+import type { LoadClient } from "../src/cellload/client.js";
+import { type Load, offerLoad } from "../src/cellload/engine.js";
+import {
+  formatRate,
+  parseDuration,
+  parseRamp,
+  parseRate,
+  parseTargetUrl,
+  UsageError,
+} from "../src/cellload/options.js";
 import { Recorder } from "../src/cellload/recorder.js";
+import type { Scenario, ScenarioContext } from "../src/cellload/scenario.js";
 import { ArrivalSchedule } from "../src/cellload/schedule.js";
 import { evaluateThresholds, parseThreshold } from "../src/cellload/thresholds.js";
 
@@ -20,6 +31,18 @@ describe("cellload flag values", () => {
       { durationMs: 5000, target: 0 },
     ]);
     expect(parseTargetUrl("http://127.0.0.1:8080/")).toBe("http://127.0.0.1:8080");
+    // The API URL `npm start` prints names the same router: its /api/v1 is dropped (cellload adds the paths).
+    expect(parseTargetUrl("http://127.0.0.1:8080/api/v1")).toBe("http://127.0.0.1:8080");
+    expect(parseTargetUrl("http://127.0.0.1:8080/api/v1/")).toBe("http://127.0.0.1:8080");
+  });
+
+  it("formats rates as --rate accepts them, never with sixteen digits", () => {
+    expect(formatRate(parseRate("5/m"))).toBe("5/m");
+    expect(formatRate(parseRate("1/m"))).toBe("1/m");
+    expect(formatRate(0.5)).toBe("0.5/s");
+    expect(formatRate(20)).toBe("20/s");
+    expect(formatRate(100 / 3)).toBe("33.33/s");
+    expect(formatRate(0.0123)).toBe("0.0123/s");
   });
 
   it("refuses nonsense with a UsageError naming the flag", () => {
@@ -29,6 +52,9 @@ describe("cellload flag values", () => {
     expect(() => parseDuration("0s")).toThrow(/greater than zero/);
     expect(() => parseRamp("10s")).toThrow(/--ramp/);
     expect(() => parseRamp("10s:-3")).toThrow(/--ramp/);
+    // A trailing or doubled comma is a typo, not a stage to skip.
+    expect(() => parseRamp("2s:5,")).toThrow(UsageError);
+    expect(() => parseRamp("2s:5,,1s:0")).toThrow(/--ramp/);
     expect(() => parseTargetUrl("localhost:8080")).toThrow(/--target/);
     expect(() => parseTargetUrl("ftp://x")).toThrow(/--target/);
   });
@@ -123,6 +149,57 @@ describe("thresholds", () => {
     expect(results[5]?.actual).toBeCloseTo(1 / 110, 6);
     expect(results[8]?.actual).toBeCloseTo(11, 6);
     expect(results[9]?.actual).toBeNull();
+  });
+});
+
+describe("the recorder's percentiles", () => {
+  it("never exceed the exact maximum (HDR's bucket may end above it)", () => {
+    const recorder = new Recorder(() => 0);
+    // 8.305 ms falls in a bucket whose highest equivalent value is 8.311 ms.
+    recorder.record({ op: "deposit", cell: "c", durationMs: 8.305, failed: false, checksPassed: 1, checksTotal: 1 });
+    recorder.stop();
+    const d = recorder.durations({});
+    expect(d?.max).toBe(8.305);
+    expect(d?.percentile(99)).toBe(8.305);
+    expect(recorder.timeline.find((p) => p.op === "*")?.p99).toBe(8.305);
+  });
+});
+
+describe("iterations that throw", () => {
+  it("count as failed checks of the run (under no op or cell tag) and in iteration_errors", async () => {
+    let n = 0;
+    const scenario: Scenario = {
+      name: "flaky",
+      description: "every third iteration throws before its request",
+      money: false,
+      async iteration(_ctx, it) {
+        if (n++ % 3 === 0) throw new Error("pick from an empty list");
+        await it.request({ op: "get-wallet", method: "GET", path: "/", token: "t", cell: "cell-1" });
+      },
+    };
+    const client = { send: async () => ({ status: 200, text: "", headers: {} }) } as unknown as LoadClient;
+    // 9 arrivals (90 ms at 100/s), however slowly they come: the count is the schedule's, not the clock's.
+    const load: Load = { model: "open", rate: 100, ramp: undefined, durationMs: 90, maxInFlight: 100 };
+    const { recorder, iterationErrors } = await offerLoad({
+      load,
+      scenario,
+      ctx: {} as ScenarioContext,
+      client,
+      books: new Books(),
+      thresholds: [],
+      abortOnFail: false,
+      progress: false,
+    });
+    expect(Object.fromEntries(iterationErrors)).toEqual({ "pick from an empty list": 3 });
+    expect(recorder.checks({})).toEqual({ passed: 6, total: 9 });
+    expect(recorder.checks({ op: "get-wallet" })).toEqual({ passed: 6, total: 6 });
+    // Measured over the offered 90 ms (at least), not up to the last arrival at 80 ms.
+    expect(recorder.elapsedSeconds()).toBeGreaterThanOrEqual(0.09);
+    const results = evaluateThresholds(
+      ["checks:rate>0.999", "iteration_errors:count==0", "iteration_errors:count==3"].map(parseThreshold),
+      recorder,
+    );
+    expect(results.map((r) => r.ok)).toEqual([false, false, true]);
   });
 });
 

@@ -84,7 +84,7 @@ describe("the deploy wave's load gate", () => {
     expect(r.out).toContain("cell cell-3: load gate passed");
   });
 
-  it("fails the job when a cell fails a threshold (cellload exit 99) or its books (exit 1), testing no further cell", () => {
+  it("fails the job when a cell fails a threshold (exit 99), its books (exit 1) or its setup (exit 2), testing no further cell", () => {
     const threshold = runGate({ "cell-1": 99 });
     expect(threshold.code).toBe(99);
     expect(threshold.calls).toHaveLength(1);
@@ -92,6 +92,10 @@ describe("the deploy wave's load gate", () => {
     expect(books.code).toBe(1);
     expect(books.out).toContain("cell cell-1: load gate passed");
     expect(books.out).not.toContain("cell cell-3: load gate passed");
+    // A setup that cannot work (exit 2: usage) fails the job as well.
+    const setup = runGate({ "cell-1": 2 });
+    expect(setup.code).toBe(2);
+    expect(setup.calls).toHaveLength(1);
   });
 
   it("uses only options the real `cellload run --help` lists", () => {

@@ -114,7 +114,9 @@ Exit status: 0 a rate held (maxRate reported), 99 even --start broke the SLO, 1 
 (even if no rate held), 2 usage error or target unreachable, 130 interrupted (Ctrl-C: the steps so far, the
 highest that held as a lower bound, the books still checked; a second Ctrl-C quits at once).
 
-Record the result in the registry: cellctl cells set-capacity <cell> --max-tps <maxOpsPerSecond>.
+The capacity is found (found: true) only when a step broke the SLO above the highest that held; then record it:
+cellctl cells set-capacity <cell> --max-tps <maxOpsPerSecond>. When every step held up to --max-rate, the rate
+is only a lower bound (found: false): raise --max-rate; never record a lower bound.
 
 Examples:
   $ cellload capacity --target http://127.0.0.1:8080 --cell cell-1 --slo 'p(99)<100' --max-error 0.001

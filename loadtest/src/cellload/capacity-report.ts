@@ -17,18 +17,14 @@ export function capacityText(s: CapacitySummary): string {
     `capacity of ${s.cell ?? "the target"} (${s.scenario}, SLO ${s.slo}, errors ≤ ${s.maxError}):`,
     "OFFERED/s  ACHIEVED req/s     P50 ms     P99 ms   FAILED  GEN LAG P99 ms  RESULT",
   ];
+  if (s.crossCellSkipped) lines.splice(1, 0, `cross-cell transfers skipped: ${s.crossCellSkipped}`);
   for (const st of [...s.steps].sort((a, b) => a.rate - b.rate)) {
     lines.push(
       `${String(st.rate).padStart(9)} ${String(st.achievedPerSecond).padStart(15)} ${String(st.p50 ?? "-").padStart(10)} ${String(st.p99 ?? "-").padStart(10)} ${`${(100 * st.failedRate).toFixed(2)}%`.padStart(8)} ${String(st.generatorLagP99 ?? "-").padStart(15)}  ${st.why}`,
     );
   }
   lines.push("");
-  lines.push(
-    s.maxRate === null
-      ? "no rate held the SLO (not even --start)"
-      : `highest rate that held: ${s.maxRate}/s offered, ${s.maxOpsPerSecond} req/s measured`,
-  );
-  if (s.interrupted) lines.push("interrupted (Ctrl-C): the search stopped early, the rate above is a lower bound");
+  lines.push(...resultLines(s));
   for (const st of s.steps.filter(generatorBound))
     lines.push(
       `note: at ${st.rate}/s the load generator itself sent ${st.generatorLagP99} ms late at p99 (of the step's p99 ${st.p99} ms): the generator, not the cell, may have been the limit; measure from another machine`,
@@ -37,9 +33,26 @@ export function capacityText(s: CapacitySummary): string {
     lines.push(`verify: ${s.verify.pass ? "PASS" : "FAIL"}`);
     for (const l of s.verify.lines) lines.push(`  ${l}`);
   }
-  if (s.maxOpsPerSecond !== null && s.cell)
+  // Only a capacity found is worth recording: a lower bound recorded as capacity would let the cell be overfilled.
+  if (s.found && s.maxOpsPerSecond !== null && s.cell)
     lines.push(`record it: cellctl cells set-capacity ${s.cell} --max-tps ${Math.floor(s.maxOpsPerSecond)}`);
   return lines.join("\n");
+}
+
+/** What the search found: the capacity, only a lower bound (never to be recorded), or nothing that held. */
+function resultLines(s: CapacitySummary): string[] {
+  if (s.maxRate === null) return ["no rate held the SLO (not even --start)"];
+  const held = `${s.maxRate}/s offered, ${s.maxOpsPerSecond} req/s measured`;
+  if (s.found) return [`highest rate that held: ${held}`];
+  if (s.interrupted)
+    return [
+      `highest rate that held: ${held}`,
+      "interrupted (Ctrl-C): the search stopped early, the rate above is only a lower bound (not the capacity: do not record it)",
+    ];
+  return [
+    `every step held, up to --max-rate: the capacity was not found; ${held} is only a lower bound`,
+    "raise --max-rate to find it; do not record a lower bound as the cell's capacity",
+  ];
 }
 
 /** --out: capacity.json and report.html (the curve) in `dir`. */

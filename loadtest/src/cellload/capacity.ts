@@ -44,7 +44,14 @@ export interface CapacitySummary {
   maxRate: number | null;
   /** Requests per second measured at that step (an iteration of the default scenario is one request). */
   maxOpsPerSecond: number | null;
+  /**
+   * True when a step above maxRate broke the SLO: maxRate is the capacity (to the bisection's resolution). False:
+   * maxRate is only a lower bound (every step held up to --max-rate, or Ctrl-C stopped the search) or null.
+   */
+  found: boolean;
   verify: VerifySummary | null;
+  /** Why the scenario's cross-cell transfers did not run (no wallet in another cell); null when they ran or it has none. */
+  crossCellSkipped: string | null;
   /** Stopped by Ctrl-C: the steps so far, maxRate a lower bound (the step under way is not judged). */
   interrupted?: boolean;
   exitCode: 0 | 1 | 99 | 130;
@@ -114,6 +121,15 @@ export async function searchCapacity(
     }
   }
   return held;
+}
+
+/**
+ * Whether the search found the capacity: a step that held and a higher one that broke (a judged break, not the
+ * partial step of an interruption). An interrupted search, or one that held up to --max-rate, found a lower bound.
+ */
+export function capacityFound(steps: readonly CapacityStep[], held: CapacityStep | undefined, interrupted: boolean) {
+  if (!held || interrupted) return false;
+  return steps.some((s) => !s.held && s.rate > held.rate);
 }
 
 /** One step: offers `rate` for --step-duration and judges it against the SLO, the error rate and drops. */
@@ -221,6 +237,8 @@ export async function measureCapacity(o: CapacityOptions): Promise<CapacitySumma
       steps,
       maxRate: held?.rate ?? null,
       maxOpsPerSecond: held?.achievedPerSecond ?? null,
+      found: capacityFound(steps, held, interrupt.requested()),
+      crossCellSkipped: prepared.crossCellSkipped ?? null,
       verify,
       ...(interrupt.requested() ? { interrupted: true } : {}),
       exitCode,

@@ -69,6 +69,7 @@ export async function offerLoad(options: {
       } catch (error) {
         const message = (error as Error).message.split("\n")[0] ?? "error";
         iterationErrors.set(message, (iterationErrors.get(message) ?? 0) + 1);
+        recorder.iterationError();
       } finally {
         inFlight -= 1;
       }
@@ -93,7 +94,8 @@ export async function offerLoad(options: {
       load.model === "open"
         ? await runOpenModel(scheduleOf(load), load.maxInFlight, hooks)
         : await runClosedModel(load.vus, load.durationMs, hooks);
-    recorder.stop();
+    // Rates are per second of offered load (--duration or until a stop), not of the wait for the last answers.
+    recorder.stop(executor.offeredMs);
     return { recorder, executor, iterationErrors };
   } finally {
     stopProgress();

@@ -22,17 +22,22 @@ export interface ExecutorHooks {
   /** Checked between arrivals: true stops the run early (--abort-on-fail). */
   shouldStop(): boolean;
   now?: () => number;
+  /** Waits `ms` (a test's clock advances instead). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface ExecutorResult {
   started: number;
   dropped: number;
-  /** How long the offering phase lasted (ms), without waiting for the last answers. */
+  /**
+   * How long load was offered (ms), without waiting for the last answers: the whole schedule (--duration), or
+   * until a stop. Per-second rates are over this, never up to the last arrival (at 0.5/s for 6 s that is 4 s).
+   */
   offeredMs: number;
   aborted: boolean;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export async function runOpenModel(
   schedule: ArrivalSchedule,
@@ -40,6 +45,7 @@ export async function runOpenModel(
   hooks: ExecutorHooks,
 ): Promise<ExecutorResult> {
   const now = hooks.now ?? (() => performance.now());
+  const sleep = hooks.sleep ?? realSleep;
   const inFlight = new Set<Promise<void>>();
   const start = now();
   let i = 0;
@@ -80,9 +86,30 @@ export async function runOpenModel(
     // Let the started requests' I/O run before looking at the clock again.
     await new Promise<void>((r) => setImmediate(r));
   }
-  const offeredMs = now() - start;
+  // The last arrivals went out at `sentUntil`: later than the schedule's end only when the generator lagged.
+  const sentUntil = now() - start;
+  if (!aborted) aborted = await waitForTheEnd(start + schedule.durationMs, now, sleep, hooks.shouldStop);
+  // A run that ran its course lasted its schedule (a timer's few ms past the end are not load offered).
+  const offeredMs = aborted ? now() - start : Math.max(schedule.durationMs, sentUntil);
   await Promise.all(inFlight);
   return { started: i - dropped, dropped, offeredMs, aborted };
+}
+
+/**
+ * After the last arrival the run still lasts until the schedule's end (quiet, as the schedule says); true when a
+ * stop came first. Without it a slow rate (0.5/s, 5/m) would be measured over a fraction of --duration.
+ */
+async function waitForTheEnd(
+  end: number,
+  now: () => number,
+  sleep: (ms: number) => Promise<void>,
+  shouldStop: () => boolean,
+): Promise<boolean> {
+  for (let left = end - now(); left > 0; left = end - now()) {
+    if (shouldStop()) return true;
+    await sleep(Math.min(left, 50));
+  }
+  return false;
 }
 
 export async function runClosedModel(vus: number, durationMs: number, hooks: ExecutorHooks): Promise<ExecutorResult> {

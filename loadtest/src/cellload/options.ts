@@ -23,12 +23,24 @@ export function parseRate(text: string, what = "--rate"): number {
   const match = /^(-?[0-9]+(?:\.[0-9]+)?)(?:\/(s|m))?$/.exec(text.trim());
   if (!match)
     throw new UsageError(
-      `${what} must be a number of iterations per second such as 100 or 100/s, got ${JSON.stringify(text)}`,
+      `${what} must be a number of iterations per second such as 100 or 100/s (or per minute: 5/m), got ${JSON.stringify(text)}`,
     );
   const value = Number(match[1]) / (match[2] === "m" ? 60 : 1);
   if (!(value > 0) || !Number.isFinite(value))
     throw new UsageError(`${what} must be greater than zero, got ${JSON.stringify(text)}`);
   return value;
+}
+
+/**
+ * A rate for people, in the form --rate accepts: "20/s", "0.5/s", and "5/m" for a whole number per minute below
+ * 1/s (never "0.08333333333333333/s").
+ */
+export function formatRate(perSecond: number): string {
+  const perMinute = perSecond * 60;
+  const wholePerMinute = Math.abs(perMinute - Math.round(perMinute)) < 1e-6;
+  const shortPerSecond = Math.abs(perSecond * 100 - Math.round(perSecond * 100)) < 1e-6;
+  if (perSecond < 1 && wholePerMinute && !shortPerSecond) return `${Math.round(perMinute)}/m`;
+  return `${perSecond < 1 ? Number(perSecond.toPrecision(3)) : Math.round(perSecond * 100) / 100}/s`;
 }
 
 export function parsePositiveInteger(text: string, what: string): number {
@@ -47,11 +59,9 @@ export interface RampStage {
 
 /** "30s:100,1m:500,30s:0" → stages (k6's `stages` in one flag; a target may be 0 to ramp down). */
 export function parseRamp(text: string): RampStage[] {
-  const parts = text
-    .split(",")
-    .map((p) => p.trim())
-    .filter((p) => p.length > 0);
-  if (parts.length === 0)
+  const parts = text.split(",").map((p) => p.trim());
+  // An empty stage ("2s:5," or "2s:5,,1s:0") is a typo, not a stage to skip: the ramp would not be what was meant.
+  if (parts.some((p) => p.length === 0))
     throw new UsageError(`--ramp needs stages such as 30s:100,1m:500, got ${JSON.stringify(text)}`);
   return parts.map((part) => {
     const [duration, target, ...rest] = part.split(":");
@@ -66,7 +76,10 @@ export function parseRamp(text: string): RampStage[] {
   });
 }
 
-/** An http(s) URL without query or fragment, returned without a trailing slash. */
+/**
+ * An http(s) URL without query or fragment, returned without a trailing slash, nor a trailing /api/v1: the API URL
+ * `npm start` prints names the same router, and cellload adds the paths itself.
+ */
 export function parseTargetUrl(text: string): string {
   let url: URL;
   try {
@@ -78,7 +91,7 @@ export function parseTargetUrl(text: string): string {
     throw new UsageError(`--target must be an http(s) URL, got ${JSON.stringify(text)}`);
   }
   if (url.search || url.hash) throw new UsageError("--target must not carry a query or fragment");
-  return url.href.replace(/\/+$/, "");
+  return url.href.replace(/\/+$/, "").replace(/\/api\/v1$/, "");
 }
 
 const CELL_ID = /^[a-z0-9-]{1,40}$/;

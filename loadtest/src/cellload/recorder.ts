@@ -11,6 +11,14 @@ import type { MetricSource, Tags } from "./thresholds.js";
 
 type Histogram = ReturnType<typeof hdr.build>;
 
+/**
+ * A percentile in µs, at most the largest value recorded: HDR answers a bucket's highest equivalent value, which
+ * may lie above the exact maximum (p99 8.31 ms over a max of 8.30 ms reads as a contradiction).
+ */
+function percentileOf(h: Histogram, p: number): number {
+  return Math.min(h.getValueAtPercentile(p), h.maxValue);
+}
+
 function newHistogram(): Histogram {
   // 1 µs to 1 h at 3 significant digits; packed buckets keep the per-second ones small.
   return hdr.build({
@@ -67,6 +75,8 @@ export class Recorder implements MetricSource {
   private readonly open = new Map<number, Map<string, OpenBucket>>();
   readonly timeline: TimePoint[] = [];
   private iterationCount = 0;
+  /** Iterations that threw: each one a failed check of the run (no request's, so under no op or cell tag). */
+  private iterationErrorCount = 0;
   /** How late the open model sent iterations' first requests (ms): the load generator's own lag. */
   private readonly lagHistogram = newHistogram();
   private droppedCount = 0;
@@ -81,8 +91,9 @@ export class Recorder implements MetricSource {
     this.startedAt = this.now();
   }
 
-  stop(): void {
-    this.stoppedAt = this.now();
+  /** Ends the measured period: after `elapsedMs` from the start when given (the offered duration), else now. */
+  stop(elapsedMs?: number): void {
+    this.stoppedAt = elapsedMs === undefined ? this.now() : this.startedAt + elapsedMs;
     for (const second of [...this.open.keys()]) this.close(second);
   }
 
@@ -98,6 +109,15 @@ export class Recorder implements MetricSource {
     this.droppedCount += 1;
   }
 
+  /** An iteration threw (a scenario's own error): part of its load never ran, so the run must not pass quietly. */
+  iterationError(): void {
+    this.iterationErrorCount += 1;
+  }
+
+  iterationErrors(): number {
+    return this.iterationErrorCount;
+  }
+
   /** Records how late (ms) an iteration's first request left against its intended time. */
   lag(ms: number): void {
     this.lagHistogram.recordValue(Math.max(1, Math.round(ms * 1000)));
@@ -108,7 +128,7 @@ export class Recorder implements MetricSource {
     const h = this.lagHistogram;
     if (h.totalCount === 0) return null;
     const ms = (us: number) => Math.round(us) / 1000;
-    return { p50: ms(h.getValueAtPercentile(50)), p99: ms(h.getValueAtPercentile(99)), max: ms(h.maxValue) };
+    return { p50: ms(percentileOf(h, 50)), p99: ms(percentileOf(h, 99)), max: ms(h.maxValue) };
   }
 
   iterations(): number {
@@ -169,7 +189,7 @@ export class Recorder implements MetricSource {
     this.open.delete(second);
     for (const [op, b] of bucket) {
       const has = b.histogram.totalCount > 0;
-      const at = (p: number) => (has ? b.histogram.getValueAtPercentile(p) / 1000 : null);
+      const at = (p: number) => (has ? percentileOf(b.histogram, p) / 1000 : null);
       this.timeline.push({ second, op, requests: b.requests, failed: b.failed, p50: at(50), p95: at(95), p99: at(99) });
     }
     this.timeline.sort((a, b) => a.second - b.second || a.op.localeCompare(b.op));
@@ -188,7 +208,7 @@ export class Recorder implements MetricSource {
     if (merged.totalCount === 0) return undefined;
     return {
       count: merged.totalCount,
-      percentile: (p: number) => merged.getValueAtPercentile(p) / 1000,
+      percentile: (p: number) => percentileOf(merged, p) / 1000,
       mean: merged.mean / 1000,
       min: merged.minNonZeroValue / 1000,
       max: merged.maxValue / 1000,
@@ -207,7 +227,8 @@ export class Recorder implements MetricSource {
 
   checks(tags: Tags): { passed: number; total: number } {
     let passed = 0;
-    let total = 0;
+    // A thrown iteration is a failed check of the whole run; a filter by op or cell does not see it.
+    let total = tags.op === undefined && tags.cell === undefined ? this.iterationErrorCount : 0;
     for (const s of this.matching(tags)) {
       passed += s.checksPassed;
       total += s.checksTotal;

@@ -1,3 +1,4 @@
+import { formatRate } from "./options.js";
 import type { TimePoint } from "./recorder.js";
 import type { RunSummary } from "./summary.js";
 
@@ -62,7 +63,7 @@ export function loadWords(executor: RunSummary["executor"]): string {
   const seconds = (ms: number) => `${label(ms / 1000)} s`;
   if (executor.model === "closed") return `${executor.vus} VUs for ${seconds(executor.durationMs)}`;
   if (executor.ramp) return `ramp ${executor.ramp.map((s) => `${seconds(s.durationMs)}→${s.target}/s`).join(", ")}`;
-  return `${executor.rate}/s for ${seconds(executor.durationMs)}`;
+  return `${formatRate(executor.rate ?? 0)} for ${seconds(executor.durationMs)}`;
 }
 
 /** The lines of the two panels from the timeline's "*" rows. */

@@ -65,7 +65,10 @@ export function runCommand(env: NodeJS.ProcessEnv): Command {
     .argument("<scenario>", "a built-in scenario (cellload scenarios) or a path to a .js/.ts module")
     .option("--target <url>", "router or cell base URL, e.g. http://127.0.0.1:8080")
     .option("--cell <cellId>", "place every virtual user in this cell (placement override, or a cell URL as target)")
-    .option("--rate <n>", "open model: iterations per second (100 or 100/s); with --ramp the start rate (default 10)")
+    .option(
+      "--rate <n>",
+      "open model: iterations per second (100, 100/s, or 5/m per minute); with --ramp the start rate (default 10)",
+    )
     .option("--vus <n>", "closed model: this many virtual users, each iterating back to back")
     .option("--duration <d>", "how long to offer load (30s, 2m); ignored with --ramp", "30s")
     .option("--ramp <stages>", "open model, ramping: <duration>:<rate>,... e.g. 30s:100,1m:500,30s:0")
@@ -85,8 +88,9 @@ export function runCommand(env: NodeJS.ProcessEnv): Command {
       "after",
       `
 Thresholds: <metric>[{tag:value}]:<aggregation><op><number>. Metrics: http_req_duration (ms; p(N), avg,
-min, max, med), http_req_failed (rate), checks (rate), http_reqs, iterations, dropped_iterations (count,
-rate). Tags: op, cell. Without --threshold: ${DEFAULT_THRESHOLDS.join("  ")}
+min, max, med), http_req_failed (rate), checks (rate), http_reqs, iterations, dropped_iterations,
+iteration_errors (count, rate). Tags: op, cell. An iteration that throws (a scenario's own error) counts as a
+failed check too. Without --threshold: ${DEFAULT_THRESHOLDS.join("  ")}
 
 Tokens are minted with WALLET_JWT_SECRET (the local development secret when unset), or read from --token-file.
 --cell through a router pins users with placement overrides in the store named by PLACEMENT_SQLITE_PATH

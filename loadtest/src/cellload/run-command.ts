@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { LoadClient } from "./client.js";
 import { type Load, offerLoad, scheduleOf, verifyBooks, warmupOf } from "./engine.js";
 import { catchInterrupt, EXIT_INTERRUPTED } from "./interrupt.js";
+import { formatRate } from "./options.js";
 import { renderReport, timelineCharts } from "./report-html.js";
 import { renderSvg } from "./report-svg.js";
 import type { Scenario } from "./scenario.js";
@@ -76,7 +77,7 @@ async function runLoadUntil(
       `cellload: ${o.scenario.name} against ${o.target} (${prepared.kind}), ${prepared.ctx.vus.length} virtual users${o.cell ? ` in ${o.cell}` : ""}`,
     );
     if (warmup) {
-      const what = warmup.model === "open" ? `${warmup.rate}/s` : `${warmup.vus} VUs`;
+      const what = warmup.model === "open" ? formatRate(warmup.rate ?? 1) : `${warmup.vus} VUs`;
       log(`cellload: warming up for ${o.warmupMs / 1000} s at ${what} (not measured; its operations are in the books)`);
       await offerLoad({
         load: warmup,
@@ -129,7 +130,9 @@ async function runLoadUntil(
           : { model: "closed", vus: o.load.vus, durationMs: o.load.durationMs, warmupMs: o.warmupMs },
       startedAt,
       elapsedSeconds: Math.round(elapsed * 1000) / 1000,
-      aborted: result.executor.aborted,
+      // --abort-on-fail's stop only: a Ctrl-C is `interrupted`, as the README defines them.
+      aborted: result.executor.aborted && !stopRequested(),
+      interrupted: stopRequested(),
       iterations: {
         started: result.executor.started,
         dropped: result.executor.dropped,
@@ -145,6 +148,7 @@ async function runLoadUntil(
       thresholds,
       verify,
       iterationErrors: Object.fromEntries(result.iterationErrors),
+      crossCellSkipped: prepared.crossCellSkipped ?? null,
       timeline: recorder.timeline,
       exitCode,
     };

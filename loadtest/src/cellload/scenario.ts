@@ -52,7 +52,10 @@ export interface ScenarioContext {
   vus: VirtualUser[];
   /** The cell given with --cell (every virtual user is placed there); undefined when placement chose. */
   drivenCell: string | undefined;
-  /** Wallets in cells other than the driven one, for cross-cell transfers (empty when there are none). */
+  /**
+   * Wallets to pay across cells: only those in another cell than the payer will do (see crossCellPair). Without
+   * --cell through a router they are the virtual users themselves (placement spread them); empty when none exist.
+   */
   counterparties: VirtualUser[];
   /** Seeded per run: the same seed gives the same mix. */
   random(): number;

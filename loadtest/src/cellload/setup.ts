@@ -9,6 +9,7 @@ import { UsageError } from "./options.js";
 import { openPinStore } from "./placement-pin.js";
 import { cellOf, type Scenario, type ScenarioContext, type VirtualUser } from "./scenario.js";
 import type { TokenSource } from "./tokens.js";
+import { planUsers } from "./user-plan.js";
 
 /**
  * Before the measured phase: the target answers, the virtual users exist (pinned
@@ -33,20 +34,28 @@ export interface Prepared {
   ctx: ScenarioContext;
   books: Books;
   kind: "router" | "cell";
+  /** Why the scenario's cross-cell part does not run (see user-plan.ts); undefined when it runs or there is none. */
+  crossCellSkipped: string | undefined;
   close(): Promise<void>;
 }
 
 /** GET /metrics: the target answers, and whether it is a router or a cell. Unreachable → UsageError. */
 export async function probeTarget(target: string): Promise<"router" | "cell"> {
+  let res: Response;
   let text: string;
   try {
-    const res = await fetch(`${target}/metrics`, { signal: AbortSignal.timeout(5000) });
+    res = await fetch(`${target}/metrics`, { signal: AbortSignal.timeout(5000) });
     text = await res.text();
-    if (res.status !== 200) throw new Error(`GET /metrics answered ${res.status}`);
   } catch (error) {
     const e = error as Error & { cause?: { code?: string } };
     throw new UsageError(
       `target ${target} unreachable: ${e.cause?.code ?? (e.cause as Error | undefined)?.message ?? e.message}`,
+    );
+  }
+  // It answered, so it is reachable: a 401 or 404 here mostly means a URL with a path where the base URL belongs.
+  if (res.status !== 200) {
+    throw new UsageError(
+      `target ${target} answered GET /metrics with ${res.status}: --target is a router's or cell's base URL, e.g. http://127.0.0.1:8080`,
     );
   }
   if (text.includes("cellwallet_router_")) return "router";
@@ -83,6 +92,14 @@ export async function prepare(o: SetupOptions): Promise<Prepared> {
     await pin?.store.close();
   };
   try {
+    const plan = await planUsers({
+      scenario: o.scenario,
+      kind,
+      cell: o.cell,
+      fixedUsers: o.tokens.fixedUsers,
+      store: pin?.store,
+      log: o.log,
+    });
     let sequence = 0;
     const nextUserId = () => `cl-${runId}-${(sequence++).toString().padStart(5, "0")}`;
     const pinTo = async (userIds: string[], cellId: string) => {
@@ -90,7 +107,7 @@ export async function prepare(o: SetupOptions): Promise<Prepared> {
     };
     const create = (userIds: string[]) => createVirtualUsers(o.target, books, operatorToken, o.tokens, userIds);
 
-    const vuIds = o.tokens.fixedUsers ?? Array.from({ length: o.users }, nextUserId);
+    const vuIds = plan.vuIds ?? Array.from({ length: o.users }, nextUserId);
     if (o.cell !== undefined) await pinTo(vuIds, o.cell);
     const vus = await create(vuIds);
     if (o.cell !== undefined) {
@@ -101,26 +118,20 @@ export async function prepare(o: SetupOptions): Promise<Prepared> {
         );
     }
 
-    let counterparties: VirtualUser[] = [];
-    if (o.scenario.crossCell !== undefined) {
-      if (o.cell === undefined) counterparties = vus;
-      else if (pin) {
-        const others = (await pin.store.listCells()).filter((c) => c.cellId !== o.cell && c.state === "active");
-        const ids: string[] = [];
-        for (const other of others) {
-          const some = Array.from({ length: 4 }, nextUserId);
-          await pinTo(some, other.cellId);
-          ids.push(...some);
-        }
-        counterparties = await create(ids);
-      }
-      const crossPossible = vus.some((v) => counterparties.some((c) => c.cellId !== v.cellId));
-      if (o.scenario.crossCell === "required" && !crossPossible) {
-        throw new UsageError(
-          `${o.scenario.name} needs wallets in two cells: target a router of a platform with two active cells (and pass --cell with the placement store, or enough --users)`,
-        );
-      }
+    const newIds: string[] = [];
+    for (const cellId of plan.counterpartyCells) {
+      const some = Array.from({ length: 4 }, nextUserId);
+      await pinTo(some, cellId);
+      newIds.push(...some);
     }
+    const counterparties = plan.counterpartiesAreVus ? vus : await create([...plan.counterpartyIds, ...newIds]);
+    let crossCellSkipped = plan.crossCellSkipped;
+    if (plan.counterpartiesAreVus && !vus.some((v) => vus.some((c) => c.cellId !== v.cellId))) {
+      crossCellSkipped = `every virtual user's wallet is in ${vus[0]?.cellId} (more --users, or a second active cell)`;
+      if (o.scenario.crossCell === "required")
+        throw new UsageError(`${o.scenario.name} needs a wallet in another cell: ${crossCellSkipped}`);
+    }
+    if (crossCellSkipped !== undefined) o.log(`cellload: cross-cell transfers skipped: ${crossCellSkipped}`);
     if (o.scenario.money) {
       const unfunded = [...vus, ...counterparties.filter((c) => !vus.includes(c))];
       await seedWallets(o.target, books, operatorToken, unfunded);
@@ -149,10 +160,12 @@ export async function prepare(o: SetupOptions): Promise<Prepared> {
         return userId;
       },
     };
-    return { ctx, books, kind, close };
+    return { ctx, books, kind, crossCellSkipped, close };
   } catch (error) {
     await close();
-    throw error;
+    // A setup that failed is never "the books disagree" (exit 1): one line, exit 2.
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(`setup: ${(error as Error).message.split("\n")[0]}`);
   }
 }
 

@@ -1,3 +1,4 @@
+import { formatRate } from "./options.js";
 import type { Recorder, TimePoint } from "./recorder.js";
 import type { Tags, ThresholdResult } from "./thresholds.js";
 
@@ -66,8 +67,12 @@ export interface RunSummary {
   byCell: ({ cell: string } & GroupSummary)[];
   thresholds: ThresholdResult[];
   verify: VerifySummary | null;
-  /** Iterations that threw (a scenario's own error, not an HTTP answer), by message. */
+  /** Stopped by Ctrl-C or SIGTERM (exit 130), which `aborted` (--abort-on-fail) is not. */
+  interrupted: boolean;
+  /** Iterations that threw (a scenario's own error, not an HTTP answer), by message; each one a failed check. */
   iterationErrors: Record<string, number>;
+  /** Why the scenario's cross-cell transfers did not run (no wallet in another cell); null when they ran or it has none. */
+  crossCellSkipped: string | null;
   timeline: TimePoint[];
   /** 0 passed, 99 a threshold failed, 1 --verify found the books and the platform disagree. */
   exitCode: 0 | 1 | 99 | 130;
@@ -118,11 +123,11 @@ export function summaryText(s: RunSummary): string {
   const lines: string[] = [];
   const mode =
     s.executor.model === "open"
-      ? `open model, ${s.executor.rate !== null ? `${s.executor.rate}/s` : "ramping"}`
+      ? `open model, ${s.executor.rate !== null ? formatRate(s.executor.rate) : "ramping"}`
       : `closed model, ${s.executor.vus} VUs`;
   const warm = s.executor.warmupMs > 0 ? `, after a ${s.executor.warmupMs / 1000} s warm-up` : "";
   lines.push(
-    `cellload ${s.scenario} → ${s.target} (${s.targetKind}${s.cell ? `, cell ${s.cell}` : ""}; ${mode}${warm}; ${s.elapsedSeconds.toFixed(1)} s${s.aborted ? ", ABORTED" : ""})`,
+    `cellload ${s.scenario} → ${s.target} (${s.targetKind}${s.cell ? `, cell ${s.cell}` : ""}; ${mode}${warm}; ${s.elapsedSeconds.toFixed(1)} s${s.aborted ? ", ABORTED" : ""}${s.interrupted ? ", INTERRUPTED" : ""})`,
   );
   lines.push(`iterations ${s.iterations.started} (${s.iterations.ratePerSecond}/s), dropped ${s.iterations.dropped}`);
   if (s.schedulingLagMs) {
@@ -155,7 +160,9 @@ export function summaryText(s: RunSummary): string {
   for (const t of s.thresholds) {
     lines.push(`${t.ok ? "✓" : "✗"} ${t.threshold}  (actual ${t.actual === null ? "no samples" : round(t.actual, 4)})`);
   }
-  for (const [message, n] of Object.entries(s.iterationErrors)) lines.push(`iteration error ×${n}: ${message}`);
+  for (const [message, n] of Object.entries(s.iterationErrors))
+    lines.push(`iteration error ×${n} (failed checks): ${message}`);
+  if (s.crossCellSkipped !== null) lines.push(`cross-cell transfers skipped: ${s.crossCellSkipped}`);
   if (s.verify) {
     lines.push("");
     lines.push(`verify: ${s.verify.pass ? "PASS" : "FAIL"}`);

@@ -14,6 +14,7 @@ export const METRICS = {
   http_reqs: ["count", "rate"],
   iterations: ["count", "rate"],
   dropped_iterations: ["count", "rate"],
+  iteration_errors: ["count", "rate"],
 } as const;
 
 export type MetricName = keyof typeof METRICS;
@@ -89,6 +90,8 @@ export interface MetricSource {
   checks(tags: Tags): { passed: number; total: number };
   iterations(): number;
   dropped(): number;
+  /** Iterations that threw (a scenario's own error, not an HTTP answer). */
+  iterationErrors(): number;
   elapsedSeconds(): number;
 }
 
@@ -143,6 +146,8 @@ export function measure(t: Threshold, source: MetricSource): number | null {
       return t.aggregation === "count" ? source.iterations() : perSecond(source.iterations());
     case "dropped_iterations":
       return t.aggregation === "count" ? source.dropped() : perSecond(source.dropped());
+    case "iteration_errors":
+      return t.aggregation === "count" ? source.iterationErrors() : perSecond(source.iterationErrors());
   }
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type CapacityStep, type CapacitySummary, searchCapacity } from "../../src/cellload/capacity.js";
+import { type CapacityStep, type CapacitySummary, capacityFound, searchCapacity } from "../../src/cellload/capacity.js";
 import { capacityText } from "../../src/cellload/capacity-report.js";
 
 /** The capacity search alone (no cell): which rates it offers and which step it reports as the highest held. */
@@ -74,6 +74,8 @@ describe("cellload capacity's table", () => {
     steps,
     maxRate: 20,
     maxOpsPerSecond: 20,
+    found: true,
+    crossCellSkipped: null,
     verify: null,
     exitCode: 0,
   });
@@ -84,6 +86,25 @@ describe("cellload capacity's table", () => {
       "note: at 30/s the load generator itself sent 181.6 ms late at p99 (of the step's p99 206.5 ms): the generator, not the cell, may have been the limit",
     );
     expect(text).toContain("record it: cellctl cells set-capacity cell-1 --max-tps 20");
+  });
+
+  it("never offers a lower bound to record: every step held up to --max-rate, or Ctrl-C stopped the search", () => {
+    const allHeld = capacityText({ ...summary([step(10, 5, 0, true), step(20, 6, 0, true)]), found: false });
+    expect(allHeld).toContain(
+      "every step held, up to --max-rate: the capacity was not found; 20/s offered, 20 req/s measured is only a lower bound",
+    );
+    expect(allHeld).not.toContain("record it");
+    const interrupted = capacityText({ ...summary([step(20, 6, 0, true)]), found: false, interrupted: true });
+    expect(interrupted).toContain("only a lower bound (not the capacity: do not record it)");
+    expect(interrupted).not.toContain("record it:");
+  });
+
+  it("finds the capacity only when a judged step above the highest held broke, never after Ctrl-C", () => {
+    const held = step(20, 40, 0, true);
+    expect(capacityFound([held, step(30, 206, 0, false)], held, false)).toBe(true);
+    expect(capacityFound([step(10, 5, 0, true), held], held, false)).toBe(false);
+    expect(capacityFound([held, step(30, 206, 0, false)], held, true)).toBe(false);
+    expect(capacityFound([step(20, 206, 0, false)], undefined, false)).toBe(false);
   });
 
   it("says nothing of the generator when the cell's own latency broke the step", () => {
