@@ -113,6 +113,11 @@ describe("cellload command line", () => {
       await runCellload(["capacity", "--target", target, "--out", join(file, "sub")]),
       /^cellload: --out .*a-file\/sub: cannot write there \(ENOTDIR\)$/,
     );
+    // Under /proc Node's own recursive mkdir never returns: this must be an error, not a hang.
+    expectOneLineUsageError(
+      await runCellload(["run", "deposit", "--target", target, "--out", "/proc/cellload-test/out"]),
+      /^cellload: --out \/proc\/cellload-test\/out: cannot write there \(ENOENT\)$/,
+    );
     expectOneLineUsageError(
       await runCellload(["capacity", "--target", target, "--start", "50", "--max-rate", "10"]),
       /--max-rate \(10\/s\) must be at least --start \(50\/s\)/,

@@ -1,5 +1,6 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { makeDirectory } from "@cellwallet/store-support/fs";
 import type { CapacityStep, CapacitySummary } from "./capacity.js";
 import { renderReport } from "./report-html.js";
 
@@ -57,7 +58,7 @@ function resultLines(s: CapacitySummary): string[] {
 
 /** --out: capacity.json and report.html (the curve) in `dir`. */
 export function writeCapacityOutputs(dir: string, summary: CapacitySummary, text: string): void {
-  mkdirSync(dir, { recursive: true });
+  makeDirectory(dir);
   writeFileSync(join(dir, "capacity.json"), `${JSON.stringify(summary, null, 2)}\n`);
   writeFileSync(
     join(dir, "report.html"),

@@ -1,4 +1,5 @@
-import { accessSync, constants, mkdirSync } from "node:fs";
+import { accessSync, constants } from "node:fs";
+import { makeDirectory } from "@cellwallet/store-support/fs";
 import { UsageError } from "./options.js";
 
 /**
@@ -8,7 +9,7 @@ import { UsageError } from "./options.js";
  */
 export function prepareOutDir(dir: string): void {
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirectory(dir);
     accessSync(dir, constants.W_OK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;

@@ -1,5 +1,6 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { makeDirectory } from "@cellwallet/store-support/fs";
 import { LoadClient } from "./client.js";
 import { type Load, offerLoad, scheduleOf, verifyBooks, warmupOf } from "./engine.js";
 import { catchInterrupt, EXIT_INTERRUPTED } from "./interrupt.js";
@@ -163,7 +164,7 @@ async function runLoadUntil(
 }
 
 export function writeOutputs(dir: string, summary: RunSummary): void {
-  mkdirSync(dir, { recursive: true });
+  makeDirectory(dir);
   writeFileSync(join(dir, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
   const html = renderReport({
     title: `cellload ${summary.scenario} — ${summary.target}${summary.cell ? ` (${summary.cell})` : ""} — ${summary.startedAt}`,

@@ -23,6 +23,7 @@ describe("makeDirectory", () => {
     root = mkdtempSync(join(tmpdir(), "make-directory-"));
     writeFileSync(join(root, "file"), "");
     expect(() => makeDirectory(join(root as string, "file", "sub"))).toThrow(/ENOTDIR/);
+    expect(() => makeDirectory(join(root as string, "file"))).toThrow(/EEXIST/);
     // Under /proc, where Node's recursive mkdir never returns.
     if (existsSync("/proc/self")) expect(() => makeDirectory("/proc/cellwallet-test/x")).toThrow(/ENOENT/);
   });

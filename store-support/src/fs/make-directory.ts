@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 
 /**
@@ -10,6 +10,8 @@ import { dirname, resolve } from "node:path";
 export function makeDirectory(path: string): void {
   const missing: string[] = [];
   for (let dir = resolve(path); !existsSync(dir); dir = dirname(dir)) missing.unshift(dir);
+  // An existing file where the directory should be: mkdir's own EEXIST says so, as the recursive mkdir did.
+  if (missing.length === 0 && !statSync(path).isDirectory()) mkdirSync(path);
   for (const dir of missing) {
     try {
       mkdirSync(dir);
