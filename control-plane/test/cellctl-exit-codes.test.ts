@@ -105,6 +105,56 @@ describe("cellctl exit codes", () => {
     }
   }, 60_000);
 
+  it("refuses an invalid value of every numeric option with one usage line (exit 2)", async () => {
+    // Every option's value placeholder, as the help texts show them: a new one must be classified here.
+    const NUMERIC = new Set(["<ms>", "<n>", "<users>", "<w>", "<factor>", "<percent>", "<s>", "<port>", "<sequence>"]);
+    const DURATION = new Set(["<duration>"]); // "15m", "10s": numbers with a unit
+    const TEXT = new Set(
+      "<userId> <scopes> <cellId> <name> <az=url> <target> <version> <driver> <id> <url> <file> <groups> <azs> <dir> <ns> <path> <script> <prefix> <cellId...> <az>".split(
+        " ",
+      ),
+    );
+    const numeric: { path: string[]; flag: string; args: string[] }[] = [];
+    for (const command of everyCommand(buildCellctl({}))) {
+      for (const option of command.options) {
+        const placeholder = /<[^>]+>/.exec(option.flags)?.[0];
+        if (!placeholder) continue;
+        const what = `${pathOf(command).join(" ")} ${option.flags}`;
+        expect(NUMERIC.has(placeholder) || DURATION.has(placeholder) || TEXT.has(placeholder), what).toBe(true);
+        if (TEXT.has(placeholder)) continue;
+        const args = command.registeredArguments.map(() => "cell-1");
+        numeric.push({ path: pathOf(command), flag: option.long as string, args });
+      }
+    }
+    expect(numeric.map((o) => `${o.path.join(" ")} ${o.flag}`)).toEqual(
+      expect.arrayContaining([
+        "cells describe --timeout",
+        "checkpoints --timeout",
+        "reconcile --timeout",
+        "audit-log --tail",
+      ]),
+    );
+    const cases = [
+      ...numeric.map((o) => ({ ...o, value: "abc" })),
+      ...["-1", "1.5"].map((value) => ({ path: ["audit-log"], flag: "--tail", args: [], value })),
+      { path: ["verify"], flag: "--timeout", args: [], value: "-5" },
+    ];
+    const env = registry();
+    // Two at a time: each is a process (the 2-core CI machine).
+    for (let i = 0; i < cases.length; i += 2) {
+      await Promise.all(
+        cases.slice(i, i + 2).map(async ({ path, flag, args, value }) => {
+          const run = await expectUsageError([...path, ...args, flag, value], env);
+          expect(run.stderr).toMatch(
+            new RegExp(`option '${flag}[ ,<].*argument '${value.replace(".", "\\.")}' is invalid`),
+          );
+          expect(run.stderr).toContain(`(see: cellctl ${path.join(" ")} --help)`);
+          expect(run.stdout).toBe("");
+        }),
+      );
+    }
+  }, 120_000);
+
   it("answers a failure under --json with one JSON error object on stdout and the same exit status", async () => {
     const env = registry();
     for (const [args, code, text] of [

@@ -89,7 +89,10 @@ describe("cellctl rollout / versions / cells create (processes)", () => {
         "cellctl: --canary-metrics 127.0.0.1:9465 is not an http(s) URL (a running cellctl canary's, e.g. http://127.0.0.1:9465)",
       ]);
       const port = await cellctl(["rollout", ...verb, "--metrics-port", "abc"]);
-      expect([port.code, port.stderr.trim()]).toEqual([2, "cellctl: --metrics-port must be a port number"]);
+      expect([port.code, port.stderr.trim()]).toEqual([
+        2,
+        `cellctl: option '--metrics-port <port>' argument 'abc' is invalid. a port number (0 to 65535) (see: cellctl rollout ${verb[0]} --help)`,
+      ]);
     }
     const versions = await cellctl(["versions", "list"]);
     expect([versions.code, versions.stderr]).toEqual([2, expect.stringContaining("no local platform")]);

@@ -11,6 +11,7 @@ import { capacityText, capacityView, listCapacityLines, setCapacityCommand } fro
 import { cellsCreateCommand } from "./cells-create-command.js";
 import { cellsMoveCommands } from "./cells-moves-command.js";
 import { operatorName, withPlacementStore } from "./cli-env.js";
+import { nonNegativeInt, positiveInt, positiveNumber } from "./cli-options.js";
 import { launcherSupervision } from "./launcher-status-lines.js";
 import { confirmOrExit, EXIT_REFUSED, EXIT_USAGE, recordThenApply } from "./operator-prompt.js";
 import { printJson } from "./output.js";
@@ -66,9 +67,19 @@ function describeCommand(env: NodeJS.ProcessEnv): Command {
     .description("Show one cell: registry record, each AZ endpoint's live /ready, and whether it can lose an AZ")
     .argument("<cellId>")
     .option("--json", "print the description as JSON")
-    .option("--timeout <ms>", "timeout of each /ready probe", (v) => Number(v), 1000)
-    .option("--headroom <factor>", "spare capacity of each AZ as a multiple of its share", Number, DEFAULT_AZ_HEADROOM)
-    .option("--sample-ms <ms>", "measure ops/s over this long from the replicas' /metrics (0: skip)", Number, 500)
+    .option("--timeout <ms>", "timeout of each /ready probe", positiveInt, 1000)
+    .option(
+      "--headroom <factor>",
+      "spare capacity of each AZ as a multiple of its share",
+      positiveNumber,
+      DEFAULT_AZ_HEADROOM,
+    )
+    .option(
+      "--sample-ms <ms>",
+      "measure ops/s over this long from the replicas' /metrics (0: skip)",
+      nonNegativeInt,
+      500,
+    )
     .addHelpText(
       "after",
       `
@@ -170,7 +181,7 @@ function registerCommand(env: NodeJS.ProcessEnv): Command {
       "a replica of the cell (repeat per AZ); replaces the endpoint set, keeping known AZs' weights",
       (v: string, all: string[] = []) => [...all, v],
     )
-    .option("--capacity <n>", "most users the cell may hold", (v) => Number(v))
+    .option("--capacity <n>", "most users the cell may hold", positiveInt)
     .option("--json", "print the resulting record as JSON")
     .addHelpText(
       "after",

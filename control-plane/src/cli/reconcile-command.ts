@@ -6,6 +6,7 @@ import {
   reconcilePlatform,
 } from "../reconcile/platform-reconciliation.js";
 import { auditorToken, getFromCell, openPlacementStoreFromEnv, operatorName, recordOperatorAction } from "./cli-env.js";
+import { positiveInt } from "./cli-options.js";
 import { printJson } from "./output.js";
 
 export const CELL_RECONCILIATION_PATH = "/api/v1/cell/reconciliation";
@@ -55,7 +56,7 @@ export function reconcileCommand(env: NodeJS.ProcessEnv): Command {
     .option("--cell <cellId>", "reconcile one cell (its own identities)")
     .option("--all", "reconcile every cell and the platform as a whole")
     .option("--json", "print the report as JSON")
-    .option("--timeout <ms>", "per-call timeout in milliseconds", (v) => Number(v), 600_000)
+    .option("--timeout <ms>", "per-call timeout in milliseconds", positiveInt, 600_000)
     .addHelpText(
       "after",
       `

@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { newRollout } from "../rollout/rollout-state.js";
 import { operatorName, recordOperatorAction } from "./cli-env.js";
+import { port } from "./cli-options.js";
 import { confirmOrExit } from "./operator-prompt.js";
 import { printJson } from "./output.js";
 import { drive, withRollouts } from "./rollout-drive.js";
@@ -64,7 +65,7 @@ function startCommand(env: NodeJS.ProcessEnv): Command {
     new Command("start").description("Start a rollout and drive it in this process (progress on stderr)"),
   )
     .option("--dry-run", "refused: the dry run of a rollout is `cellctl rollout plan` (it prints every change)")
-    .option("--metrics-port <port>", "serve the controller's cellwallet_rollout_* metrics on this port", Number)
+    .option("--metrics-port <port>", "serve the controller's cellwallet_rollout_* metrics on this port", port)
     .option(
       "--canary-metrics <url>",
       "a running cellctl canary's metrics: failing journeys of the step's cell roll it back",

@@ -1,6 +1,7 @@
 import type { CellRecord } from "@cellwallet/placement";
-import { Command, InvalidArgumentError } from "commander";
+import { Command } from "commander";
 import { auditorToken, getFromCell, openPlacementStoreFromEnv, recordOperatorAction } from "./cli-env.js";
+import { positiveInt } from "./cli-options.js";
 import { printJson } from "./output.js";
 
 /** The cell's answer to GET /api/v1/cell/audit (see cell-service/src/application/cell-verification.ts). */
@@ -24,12 +25,6 @@ interface CellReport {
 type Outcome = { cellId: string; ok: true; report: CellReport } | { cellId: string; ok: false; error: string };
 
 export const CELL_AUDIT_PATH = "/api/v1/cell/audit";
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError("a positive integer");
-  return n;
-}
 
 function isReport(body: unknown): body is CellReport {
   const b = body as CellReport | null;
