@@ -177,4 +177,13 @@ describe("cellctl exit codes", () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toContain("Exit status");
   });
+
+  it("has an Exit status section in the help of every command and sub-command", () => {
+    for (const command of everyCommand(buildCellctl({}))) {
+      let help = "";
+      command.configureOutput({ writeOut: (text) => (help += text) });
+      command.outputHelp();
+      expect(help, `cellctl ${pathOf(command).join(" ")} --help`).toMatch(/\nExit status: /);
+    }
+  });
 });

@@ -16,7 +16,7 @@ import { versionsCommand } from "./versions-command.js";
 
 /** cellctl: the operators' and CI's command line for the Cellwallet platform. */
 export function buildCellctl(env: NodeJS.ProcessEnv): Command {
-  return new Command("cellctl")
+  const program = new Command("cellctl")
     .description("Operate the Cellwallet platform")
     .addHelpText(
       "after",
@@ -37,6 +37,16 @@ be opened); never 1, which always means the command ran and found or refused som
     .addCommand(usersCommand(env))
     .addCommand(backupCommand(env))
     .addCommand(canaryCommand(env));
+  // A group (cells, az, rollout…) runs nothing itself: its help says where the statuses are.
+  for (const group of program.commands.filter((c) => c.commands.length > 0)) {
+    group.addHelpText(
+      "after",
+      `
+Exit status: each command's help lists its own (cellctl ${group.name()} <command> --help); 2 for an unknown or
+missing command.`,
+    );
+  }
+  return program;
 }
 
 /** The whole tree, depth first (settings given to addCommand'ed subcommands are not inherited). */

@@ -34,7 +34,16 @@ function listCommand(env: NodeJS.ProcessEnv): Command {
   return new Command("list")
     .description("List the registered cells: state, users/capacity, fill and AZ weights")
     .option("--json", "print the cells as JSON")
-    .addHelpText("after", "\nExamples:\n  $ cellctl cells list\n  $ cellctl cells list --json")
+    .addHelpText(
+      "after",
+      `
+Exit status: 0 listed (also when no cell is registered: "(no cells registered)"), 2 usage or the placement
+registry cannot be opened.
+
+Examples:
+  $ cellctl cells list
+  $ cellctl cells list --json`,
+    )
     .action(async (options: { json?: boolean }) => {
       const cells = await withPlacementStore(env, (store) => store.listCells());
       // Cells with a measured capacity: current ops/s against it (one 500 ms /metrics sample, in parallel).
