@@ -186,4 +186,25 @@ describe("cellctl exit codes", () => {
       expect(help, `cellctl ${pathOf(command).join(" ")} --help`).toMatch(/\nExit status: /);
     }
   });
+
+  it("exits 0 for help asked with the help command, as for --help (the help on stdout, nothing else)", async () => {
+    const env = registry();
+    for (const args of [
+      ["help"],
+      ["help", "verify"],
+      ["help", "verify", "--json"],
+      ["cells", "help", "list"],
+      ["help", "cells"],
+      ["audit-log", "--help"],
+      ["cells", "list", "--help"],
+      ["versions", "list", "--help"],
+    ]) {
+      const run = await runCellctl(args, env);
+      const what = `cellctl ${args.join(" ")} -> ${run.code}: ${run.stderr}`;
+      expect([run.code, run.stderr], what).toEqual([0, ""]);
+      expect(run.stdout, what).toMatch(/^Usage: cellctl/);
+      expect(run.stdout, what).toContain("Exit status");
+      expect(run.stdout, what).not.toContain('"error"');
+    }
+  }, 60_000);
 });

@@ -91,8 +91,10 @@ export async function runCellctl(argv: string[], env: NodeJS.ProcessEnv): Promis
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) {
-      // --help asked for: 0. Help shown because no command was given ("commander.help"): a usage error.
+      // Help asked for (--help, or `cellctl help [command]` / `cellctl cells help list`: "commander.help" with
+      // exit code 0): 0. Help shown because no command was given ("commander.help", exit code 1): a usage error.
       if (error.code === "commander.helpDisplayed" || error.code === "commander.version") return 0;
+      if (error.code === "commander.help" && error.exitCode === 0) return 0;
       // command.error() from an action: its own documented status (default 1 is never used for usage below).
       if (error.code === "commander.error") return fail(error.message, error.exitCode);
       return fail(error.message, EXIT_USAGE);
