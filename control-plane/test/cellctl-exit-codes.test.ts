@@ -105,6 +105,26 @@ describe("cellctl exit codes", () => {
     }
   }, 60_000);
 
+  it("exits 2, not 0, when --all finds no cell in the registry (a wrong WALLET_DATA_DIR checks nothing)", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "cellctl-empty-"));
+    const where = `sqlite ${join(dataDir, "control-plane", "placement.sqlite")}`;
+    const line = `cellctl: no cell in the registry at ${where} (check WALLET_DATA_DIR or PLACEMENT_*)\n`;
+    for (const command of ["verify", "reconcile"]) {
+      const run = await runCellctl([command, "--all"], { WALLET_DATA_DIR: dataDir });
+      expect([run.code, run.stdout, run.stderr], command).toEqual([2, "", line]);
+      const json = await runCellctl([command, "--all", "--json"], { WALLET_DATA_DIR: dataDir });
+      expect([json.code, JSON.parse(json.stdout)], command).toEqual([
+        2,
+        { error: { message: line.replace(/^cellctl: /, "").trim(), exitCode: 2 } },
+      ]);
+    }
+    const canary = await runCellctl(["canary", "run", "--all", "--once"], { WALLET_DATA_DIR: dataDir });
+    expect([canary.code, canary.stderr]).toEqual([
+      2,
+      `cellctl: no cell to test in the registry at ${where} (check WALLET_DATA_DIR or PLACEMENT_*)\n`,
+    ]);
+  }, 60_000);
+
   it("refuses an invalid value of every numeric option with one usage line (exit 2)", async () => {
     // Every option's value placeholder, as the help texts show them: a new one must be classified here.
     const NUMERIC = new Set(["<ms>", "<n>", "<users>", "<w>", "<factor>", "<percent>", "<s>", "<port>", "<sequence>"]);

@@ -3,7 +3,14 @@ import type { CellRecord, PlacementStore } from "@cellwallet/placement";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { type CanaryTokens, canaryUsers, type JourneyResult, runJourney } from "../canary/canary-journey.js";
 import { CanaryMetrics } from "../canary/canary-metrics.js";
-import { auditorToken, operatorName, recordOperatorAction, signingSecret, withPlacementStore } from "./cli-env.js";
+import {
+  auditorToken,
+  noCellMessage,
+  operatorName,
+  recordOperatorAction,
+  signingSecret,
+  withPlacementStore,
+} from "./cli-env.js";
 import { port } from "./cli-options.js";
 import { EXIT_REFUSED, EXIT_USAGE } from "./operator-prompt.js";
 import { printJson } from "./output.js";
@@ -124,10 +131,9 @@ Examples:
         if (unknown.length > 0) command.error(`cellctl: unknown cell ${unknown.join(", ")}`, { exitCode: EXIT_USAGE });
         // A wrong WALLET_DATA_DIR or PLACEMENT_* opens an empty registry: zero journeys must not read as "all passed".
         if (chosen.length === 0) {
-          command.error(
-            "cellctl: no cell to test: the placement registry has no active, cordoned or draining cell (check WALLET_DATA_DIR or PLACEMENT_*)",
-            { exitCode: EXIT_USAGE },
-          );
+          command.error(`cellctl: ${noCellMessage(env, "cell to test")}`, {
+            exitCode: EXIT_USAGE,
+          });
         }
         return { cells: chosen, problems: await pinCanaries(env, store, chosen) };
       });

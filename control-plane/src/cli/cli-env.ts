@@ -13,6 +13,22 @@ import {
   SqliteOperatorLogStore,
 } from "../audit/operator-log-store.js";
 
+/** Where the placement registry is, for messages: "sqlite /path/placement.sqlite" or "dynamodb at <endpoint>". */
+export function registryLocation(env: NodeJS.ProcessEnv): string {
+  const config = placementStoreConfigFromEnv(env);
+  if (config.kind === "sqlite") return `sqlite ${config.path}`;
+  const where = config.endpoint ? `dynamodb at ${config.endpoint}` : `dynamodb in ${config.region}`;
+  return config.tablePrefix ? `${where}, tables ${config.tablePrefix}-*` : where;
+}
+
+/**
+ * The refusal of a command asked to act on every cell of a registry that has none to act on: a wrong
+ * WALLET_DATA_DIR or PLACEMENT_* opens an empty registry, and zero cells checked must not read as a pass.
+ */
+export function noCellMessage(env: NodeJS.ProcessEnv, what = "cell"): string {
+  return `no ${what} in the registry at ${registryLocation(env)} (check WALLET_DATA_DIR or PLACEMENT_*)`;
+}
+
 /** The placement registry as the router opens it (same variables, same defaults). */
 export function openPlacementStoreFromEnv(env: NodeJS.ProcessEnv): PlacementStore {
   return openPlacementStore(placementStoreConfigFromEnv(env));
