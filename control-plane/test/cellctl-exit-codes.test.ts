@@ -85,7 +85,7 @@ describe("cellctl exit codes", () => {
     expect(bare.stderr).toContain("Usage: cellctl");
   }, 60_000);
 
-  it("exits 2, not 1 (tampering), when the registry cannot be reached", async () => {
+  it("exits 2, not 1 (tampering), when the registry cannot be reached, and says it is the registry", async () => {
     const env = {
       PLACEMENT_STORE: "dynamodb",
       DYNAMODB_ENDPOINT: "http://127.0.0.1:9",
@@ -98,10 +98,19 @@ describe("cellctl exit codes", () => {
       ["verify", "--all"],
       ["reconcile", "--all"],
       ["cells", "list"],
+      ["audit-log"],
+      // The mint is recorded in the operator audit trail, in the registry: not reaching it is 2, not a refusal.
+      ["token", "--sub", "alice"],
     ]) {
       const run = await runCellctl(args, env);
-      expect(run.code, `${args.join(" ")}: ${run.stderr}`).toBe(2);
-      expect(run.stderr).not.toMatch(/\n\s+at /);
+      const what = `${args.join(" ")}: ${run.stderr}`;
+      expect(run.code, what).toBe(2);
+      expect(run.stdout, what).toBe("");
+      expect(run.stderr, what).not.toMatch(/\n\s+at /);
+      expect(run.stderr.trim().split("\n"), what).toHaveLength(1);
+      expect(run.stderr, what).toMatch(
+        /^cellctl: (refusing to mint an unrecorded token: )?(operator audit trail in the )?placement registry \(dynamodb at http:\/\/127\.0\.0\.1:9\): .*ECONNREFUSED/,
+      );
     }
   }, 60_000);
 
