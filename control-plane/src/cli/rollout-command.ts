@@ -7,6 +7,7 @@ import { printJson } from "./output.js";
 import { drive, withRollouts } from "./rollout-drive.js";
 import {
   checkControllerFlags,
+  checkVersion,
   type DriverFlags,
   driverConfigOf,
   openDriver,
@@ -42,6 +43,7 @@ Examples:
       const { plan, steps } = await resolvePlan(env, flags, command);
       const { driver, close } = openDriver(env, { ...config, dryRun: true }, command);
       try {
+        checkVersion(command, driver, plan.version);
         const changes: string[] = [];
         for (const step of steps) changes.push(await driver.describeChange(step, plan.version));
         if (flags.json) {
@@ -99,6 +101,12 @@ Examples:
         checkControllerFlags(command, flags);
         const config = driverConfigOf(flags, command);
         const { plan, steps } = await resolvePlan(env, flags, command);
+        const opened = openDriver(env, config, command);
+        try {
+          checkVersion(command, opened.driver, plan.version);
+        } finally {
+          opened.close();
+        }
         if (!flags.json) process.stdout.write(`${planSummary(plan, String(config.driver), steps.length)}\n`);
         await confirmOrExit(command, flags.yes, `Roll out ${plan.version} to ${steps.length} cell replicas?`);
         const actor = operatorName(env);

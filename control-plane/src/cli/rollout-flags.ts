@@ -152,6 +152,12 @@ export function openDriver(env: NodeJS.ProcessEnv, config: DriverConfig, command
   return { driver, close: () => state.close() };
 }
 
+/** Refuses (usage, exit 2) a plan whose version the driver cannot deploy, before anything starts. */
+export function checkVersion(command: Command, driver: RolloutDriver, version: string): void {
+  const reason = driver.refuseVersion?.(version);
+  if (reason) usage(command, reason);
+}
+
 export function planFlags(command: Command): Command {
   return command
     .option("--plan <file>", "the plan as JSON (see docs/rollouts.md); flags below override it")
