@@ -85,7 +85,7 @@ describe("cellctl exit codes", () => {
     expect(bare.stderr).toContain("Usage: cellctl");
   }, 60_000);
 
-  it("exits 2, not 1 (tampering), when the registry cannot be reached", async () => {
+  it("exits 2, not 1 (tampering), when the registry cannot be reached, and says it is the registry", async () => {
     const env = {
       PLACEMENT_STORE: "dynamodb",
       DYNAMODB_ENDPOINT: "http://127.0.0.1:9",
@@ -98,12 +98,91 @@ describe("cellctl exit codes", () => {
       ["verify", "--all"],
       ["reconcile", "--all"],
       ["cells", "list"],
+      ["audit-log"],
+      // The mint is recorded in the operator audit trail, in the registry: not reaching it is 2, not a refusal.
+      ["token", "--sub", "alice"],
     ]) {
       const run = await runCellctl(args, env);
-      expect(run.code, `${args.join(" ")}: ${run.stderr}`).toBe(2);
-      expect(run.stderr).not.toMatch(/\n\s+at /);
+      const what = `${args.join(" ")}: ${run.stderr}`;
+      expect(run.code, what).toBe(2);
+      expect(run.stdout, what).toBe("");
+      expect(run.stderr, what).not.toMatch(/\n\s+at /);
+      expect(run.stderr.trim().split("\n"), what).toHaveLength(1);
+      expect(run.stderr, what).toMatch(
+        /^cellctl: (refusing to mint an unrecorded token: )?(operator audit trail in the )?placement registry \(dynamodb at http:\/\/127\.0\.0\.1:9\): .*ECONNREFUSED/,
+      );
     }
   }, 60_000);
+
+  it("exits 2, not 0, when --all finds no cell in the registry (a wrong WALLET_DATA_DIR checks nothing)", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "cellctl-empty-"));
+    const where = `sqlite ${join(dataDir, "control-plane", "placement.sqlite")}`;
+    const line = `cellctl: no cell in the registry at ${where} (check WALLET_DATA_DIR or PLACEMENT_*)\n`;
+    for (const command of ["verify", "reconcile"]) {
+      const run = await runCellctl([command, "--all"], { WALLET_DATA_DIR: dataDir });
+      expect([run.code, run.stdout, run.stderr], command).toEqual([2, "", line]);
+      const json = await runCellctl([command, "--all", "--json"], { WALLET_DATA_DIR: dataDir });
+      expect([json.code, JSON.parse(json.stdout)], command).toEqual([
+        2,
+        { error: { message: line.replace(/^cellctl: /, "").trim(), exitCode: 2 } },
+      ]);
+    }
+    const canary = await runCellctl(["canary", "run", "--all", "--once"], { WALLET_DATA_DIR: dataDir });
+    expect([canary.code, canary.stderr]).toEqual([
+      2,
+      `cellctl: no cell to test in the registry at ${where} (check WALLET_DATA_DIR or PLACEMENT_*)\n`,
+    ]);
+  }, 60_000);
+
+  it("refuses an invalid value of every numeric option with one usage line (exit 2)", async () => {
+    // Every option's value placeholder, as the help texts show them: a new one must be classified here.
+    const NUMERIC = new Set(["<ms>", "<n>", "<users>", "<w>", "<factor>", "<percent>", "<s>", "<port>", "<sequence>"]);
+    const DURATION = new Set(["<duration>"]); // "15m", "10s": numbers with a unit
+    const TEXT = new Set(
+      "<userId> <scopes> <cellId> <name> <az=url> <target> <version> <driver> <id> <url> <file> <groups> <azs> <dir> <ns> <path> <script> <prefix> <cellId...> <az>".split(
+        " ",
+      ),
+    );
+    const numeric: { path: string[]; flag: string; args: string[] }[] = [];
+    for (const command of everyCommand(buildCellctl({}))) {
+      for (const option of command.options) {
+        const placeholder = /<[^>]+>/.exec(option.flags)?.[0];
+        if (!placeholder) continue;
+        const what = `${pathOf(command).join(" ")} ${option.flags}`;
+        expect(NUMERIC.has(placeholder) || DURATION.has(placeholder) || TEXT.has(placeholder), what).toBe(true);
+        if (TEXT.has(placeholder)) continue;
+        const args = command.registeredArguments.map(() => "cell-1");
+        numeric.push({ path: pathOf(command), flag: option.long as string, args });
+      }
+    }
+    expect(numeric.map((o) => `${o.path.join(" ")} ${o.flag}`)).toEqual(
+      expect.arrayContaining([
+        "cells describe --timeout",
+        "checkpoints --timeout",
+        "reconcile --timeout",
+        "audit-log --tail",
+      ]),
+    );
+    const cases = [
+      ...numeric.map((o) => ({ ...o, value: "abc" })),
+      ...["-1", "1.5"].map((value) => ({ path: ["audit-log"], flag: "--tail", args: [], value })),
+      { path: ["verify"], flag: "--timeout", args: [], value: "-5" },
+    ];
+    const env = registry();
+    // Two at a time: each is a process (the 2-core CI machine).
+    for (let i = 0; i < cases.length; i += 2) {
+      await Promise.all(
+        cases.slice(i, i + 2).map(async ({ path, flag, args, value }) => {
+          const run = await expectUsageError([...path, ...args, flag, value], env);
+          expect(run.stderr).toMatch(
+            new RegExp(`option '${flag}[ ,<].*argument '${value.replace(".", "\\.")}' is invalid`),
+          );
+          expect(run.stderr).toContain(`(see: cellctl ${path.join(" ")} --help)`);
+          expect(run.stdout).toBe("");
+        }),
+      );
+    }
+  }, 120_000);
 
   it("answers a failure under --json with one JSON error object on stdout and the same exit status", async () => {
     const env = registry();
@@ -127,4 +206,34 @@ describe("cellctl exit codes", () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toContain("Exit status");
   });
+
+  it("has an Exit status section in the help of every command and sub-command", () => {
+    for (const command of everyCommand(buildCellctl({}))) {
+      let help = "";
+      command.configureOutput({ writeOut: (text) => (help += text) });
+      command.outputHelp();
+      expect(help, `cellctl ${pathOf(command).join(" ")} --help`).toMatch(/\nExit status: /);
+    }
+  });
+
+  it("exits 0 for help asked with the help command, as for --help (the help on stdout, nothing else)", async () => {
+    const env = registry();
+    for (const args of [
+      ["help"],
+      ["help", "verify"],
+      ["help", "verify", "--json"],
+      ["cells", "help", "list"],
+      ["help", "cells"],
+      ["audit-log", "--help"],
+      ["cells", "list", "--help"],
+      ["versions", "list", "--help"],
+    ]) {
+      const run = await runCellctl(args, env);
+      const what = `cellctl ${args.join(" ")} -> ${run.code}: ${run.stderr}`;
+      expect([run.code, run.stderr], what).toEqual([0, ""]);
+      expect(run.stdout, what).toMatch(/^Usage: cellctl/);
+      expect(run.stdout, what).toContain("Exit status");
+      expect(run.stdout, what).not.toContain('"error"');
+    }
+  }, 60_000);
 });

@@ -186,7 +186,8 @@ describe("cellctl records operator actions and verifies the trail", () => {
     // The registry path is a directory: the trail cannot be opened.
     const dir = mkdtempSync(join(tmpdir(), "cellwallet-oplog-bad-"));
     const run = await cellctl(["token", "--sub", "alice"], { PLACEMENT_SQLITE_PATH: dir });
-    expect(run.code).not.toBe(0);
+    // 2: the command could not run (its registry cannot be opened), not 1 (a refusal by the rules).
+    expect(run.code).toBe(2);
     expect(run.stdout).toBe("");
     expect(run.stderr).toMatch(/refusing to mint an unrecorded token/);
   });

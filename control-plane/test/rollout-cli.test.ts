@@ -89,7 +89,10 @@ describe("cellctl rollout / versions / cells create (processes)", () => {
         "cellctl: --canary-metrics 127.0.0.1:9465 is not an http(s) URL (a running cellctl canary's, e.g. http://127.0.0.1:9465)",
       ]);
       const port = await cellctl(["rollout", ...verb, "--metrics-port", "abc"]);
-      expect([port.code, port.stderr.trim()]).toEqual([2, "cellctl: --metrics-port must be a port number"]);
+      expect([port.code, port.stderr.trim()]).toEqual([
+        2,
+        `cellctl: option '--metrics-port <port>' argument 'abc' is invalid. a port number (0 to 65535) (see: cellctl rollout ${verb[0]} --help)`,
+      ]);
     }
     const versions = await cellctl(["versions", "list"]);
     expect([versions.code, versions.stderr]).toEqual([2, expect.stringContaining("no local platform")]);
@@ -110,7 +113,24 @@ describe("cellctl rollout / versions / cells create (processes)", () => {
     state.seed(["cell-1", "cell-2", "cell-3"], ["az-1", "az-2"], "dev");
     state.registerVersion({ name: "dev", entry: "/dev/null" });
     state.close();
-    const plan = await cellctl(["rollout", "plan", "--version", "v2", "--json"]);
+    // A version the local platform does not know is refused before anything starts (exit 2), not planned.
+    const unknown = await cellctl(["rollout", "plan", "--version", "v2", "--json"]);
+    expect([unknown.code, JSON.parse(unknown.stdout)]).toEqual([
+      2,
+      { error: { message: "unknown version v2: register it with cellctl versions add", exitCode: 2 } },
+    ]);
+    const text = await cellctl(["rollout", "plan", "--version", "v2"]);
+    expect([text.code, text.stdout, text.stderr]).toEqual([
+      2,
+      "",
+      "cellctl: unknown version v2: register it with cellctl versions add\n",
+    ]);
+    const start = await cellctl(["rollout", "start", "--version", "v2", "--yes"]);
+    expect([start.code, start.stdout, start.stderr]).toEqual([2, "", expect.stringContaining("unknown version v2")]);
+    const rollouts = new SqliteRolloutStore(join(dataDir, "control-plane", "rollouts.sqlite"));
+    expect(await rollouts.list(10)).toEqual([]);
+    await rollouts.close();
+    const plan = await cellctl(["rollout", "plan", "--version", "dev", "--json"]);
     expect(plan.code, plan.stderr).toBe(0);
     const out = JSON.parse(plan.stdout);
     expect(out.plan.waves).toEqual([["cell-1"], ["cell-2"], ["cell-3"]]);
@@ -122,7 +142,7 @@ describe("cellctl rollout / versions / cells create (processes)", () => {
       "cell-3/az-1",
       "cell-3/az-2",
     ]);
-    expect(out.steps[0].change).toContain("UNKNOWN VERSION");
+    expect(out.steps[0].change).toContain("/dev/null");
     const create = await cellctl(["cells", "create", "cell-4"]);
     expect([create.code, create.stderr]).toEqual([1, expect.stringContaining("the local platform is not running")]);
     const add = await cellctl(["versions", "add", "v2", "--entry", "/no/such/file.js"]);

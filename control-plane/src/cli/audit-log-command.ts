@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { OperatorLogVerifier, type OperatorRecord } from "../audit/operator-log.js";
 import { openOperatorLogFromEnv } from "./cli-env.js";
+import { nonNegativeInt } from "./cli-options.js";
 import { printJson } from "./output.js";
 
 /**
@@ -11,7 +12,17 @@ export function auditLogCommand(env: NodeJS.ProcessEnv): Command {
   return new Command("audit-log")
     .description("Print and verify the operators' tamper-evident audit trail")
     .option("--json", "print records and the verification as JSON")
-    .option("--tail <n>", "print only the last n records (all are verified)", (v) => Number(v))
+    .option("--tail <n>", "print only the last n records (all are verified; 0: verify only)", nonNegativeInt)
+    .addHelpText(
+      "after",
+      `
+Exit status: 0 the trail is intact, 1 tampered (the first invalid record is named), 2 usage or the trail
+cannot be read (the placement registry cannot be opened).
+
+Examples:
+  $ cellctl audit-log --tail 20
+  $ cellctl audit-log --json`,
+    )
     .action(async (options: { json?: boolean; tail?: number }) => {
       const log = openOperatorLogFromEnv(env);
       const verifier = new OperatorLogVerifier();

@@ -3,6 +3,7 @@ import { Route53Driver, route53ClientFromEnv } from "../az/route53-driver.js";
 import { RouterWeightsDriver } from "../az/router-weights-driver.js";
 import { type AzTrafficDriver, UsageError, type WeightChange } from "../az/traffic-driver.js";
 import { openOperatorLogFromEnv, openPlacementStoreFromEnv, operatorName } from "./cli-env.js";
+import { positiveNumber } from "./cli-options.js";
 import { confirmOrExit, EXIT_REFUSED, EXIT_USAGE, recordThenApply } from "./operator-prompt.js";
 import { printJson } from "./output.js";
 
@@ -184,7 +185,7 @@ function restoreCommand(env: NodeJS.ProcessEnv): Command {
       .description("Send traffic back to an evacuated AZ: give it its weight back")
       .argument("<az>"),
   )
-    .option("--weight <w>", "weight to set (default: the weight before the last evacuation, else 1)", (v) => Number(v))
+    .option("--weight <w>", "weight to set (default: the weight before the last evacuation, else 1)", positiveNumber)
     .option("--json", "print the changes as JSON")
     .addHelpText(
       "after",

@@ -1,31 +1,34 @@
 import { mintToken, SCOPES } from "@cellwallet/contract";
 import type { CellRecord, PlacementStore } from "@cellwallet/placement";
-import { Command } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { type CanaryTokens, canaryUsers, type JourneyResult, runJourney } from "../canary/canary-journey.js";
 import { CanaryMetrics } from "../canary/canary-metrics.js";
-import { auditorToken, operatorName, recordOperatorAction, signingSecret, withPlacementStore } from "./cli-env.js";
+import {
+  auditorToken,
+  noCellMessage,
+  operatorName,
+  recordOperatorAction,
+  signingSecret,
+  withPlacementStore,
+} from "./cli-env.js";
+import { port } from "./cli-options.js";
 import { EXIT_REFUSED, EXIT_USAGE } from "./operator-prompt.js";
 import { printJson } from "./output.js";
 
-/** Milliseconds from "10s", "500ms", "1m" or a plain number of ms; undefined when malformed or out of range. */
-function parseInterval(value: string): number | undefined {
+/** Milliseconds from "10s", "500ms", "1m" or a plain number of ms, 100ms..60m (a usage error otherwise). */
+function parseInterval(value: string): number {
   const match = /^([0-9]+)(ms|s|m)?$/.exec(value);
-  if (!match) return undefined;
-  const ms = Number(match[1]) * ({ ms: 1, s: 1000, m: 60_000 }[match[2] ?? "ms"] ?? 1);
-  return ms >= 100 && ms <= 3_600_000 ? ms : undefined;
-}
-
-function parsePort(value: string | undefined): number | undefined {
-  const port = Number(value);
-  return value !== undefined && Number.isInteger(port) && port >= 0 && port <= 65535 ? port : undefined;
+  const ms = match ? Number(match[1]) * ({ ms: 1, s: 1000, m: 60_000 }[match[2] ?? "ms"] ?? 1) : Number.NaN;
+  if (!(ms >= 100 && ms <= 3_600_000)) throw new InvalidArgumentError("100ms..60m, e.g. 10s, 500ms, 1m");
+  return ms;
 }
 
 interface CanaryOptions {
   cell?: string[];
   all?: boolean;
-  interval: string;
+  interval: number;
   once?: boolean;
-  metricsPort?: string;
+  metricsPort?: number;
   router?: string;
   az: string;
   json?: boolean;
@@ -84,9 +87,13 @@ export function canaryCommand(env: NodeJS.ProcessEnv): Command {
     )
     .option("--cell <cellId...>", "the cell(s) to test")
     .option("--all", "every active, cordoned or draining cell of the registry")
-    .option("--interval <duration>", "time between journeys of a cell, e.g. 10s, 500ms, 1m", "10s")
+    .addOption(
+      new Option("--interval <duration>", "time between journeys of a cell, e.g. 10s, 500ms, 1m")
+        .argParser(parseInterval)
+        .default(10_000, "10s"),
+    )
     .option("--once", "run one journey per cell and exit: 0 all passed, 1 one failed")
-    .option("--metrics-port <port>", "serve cellwallet_canary_* on http://127.0.0.1:<port>/metrics")
+    .option("--metrics-port <port>", "serve cellwallet_canary_* on http://127.0.0.1:<port>/metrics", port)
     .option("--router <url>", "the router the journeys go through (default http://127.0.0.1:$ROUTER_PORT, 8080)")
     .option("--az <az>", "the AZ this canary runs from (the az label of its metrics)", "az-1")
     .option("--json", "print each round's results as JSON")
@@ -110,14 +117,7 @@ Examples:
       if (Boolean(options.all) === Boolean(options.cell?.length)) {
         return command.error("cellctl: give --cell <id> or --all", { exitCode: EXIT_USAGE });
       }
-      const interval = parseInterval(options.interval);
-      if (interval === undefined) {
-        return command.error("cellctl: --interval must be 100ms..60m, e.g. 10s, 500ms, 1m", { exitCode: EXIT_USAGE });
-      }
-      const metricsPort = parsePort(options.metricsPort);
-      if (options.metricsPort !== undefined && metricsPort === undefined) {
-        return command.error("cellctl: --metrics-port must be a port number", { exitCode: EXIT_USAGE });
-      }
+      const { interval, metricsPort } = options;
       const routerUrl = options.router ?? `http://127.0.0.1:${env.ROUTER_PORT ?? "8080"}`;
       try {
         new URL(routerUrl);
@@ -131,10 +131,9 @@ Examples:
         if (unknown.length > 0) command.error(`cellctl: unknown cell ${unknown.join(", ")}`, { exitCode: EXIT_USAGE });
         // A wrong WALLET_DATA_DIR or PLACEMENT_* opens an empty registry: zero journeys must not read as "all passed".
         if (chosen.length === 0) {
-          command.error(
-            "cellctl: no cell to test: the placement registry has no active, cordoned or draining cell (check WALLET_DATA_DIR or PLACEMENT_*)",
-            { exitCode: EXIT_USAGE },
-          );
+          command.error(`cellctl: ${noCellMessage(env, "cell to test")}`, {
+            exitCode: EXIT_USAGE,
+          });
         }
         return { cells: chosen, problems: await pinCanaries(env, store, chosen) };
       });

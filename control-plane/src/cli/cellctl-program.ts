@@ -16,7 +16,7 @@ import { versionsCommand } from "./versions-command.js";
 
 /** cellctl: the operators' and CI's command line for the Cellwallet platform. */
 export function buildCellctl(env: NodeJS.ProcessEnv): Command {
-  return new Command("cellctl")
+  const program = new Command("cellctl")
     .description("Operate the Cellwallet platform")
     .addHelpText(
       "after",
@@ -37,6 +37,16 @@ be opened); never 1, which always means the command ran and found or refused som
     .addCommand(usersCommand(env))
     .addCommand(backupCommand(env))
     .addCommand(canaryCommand(env));
+  // A group (cells, az, rollout…) runs nothing itself: its help says where the statuses are.
+  for (const group of program.commands.filter((c) => c.commands.length > 0)) {
+    group.addHelpText(
+      "after",
+      `
+Exit status: each command's help lists its own (cellctl ${group.name()} <command> --help); 2 for an unknown or
+missing command.`,
+    );
+  }
+  return program;
 }
 
 /** The whole tree, depth first (settings given to addCommand'ed subcommands are not inherited). */
@@ -81,8 +91,10 @@ export async function runCellctl(argv: string[], env: NodeJS.ProcessEnv): Promis
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) {
-      // --help asked for: 0. Help shown because no command was given ("commander.help"): a usage error.
+      // Help asked for (--help, or `cellctl help [command]` / `cellctl cells help list`: "commander.help" with
+      // exit code 0): 0. Help shown because no command was given ("commander.help", exit code 1): a usage error.
       if (error.code === "commander.helpDisplayed" || error.code === "commander.version") return 0;
+      if (error.code === "commander.help" && error.exitCode === 0) return 0;
       // command.error() from an action: its own documented status (default 1 is never used for usage below).
       if (error.code === "commander.error") return fail(error.message, error.exitCode);
       return fail(error.message, EXIT_USAGE);

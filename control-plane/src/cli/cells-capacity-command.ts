@@ -2,6 +2,7 @@ import type { CellEndpoint, CellRecord } from "@cellwallet/placement";
 import { DEFAULT_OPS_THRESHOLD, opsHeadroomPercent } from "@cellwallet/placement";
 import { Command } from "commander";
 import { operatorName, withPlacementStore } from "./cli-env.js";
+import { positiveInt } from "./cli-options.js";
 import { EXIT_USAGE, recordThenApply } from "./operator-prompt.js";
 import { printJson } from "./output.js";
 
@@ -65,7 +66,7 @@ export function setCapacityCommand(env: NodeJS.ProcessEnv): Command {
   return new Command("set-capacity")
     .description("Record a cell's measured capacity (wallet ops/s within its SLO, from cellload capacity)")
     .argument("<cellId>")
-    .option("--max-tps <n>", "operations per second the cell held within its SLO (a positive integer)")
+    .option("--max-tps <n>", "operations per second the cell held within its SLO (a positive integer)", positiveInt)
     .option("--clear", "forget the measured capacity")
     .option("--json", "print the resulting record as JSON")
     .addHelpText(
@@ -82,17 +83,11 @@ Examples:
   $ cellctl cells set-capacity cell-1 --max-tps 1200
   $ cellctl cells set-capacity cell-1 --clear`,
     )
-    .action(async (cellId: string, options: { maxTps?: string; clear?: boolean; json?: boolean }, command: Command) => {
+    .action(async (cellId: string, options: { maxTps?: number; clear?: boolean; json?: boolean }, command: Command) => {
       if ((options.maxTps === undefined) === (options.clear !== true)) {
         command.error("cellctl: give either --max-tps <n> or --clear", { exitCode: EXIT_USAGE });
       }
-      const maxTps = options.maxTps === undefined ? undefined : Number(options.maxTps);
-      if (
-        maxTps !== undefined &&
-        !(/^[0-9]+$/.test(options.maxTps ?? "") && Number.isSafeInteger(maxTps) && maxTps > 0)
-      ) {
-        command.error(`cellctl: --max-tps must be a positive integer, got ${options.maxTps}`, { exitCode: EXIT_USAGE });
-      }
+      const maxTps = options.maxTps;
       await withPlacementStore(env, async (store) => {
         const existing = await store.getCell(cellId);
         if (!existing) return command.error(`cellctl: unknown cell ${cellId}`, { exitCode: EXIT_USAGE });

@@ -11,6 +11,7 @@ import { capacityText, capacityView, listCapacityLines, setCapacityCommand } fro
 import { cellsCreateCommand } from "./cells-create-command.js";
 import { cellsMoveCommands } from "./cells-moves-command.js";
 import { operatorName, withPlacementStore } from "./cli-env.js";
+import { nonNegativeInt, positiveInt, positiveNumber } from "./cli-options.js";
 import { launcherSupervision } from "./launcher-status-lines.js";
 import { confirmOrExit, EXIT_REFUSED, EXIT_USAGE, recordThenApply } from "./operator-prompt.js";
 import { printJson } from "./output.js";
@@ -33,7 +34,16 @@ function listCommand(env: NodeJS.ProcessEnv): Command {
   return new Command("list")
     .description("List the registered cells: state, users/capacity, fill and AZ weights")
     .option("--json", "print the cells as JSON")
-    .addHelpText("after", "\nExamples:\n  $ cellctl cells list\n  $ cellctl cells list --json")
+    .addHelpText(
+      "after",
+      `
+Exit status: 0 listed (also when no cell is registered: "(no cells registered)"), 2 usage or the placement
+registry cannot be opened.
+
+Examples:
+  $ cellctl cells list
+  $ cellctl cells list --json`,
+    )
     .action(async (options: { json?: boolean }) => {
       const cells = await withPlacementStore(env, (store) => store.listCells());
       // Cells with a measured capacity: current ops/s against it (one 500 ms /metrics sample, in parallel).
@@ -66,9 +76,19 @@ function describeCommand(env: NodeJS.ProcessEnv): Command {
     .description("Show one cell: registry record, each AZ endpoint's live /ready, and whether it can lose an AZ")
     .argument("<cellId>")
     .option("--json", "print the description as JSON")
-    .option("--timeout <ms>", "timeout of each /ready probe", (v) => Number(v), 1000)
-    .option("--headroom <factor>", "spare capacity of each AZ as a multiple of its share", Number, DEFAULT_AZ_HEADROOM)
-    .option("--sample-ms <ms>", "measure ops/s over this long from the replicas' /metrics (0: skip)", Number, 500)
+    .option("--timeout <ms>", "timeout of each /ready probe", positiveInt, 1000)
+    .option(
+      "--headroom <factor>",
+      "spare capacity of each AZ as a multiple of its share",
+      positiveNumber,
+      DEFAULT_AZ_HEADROOM,
+    )
+    .option(
+      "--sample-ms <ms>",
+      "measure ops/s over this long from the replicas' /metrics (0: skip)",
+      nonNegativeInt,
+      500,
+    )
     .addHelpText(
       "after",
       `
@@ -170,7 +190,7 @@ function registerCommand(env: NodeJS.ProcessEnv): Command {
       "a replica of the cell (repeat per AZ); replaces the endpoint set, keeping known AZs' weights",
       (v: string, all: string[] = []) => [...all, v],
     )
-    .option("--capacity <n>", "most users the cell may hold", (v) => Number(v))
+    .option("--capacity <n>", "most users the cell may hold", positiveInt)
     .option("--json", "print the resulting record as JSON")
     .addHelpText(
       "after",

@@ -3,6 +3,7 @@ import { DEFAULT_LOCAL_VERSION } from "../local/local-platform-state.js";
 import { assertLauncherRunning, waitApplied } from "../rollout/local-driver.js";
 import { openLocalPlatformState } from "../rollout/open-rollout.js";
 import { openPlacementStoreFromEnv, operatorName, recordOperatorAction } from "./cli-env.js";
+import { positiveInt } from "./cli-options.js";
 import { EXIT_REFUSED, EXIT_USAGE } from "./operator-prompt.js";
 import { printJson } from "./output.js";
 
@@ -29,7 +30,7 @@ export function cellsCreateCommand(env: NodeJS.ProcessEnv): Command {
     .description("Create a cell: locally start its processes (one per AZ) and register it; in AWS print the plan")
     .argument("<cellId>")
     .option("--target <target>", "local (default when a local platform runs in WALLET_DATA_DIR) or aws")
-    .option("--capacity <users>", "the cell's user capacity", (v) => Number(v), 100_000)
+    .option("--capacity <users>", "the cell's user capacity", positiveInt, 100_000)
     .option("--version <version>", `the build its processes run (default ${DEFAULT_LOCAL_VERSION}, the repo's own)`)
     .option("--json", "print the created cell as JSON")
     .addHelpText(

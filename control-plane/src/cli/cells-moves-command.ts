@@ -1,26 +1,15 @@
-import { Command, InvalidArgumentError } from "commander";
+import { Command } from "commander";
 import { drainCell } from "../migration/drain-cell.js";
 import { type MoveContext, moveUsers } from "../migration/move-users.js";
 import { planCellRebalance } from "../migration/rebalance-cells.js";
 import { DEFAULT_REBALANCE_THRESHOLD } from "../migration/rebalance-plan.js";
 import { operatorName, withPlacementStore } from "./cli-env.js";
+import { percent, positiveInt } from "./cli-options.js";
 import { moveContext } from "./migration-cli.js";
 import { confirmOrExit, EXIT_REFUSED, EXIT_USAGE, recordThenApply } from "./operator-prompt.js";
 import { printJson } from "./output.js";
 
 /** `cellctl cells drain | retire | rebalance`: moving users out of and between cells. */
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError("a positive integer");
-  return n;
-}
-
-function percent(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0 || n > 100) throw new InvalidArgumentError("a percentage between 0 and 100");
-  return n / 100;
-}
 
 function drainCommand(env: NodeJS.ProcessEnv): Command {
   return new Command("drain")

@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError } from "commander";
 import { auditorToken, getFromCell, openPlacementStoreFromEnv, operatorName, recordOperatorAction } from "./cli-env.js";
+import { positiveInt } from "./cli-options.js";
 import { printJson } from "./output.js";
 
 function sequence(value: string): number {
@@ -28,7 +29,7 @@ export function checkpointsCommand(env: NodeJS.ProcessEnv): Command {
     .requiredOption("--cell <cellId>", "the cell")
     .option("--export <sequence>", "print checkpoint <sequence> with its wallet heads as JSON", sequence)
     .option("--json", "print the list as JSON")
-    .option("--timeout <ms>", "timeout in milliseconds", (v) => Number(v), 60_000)
+    .option("--timeout <ms>", "timeout in milliseconds", positiveInt, 60_000)
     .addHelpText(
       "after",
       `

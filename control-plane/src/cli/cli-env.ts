@@ -13,9 +13,92 @@ import {
   SqliteOperatorLogStore,
 } from "../audit/operator-log-store.js";
 
+/** Where the placement registry is, for messages: "sqlite /path/placement.sqlite" or "dynamodb at <endpoint>". */
+export function registryLocation(env: NodeJS.ProcessEnv): string {
+  const config = placementStoreConfigFromEnv(env);
+  if (config.kind === "sqlite") return `sqlite ${config.path}`;
+  const where = config.endpoint ? `dynamodb at ${config.endpoint}` : `dynamodb in ${config.region}`;
+  return config.tablePrefix ? `${where}, tables ${config.tablePrefix}-*` : where;
+}
+
+/**
+ * The refusal of a command asked to act on every cell of a registry that has none to act on: a wrong
+ * WALLET_DATA_DIR or PLACEMENT_* opens an empty registry, and zero cells checked must not read as a pass.
+ */
+export function noCellMessage(env: NodeJS.ProcessEnv, what = "cell"): string {
+  return `no ${what} in the registry at ${registryLocation(env)} (check WALLET_DATA_DIR or PLACEMENT_*)`;
+}
+
+const LABELLED = Symbol("cellctl.registryLabelled");
+
+/**
+ * A failure to reach or open the registry (a connection error, an AWS or SQLite error: they carry a `code`
+ * or `$metadata`) names the registry: "placement registry (dynamodb at http://127.0.0.1:1): connect
+ * ECONNREFUSED …", not a bare "connect ECONNREFUSED". The store's own refusals are left as they are.
+ */
+function labelled(error: unknown, what: string): unknown {
+  if (typeof error !== "object" || error === null || (error as { [LABELLED]?: boolean })[LABELLED]) return error;
+  const e = error as { code?: unknown; $metadata?: unknown; message?: unknown };
+  if (typeof e.code !== "string" && e.$metadata === undefined) return error;
+  if (typeof e.message === "string") {
+    try {
+      e.message = `${what}: ${e.message}`;
+      Object.defineProperty(error, LABELLED, { value: true });
+    } catch {
+      // a frozen error: left as it is
+    }
+  }
+  return error;
+}
+
+/** `target` with every method's failure (thrown, rejected, or while iterating its result) labelled. */
+function labelFailures<T extends object>(target: T, what: string): T {
+  const wrap = (value: unknown): unknown => {
+    if (value instanceof Promise) {
+      return value.catch((error: unknown) => {
+        throw labelled(error, what);
+      });
+    }
+    if (value && typeof value === "object" && Symbol.asyncIterator in value) {
+      const iterable = value as AsyncIterable<unknown>;
+      return (async function* () {
+        try {
+          yield* iterable;
+        } catch (error) {
+          throw labelled(error, what);
+        }
+      })();
+    }
+    return value;
+  };
+  return new Proxy(target, {
+    get(object, property) {
+      const value = Reflect.get(object, property, object);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        try {
+          return wrap(value.apply(object, args));
+        } catch (error) {
+          throw labelled(error, what);
+        }
+      };
+    },
+  });
+}
+
+/** Opens something kept in the registry's store, its failures (opening included) naming the registry. */
+function openLabelled<T extends object>(env: NodeJS.ProcessEnv, what: string, open: () => T): T {
+  const label = `${what} (${registryLocation(env)})`;
+  try {
+    return labelFailures(open(), label);
+  } catch (error) {
+    throw labelled(error, label);
+  }
+}
+
 /** The placement registry as the router opens it (same variables, same defaults). */
 export function openPlacementStoreFromEnv(env: NodeJS.ProcessEnv): PlacementStore {
-  return openPlacementStore(placementStoreConfigFromEnv(env));
+  return openLabelled(env, "placement registry", () => openPlacementStore(placementStoreConfigFromEnv(env)));
 }
 
 /** Opens the placement registry for one command and always closes it (a CLI must not leave a handle open). */
@@ -115,6 +198,10 @@ export function operatorName(env: NodeJS.ProcessEnv): string {
 
 /** The operator audit trail next to the placement registry (same variables as openPlacementStoreFromEnv). */
 export function openOperatorLogFromEnv(env: NodeJS.ProcessEnv): OperatorLogStore {
+  return openLabelled(env, "operator audit trail in the placement registry", () => openOperatorLog(env));
+}
+
+function openOperatorLog(env: NodeJS.ProcessEnv): OperatorLogStore {
   const config = placementStoreConfigFromEnv(env);
   if (config.kind === "sqlite") return new SqliteOperatorLogStore(config.path);
   const client = createDynamoDbClient({

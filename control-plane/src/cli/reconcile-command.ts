@@ -5,7 +5,15 @@ import {
   type PlatformReconciliation,
   reconcilePlatform,
 } from "../reconcile/platform-reconciliation.js";
-import { auditorToken, getFromCell, openPlacementStoreFromEnv, operatorName, recordOperatorAction } from "./cli-env.js";
+import {
+  auditorToken,
+  getFromCell,
+  noCellMessage,
+  openPlacementStoreFromEnv,
+  operatorName,
+  recordOperatorAction,
+} from "./cli-env.js";
+import { positiveInt } from "./cli-options.js";
 import { printJson } from "./output.js";
 
 export const CELL_RECONCILIATION_PATH = "/api/v1/cell/reconciliation";
@@ -55,11 +63,12 @@ export function reconcileCommand(env: NodeJS.ProcessEnv): Command {
     .option("--cell <cellId>", "reconcile one cell (its own identities)")
     .option("--all", "reconcile every cell and the platform as a whole")
     .option("--json", "print the report as JSON")
-    .option("--timeout <ms>", "per-call timeout in milliseconds", (v) => Number(v), 600_000)
+    .option("--timeout <ms>", "per-call timeout in milliseconds", positiveInt, 600_000)
     .addHelpText(
       "after",
       `
-Exit status: 0 reconciled, 1 a mismatch, 2 otherwise when something could not be checked.
+Exit status: 0 reconciled, 1 a mismatch, 2 otherwise when something could not be checked, and for --all
+over a registry with no cell to reconcile (a wrong WALLET_DATA_DIR or PLACEMENT_*: nothing checked is no pass).
 
 Examples:
   $ cellctl reconcile --all
@@ -83,8 +92,13 @@ Examples:
       }
       const byId = new Map(registry.map((c) => [c.cellId, c]));
       let targets: CellRecord[];
-      if (options.all) targets = registry.filter((c) => c.state !== "retired");
-      else {
+      if (options.all) {
+        targets = registry.filter((c) => c.state !== "retired");
+        if (targets.length === 0)
+          return command.error(noCellMessage(env, registry.length === 0 ? "cell" : "cell that is not retired"), {
+            exitCode: 2,
+          });
+      } else {
         const cell = byId.get(options.cell as string);
         if (!cell) return command.error(`unknown cell ${options.cell}`, { exitCode: 2 });
         targets = [cell];

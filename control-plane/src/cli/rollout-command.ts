@@ -1,11 +1,13 @@
 import { Command } from "commander";
 import { newRollout } from "../rollout/rollout-state.js";
 import { operatorName, recordOperatorAction } from "./cli-env.js";
+import { port } from "./cli-options.js";
 import { confirmOrExit } from "./operator-prompt.js";
 import { printJson } from "./output.js";
 import { drive, withRollouts } from "./rollout-drive.js";
 import {
   checkControllerFlags,
+  checkVersion,
   type DriverFlags,
   driverConfigOf,
   openDriver,
@@ -41,6 +43,7 @@ Examples:
       const { plan, steps } = await resolvePlan(env, flags, command);
       const { driver, close } = openDriver(env, { ...config, dryRun: true }, command);
       try {
+        checkVersion(command, driver, plan.version);
         const changes: string[] = [];
         for (const step of steps) changes.push(await driver.describeChange(step, plan.version));
         if (flags.json) {
@@ -64,7 +67,7 @@ function startCommand(env: NodeJS.ProcessEnv): Command {
     new Command("start").description("Start a rollout and drive it in this process (progress on stderr)"),
   )
     .option("--dry-run", "refused: the dry run of a rollout is `cellctl rollout plan` (it prints every change)")
-    .option("--metrics-port <port>", "serve the controller's cellwallet_rollout_* metrics on this port", Number)
+    .option("--metrics-port <port>", "serve the controller's cellwallet_rollout_* metrics on this port", port)
     .option(
       "--canary-metrics <url>",
       "a running cellctl canary's metrics: failing journeys of the step's cell roll it back",
@@ -98,6 +101,12 @@ Examples:
         checkControllerFlags(command, flags);
         const config = driverConfigOf(flags, command);
         const { plan, steps } = await resolvePlan(env, flags, command);
+        const opened = openDriver(env, config, command);
+        try {
+          checkVersion(command, opened.driver, plan.version);
+        } finally {
+          opened.close();
+        }
         if (!flags.json) process.stdout.write(`${planSummary(plan, String(config.driver), steps.length)}\n`);
         await confirmOrExit(command, flags.yes, `Roll out ${plan.version} to ${steps.length} cell replicas?`);
         const actor = operatorName(env);

@@ -6,6 +6,7 @@ import { openLocalPlatformState } from "../rollout/open-rollout.js";
 import type { RolloutDriver } from "../rollout/rollout-driver.js";
 import { type CellAzs, type PlanInput, parsePlan, planSteps } from "../rollout/rollout-plan.js";
 import { withPlacementStore } from "./cli-env.js";
+import { nonNegativeInt, nonNegativeNumber } from "./cli-options.js";
 import { EXIT_REFUSED, EXIT_USAGE } from "./operator-prompt.js";
 
 /** The rollout commands' flags: the plan (file and overrides), the driver, and what they resolve to. */
@@ -151,6 +152,12 @@ export function openDriver(env: NodeJS.ProcessEnv, config: DriverConfig, command
   return { driver, close: () => state.close() };
 }
 
+/** Refuses (usage, exit 2) a plan whose version the driver cannot deploy, before anything starts. */
+export function checkVersion(command: Command, driver: RolloutDriver, version: string): void {
+  const reason = driver.refuseVersion?.(version);
+  if (reason) usage(command, reason);
+}
+
 export function planFlags(command: Command): Command {
   return command
     .option("--plan <file>", "the plan as JSON (see docs/rollouts.md); flags below override it")
@@ -158,8 +165,8 @@ export function planFlags(command: Command): Command {
     .option("--canary <cellId>", "the first wave: one cell")
     .option("--waves <groups>", 'the following waves: cells separated by ",", waves by ";" (default: one cell each)')
     .option("--az-order <azs>", "AZ order inside every cell, comma-separated (default: sorted)")
-    .option("--bake-seconds <s>", "minimum bake time per step", Number)
-    .option("--bake-requests <n>", "minimum API requests the target serves while baking", Number)
+    .option("--bake-seconds <s>", "minimum bake time per step", nonNegativeNumber)
+    .option("--bake-requests <n>", "minimum API requests the target serves while baking", nonNegativeInt)
     .option("--manual-gates", "stop before every wave after the canary until `cellctl rollout resume`")
     .option("--driver <driver>", "local (default) or kubernetes")
     .option("--manifests <dir>", "kubernetes: the synthesized manifests (npm run synth -- --version <v>)")

@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { requestAbort, requestPause, resumeRollout } from "../rollout/rollout-state.js";
 import { updateRollout } from "../rollout/rollout-store.js";
 import { operatorName, recordOperatorAction } from "./cli-env.js";
+import { port } from "./cli-options.js";
 import { confirmOrExit } from "./operator-prompt.js";
 import { drive, resolveId, withRollouts } from "./rollout-drive.js";
 import { checkControllerFlags, leaseMs, refuse, usage } from "./rollout-flags.js";
@@ -84,7 +85,7 @@ export function resumeCommand(env: NodeJS.ProcessEnv): Command {
   return new Command("resume")
     .description("Continue a rollout: after a pause, past a manual gate, or after its controller died")
     .argument("[rolloutId]")
-    .option("--metrics-port <port>", "serve the controller's cellwallet_rollout_* metrics on this port", Number)
+    .option("--metrics-port <port>", "serve the controller's cellwallet_rollout_* metrics on this port", port)
     .option(
       "--canary-metrics <url>",
       "a running cellctl canary's metrics: failing journeys of the step's cell roll it back",

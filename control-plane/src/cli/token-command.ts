@@ -32,7 +32,8 @@ Examples:
 Production mode (WALLET_MODE=production or NODE_ENV=production) refuses to sign
 with the development secret: production tokens come from your identity provider.
 
-Exit status: 0 minted, 1 refused (production mode, or the mint could not be recorded), 2 usage.`,
+Exit status: 0 minted, 1 refused (production mode's secret rules), 2 usage or the mint could not be
+recorded (the operator audit trail in the placement registry cannot be reached): no token is printed.`,
     )
     .action(async (options: { sub: string; scope: string; ttl: number }, command: Command) => {
       if (!isValidUserId(options.sub))
@@ -68,7 +69,8 @@ Exit status: 0 minted, 1 refused (production mode, or the mint could not be reco
           details: { scopes, ttlSeconds: options.ttl },
         });
       } catch (error) {
-        command.error(`refusing to mint an unrecorded token: ${(error as Error).message}`, { exitCode: 1 });
+        // The trail lives in the placement registry: not reaching it means the command could not run (2).
+        command.error(`refusing to mint an unrecorded token: ${(error as Error).message}`, { exitCode: 2 });
       }
       process.stdout.write(`${token}\n`);
     });

@@ -1,6 +1,13 @@
 import type { CellRecord } from "@cellwallet/placement";
-import { Command, InvalidArgumentError } from "commander";
-import { auditorToken, getFromCell, openPlacementStoreFromEnv, recordOperatorAction } from "./cli-env.js";
+import { Command } from "commander";
+import {
+  auditorToken,
+  getFromCell,
+  noCellMessage,
+  openPlacementStoreFromEnv,
+  recordOperatorAction,
+} from "./cli-env.js";
+import { positiveInt } from "./cli-options.js";
 import { printJson } from "./output.js";
 
 /** The cell's answer to GET /api/v1/cell/audit (see cell-service/src/application/cell-verification.ts). */
@@ -24,12 +31,6 @@ interface CellReport {
 type Outcome = { cellId: string; ok: true; report: CellReport } | { cellId: string; ok: false; error: string };
 
 export const CELL_AUDIT_PATH = "/api/v1/cell/audit";
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError("a positive integer");
-  return n;
-}
 
 function isReport(body: unknown): body is CellReport {
   const b = body as CellReport | null;
@@ -89,7 +90,8 @@ export function verifyCommand(env: NodeJS.ProcessEnv): Command {
       "after",
       `
 Exit status: 0 every cell verified and valid, 1 tampering or inconsistency found
-(in any cell), 2 otherwise when a cell could not be verified (unknown, unreachable, refused).
+(in any cell), 2 otherwise when a cell could not be verified (unknown, unreachable, refused), and for --all
+over a registry with no cell to verify (a wrong WALLET_DATA_DIR or PLACEMENT_*: nothing checked is no pass).
 
 Examples:
   $ cellctl verify --cell cell-1
@@ -111,8 +113,14 @@ Examples:
         const store = openPlacementStoreFromEnv(env);
         let cells: CellRecord[];
         try {
-          if (options.all) cells = (await store.listCells()).filter((c) => c.state !== "retired");
-          else {
+          if (options.all) {
+            const registry = await store.listCells();
+            cells = registry.filter((c) => c.state !== "retired");
+            if (cells.length === 0)
+              return command.error(noCellMessage(env, registry.length === 0 ? "cell" : "cell that is not retired"), {
+                exitCode: 2,
+              });
+          } else {
             const cell = await store.getCell(options.cell as string);
             if (!cell) return command.error(`unknown cell ${options.cell}`, { exitCode: 2 });
             cells = [cell];

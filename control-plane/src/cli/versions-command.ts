@@ -69,7 +69,15 @@ function listCommand(env: NodeJS.ProcessEnv): Command {
   return new Command("list")
     .description("List the named builds and which cell processes run each")
     .option("--json", "print as JSON")
-    .addHelpText("after", "\nExamples:\n  $ cellctl versions list\n  $ cellctl versions list --json")
+    .addHelpText(
+      "after",
+      `
+Exit status: 0 listed, 2 usage or no local platform in WALLET_DATA_DIR (start it with npm start).
+
+Examples:
+  $ cellctl versions list
+  $ cellctl versions list --json`,
+    )
     .action((options: { json?: boolean }, command: Command) => {
       withState(env, command, (state) => {
         const observed = state.observed().processes;

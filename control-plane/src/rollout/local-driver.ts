@@ -34,6 +34,12 @@ export class LocalDriver implements RolloutDriver {
     return this.state.desired().cells.find((c) => c.cellId === target.cellId)?.versions[target.az];
   }
 
+  refuseVersion(version: string): string | undefined {
+    return this.state.version(version)
+      ? undefined
+      : `unknown version ${version}: register it with cellctl versions add`;
+  }
+
   async describeChange(target: RolloutTarget, version: string): Promise<string> {
     const named = this.state.version(version);
     const observed = this.state.observed().processes.find((p) => p.cellId === target.cellId && p.az === target.az);

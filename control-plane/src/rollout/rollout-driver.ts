@@ -15,6 +15,11 @@ export interface RolloutDriver {
   readonly name: "local" | "kubernetes";
   /** The version the target runs now, as the driver knows it; undefined when it cannot tell. */
   currentVersion(target: RolloutTarget): Promise<string | undefined>;
+  /**
+   * Why `version` cannot be deployed by this driver at all (e.g. a build the local platform does not know),
+   * or undefined when it can: a plan naming it is refused before anything starts.
+   */
+  refuseVersion?(version: string): string | undefined;
   /** Exactly what `deploy` would change, for a human (dry run); changes nothing. */
   describeChange(target: RolloutTarget, version: string): Promise<string>;
   /** Puts `version` on the target and resolves once the change is applied (not necessarily ready). */
