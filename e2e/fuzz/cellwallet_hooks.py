@@ -1,4 +1,4 @@
-"""Schemathesis hooks for the Cellwallet public API (see schemathesis.toml beside this file)."""
+"""Schemathesis hooks for the Cellwallet public API (see schemathesis.toml at the repository's root)."""
 
 import os
 import uuid

@@ -36,7 +36,7 @@ export interface FuzzResult {
 
 /**
  * Runs Schemathesis (all checks; examples, coverage, fuzzing and stateful phases; positive and negative data)
- * against the committed OpenAPI document, with e2e/fuzz/schemathesis.toml and its hooks.
+ * against the committed OpenAPI document, with the repository's schemathesis.toml and e2e/fuzz's hooks.
  */
 export function runSchemathesis(options: FuzzOptions): Promise<FuzzResult> {
   if (!existsSync(SCHEMATHESIS)) {
@@ -44,7 +44,7 @@ export function runSchemathesis(options: FuzzOptions): Promise<FuzzResult> {
   }
   const args = [
     "--config-file",
-    `${here}schemathesis.toml`,
+    `${root}schemathesis.toml`,
     "run",
     OPENAPI_DOCUMENT,
     "--url",
@@ -76,6 +76,7 @@ export function runSchemathesis(options: FuzzOptions): Promise<FuzzResult> {
       env: {
         ...process.env,
         PYTHONPATH: here,
+        SCHEMATHESIS_HOOKS: "cellwallet_hooks",
         NO_COLOR: "1",
         CELLWALLET_FUZZ_PAYER: options.transfers?.payer ?? "",
         CELLWALLET_FUZZ_PAYEES: options.transfers?.payees.join(",") ?? "",
