@@ -91,7 +91,7 @@ describe("cellctl rollout / versions / cells create (processes)", () => {
       const port = await cellctl(["rollout", ...verb, "--metrics-port", "abc"]);
       expect([port.code, port.stderr.trim()]).toEqual([
         2,
-        `cellctl: option '--metrics-port <port>' argument 'abc' is invalid. a port number (0 to 65535) (see: cellctl rollout ${verb[0]} --help)`,
+        `cellctl: option '--metrics-port <port>' argument 'abc' is invalid. It must be a port number (0 to 65535). (see: cellctl rollout ${verb[0]} --help)`,
       ]);
     }
     const versions = await cellctl(["versions", "list"]);
