@@ -9,13 +9,8 @@ import {
   jwtConfigFromEnv,
 } from "@cellwallet/contract";
 import { MIN_IDEMPOTENCY_RETENTION_MS } from "./application/idempotency.js";
-import {
-  type CheckpointSigner,
-  DEVELOPMENT_CHECKPOINT_KEY,
-  keyIdOf,
-  publicKeyFromSpki,
-  signerFromPkcs8,
-} from "./domain/checkpoint.js";
+import { checkpointKeysFromEnv } from "./checkpoint-keys.js";
+import type { CheckpointSigner } from "./domain/checkpoint.js";
 
 export type StoreConfig =
   | { kind: "sqlite"; path: string }
@@ -85,6 +80,10 @@ export function cellConfigFromEnv(env: NodeJS.ProcessEnv): CellConfig {
   if (production && (internalSecret === DEVELOPMENT_INTERNAL_SECRET || internalSecret.length < 32)) {
     throw new Error("production mode needs a CELL_INTERNAL_SECRET of at least 32 characters (not the development one)");
   }
+  // As the router requires: a user token must never be a valid service token too.
+  if (production && jwt.kind === "hs256" && jwt.secret === internalSecret) {
+    throw new Error("CELL_INTERNAL_SECRET must differ from WALLET_JWT_SECRET");
+  }
   const positive = (name: string, fallback: number) => {
     const value = Number(env[name] ?? fallback);
     if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer`);
@@ -98,25 +97,11 @@ export function cellConfigFromEnv(env: NodeJS.ProcessEnv): CellConfig {
         retryIntervalMs: positive("CROSS_CELL_RETRY_INTERVAL_MS", 2000),
       }
     : undefined;
-  const signingKey = env.CHECKPOINT_SIGNING_KEY || DEVELOPMENT_CHECKPOINT_KEY;
-  if (production && signingKey === DEVELOPMENT_CHECKPOINT_KEY) {
+  const { signer: checkpointSigner, trusted } = checkpointKeysFromEnv(env, production);
+  if (!checkpointSigner) {
     throw new Error(
       "production mode needs a CHECKPOINT_SIGNING_KEY (Ed25519 PKCS#8 DER, base64), not the development key",
     );
-  }
-  let checkpointSigner: CheckpointSigner;
-  try {
-    checkpointSigner = signerFromPkcs8(signingKey);
-  } catch (error) {
-    throw new Error(`CHECKPOINT_SIGNING_KEY is not an Ed25519 PKCS#8 DER key in base64: ${(error as Error).message}`);
-  }
-  const trusted = new Map<string, KeyObject>([[checkpointSigner.keyId, checkpointSigner.publicKey]]);
-  for (const text of (env.CHECKPOINT_TRUSTED_KEYS ?? "")
-    .split(",")
-    .map((k) => k.trim())
-    .filter(Boolean)) {
-    const key = publicKeyFromSpki(text);
-    trusted.set(keyIdOf(key), key);
   }
   const checkpointIntervalMs = Number(env.CHECKPOINT_INTERVAL_MS ?? 3_600_000);
   if (!Number.isInteger(checkpointIntervalMs) || checkpointIntervalMs < 0) {

@@ -24,6 +24,7 @@ export {
   restoreSqliteBackup,
   verifySqliteBackup,
 } from "./backup/sqlite-backup.js";
+export { checkpointKeysFromEnv } from "./checkpoint-keys.js";
 export { type CellConfig, cellConfigFromEnv } from "./config.js";
 export { type Cell, createCell, createLogger } from "./create-cell.js";
 export { createLedgerStore } from "./create-store.js";

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CellProcess, startCellProcess } from "../../test-support/cell-process.js";
 import { http } from "../../test-support/http.js";
 import { token } from "../../test-support/tokens.js";
-import { DEVELOPMENT_CHECKPOINT_KEY } from "../src/domain/checkpoint.js";
+import { DEVELOPMENT_CHECKPOINT_KEY, signerFromPkcs8 } from "../src/domain/checkpoint.js";
 
 const root = new URL("../..", import.meta.url).pathname;
 const MAIN = join(root, "cell-service/dist/main.js");
@@ -251,6 +251,25 @@ describe("production mode refuses unsafe configurations", () => {
       expect(run.code).not.toBeNull();
       expect(run.output).toMatch(/production mode needs a CHECKPOINT_SIGNING_KEY/);
     }
+  });
+
+  it("production mode refuses the development checkpoint key as a trusted key, and one secret for users and services", async () => {
+    const secret = "x".repeat(24) + randomUUID();
+    const signing = generateKeyPairSync("ed25519")
+      .privateKey.export({ type: "pkcs8", format: "der" })
+      .toString("base64");
+    const developmentPublic = signerFromPkcs8(DEVELOPMENT_CHECKPOINT_KEY)
+      .publicKey.export({ type: "spki", format: "der" })
+      .toString("base64");
+    const production = { WALLET_MODE: "production", WALLET_JWT_SECRET: secret, CHECKPOINT_SIGNING_KEY: signing };
+    const trusted = await runToExit({ ...INTERNAL, ...production, CHECKPOINT_TRUSTED_KEYS: developmentPublic });
+    expect(trusted.code).not.toBe(0);
+    expect(trusted.code).not.toBeNull();
+    expect(trusted.output).toMatch(/production mode refuses the development checkpoint key in CHECKPOINT_TRUSTED_KEYS/);
+    const shared = await runToExit({ ...production, CELL_INTERNAL_SECRET: secret });
+    expect(shared.code).not.toBe(0);
+    expect(shared.code).not.toBeNull();
+    expect(shared.output).toMatch(/CELL_INTERNAL_SECRET must differ from WALLET_JWT_SECRET/);
   });
 
   it("with a real secret, production mode starts and accepts tokens signed with it", async () => {

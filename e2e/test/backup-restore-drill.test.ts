@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { DEVELOPMENT_CHECKPOINT_KEY, signerFromPkcs8 } from "@cellwallet/cell-service";
 import { minorFromFormatted } from "@cellwallet/contract";
 import { SqlitePlacementStore } from "@cellwallet/placement";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -241,6 +242,28 @@ describe("backup and restore drill (embedded store, npm start as a process)", ()
     });
     expect(wrongRestore.code).toBe(1);
     oneLine(wrongRestore);
+
+    // Production mode never trusts the development checkpoint key (its private half is in the repository), in
+    // either role; the platform's processes here use it, so only this cellctl runs in production mode.
+    const developmentPublic = signerFromPkcs8(DEVELOPMENT_CHECKPOINT_KEY)
+      .publicKey.export({ type: "spki", format: "der" })
+      .toString("base64");
+    const production = { WALLET_MODE: "production", WALLET_JWT_SECRET: `prod-${"x".repeat(40)}` };
+    for (const [extra, message] of [
+      [
+        { CHECKPOINT_SIGNING_KEY: DEVELOPMENT_CHECKPOINT_KEY },
+        /needs a CHECKPOINT_SIGNING_KEY .*not the development key/,
+      ],
+      [
+        { CHECKPOINT_TRUSTED_KEYS: developmentPublic },
+        /refuses the development checkpoint key in CHECKPOINT_TRUSTED_KEYS/,
+      ],
+    ] as const) {
+      const refused = await cellctl(["backup", "verify", out], { ...production, ...extra });
+      expect(refused.code, refused.stdout + refused.stderr).toBe(2);
+      expect(refused.stderr).toMatch(message);
+      oneLine(refused);
+    }
 
     // Nothing changed: the backup, the cell's ledger in place, no files moved aside, the cell serving.
     expect(readFileSync(join(out, "manifest.json"), "utf8")).toBe(manifestBefore);

@@ -29,20 +29,8 @@ export function backupRoot(env: NodeJS.ProcessEnv): string {
  * locally, refused in production) and CHECKPOINT_TRUSTED_KEYS (SPKI, base64).
  */
 export async function trustedCheckpointKeys(env: NodeJS.ProcessEnv): Promise<Map<string, KeyObject>> {
-  const { DEVELOPMENT_CHECKPOINT_KEY, keyIdOf, publicKeyFromSpki, signerFromPkcs8 } = await cellService();
-  const trusted = new Map<string, KeyObject>();
-  const signing = env.CHECKPOINT_SIGNING_KEY || (isProduction(env) ? undefined : DEVELOPMENT_CHECKPOINT_KEY);
-  if (signing) {
-    const signer = signerFromPkcs8(signing);
-    trusted.set(signer.keyId, signer.publicKey);
-  }
-  for (const text of (env.CHECKPOINT_TRUSTED_KEYS ?? "")
-    .split(",")
-    .map((k) => k.trim())
-    .filter(Boolean)) {
-    const key = publicKeyFromSpki(text);
-    trusted.set(keyIdOf(key), key);
-  }
+  const { checkpointKeysFromEnv } = await cellService();
+  const { trusted } = checkpointKeysFromEnv(env, isProduction(env));
   if (trusted.size === 0) throw new Error("no trusted checkpoint key: set CHECKPOINT_TRUSTED_KEYS");
   return trusted;
 }
