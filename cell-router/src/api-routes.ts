@@ -4,7 +4,7 @@ import { anyCell, cellFor } from "./choose-cell.js";
 import { authenticate, rateLimited, requestBody } from "./edge-checks.js";
 import { relay } from "./relay.js";
 import { askEveryCell, namesRetiredCell, relocator } from "./relocation.js";
-import { isMethodAllowed, type MatchedRoute, matchRoute, resolve, routeLabel } from "./resolution.js";
+import { isCellOnlyPath, isMethodAllowed, type MatchedRoute, matchRoute, resolve, routeLabel } from "./resolution.js";
 import { methodNotAllowed, sendProblem, unavailable } from "./router-answers.js";
 import type { Ctx, RouterAppDeps } from "./router-env.js";
 
@@ -16,6 +16,13 @@ export async function publicApiRequest(c: Ctx, deps: RouterAppDeps): Promise<Res
   const url = new URL(c.req.url);
   const route = matchRoute(url.pathname);
   c.set("route", routeLabel(route, method));
+  if (isCellOnlyPath(url.pathname)) {
+    return sendProblem(
+      c,
+      "not-found",
+      `${url.pathname} is served by each cell to callers that reach it, not by the router`,
+    );
+  }
   // Before authentication, as the cells do: a wrong method is wrong whoever asks.
   if (route !== undefined && !isMethodAllowed(route, method)) return methodNotAllowed(c, route);
   const principal = await authenticate(c, deps.verifyToken);

@@ -41,9 +41,19 @@ export interface MatchedRoute {
 
 /**
  * The paths the router routes, from the contract's route table: the public API and the internal API. The
- * cell-level paths (/api/v1/cell/…) are not among them: they name no cell, so they go to any cell unmatched.
+ * cell-level paths (/api/v1/cell/…) are not among them: the router answers 404 for those (isCellOnlyPath).
  */
 const ROUTED_PATHS: readonly RoutePath[] = routePaths(API_ROUTES.filter((r) => r.audience !== "cell"));
+const CELL_ONLY_PATHS: readonly RoutePath[] = routePaths(API_ROUTES.filter((r) => r.audience === "cell"));
+
+/**
+ * A path only a cell serves to those who reach it directly (operators and auditors with cellctl: a cell's audit,
+ * reconciliation and checkpoints). The router does not route it: passed to "any" cell, an auditor would get the
+ * answer of whichever cell the router picked, about that cell only, on the public edge.
+ */
+export function isCellOnlyPath(path: string): boolean {
+  return matchRoutePath(CELL_ONLY_PATHS, path) !== undefined;
+}
 
 function decode(segment: string | undefined): string | undefined {
   if (segment === undefined) return undefined;

@@ -258,6 +258,16 @@ describe("cell router: serving the public API", () => {
     const unknownPath = await http(router.url, "GET", `${API}/nothing`, { token: alice });
     expect(unknownPath.status).toBe(404);
     expect(unknownPath.body.code).toBe("not-found");
+    // A cell's own audit endpoints are not routed, even for an auditor (the cells answer them directly).
+    const auditor = await token("audit-1", "wallet:auditor");
+    for (const path of ["/cell/audit", "/cell/reconciliation", "/cell/checkpoints", "/cell/checkpoints/1"]) {
+      const cellOnly = await http(router.url, "GET", `${API}${path}`, { token: auditor });
+      expect([path, cellOnly.status, cellOnly.body.code]).toEqual([path, 404, "not-found"]);
+    }
+    for (const path of ["/cell/audit", "/cell/reconciliation", "/cell/checkpoints"]) {
+      const direct = await http(cellA.replicas["az-1"]?.url ?? "", "GET", `${API}${path}`, { token: auditor });
+      expect([path, direct.status]).toEqual([path, 200]);
+    }
 
     const wrongMethod = await http(router.url, "GET", `${API}/wallets/transfer`);
     expect(wrongMethod.status).toBe(405);

@@ -10,7 +10,7 @@ import { INTERNAL_CREDIT_PATH } from "./internal-api.js";
 
 /**
  * Who reaches a route: `public` through the router (the OpenAPI document), `cell` on a cell itself only
- * (operators and cellctl; the router routes it nowhere in particular), `internal` cell to cell through the
+ * (operators and cellctl; the router answers 404 for it), `internal` cell to cell through the
  * router with a service token.
  */
 export type RouteAudience = "public" | "cell" | "internal";
