@@ -39,6 +39,8 @@ export interface RouterConfig {
   opsThreshold?: number;
   /** Routers sharing the traffic evenly (ROUTER_PEERS, default 1): a cell's rate is estimated as this router's × peers. */
   peers?: number;
+  /** Proxies in front of the router whose X-Forwarded-For it passes on (ROUTER_TRUSTED_PROXIES; default none). */
+  trustedProxies?: string[];
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
@@ -99,6 +101,10 @@ export function routerConfigFromEnv(env: NodeJS.ProcessEnv): RouterConfig {
     logLevel: env.LOG_LEVEL ?? "info",
     opsThreshold: opsThresholdFromEnv(env),
     peers: int(env, "ROUTER_PEERS", 1, 1),
+    trustedProxies: (env.ROUTER_TRUSTED_PROXIES ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
   };
 }
 

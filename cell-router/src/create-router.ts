@@ -11,6 +11,7 @@ import { RouterMetrics } from "./metrics.js";
 import { PlacementDirectory } from "./placement-directory.js";
 import { RateLimiter } from "./rate-limit.js";
 import { initialiseRareEventSeries, registerRegistryMetrics } from "./registry-metrics.js";
+import { proxyTrust } from "./trusted-proxies.js";
 
 export type RouterSettings = Omit<RouterConfig, "host" | "port" | "placementStore" | "stateFile"> & {
   /** undefined: no state file (last-known-good kept in memory only). */
@@ -126,6 +127,7 @@ export function createRouter(
     metrics,
     logger,
     cellTimeoutMs: config.cellTimeoutMs,
+    trustsProxy: proxyTrust(config.trustedProxies ?? []),
     ready: () => ready,
   });
   return {

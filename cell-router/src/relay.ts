@@ -31,7 +31,11 @@ function peerAddress(c: Ctx): string | undefined {
 }
 
 /** The headers sent to the cell, and whether the Idempotency-Key is the router's own. */
-function requestHeaders(c: Ctx, addIdempotencyKey: boolean): { headers: Record<string, string>; routerKey: boolean } {
+function requestHeaders(
+  c: Ctx,
+  deps: RouterAppDeps,
+  addIdempotencyKey: boolean,
+): { headers: Record<string, string>; routerKey: boolean } {
   const headers: Record<string, string> = {};
   for (const name of FORWARDED_HEADERS) {
     const value = c.req.header(name);
@@ -40,9 +44,10 @@ function requestHeaders(c: Ctx, addIdempotencyKey: boolean): { headers: Record<s
   headers["x-request-id"] = c.get("requestId");
   headers.traceparent = c.get("traceparent");
   const peer = peerAddress(c);
-  const forwardedFor = c.req.header("x-forwarded-for");
+  // A client's own X-Forwarded-For is dropped: only a trusted proxy in front of the router may name the client.
+  const forwardedFor =
+    peer !== undefined && deps.trustsProxy?.(peer) === true ? c.req.header("x-forwarded-for") : undefined;
   if (peer !== undefined) headers["x-forwarded-for"] = forwardedFor ? `${forwardedFor}, ${peer}` : peer;
-  else if (forwardedFor !== undefined) headers["x-forwarded-for"] = forwardedFor;
   if (addIdempotencyKey && c.req.method === "POST" && headers["idempotency-key"] === undefined) {
     // With a key of its own the router may retry a POST on another replica: the cell replays, never repeats.
     headers["idempotency-key"] = `rtr-${randomUUID()}`;
@@ -75,7 +80,7 @@ export async function relay(
 ): Promise<Response> {
   const url = new URL(c.req.url);
   const method = c.req.method;
-  const { headers, routerKey } = requestHeaders(c, options.addIdempotencyKey);
+  const { headers, routerKey } = requestHeaders(c, deps, options.addIdempotencyKey);
   const hasBody = method === "POST" || method === "PUT" || method === "PATCH";
   const retryable =
     options.retryable ?? (method === "GET" || method === "HEAD" || headers["idempotency-key"] !== undefined);

@@ -5,6 +5,7 @@ import type { Forwarder } from "./forward.js";
 import type { RouterMetrics } from "./metrics.js";
 import type { PlacementDirectory } from "./placement-directory.js";
 import type { RateLimiter } from "./rate-limit.js";
+import type { ProxyTrust } from "./trusted-proxies.js";
 
 /** What the router's HTTP edge is built from (create-router.ts composes it). */
 export interface RouterAppDeps {
@@ -22,6 +23,8 @@ export interface RouterAppDeps {
   logger: Logger;
   /** Deadline of one client request, placement lookup and every attempt included. */
   cellTimeoutMs: number;
+  /** Whether a peer is a proxy whose X-Forwarded-For is passed on (default: nobody's). */
+  trustsProxy?: ProxyTrust;
   /** Extra readiness (false while shutting down). */
   ready?: () => boolean;
   random?: () => number;
