@@ -1,15 +1,19 @@
-import { MAX_BODY_BYTES, type Principal, readBodyLimited, type TokenVerifier } from "@cellwallet/contract";
+import {
+  BEARER_AUTHORIZATION,
+  MAX_BODY_BYTES,
+  type Principal,
+  readBodyLimited,
+  type TokenVerifier,
+} from "@cellwallet/contract";
 import { sendProblem } from "./router-answers.js";
 import type { Ctx, RouterAppDeps } from "./router-env.js";
 
 /** What the router checks itself before choosing a cell: the bearer token, the rate limit, the body's size. */
 
-const BEARER = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/;
-
 /** The verified principal (also set on the context for the access log), or the 401 answer. */
 export async function authenticate(c: Ctx, verify: TokenVerifier): Promise<Principal | Response> {
   const header = c.req.header("authorization");
-  const match = header ? BEARER.exec(header) : null;
+  const match = header ? BEARER_AUTHORIZATION.exec(header) : null;
   if (!match?.[1]) {
     return sendProblem(c, "unauthenticated", "send Authorization: Bearer <token>", {
       "www-authenticate": 'Bearer realm="cellwallet"',

@@ -282,6 +282,11 @@ describe("cell router: serving the public API", () => {
     });
     expect(forged.status).toBe(401);
     expect(forged.body.code).toBe("unauthenticated");
+    // The scheme is case-insensitive (RFC 9110), at the router as at the cells.
+    const lower = await http(router.url, "GET", `${API}/wallets?userId=alice`, {
+      headers: { authorization: `bearer ${alice}` },
+    });
+    expect(lower.status).toBe(200);
 
     const huge = await http(router.url, "POST", `${API}/wallets`, {
       token: alice,

@@ -7,6 +7,12 @@ import { cacheVerifiedTokens, type TokenCacheOptions, type VerifiedToken } from 
  * The development signing secret. It exists so `npm start` works out of the box;
  * production mode refuses to start with it (see assertProductionSafe).
  */
+/**
+ * An Authorization header carrying a bearer token, and the token (group 1). The scheme is case-insensitive
+ * (RFC 9110 §11.1), so the router and the cells must both accept "bearer"; one pattern keeps them agreeing.
+ */
+export const BEARER_AUTHORIZATION = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i;
+
 export const DEVELOPMENT_JWT_SECRET = "cellwallet-local-development-secret-NOT-FOR-PRODUCTION";
 
 export type JwtConfig =

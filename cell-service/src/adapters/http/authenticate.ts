@@ -1,15 +1,13 @@
-import { problem, type TokenVerifier } from "@cellwallet/contract";
+import { BEARER_AUTHORIZATION, problem, type TokenVerifier } from "@cellwallet/contract";
 import type { MiddlewareHandler } from "hono";
 import type { CellEnv } from "./context.js";
 import { sendProblem } from "./respond.js";
-
-const BEARER = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i; // auth schemes are case-insensitive (RFC 9110)
 
 /** Every API call needs a valid bearer token; the principal comes only from it. */
 export function authenticate(verify: TokenVerifier): MiddlewareHandler<CellEnv> {
   return async (c, next) => {
     const header = c.req.header("authorization");
-    const match = header ? BEARER.exec(header) : null;
+    const match = header ? BEARER_AUTHORIZATION.exec(header) : null;
     const challenge = { "www-authenticate": 'Bearer realm="cellwallet"' };
     if (!match?.[1]) {
       return sendProblem(c, problem("unauthenticated", "send Authorization: Bearer <token>"), challenge);
