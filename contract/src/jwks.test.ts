@@ -3,7 +3,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTokenVerifier, jwtConfigFromEnv } from "./jwt.js";
+import { assertProductionSafe, createTokenVerifier, jwtConfigFromEnv } from "./jwt.js";
 
 /** Production mode: keys from a JWKS URL (served here on loopback), issuer and audience checked. */
 describe("JWKS verification", () => {
@@ -37,6 +37,14 @@ describe("JWKS verification", () => {
 
   it("needs issuer and audience with a JWKS URL", () => {
     expect(() => jwtConfigFromEnv({ WALLET_JWKS_URL: "http://127.0.0.1/jwks" })).toThrow(/ISSUER/);
+  });
+
+  it("production mode fetches keys only over https", () => {
+    const env = { WALLET_JWT_ISSUER: "https://idp", WALLET_JWT_AUDIENCE: "cellwallet" };
+    expect(() => assertProductionSafe(jwtConfigFromEnv({ ...env, WALLET_JWKS_URL: "http://idp/jwks" }))).toThrow(
+      "production mode needs an https WALLET_JWKS_URL, got http://idp/jwks",
+    );
+    expect(() => assertProductionSafe(jwtConfigFromEnv({ ...env, WALLET_JWKS_URL: "https://idp/jwks" }))).not.toThrow();
   });
 
   it("accepts a token from the right issuer for the right audience, and nothing else", async () => {

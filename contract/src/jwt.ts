@@ -44,8 +44,14 @@ export function jwtConfigFromEnv(env: JwtEnv): JwtConfig {
   return config;
 }
 
-/** Production refuses the development secret and short shared secrets. */
+/**
+ * Production refuses the development secret, short shared secrets, and keys fetched over plain HTTP (whoever can
+ * answer for the JWKS host could then sign any user's tokens).
+ */
 export function assertProductionSafe(config: JwtConfig): void {
+  if (config.kind === "jwks" && new URL(config.jwksUrl).protocol !== "https:") {
+    throw new Error(`production mode needs an https WALLET_JWKS_URL, got ${config.jwksUrl}`);
+  }
   if (config.kind === "hs256") {
     if (config.secret === DEVELOPMENT_JWT_SECRET) {
       throw new Error(
