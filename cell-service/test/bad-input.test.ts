@@ -107,6 +107,7 @@ const malformedBodies: Case[] = [
   ["raw control character in a string", '{"amount":"1.00","reference":"a\u0001b"}'],
   ["duplicate amount", '{"amount":"1.00","amount":"1000.00"}'],
   ["duplicate reference", '{"amount":"1.00","reference":"a","reference":"b"}'],
+  ["5,000 nested arrays", `{"amount":${"[".repeat(5000)}${"]".repeat(5000)}}`],
 ].map(([name, body]) => ({ name: `malformed JSON: ${name}`, path: deposit, body, code: "malformed-json" }) as Case);
 
 const nonObjectBodies: Case[] = [

@@ -48,7 +48,9 @@ export function jsonBody(maxBytes = MAX_BODY_BYTES): MiddlewareHandler<CellEnv> 
       text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
       parsed = toPlain(parse(text));
     } catch (error) {
-      const why = error instanceof Error ? error.message : "invalid JSON";
+      // A RangeError is the parser running out of stack on deep nesting: say that, not the engine's message.
+      const why =
+        error instanceof RangeError ? "nested too deeply" : error instanceof Error ? error.message : "invalid JSON";
       return sendProblem(c, problem("malformed-json", `the body is not valid JSON: ${why.slice(0, 200)}`));
     }
     if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
