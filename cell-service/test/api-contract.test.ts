@@ -1065,6 +1065,18 @@ describe.each(ADAPTERS)("HTTP contract of a cell (%s store)", (adapter) => {
       expect(await balanceOf(o.wallet.walletId)).toEqual({ balance: "12.50", version: 2 });
     });
 
+    it("a JSON number is its value however it is written: 1e2 is 100.00, and a replay of 100 with the same key", async () => {
+      const o = await newOwner();
+      const path = `${API}/wallets/${o.wallet.walletId}/deposit`;
+      const send = (body: string) => api("POST", path, { token: o.token, body, idempotencyKey: "k-exp" });
+      const first = await send('{"amount":1e2}');
+      expect(first.status, first.text).toBe(201);
+      expect(first.body).toMatchObject({ amount: "100.00" });
+      const again = await send('{"amount":100.000000}');
+      expect([again.status, again.text, again.headers.get("idempotency-replayed")]).toEqual([201, first.text, "true"]);
+      expect(await balanceOf(o.wallet.walletId)).toEqual({ balance: "100.00", version: 1 });
+    });
+
     it("a key of 255 printable ASCII characters is accepted and replays", async () => {
       const o = await newOwner();
       const key = `${" !~".repeat(85)}`;

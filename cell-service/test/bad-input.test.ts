@@ -127,10 +127,14 @@ const BAD_USD_AMOUNTS = [
   "10.00005",
   '"10.00005"',
   '"10.50000"',
-  "1e3",
-  "1E3",
+  // A number is judged by its value (1e3 is 1000, accepted); these values are out of range or too fine.
+  "1e-5",
+  "1.000005E1",
+  "2e9",
+  "-1e2",
+  "0e5",
   '"1e3"',
-  "1.5e2",
+  '"1E3"',
   "-5",
   '"-5.00"',
   "-0",
@@ -175,7 +179,7 @@ const amounts: Case[] = [
       code: "invalid-amount",
     }),
   ),
-  ...["-5", '"-5.00"', "1e3", "0", '"NaN"', '"1000000001"', "true", '["1"]'].map(
+  ...["-5", '"-5.00"', "1e10", "0", '"NaN"', '"1000000001"', "true", '["1"]'].map(
     (literal): Case => ({
       name: `withdraw amount ${literal}`,
       path: withdraw,
@@ -194,7 +198,7 @@ const amounts: Case[] = [
     }),
   ),
   // Well-formed amounts with more decimals than the wallet's currency has: 422, and nothing changes either.
-  ...["10.005", '"10.005"', '"10.500"'].map(
+  ...["10.005", '"10.005"', '"10.500"', "1.5e-3", "10005e-3"].map(
     (literal): Case => ({
       name: `USD amount ${literal}`,
       path: deposit,

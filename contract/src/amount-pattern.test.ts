@@ -64,16 +64,73 @@ const EDGES = [
 
 const fractionDigits = (text: string) => text.split(".")[1]?.length ?? 0;
 
+// RFC 8259's number grammar: only such texts reach the server as JSON numbers (anything else is malformed JSON).
+const JSON_NUMBER = /^-?(0|[1-9][0-9]*)(\.([0-9]+))?([eE]([+-]?[0-9]+))?$/;
+
+/**
+ * What the OpenAPI document says of a number (exclusiveMinimum 0, maximum 1e9, multipleOf 0.0001), decided
+ * exactly in integers, independently of parseAmount: the literal is digits × 10^exponent. Returns the value's
+ * decimal places (0..4) when the schema accepts it, otherwise undefined.
+ */
+function schemaNumberPlaces(text: string): number | undefined {
+  const match = JSON_NUMBER.exec(text);
+  if (!match || text.startsWith("-")) return undefined;
+  let digits = BigInt(`${match[1]}${match[3] ?? ""}`);
+  let exponent = Number(match[5] ?? "0") - (match[3] ?? "").length;
+  if (digits === 0n) return undefined;
+  while (digits % 10n === 0n) {
+    digits /= 10n;
+    exponent++;
+  }
+  if (exponent > 9) return undefined; // at least 1e10: over the maximum, and 10n ** 1e9 would not end
+  const places = Math.max(0, -exponent);
+  if (places > MAX_MINOR_DIGITS) return undefined;
+  const tenThousandths =
+    exponent + 4 >= 0 ? digits * 10n ** BigInt(exponent + 4) : digits / 10n ** BigInt(-exponent - 4);
+  return tenThousandths <= 10_000_000_000_000n ? places : undefined;
+}
+
+const NUMBER_EDGES = [
+  "1e2",
+  "1E2",
+  "1e+2",
+  "15e-1",
+  "1.5E1",
+  "100.00000",
+  "1e9",
+  "1.0000000001e9",
+  "1e-4",
+  "1e-5",
+  "12345e-4",
+  "123456e-5",
+  "0e5",
+  "-1e2",
+  `1.${"0".repeat(70)}1`,
+  "1000000000.00000000",
+];
+
 describe("the published amount pattern is exactly what the server accepts", () => {
   const texts = [...shortTexts("01.9-", 6), ...seededTexts(20_000), ...EDGES];
+  const numberTexts = [...texts, ...NUMBER_EDGES, ...shortTexts("015e.-", 5)].filter((text) => JSON_NUMBER.test(text));
 
-  it("in a currency with the most decimals (CLF), for strings and JSON numbers alike", () => {
+  it("in a currency with the most decimals (CLF), for strings (the pattern) and JSON numbers (range and multipleOf)", () => {
     expect(MAX_MINOR_DIGITS).toBe(4);
-    const disagreements = texts.filter((text) => {
-      const published = pattern.test(text);
-      return published !== parseAmount(text, "CLF").ok || published !== parseAmount(new JsonNumber(text), "CLF").ok;
-    });
+    const disagreements = texts.filter((text) => pattern.test(text) !== parseAmount(text, "CLF").ok);
     expect(disagreements).toEqual([]);
+    expect(numberTexts.length).toBeGreaterThan(1000);
+    const numberDisagreements = numberTexts.filter(
+      (text) => (schemaNumberPlaces(text) !== undefined) !== parseAmount(new JsonNumber(text), "CLF").ok,
+    );
+    expect(numberDisagreements).toEqual([]);
+  });
+
+  it("reads a JSON number by its value, whatever its spelling: 1e2 is 100", () => {
+    expect(parseAmount(new JsonNumber("1e2"), "USD")).toEqual({ ok: true, minor: 10_000n });
+    expect(parseAmount(new JsonNumber("15e-1"), "USD")).toEqual({ ok: true, minor: 150n });
+    expect(parseAmount(new JsonNumber("100.00000"), "JPY")).toEqual({ ok: true, minor: 100n });
+    expect(parseAmount(new JsonNumber("1.23e-2"), "USD")).toMatchObject({ ok: false, tooPrecise: true });
+    const almostOne = parseAmount(new JsonNumber(`1.${"0".repeat(70)}1`), "USD");
+    expect(almostOne.ok || almostOne.tooPrecise).toBeFalsy();
   });
 
   it.each([
@@ -92,6 +149,17 @@ describe("the published amount pattern is exactly what the server accepts", () =
           expect(read.ok, text).toBe(true);
         } else {
           expect(!read.ok && read.tooPrecise, text).toBe(true);
+        }
+      }
+      for (const text of numberTexts) {
+        const read = parseAmount(new JsonNumber(text), currency);
+        const places = schemaNumberPlaces(text);
+        if (places === undefined) {
+          expect(read.ok, text).toBe(false);
+          expect(!read.ok && read.tooPrecise, text).toBeFalsy();
+        } else {
+          expect(read.ok, text).toBe(places <= digits);
+          expect(Boolean(!read.ok && read.tooPrecise), text).toBe(places > digits);
         }
       }
     },

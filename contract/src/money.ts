@@ -9,6 +9,8 @@ const D = Decimal.clone({ precision: 60, rounding: Decimal.ROUND_DOWN, toExpNeg:
 export const MAX_OPERATION_MAJOR = 1_000_000_000;
 
 const PLAIN_DECIMAL = /^(0|[1-9][0-9]*)(\.([0-9]+))?$/;
+/** RFC 8259's number grammar: what a JsonNumber holds when it comes from the body parser. */
+const JSON_NUMBER = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$/;
 
 /** The most minor-unit digits of any accepted currency (CLF, UYW): the amount syntax allows this many. */
 export const MAX_MINOR_DIGITS = 4;
@@ -34,28 +36,36 @@ export type AmountResult =
 export function parseAmount(input: unknown, currency: string): AmountResult {
   const digits = minorUnits(currency);
   if (digits === undefined) return { ok: false, reason: `unknown currency ${currency}` };
-  let text: string;
-  if (typeof input === "string") text = input;
-  else if (input instanceof JsonNumber) text = input.text;
-  else return { ok: false, reason: "amount must be a decimal string or a JSON number" };
+  let value: Decimal;
+  let places: number;
+  if (typeof input === "string") {
+    const match = PLAIN_DECIMAL.exec(input);
+    if (!match) {
+      return {
+        ok: false,
+        reason: 'amount must be a plain positive decimal such as "10.50" (no sign, exponent or spaces)',
+      };
+    }
+    value = new D(input);
+    // A string's decimals are counted as written, as the published pattern does ("10.500" is 3 decimals).
+    places = (match[3] ?? "").length;
+  } else if (input instanceof JsonNumber) {
+    // The OpenAPI document can only say "number, > 0, <= 1e9, multiple of 0.0001" of a number: every JSON
+    // literal with that value is accepted (100, 1e2, 100.00000), read exactly from its text; the constructor
+    // never rounds, so 1.000…0001 stays too precise rather than becoming 1.
+    if (!JSON_NUMBER.test(input.text)) return { ok: false, reason: "amount must be a JSON number" };
+    value = new D(input.text);
+    places = value.decimalPlaces();
+  } else return { ok: false, reason: "amount must be a decimal string or a JSON number" };
 
-  const match = PLAIN_DECIMAL.exec(text);
-  if (!match) {
-    return {
-      ok: false,
-      reason: 'amount must be a plain positive decimal such as "10.50" (no sign, exponent or spaces)',
-    };
-  }
-  const fraction = match[3] ?? "";
   const tooManyDigits = `${currency} amounts have at most ${digits} decimal digit${digits === 1 ? "" : "s"}`;
-  if (fraction.length > MAX_MINOR_DIGITS) return { ok: false, reason: tooManyDigits };
-  const value = new D(text);
   if (value.lte(0)) return { ok: false, reason: "amount must be greater than zero" };
+  if (places > MAX_MINOR_DIGITS) return { ok: false, reason: tooManyDigits };
   if (value.gt(MAX_OPERATION_MAJOR)) {
     return { ok: false, reason: `amount must be at most ${MAX_OPERATION_MAJOR} ${currency}` };
   }
   // A well-formed amount this currency cannot hold: decided against the wallet, not the request's syntax.
-  if (fraction.length > digits) return { ok: false, reason: tooManyDigits, tooPrecise: true };
+  if (places > digits) return { ok: false, reason: tooManyDigits, tooPrecise: true };
   const minor = value.times(new D(10).pow(digits));
   return { ok: true, minor: BigInt(minor.toFixed(0)) };
 }

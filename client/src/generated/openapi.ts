@@ -250,7 +250,7 @@ export interface components {
             /** @example 01JD3F6V6Y0M6X8Y9Z0A1B2C3D */
             toWalletId: string;
             /**
-             * @description A decimal string such as "10.50" (preferred): > 0, at most 1000000000, at most 4 decimals, no sign, exponent, spaces or leading zeros; anything else is 400 invalid-amount. More decimals than the wallet's currency has (USD 2, JPY 0, BHD 3) is 422 amount-precision. A JSON number is accepted with the same rules, read losslessly from its literal text (so it must be written without an exponent).
+             * @description A decimal string such as "10.50" (preferred): > 0, at most 1000000000, at most 4 decimals, no sign, exponent, spaces or leading zeros; anything else is 400 invalid-amount. More decimals than the wallet's currency has (USD 2, JPY 0, BHD 3) is 422 amount-precision. A JSON number is accepted by its exact value, read losslessly from its literal text (never a rounded float): > 0, at most 1000000000, a multiple of 0.0001, in any JSON spelling (100, 1e2 and 100.00000 are the same amount).
              * @example 10.50
              */
             amount: string | number;
@@ -283,7 +283,7 @@ export interface components {
         };
         MoneyMovement: {
             /**
-             * @description A decimal string such as "10.50" (preferred): > 0, at most 1000000000, at most 4 decimals, no sign, exponent, spaces or leading zeros; anything else is 400 invalid-amount. More decimals than the wallet's currency has (USD 2, JPY 0, BHD 3) is 422 amount-precision. A JSON number is accepted with the same rules, read losslessly from its literal text (so it must be written without an exponent).
+             * @description A decimal string such as "10.50" (preferred): > 0, at most 1000000000, at most 4 decimals, no sign, exponent, spaces or leading zeros; anything else is 400 invalid-amount. More decimals than the wallet's currency has (USD 2, JPY 0, BHD 3) is 422 amount-precision. A JSON number is accepted by its exact value, read losslessly from its literal text (never a rounded float): > 0, at most 1000000000, a multiple of 0.0001, in any JSON spelling (100, 1e2 and 100.00000 are the same amount).
              * @example 10.50
              */
             amount: string | number;
