@@ -271,6 +271,33 @@ const fieldTypes: Case[] = [
       code: "validation-error",
     }),
   ),
+  // As JSON escapes (a raw control character is malformed JSON, tested above), and one raw U+202E.
+  ...[
+    "a\\u0000b",
+    "line\\nforged",
+    "tab\\there",
+    "\\u007f",
+    "nel\\u0085",
+    "pay \\u202e001",
+    "\\u2066x\\u2069",
+    "\\u200f",
+    "pay \u202e001",
+  ].map(
+    (escaped): Case => ({
+      name: `deposit reference with a control or bidi character ${escaped}`,
+      path: deposit,
+      body: `{"amount":"1.00","reference":"${escaped}"}`,
+      code: "validation-error",
+    }),
+  ),
+  {
+    name: "transfer reference with a bidi override",
+    path: transferPath,
+    body: (f: Fixture) =>
+      `{"fromWalletId":"${f.alice.walletId}","toWalletId":"${f.bob.walletId}","amount":"1.00","reference":"\u202e"}`,
+    code: "validation-error",
+    touches: aliceToBob,
+  },
   {
     name: "transfer reference with a lone surrogate",
     path: transferPath,

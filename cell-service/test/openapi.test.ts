@@ -1,5 +1,11 @@
 import { readFileSync } from "node:fs";
-import { AMOUNT_PATTERN, IDEMPOTENCY_KEY_PATTERN, PROBLEM_TYPES, USER_ID_PATTERN } from "@cellwallet/contract";
+import {
+  AMOUNT_PATTERN,
+  IDEMPOTENCY_KEY_PATTERN,
+  PROBLEM_TYPES,
+  REFERENCE_PATTERN,
+  USER_ID_PATTERN,
+} from "@cellwallet/contract";
 import { describe, expect, it } from "vitest";
 import { openApiText } from "../src/adapters/http/openapi-document.js";
 
@@ -43,6 +49,8 @@ describe("OpenAPI document", () => {
     expect(doc.components.schemas.CreateWallet.properties.userId.pattern).toBe(USER_ID_PATTERN);
     expect(doc.components.schemas.MoneyMovement.properties.amount.pattern).toBe(AMOUNT_PATTERN);
     expect(doc.components.schemas.TransferRequest.properties.amount.pattern).toBe(AMOUNT_PATTERN);
+    expect(doc.components.schemas.MoneyMovement.properties.reference.pattern).toBe(REFERENCE_PATTERN);
+    expect(doc.components.schemas.TransferRequest.properties.reference.pattern).toBe(REFERENCE_PATTERN);
     for (const { label, op } of operations) {
       expect(op.operationId, label).toMatch(/^[a-z][A-Za-z]+$/);
       if (!label.startsWith("POST")) continue;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { JsonNumber } from "./json-number.js";
 import { AMOUNT_PATTERN, MAX_MINOR_DIGITS, parseAmount } from "./money.js";
-import { IDEMPOTENCY_KEY_PATTERN, isValidIdempotencyKey } from "./request-id.js";
+import { IDEMPOTENCY_KEY_PATTERN, isValidIdempotencyKey, REFERENCE_PATTERN } from "./request-id.js";
 
 /**
  * The OpenAPI document publishes AMOUNT_PATTERN; the server reads amounts with parseAmount. These checks make
@@ -182,4 +182,29 @@ describe("the published Idempotency-Key pattern", () => {
     expect(isValidIdempotencyKey(key)).toBe(valid);
     expect(new RegExp(IDEMPOTENCY_KEY_PATTERN).test(key)).toBe(valid);
   });
+});
+
+describe("the published reference pattern", () => {
+  const reference = new RegExp(REFERENCE_PATTERN);
+  it.each(["", "rent", "Caf\u00e9 \u2615 \u{1F4B0}", "\u0645\u0631\u062d\u0628\u0627", "a\u00a0b", "x".repeat(128)])(
+    "accepts %j",
+    (text) => expect(reference.test(text)).toBe(true),
+  );
+  it.each([
+    "\u0000",
+    "a\nb",
+    "\t",
+    "\r",
+    "\u001b[31m",
+    "\u007f",
+    "\u0085",
+    "\u009f",
+    "\u061c",
+    "\u200e",
+    "\u200f",
+    "\u202a",
+    "\u202e",
+    "\u2066",
+    "\u2069",
+  ])("refuses %j", (text) => expect(reference.test(`ok${text}ok`)).toBe(false));
 });

@@ -28,6 +28,15 @@ export function isValidUserId(userId: unknown): userId is string {
   return typeof userId === "string" && USER_ID.test(userId);
 }
 
+/**
+ * A reference is free text a client shows on statements: no C0/C1 control characters (a newline would forge a
+ * line in a log or a CSV export) and no bidirectional formatting characters (U+202E can make "100" read "001"
+ * on a statement). Written with \u escapes of BMP units only, so ECMAScript (without the u flag) and Python read
+ * the published pattern alike; a lone surrogate is refused separately (it is not Unicode text).
+ */
+export const REFERENCE_PATTERN =
+  "^[^\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*$";
+
 /** Opaque ids we issue are ULIDs; anything outside this shape cannot name a resource. */
 export const RESOURCE_ID_PATTERN = "^[A-Za-z0-9_-]{1,128}$";
 const RESOURCE_ID = new RegExp(RESOURCE_ID_PATTERN);

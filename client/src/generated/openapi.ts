@@ -254,7 +254,7 @@ export interface components {
              * @example 10.50
              */
             amount: string | number;
-            /** @description Free text for the client, at most 128 characters (code points). */
+            /** @description Free text for the client, at most 128 characters (code points), without control characters (U+0000-U+001F, U+007F-U+009F) or bidirectional formatting characters. */
             reference?: string;
         };
         Transaction: {
@@ -287,7 +287,7 @@ export interface components {
              * @example 10.50
              */
             amount: string | number;
-            /** @description Free text for the client, at most 128 characters (code points). */
+            /** @description Free text for the client, at most 128 characters (code points), without control characters (U+0000-U+001F, U+007F-U+009F) or bidirectional formatting characters. */
             reference?: string;
         };
         HistoricalBalance: {

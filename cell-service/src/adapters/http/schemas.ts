@@ -5,6 +5,7 @@ import {
   IDEMPOTENCY_KEY_PATTERN,
   MAX_MINOR_DIGITS,
   MAX_OPERATION_MAJOR,
+  REFERENCE_PATTERN,
   RESOURCE_ID_PATTERN,
   USER_ID_PATTERN,
 } from "@cellwallet/contract";
@@ -43,11 +44,18 @@ const maxCodePoints = (max: number) => (s: string) => [...s].length <= max;
 // A lone UTF-16 surrogate (legal as a JSON escape) is not Unicode text: RFC 8785 cannot canonicalize it,
 // so it could never be hashed into the chain. Refuse it here as a validation error.
 const LONE_SURROGATE = /\p{Cs}/u;
+const REFERENCE = new RegExp(REFERENCE_PATTERN);
 const Reference = z
   .string()
   .refine(maxCodePoints(128), { message: "must be at most 128 characters" })
   .refine((s) => !LONE_SURROGATE.test(s), { message: "must be well-formed Unicode text" })
-  .openapi({ description: "Free text for the client, at most 128 characters (code points).", maxLength: 128 });
+  .regex(REFERENCE, { message: "must not contain control or bidirectional formatting characters" })
+  .openapi({
+    description:
+      "Free text for the client, at most 128 characters (code points), without control characters (U+0000-U+001F, U+007F-U+009F) or bidirectional formatting characters.",
+    maxLength: 128,
+    pattern: REFERENCE_PATTERN,
+  });
 
 const Currency = z
   .enum(CURRENCY_CODES as [string, ...string[]], { error: "must be an ISO 4217 currency code such as USD" })
