@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { answerClientErrorsWithProblems } from "@cellwallet/contract";
 import { openPlacementStore } from "@cellwallet/placement";
 import { startTracing } from "@cellwallet/telemetry";
 import { serve } from "@hono/node-server";
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
       "cell-router listening",
     );
   });
+  answerClientErrorsWithProblems(server);
 
   // A port already taken (another platform's process, a previous run left behind) ends the process with one
   // line saying so, the last line of its stderr, which is what a launcher reports.

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { answerClientErrorsWithProblems } from "@cellwallet/contract";
 import { startTracing } from "@cellwallet/telemetry";
 import { serve } from "@hono/node-server";
 import { SqliteLedgerStore } from "./adapters/sqlite/sqlite-ledger-store.js";
@@ -38,6 +39,7 @@ async function main(): Promise<void> {
   const server = serve({ fetch: cell.app.fetch, hostname: config.host, port: config.port }, (info) => {
     logger.info({ port: info.port, host: config.host, store: config.store.kind }, "cell-service listening");
   });
+  answerClientErrorsWithProblems(server);
 
   // A port already taken (another platform's process, a previous run left behind) ends the process with one
   // line saying so, the last line of its stderr, which is what a launcher reports.

@@ -8,6 +8,9 @@ import type { Problem } from "./types.js";
 export type ProblemCode =
   | "validation-error"
   | "malformed-json"
+  | "malformed-request"
+  | "request-timeout"
+  | "headers-too-large"
   | "invalid-amount"
   | "unauthenticated"
   | "forbidden"

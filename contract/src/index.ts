@@ -3,6 +3,7 @@
 export * from "@cellwallet/chain";
 export * from "./auth.js";
 export * from "./cell-scoped-id.js";
+export * from "./client-error.js";
 export * from "./internal-api.js";
 export * from "./json-number.js";
 export * from "./jwt.js";

@@ -4,6 +4,10 @@
  */
 export const PROBLEM_TYPES = {
   "validation-error": { status: 400, title: "The request is not valid" },
+  // Refused by the HTTP parser, before any route: no operation is known, so no operation documents them.
+  "malformed-request": { status: 400, title: "The request is not valid HTTP" },
+  "request-timeout": { status: 408, title: "The request was not received in time" },
+  "headers-too-large": { status: 431, title: "The request headers are too large" },
   "malformed-json": { status: 400, title: "The request body is not valid JSON" },
   "invalid-amount": { status: 400, title: "The amount is not valid" },
   unauthenticated: { status: 401, title: "Authentication is required" },

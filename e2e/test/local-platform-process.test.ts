@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { http } from "../../test-support/http.js";
+import { HUGE_HEADERS, NOT_HTTP, rawHttp } from "../../test-support/raw-http.js";
 import { token } from "../../test-support/tokens.js";
 import { freeLayout } from "./platform.js";
 
@@ -75,6 +76,14 @@ describe("the local platform as a process", () => {
     expect(
       (await http(`http://127.0.0.1:${base + 2}`, "GET", `/api/v1/wallets/${walletId}`, { token: alice })).body.balance,
     ).toBe("42.00");
+    // What the HTTP parser refuses is a problem too, at the router and at a cell replica.
+    for (const port of [base, base + 10]) {
+      const notHttp = await rawHttp(port, NOT_HTTP);
+      expect([notHttp.status, notHttp.headers["content-type"]]).toEqual([400, "application/problem+json"]);
+      expect(JSON.parse(notHttp.body).code).toBe("malformed-request");
+      const huge = await rawHttp(port, HUGE_HEADERS);
+      expect([huge.status, JSON.parse(huge.body).code]).toEqual([431, "headers-too-large"]);
+    }
 
     first.child.kill("SIGINT");
     expect(await exited(first.child)).toBe(0);
