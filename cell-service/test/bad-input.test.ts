@@ -290,22 +290,19 @@ const fieldTypes: Case[] = [
       code: "validation-error",
     }),
   ),
-  {
-    name: "transfer reference with a bidi override",
-    path: transferPath,
-    body: (f: Fixture) =>
-      `{"fromWalletId":"${f.alice.walletId}","toWalletId":"${f.bob.walletId}","amount":"1.00","reference":"\u202e"}`,
-    code: "validation-error",
-    touches: aliceToBob,
-  },
-  {
-    name: "transfer reference with a lone surrogate",
-    path: transferPath,
-    body: (f: Fixture) =>
-      `{"fromWalletId":"${f.alice.walletId}","toWalletId":"${f.bob.walletId}","amount":"1.00","reference":"\\ud800"}`,
-    code: "validation-error",
-    touches: aliceToBob,
-  },
+  ...[
+    ["a bidi override", "\u202e"],
+    ["a lone surrogate", "\\ud800"],
+  ].map(
+    ([what, reference]): Case => ({
+      name: `transfer reference with ${what}`,
+      path: transferPath,
+      body: (f: Fixture) =>
+        `{"fromWalletId":"${f.alice.walletId}","toWalletId":"${f.bob.walletId}","amount":"1.00","reference":"${reference}"}`,
+      code: "validation-error",
+      touches: aliceToBob,
+    }),
+  ),
   ...[5, null, true, {}, [], "", long(129), "a b", "j\u00f3zef", "a/b", "alice\n", "<script>", "ghost\u0000"].map(
     (userId): Case => ({
       name: `create userId ${JSON.stringify(userId).slice(0, 24)}`,
