@@ -38,75 +38,108 @@ export function openTamperer(testStore: TestStore, motoEndpoint: string): Tamper
   return dynamoTamperer(dynamoClient(motoEndpoint), testStore.cellId);
 }
 
+const APPEND_ONLY_TRIGGERS = [
+  "entries_are_append_only_update",
+  "entries_are_append_only_delete",
+  "checkpoints_are_append_only_update",
+  "checkpoints_are_append_only_delete",
+  "snapshot_heads_are_append_only_update",
+  "snapshot_heads_are_append_only_delete",
+];
+
 function sqliteTamperer(path: string): Tamperer {
   const db = new Database(path);
   db.pragma("busy_timeout = 5000");
-  db.exec(
-    "DROP TRIGGER IF EXISTS entries_are_append_only_update; DROP TRIGGER IF EXISTS entries_are_append_only_delete;",
-  );
+  /**
+   * Drops the append-only triggers and tampers in one write transaction. A replica or writer thread that opens
+   * the file meanwhile re-creates missing triggers (CREATE TRIGGER IF NOT EXISTS, as a restarted cell should):
+   * dropped once up front, a late opener under load put them back before the UPDATE ran.
+   */
+  const tamper = <T>(write: () => T): T =>
+    db.transaction(() => {
+      for (const trigger of APPEND_ONLY_TRIGGERS) db.exec(`DROP TRIGGER IF EXISTS ${trigger}`);
+      return write();
+    })();
+  const one = (changes: number, what: string) => {
+    if (changes !== 1) throw new Error(`no such ${what}`);
+  };
   return {
     async changeEntryAmount(walletId, sequence, delta) {
-      const info = db
-        .prepare("UPDATE entries SET amount = amount + ? WHERE wallet_id = ? AND sequence = ?")
-        .run(delta, walletId, sequence);
-      if (info.changes !== 1) throw new Error("no such entry");
+      tamper(() =>
+        one(
+          db
+            .prepare("UPDATE entries SET amount = amount + ? WHERE wallet_id = ? AND sequence = ?")
+            .run(delta, walletId, sequence).changes,
+          "entry",
+        ),
+      );
     },
     async deleteEntry(walletId, sequence) {
-      const info = db.prepare("DELETE FROM entries WHERE wallet_id = ? AND sequence = ?").run(walletId, sequence);
-      if (info.changes !== 1) throw new Error("no such entry");
+      tamper(() =>
+        one(
+          db.prepare("DELETE FROM entries WHERE wallet_id = ? AND sequence = ?").run(walletId, sequence).changes,
+          "entry",
+        ),
+      );
     },
     async changeWalletBalance(walletId, delta) {
-      const info = db.prepare("UPDATE wallets SET balance = balance + ? WHERE wallet_id = ?").run(delta, walletId);
-      if (info.changes !== 1) throw new Error("no such wallet");
+      tamper(() =>
+        one(
+          db.prepare("UPDATE wallets SET balance = balance + ? WHERE wallet_id = ?").run(delta, walletId).changes,
+          "wallet",
+        ),
+      );
     },
     async swapEntries(walletId, a, b) {
       const move = db.prepare("UPDATE entries SET sequence = ? WHERE wallet_id = ? AND sequence = ?");
-      db.transaction(() => {
+      tamper(() => {
         move.run(1_000_000_000, walletId, a);
         move.run(a, walletId, b);
         move.run(b, walletId, 1_000_000_000);
-      })();
+      });
     },
     async rewriteWallet(wallet, entries) {
-      const update = db.prepare(
-        `UPDATE entries SET amount = @amount, balance_after = @balance_after, prev_hash = @prev_hash, hash = @hash
-         WHERE wallet_id = @wallet_id AND sequence = @sequence`,
-      );
-      const row = db.prepare(
-        "UPDATE wallets SET balance = @balance, version = @version, head_hash = @head_hash WHERE wallet_id = @wallet_id",
-      );
-      db.transaction(() => {
+      tamper(() => {
+        const update = db.prepare(
+          `UPDATE entries SET amount = @amount, balance_after = @balance_after, prev_hash = @prev_hash, hash = @hash
+           WHERE wallet_id = @wallet_id AND sequence = @sequence`,
+        );
+        const row = db.prepare(
+          "UPDATE wallets SET balance = @balance, version = @version, head_hash = @head_hash WHERE wallet_id = @wallet_id",
+        );
         for (const entry of entries) {
           const { context: _c, ...params } = entryParams(entry);
-          if (update.run(params).changes !== 1) throw new Error("no such entry");
+          one(update.run(params).changes, "entry");
         }
         const { user_id: _u, ...w } = walletParams(wallet);
         row.run({ wallet_id: w.wallet_id, balance: w.balance, version: w.version, head_hash: w.head_hash });
-      })();
+      });
     },
     async deleteWallet(walletId) {
-      db.transaction(() => {
+      tamper(() => {
         db.prepare("DELETE FROM entries WHERE wallet_id = ?").run(walletId);
         db.prepare("DELETE FROM wallets WHERE wallet_id = ?").run(walletId);
-      })();
+      });
     },
     async putCheckpoint(checkpoint) {
-      db.exec("DROP TRIGGER IF EXISTS checkpoints_are_append_only_update");
-      db.prepare("INSERT OR REPLACE INTO checkpoints (sequence, body) VALUES (?, ?)").run(
-        checkpoint.sequence,
-        checkpointToJson(checkpoint),
+      tamper(() =>
+        db
+          .prepare("INSERT OR REPLACE INTO checkpoints (sequence, body) VALUES (?, ?)")
+          .run(checkpoint.sequence, checkpointToJson(checkpoint)),
       );
     },
     async deleteCheckpoint(sequence) {
-      db.exec("DROP TRIGGER IF EXISTS checkpoints_are_append_only_delete");
-      db.prepare("DELETE FROM checkpoints WHERE sequence = ?").run(sequence);
+      tamper(() => db.prepare("DELETE FROM checkpoints WHERE sequence = ?").run(sequence));
     },
     async changeSnapshotBalance(snapshotId, walletId, delta) {
-      db.exec("DROP TRIGGER IF EXISTS snapshot_heads_are_append_only_update");
-      const info = db
-        .prepare("UPDATE snapshot_heads SET balance = balance + ? WHERE snapshot_id = ? AND wallet_id = ?")
-        .run(delta, snapshotId, walletId);
-      if (info.changes !== 1) throw new Error("no such head");
+      tamper(() =>
+        one(
+          db
+            .prepare("UPDATE snapshot_heads SET balance = balance + ? WHERE snapshot_id = ? AND wallet_id = ?")
+            .run(delta, snapshotId, walletId).changes,
+          "head",
+        ),
+      );
     },
     async close() {
       db.close();
