@@ -98,6 +98,31 @@ describe("cellctl rollout / versions / cells create (processes)", () => {
     expect([versions.code, versions.stderr]).toEqual([2, expect.stringContaining("no local platform")]);
   });
 
+  it("refuses a plan with a step into an evacuated AZ (weight 0) while its bake needs requests", async () => {
+    const evacuate = await cellctl(["az", "evacuate", "az-2", "--cell", "cell-3", "--yes"]);
+    expect(evacuate.code, evacuate.stderr).toBe(0);
+    try {
+      for (const verb of [["plan"], ["start", "--yes"]]) {
+        const run = await cellctl(["rollout", ...verb, "--version", "v2"]);
+        expect([run.code, run.stderr]).toEqual([
+          2,
+          expect.stringContaining(
+            "cell-3/az-2 takes no traffic (weight 0: evacuated), so its bake could never serve bake.minRequests: " +
+              "restore it (cellctl az restore az-2 --cell cell-3) or leave cell-3 out of the plan",
+          ),
+        ]);
+      }
+      // A bake on time alone is planned, with a warning (here it then stops at the missing local platform).
+      const timeOnly = await cellctl(["rollout", "plan", "--version", "v2", "--bake-requests", "0"]);
+      expect(timeOnly.stderr).toContain(
+        "warning: cell-3/az-2 takes no traffic (weight 0: evacuated): its step bakes on time alone",
+      );
+      expect(timeOnly.stderr).toContain("no local platform");
+    } finally {
+      expect((await cellctl(["az", "restore", "az-2", "--cell", "cell-3"])).code).toBe(0);
+    }
+  });
+
   it("status, pause, resume and abort without a rollout: exit 2", async () => {
     expect((await cellctl(["rollout", "status"])).code).toBe(2);
     expect((await cellctl(["rollout", "status", "ro-nope"])).code).toBe(2);

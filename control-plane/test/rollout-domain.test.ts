@@ -111,11 +111,31 @@ describe("rollout plan", () => {
       alarms: { errorRateForSeconds: 2, windowSeconds: 3, minWindowRequests: 5 },
       manualGates: true,
     });
-    expect(p.bake).toEqual({ minMs: 1500, minRequests: 10 });
+    // The bake deadline defaults to three times the minimum bake, and never under 10 minutes.
+    expect(p.bake).toEqual({ minMs: 1500, minRequests: 10, maxMs: 600_000 });
+    expect(plan({ version: "v2", bake: { minSeconds: 400 } }).bake.maxMs).toBe(1_200_000);
+    expect(plan({ version: "v2", bake: { minSeconds: 1, maxSeconds: 30 } }).bake.maxMs).toBe(30_000);
     expect(p.alarms.errorRateForMs).toBe(2000);
     expect(p.alarms.windowMs).toBe(3000);
     expect(p.alarms.minWindowRequests).toBe(5);
     expect(p.alarms.p99ForMs).toBe(300_000);
+  });
+
+  it("refuses a bake deadline shorter than the minimum bake", () => {
+    const result = parsePlan({ version: "v2", bake: { minSeconds: 60, maxSeconds: 30 } }, cells);
+    expect(result.ok ? [] : result.errors).toEqual(["bake.maxSeconds must be at least bake.minSeconds"]);
+  });
+
+  it("refuses a step into an AZ that takes no traffic while the bake needs requests (an evacuated AZ)", () => {
+    const quiet = new Set(["cell-2/az-1"]);
+    const refused = parsePlan({ version: "v2", waves: [["cell-2"], ["cell-1"]] }, cells, quiet);
+    expect(refused.ok ? [] : refused.errors).toEqual([
+      "cell-2/az-1 takes no traffic (weight 0: evacuated), so its bake could never serve bake.minRequests: " +
+        "restore it (cellctl az restore az-1 --cell cell-2) or leave cell-2 out of the plan",
+    ]);
+    // Cells without a quiet AZ are planned; a bake on time alone (no minimum requests) is accepted.
+    expect(parsePlan({ version: "v2", waves: [["cell-1"], ["cell-3"]] }, cells, quiet).ok).toBe(true);
+    expect(parsePlan({ version: "v2", bake: { minRequests: 0 } }, cells, quiet).ok).toBe(true);
   });
 });
 

@@ -29,6 +29,8 @@ class FakePlatform implements RolloutDriver {
   readonly counters = new Map<string, { requests: number; errors: number }>();
   failDeployOf?: string;
   notReadyOn?: string;
+  /** Replicas that get no traffic (their AZ evacuated): their counters stand still. */
+  readonly quiet = new Set<string>();
 
   constructor() {
     for (const [cell, azs] of cells) for (const az of azs) this.versions.set(`${cell}/${az}`, "v1");
@@ -55,7 +57,7 @@ class FakePlatform implements RolloutDriver {
     },
     metrics: async (url): Promise<ReplicaCounters> => {
       const c = this.counters.get(url) ?? { requests: 0, errors: 0 };
-      c.requests += 10;
+      if (!this.quiet.has(url)) c.requests += 10;
       if (this.versions.get(url) === "bad") c.errors += 3; // 30% errors
       this.counters.set(url, c);
       return {
@@ -181,6 +183,20 @@ describe("runRollout (controller use case)", () => {
     await start("v2");
     const out = await runRollout({ ...deps(), canaryFailures: async (c) => (c === "cell-2" ? undefined : 7) }, "r1");
     expect(out.kind === "finished" && out.rollout.status).toBe("completed");
+  });
+
+  it("a step that cannot gather its minimum requests is rolled back at the bake deadline, not baked forever", async () => {
+    // cell-1/az-1 evacuated after the plan was checked: it serves nothing while it bakes.
+    platform.quiet.add("cell-1/az-1");
+    await start("v2", { bake: { minSeconds: 0.1, minRequests: 10, maxSeconds: 0.5 } });
+    const out = await runRollout(deps(), "r1");
+    if (out.kind !== "finished") throw new Error(out.kind);
+    expect(out.rollout.status).toBe("rolled-back");
+    expect(out.rollout.reason).toMatch(
+      /^bake deadline: not passed in \d+s \(0 of 10 requests served\); does the target take traffic/,
+    );
+    expect(platform.deploys).toEqual(["cell-1/az-1@v2", "cell-1/az-1@v1"]);
+    expect(out.rollout.steps.filter((s) => s.phase === "pending")).toHaveLength(5);
   });
 
   it("a failed deploy and a version that never gets ready are rolled back too", async () => {

@@ -21,6 +21,8 @@ export interface RolloutStep extends PlannedStep {
   previousVersion?: string;
   startedAt?: string;
   bakeStartedAt?: string;
+  /** API requests the target has served in the bake so far (written at every scrape, for `rollout status`). */
+  bakeRequests?: number;
   finishedAt?: string;
   /** The alarm (or operator abort) that rolled this step back. */
   reason?: string;
@@ -151,12 +153,19 @@ export function stepDeployed(r: Rollout, step: RolloutStep, nowMs: number): Tran
 }
 
 export function stepReady(r: Rollout, step: RolloutStep, nowMs: number): Transition {
-  return move(r, step, ["waiting-ready"], "baking", nowMs, { bakeStartedAt: iso(nowMs) });
+  return move(r, step, ["waiting-ready"], "baking", nowMs, { bakeStartedAt: iso(nowMs), bakeRequests: 0 });
 }
 
 /** A resumed controller re-bakes from the start: its samples died with the previous process. */
 export function restartBake(r: Rollout, step: RolloutStep, nowMs: number): Transition {
-  return move(r, step, ["baking"], "baking", nowMs, { bakeStartedAt: iso(nowMs) }, "bake restarted");
+  return move(r, step, ["baking"], "baking", nowMs, { bakeStartedAt: iso(nowMs), bakeRequests: 0 }, "bake restarted");
+}
+
+/** The requests a baking step's target has served so far; no event (it changes at every scrape). */
+export function noteBakeProgress(r: Rollout, step: RolloutStep, requests: number): Rollout {
+  const current = r.steps.find((s) => s.index === step.index);
+  if (current?.phase !== "baking" || current.bakeRequests === requests) return r;
+  return { ...r, steps: replaceStep(r, { ...current, bakeRequests: requests }) };
 }
 
 /**
