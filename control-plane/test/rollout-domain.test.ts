@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { evaluateAlarms, SampleWindow } from "../src/rollout/alarm-evaluation.js";
+import { evaluateAlarms, RESTART_SLACK_MS, SampleWindow } from "../src/rollout/alarm-evaluation.js";
 import { parseReplicaMetrics, quantileSeconds } from "../src/rollout/replica-metrics.js";
 import {
   DEFAULT_ALARMS,
@@ -303,6 +303,33 @@ describe("alarm evaluation from /metrics", () => {
     expect(
       evaluateAlarms(a.state, { nowMs: 2000, targetReady: true, target: counters(0, 0) }, t).fired,
     ).toBeUndefined();
+  });
+
+  it("a target whose process started after the bake began restarted: fires at once, beyond the slack", () => {
+    const bake = 100_000;
+    const at = (startMs?: number) =>
+      evaluateAlarms(
+        {},
+        {
+          nowMs: bake + 30_000,
+          targetReady: true,
+          target: counters(100, 0),
+          bakeStartedAtMs: bake,
+          ...(startMs !== undefined ? { targetProcessStartMs: startMs } : {}),
+        },
+        t,
+      ).fired;
+    expect(at(bake + 12_000)).toBe(
+      "the target restarted during the bake (its process started 12s after the bake began)",
+    );
+    // Started before the bake (every pod of a Kubernetes Service), within the rounding and skew slack, or unknown.
+    expect(at(bake - 60_000)).toBeUndefined();
+    expect(at(bake + RESTART_SLACK_MS)).toBeUndefined();
+    expect(at()).toBeUndefined();
+    // The start time comes from prom-client's default metrics, which every cell build exports.
+    expect(parseReplicaMetrics('process_start_time_seconds{cell="c",az="a"} 1764990000\n').processStartMs).toBe(
+      1_764_990_000_000,
+    );
   });
 
   it("a sample window gives the increase over the last window, and counts a restarted replica from zero", () => {

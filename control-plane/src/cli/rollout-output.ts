@@ -14,7 +14,7 @@ export function planSummary(plan: RolloutPlan, driver: string, steps: number): s
     `  bake:   at least ${ms(plan.bake.minMs)} and ${plan.bake.minRequests} API requests per step, rolled back if not passed in ${ms(plan.bake.maxMs)}${plan.manualGates ? "; manual gate before each wave after the canary" : ""}`,
     `  alarms: error rate > baseline + ${a.errorRatePointsAboveBaseline} points for ${ms(a.errorRateForMs)}; ` +
       `p99 > baseline + ${Math.round(a.p99RatioAboveBaseline * 100)}% for ${ms(a.p99ForMs)}; ` +
-      `not ready for ${ms(a.readinessLostForMs)} (window ${ms(a.windowMs)}, ≥ ${a.minWindowRequests} requests)`,
+      `not ready for ${ms(a.readinessLostForMs)}; a restart during the bake (window ${ms(a.windowMs)}, ≥ ${a.minWindowRequests} requests)`,
   ].join("\n");
 }
 

@@ -90,6 +90,8 @@ export async function bakeStep(c: RolloutController, start: Rollout, step: Rollo
         targetReady: ready.ready && ready.version === plan.version,
         target: target.windowDelta() ?? { requests: 0, errors: 0, buckets: [] },
         ...(baselines.length > 0 ? { baseline: baselineDelta(baselines) } : {}),
+        bakeStartedAtMs: bakeStarted,
+        ...(counters?.processStartMs !== undefined ? { targetProcessStartMs: counters.processStartMs } : {}),
       },
       plan.alarms,
     );
