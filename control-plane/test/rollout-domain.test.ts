@@ -14,6 +14,7 @@ import {
   beginRollback,
   beginStep,
   claimController,
+  controllerLiveness,
   currentStep,
   newRollout,
   type Rollout,
@@ -158,6 +159,10 @@ describe("rollout state machine", () => {
     for (let i = 0; i < 3; i++) r = bakeStep(r, i);
     expect(r.status).toBe("waiting-gate");
     expect(beginStep(r, currentStep(r) as never, "v1", 4).ok).toBe(false);
+    expect(requestPause(r, "ops", 4)).toEqual({
+      ok: false,
+      refusal: "the rollout is already stopped at a manual gate",
+    });
     r = ok(resumeRollout(r, "ops", 5));
     expect(r.events.at(-1)?.type).toBe("gate.passed");
     for (let i = 0; i < 3; i++) r = bakeStep(r, 6 + i);
@@ -194,6 +199,22 @@ describe("rollout state machine", () => {
     r = ok(rollbackDone(r, currentStep(r) as never, 7));
     expect(r.status).toBe("aborted");
     expect(r.reason).toBe("aborted by ops");
+  });
+
+  it("resume of a running rollout (its controller died) keeps a pending pause: it still stops after the step", () => {
+    let r = ok(beginStep(fresh(), currentStep(fresh()) as never, "v1", 1));
+    r = ok(requestPause(r, "alice", 2));
+    const resumed = ok(resumeRollout(r, "bob", 3));
+    expect([resumed.status, resumed.intent]).toEqual(["running", "pause"]);
+    // Its pending abort is kept too, and obeyed by the controller resume starts.
+    expect(ok(resumeRollout(ok(requestAbort(r, "carol", 4)), "bob", 5)).intent).toBe("abort");
+  });
+
+  it("a controller that missed two heartbeats is stale to operators, before its lease expires", () => {
+    const held = ok(claimController(fresh(), "host:1", 1000, 15_000));
+    expect(controllerLiveness(held, 4000, 15_000)).toEqual({ kind: "live", owner: "host:1", ageSeconds: 3 });
+    expect(controllerLiveness(held, 12_000, 15_000)).toEqual({ kind: "stale", owner: "host:1", ageSeconds: 11 });
+    expect(controllerLiveness(fresh(), 12_000, 15_000)).toEqual({ kind: "none" });
   });
 
   it("one controller at a time: a fresh heartbeat refuses a second, an expired one is taken over", () => {

@@ -1,5 +1,11 @@
 import type { RolloutPlan } from "../rollout/rollout-plan.js";
-import type { Rollout, RolloutEvent, RolloutStep } from "../rollout/rollout-state.js";
+import {
+  controllerLiveness,
+  isTerminal,
+  type Rollout,
+  type RolloutEvent,
+  type RolloutStep,
+} from "../rollout/rollout-state.js";
 import { printJson } from "./output.js";
 
 /** How the rollout commands show a plan, a rollout's steps and its events. */
@@ -40,7 +46,24 @@ export function eventLine(e: RolloutEvent, r: Rollout): string {
   return `[${e.at.slice(11, 19)}] ${e.type}${where}${e.detail ? `: ${e.detail}` : ""}`;
 }
 
-export function printRollout(r: Rollout, json: boolean): void {
+/**
+ * Who drives the rollout. With the lease known (`rollout status`), a controller that missed its heartbeats is
+ * marked stale, and a running rollout with none says so: its pause or abort waits for `resume`.
+ */
+function controllerLine(r: Rollout, leaseMs: number | undefined): string | undefined {
+  if (leaseMs === undefined || isTerminal(r)) {
+    return r.controller ? `controller: ${r.controller.owner} (heartbeat ${r.controller.heartbeatAt})` : undefined;
+  }
+  const c = controllerLiveness(r, Date.now(), leaseMs);
+  if (c.kind === "live") return `controller: ${c.owner} (heartbeat ${c.ageSeconds}s ago)`;
+  const resume = `\`cellctl rollout resume ${r.rolloutId}\` takes over`;
+  if (c.kind === "stale") {
+    return `controller: ${c.owner} (heartbeat ${c.ageSeconds}s ago: STALE, presumably dead; nothing advances until ${resume})`;
+  }
+  return r.status === "running" ? `controller: none (nothing advances until ${resume})` : undefined;
+}
+
+export function printRollout(r: Rollout, json: boolean, leaseMs?: number): void {
   if (json) {
     printJson(r);
     return;
@@ -49,7 +72,8 @@ export function printRollout(r: Rollout, json: boolean): void {
     `rollout ${r.rolloutId}: ${r.status}${r.intent ? ` (${r.intent} requested)` : ""}, version ${r.plan.version}, driver ${r.driver}, started ${r.createdAt} by ${r.startedBy}`,
   ];
   if (r.reason) lines.push(`reason: ${r.reason}`);
-  if (r.controller) lines.push(`controller: ${r.controller.owner} (heartbeat ${r.controller.heartbeatAt})`);
+  const controller = controllerLine(r, leaseMs);
+  if (controller) lines.push(controller);
   lines.push(stepTable(r), "recent events:", ...r.events.slice(-8).map((e) => `  ${eventLine(e, r)}`));
   process.stdout.write(`${lines.join("\n")}\n`);
 }

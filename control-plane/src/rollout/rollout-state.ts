@@ -238,6 +238,8 @@ export function rollbackDone(r: Rollout, step: RolloutStep, nowMs: number): Tran
 export function requestPause(r: Rollout, actor: string, nowMs: number): Transition {
   if (isTerminal(r)) return { ok: false, refusal: `the rollout is already ${r.status}` };
   if (r.status === "paused" || r.intent === "pause") return { ok: false, refusal: "the rollout is already paused" };
+  // Nothing runs at a gate, and the resume that passes it continues the rollout: a pause there would do nothing.
+  if (r.status === "waiting-gate") return { ok: false, refusal: "the rollout is already stopped at a manual gate" };
   if (r.intent === "abort") return { ok: false, refusal: "the rollout is being aborted" };
   return {
     ok: true,
@@ -259,9 +261,14 @@ export function requestAbort(r: Rollout, actor: string, nowMs: number): Transiti
   };
 }
 
-/** resume: a paused rollout runs again; one waiting at a gate passes it; a pending pause is withdrawn. */
+/**
+ * resume: a paused rollout runs again; one waiting at a gate passes it. A running one (its controller died) is
+ * only driven again: an operator's pending pause or abort is kept and obeyed, so a pause asked of a dead
+ * controller still stops the rollout after the step in flight.
+ */
 export function resumeRollout(r: Rollout, actor: string, nowMs: number): Transition {
   if (isTerminal(r)) return { ok: false, refusal: `the rollout is already ${r.status}` };
+  if (r.status === "running") return { ok: true, rollout: r };
   if (r.intent === "abort") return { ok: false, refusal: "the rollout is being aborted" };
   const type = r.status === "waiting-gate" ? "gate.passed" : "rollout.resumed";
   return {
@@ -285,6 +292,28 @@ export function applyAbortBetweenSteps(r: Rollout, nowMs: number): Rollout {
     { type: "rollout.aborted", ...(r.reason ? { detail: r.reason } : {}) },
     { status: "aborted", intent: undefined },
   );
+}
+
+/** How often a controller renews its lease while it waits (it also does at every write). */
+export function heartbeatIntervalMs(leaseMs: number): number {
+  return Math.max(200, Math.floor(leaseMs / 3));
+}
+
+export type ControllerLiveness = { kind: "live" | "stale"; owner: string; ageSeconds: number } | { kind: "none" };
+
+/**
+ * Whether a controller is driving the rollout, as operators see it: one that missed two heartbeats is
+ * presumably dead (stale) even before its lease expires and `resume` may take over; none is recorded when
+ * no controller runs (a paused or gated rollout, or one whose start died before claiming it).
+ */
+export function controllerLiveness(r: Rollout, nowMs: number, leaseMs: number): ControllerLiveness {
+  if (!r.controller) return { kind: "none" };
+  const ageMs = nowMs - Date.parse(r.controller.heartbeatAt);
+  return {
+    kind: ageMs > 2 * heartbeatIntervalMs(leaseMs) ? "stale" : "live",
+    owner: r.controller.owner,
+    ageSeconds: Math.max(0, Math.round(ageMs / 1000)),
+  };
 }
 
 /** Takes the rollout for one controller, unless another one's heartbeat is fresher than leaseMs. */
