@@ -4,7 +4,7 @@
  * written when a command is refused. The rollouts themselves run against a
  * platform of processes in e2e/test/rollout-*.test.ts.
  */
-import { mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensurePlacementTables } from "@cellwallet/placement";
@@ -15,6 +15,7 @@ import { LocalPlatformState, localPlatformStatePath } from "../src/local/local-p
 import { DynamoDbRolloutStore, ensureRolloutTable } from "../src/rollout/dynamodb-rollout-store.js";
 import { parsePlan, planSteps } from "../src/rollout/rollout-plan.js";
 import { newRollout } from "../src/rollout/rollout-state.js";
+import { updateRollout } from "../src/rollout/rollout-store.js";
 import { SqliteRolloutStore } from "../src/rollout/sqlite-rollout-store.js";
 
 const dataDir = mkdtempSync(join(tmpdir(), "cellwallet-rollout-cli-"));
@@ -98,6 +99,31 @@ describe("cellctl rollout / versions / cells create (processes)", () => {
     expect([versions.code, versions.stderr]).toEqual([2, expect.stringContaining("no local platform")]);
   });
 
+  it("refuses a plan with a step into an evacuated AZ (weight 0) while its bake needs requests", async () => {
+    const evacuate = await cellctl(["az", "evacuate", "az-2", "--cell", "cell-3", "--yes"]);
+    expect(evacuate.code, evacuate.stderr).toBe(0);
+    try {
+      for (const verb of [["plan"], ["start", "--yes"]]) {
+        const run = await cellctl(["rollout", ...verb, "--version", "v2"]);
+        expect([run.code, run.stderr]).toEqual([
+          2,
+          expect.stringContaining(
+            "cell-3/az-2 takes no traffic (weight 0: evacuated), so its bake could never serve bake.minRequests: " +
+              "restore it (cellctl az restore az-2 --cell cell-3) or leave cell-3 out of the plan",
+          ),
+        ]);
+      }
+      // A bake on time alone is planned, with a warning (here it then stops at the missing local platform).
+      const timeOnly = await cellctl(["rollout", "plan", "--version", "v2", "--bake-requests", "0"]);
+      expect(timeOnly.stderr).toContain(
+        "warning: cell-3/az-2 takes no traffic (weight 0: evacuated): its step bakes on time alone",
+      );
+      expect(timeOnly.stderr).toContain("no local platform");
+    } finally {
+      expect((await cellctl(["az", "restore", "az-2", "--cell", "cell-3"])).code).toBe(0);
+    }
+  });
+
   it("status, pause, resume and abort without a rollout: exit 2", async () => {
     expect((await cellctl(["rollout", "status"])).code).toBe(2);
     expect((await cellctl(["rollout", "status", "ro-nope"])).code).toBe(2);
@@ -147,6 +173,65 @@ describe("cellctl rollout / versions / cells create (processes)", () => {
     expect([create.code, create.stderr]).toEqual([1, expect.stringContaining("the local platform is not running")]);
     const add = await cellctl(["versions", "add", "v2", "--entry", "/no/such/file.js"]);
     expect([add.code, add.stderr]).toEqual([2, expect.stringContaining("no file")]);
+  });
+});
+
+describe("cellctl rollout pause / abort / status with a dead controller", () => {
+  const dir = mkdtempSync(join(tmpdir(), "cellwallet-rollout-dead-"));
+  const run = (args: string[]) => runCellctl(args, { WALLET_DATA_DIR: dir, CELLCTL_OPERATOR: "op-test" });
+
+  it("says that nothing happens until `resume` instead of claiming the controller acts, and status marks it", async () => {
+    mkdirSync(join(dir, "control-plane"), { recursive: true });
+    const store = new SqliteRolloutStore(join(dir, "control-plane", "rollouts.sqlite"));
+    const cells = new Map([["cell-1", ["az-1", "az-2"]]]);
+    const parsed = parsePlan({ version: "v2" }, cells);
+    if (!parsed.ok) throw new Error("plan");
+    const id = "ro-dead-1";
+    const created = await store.create(
+      newRollout({
+        rolloutId: id,
+        driver: "local",
+        plan: parsed.plan,
+        steps: planSteps(parsed.plan, cells),
+        startedBy: "op-test",
+        nowMs: Date.now(),
+      }),
+    );
+    expect(created.ok).toBe(true);
+    const heartbeat = async (agoMs: number) => {
+      const at = new Date(Date.now() - agoMs).toISOString();
+      await updateRollout(store, id, (r) => ({
+        ok: true,
+        rollout: {
+          ...r,
+          controller: { owner: "host:999", heartbeatAt: at },
+          steps: r.steps.map((s) => (s.index === 0 ? { ...s, phase: "baking", bakeStartedAt: at } : s)),
+        },
+      }));
+    };
+    // A live controller (fresh heartbeat) is the one that obeys.
+    await heartbeat(0);
+    const pause = await run(["rollout", "pause"]);
+    expect([pause.code, pause.stdout.trim()]).toEqual([
+      0,
+      expect.stringMatching(
+        /^pause requested for rollout ro-dead-1: its controller \(host:999, heartbeat \d+s ago\) pauses after the step in flight$/,
+      ),
+    ]);
+    // It died (SIGKILL, terminal closed): its heartbeat stops.
+    await heartbeat(60_000);
+    const status = await run(["rollout", "status"]);
+    expect(status.stdout).toMatch(
+      /\ncontroller: host:999 \(heartbeat 6\ds ago: STALE, presumably dead; nothing advances until `cellctl rollout resume ro-dead-1` takes over\)\n/,
+    );
+    const abort = await run(["rollout", "abort", "--yes"]);
+    expect([abort.code, abort.stdout.trim()]).toEqual([
+      0,
+      expect.stringMatching(
+        /^abort requested for rollout ro-dead-1, but no controller is running \(host:999's last heartbeat 6\ds ago\): nothing happens until you run `cellctl rollout resume ro-dead-1`, which takes over and rolls back the step in flight and stops$/,
+      ),
+    ]);
+    await store.close();
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { evaluateAlarms, SampleWindow } from "../src/rollout/alarm-evaluation.js";
+import { evaluateAlarms, RESTART_SLACK_MS, SampleWindow } from "../src/rollout/alarm-evaluation.js";
 import { parseReplicaMetrics, quantileSeconds } from "../src/rollout/replica-metrics.js";
 import {
   DEFAULT_ALARMS,
@@ -14,6 +14,7 @@ import {
   beginRollback,
   beginStep,
   claimController,
+  controllerLiveness,
   currentStep,
   newRollout,
   type Rollout,
@@ -111,11 +112,31 @@ describe("rollout plan", () => {
       alarms: { errorRateForSeconds: 2, windowSeconds: 3, minWindowRequests: 5 },
       manualGates: true,
     });
-    expect(p.bake).toEqual({ minMs: 1500, minRequests: 10 });
+    // The bake deadline defaults to three times the minimum bake, and never under 10 minutes.
+    expect(p.bake).toEqual({ minMs: 1500, minRequests: 10, maxMs: 600_000 });
+    expect(plan({ version: "v2", bake: { minSeconds: 400 } }).bake.maxMs).toBe(1_200_000);
+    expect(plan({ version: "v2", bake: { minSeconds: 1, maxSeconds: 30 } }).bake.maxMs).toBe(30_000);
     expect(p.alarms.errorRateForMs).toBe(2000);
     expect(p.alarms.windowMs).toBe(3000);
     expect(p.alarms.minWindowRequests).toBe(5);
     expect(p.alarms.p99ForMs).toBe(300_000);
+  });
+
+  it("refuses a bake deadline shorter than the minimum bake", () => {
+    const result = parsePlan({ version: "v2", bake: { minSeconds: 60, maxSeconds: 30 } }, cells);
+    expect(result.ok ? [] : result.errors).toEqual(["bake.maxSeconds must be at least bake.minSeconds"]);
+  });
+
+  it("refuses a step into an AZ that takes no traffic while the bake needs requests (an evacuated AZ)", () => {
+    const quiet = new Set(["cell-2/az-1"]);
+    const refused = parsePlan({ version: "v2", waves: [["cell-2"], ["cell-1"]] }, cells, quiet);
+    expect(refused.ok ? [] : refused.errors).toEqual([
+      "cell-2/az-1 takes no traffic (weight 0: evacuated), so its bake could never serve bake.minRequests: " +
+        "restore it (cellctl az restore az-1 --cell cell-2) or leave cell-2 out of the plan",
+    ]);
+    // Cells without a quiet AZ are planned; a bake on time alone (no minimum requests) is accepted.
+    expect(parsePlan({ version: "v2", waves: [["cell-1"], ["cell-3"]] }, cells, quiet).ok).toBe(true);
+    expect(parsePlan({ version: "v2", bake: { minRequests: 0 } }, cells, quiet).ok).toBe(true);
   });
 });
 
@@ -138,6 +159,10 @@ describe("rollout state machine", () => {
     for (let i = 0; i < 3; i++) r = bakeStep(r, i);
     expect(r.status).toBe("waiting-gate");
     expect(beginStep(r, currentStep(r) as never, "v1", 4).ok).toBe(false);
+    expect(requestPause(r, "ops", 4)).toEqual({
+      ok: false,
+      refusal: "the rollout is already stopped at a manual gate",
+    });
     r = ok(resumeRollout(r, "ops", 5));
     expect(r.events.at(-1)?.type).toBe("gate.passed");
     for (let i = 0; i < 3; i++) r = bakeStep(r, 6 + i);
@@ -174,6 +199,22 @@ describe("rollout state machine", () => {
     r = ok(rollbackDone(r, currentStep(r) as never, 7));
     expect(r.status).toBe("aborted");
     expect(r.reason).toBe("aborted by ops");
+  });
+
+  it("resume of a running rollout (its controller died) keeps a pending pause: it still stops after the step", () => {
+    let r = ok(beginStep(fresh(), currentStep(fresh()) as never, "v1", 1));
+    r = ok(requestPause(r, "alice", 2));
+    const resumed = ok(resumeRollout(r, "bob", 3));
+    expect([resumed.status, resumed.intent]).toEqual(["running", "pause"]);
+    // Its pending abort is kept too, and obeyed by the controller resume starts.
+    expect(ok(resumeRollout(ok(requestAbort(r, "carol", 4)), "bob", 5)).intent).toBe("abort");
+  });
+
+  it("a controller that missed two heartbeats is stale to operators, before its lease expires", () => {
+    const held = ok(claimController(fresh(), "host:1", 1000, 15_000));
+    expect(controllerLiveness(held, 4000, 15_000)).toEqual({ kind: "live", owner: "host:1", ageSeconds: 3 });
+    expect(controllerLiveness(held, 12_000, 15_000)).toEqual({ kind: "stale", owner: "host:1", ageSeconds: 11 });
+    expect(controllerLiveness(fresh(), 12_000, 15_000)).toEqual({ kind: "none" });
   });
 
   it("one controller at a time: a fresh heartbeat refuses a second, an expired one is taken over", () => {
@@ -283,6 +324,33 @@ describe("alarm evaluation from /metrics", () => {
     expect(
       evaluateAlarms(a.state, { nowMs: 2000, targetReady: true, target: counters(0, 0) }, t).fired,
     ).toBeUndefined();
+  });
+
+  it("a target whose process started after the bake began restarted: fires at once, beyond the slack", () => {
+    const bake = 100_000;
+    const at = (startMs?: number) =>
+      evaluateAlarms(
+        {},
+        {
+          nowMs: bake + 30_000,
+          targetReady: true,
+          target: counters(100, 0),
+          bakeStartedAtMs: bake,
+          ...(startMs !== undefined ? { targetProcessStartMs: startMs } : {}),
+        },
+        t,
+      ).fired;
+    expect(at(bake + 12_000)).toBe(
+      "the target restarted during the bake (its process started 12s after the bake began)",
+    );
+    // Started before the bake (every pod of a Kubernetes Service), within the rounding and skew slack, or unknown.
+    expect(at(bake - 60_000)).toBeUndefined();
+    expect(at(bake + RESTART_SLACK_MS)).toBeUndefined();
+    expect(at()).toBeUndefined();
+    // The start time comes from prom-client's default metrics, which every cell build exports.
+    expect(parseReplicaMetrics('process_start_time_seconds{cell="c",az="a"} 1764990000\n').processStartMs).toBe(
+      1_764_990_000_000,
+    );
   });
 
   it("a sample window gives the increase over the last window, and counts a restarted replica from zero", () => {

@@ -27,11 +27,26 @@ class FakePlatform implements RolloutDriver {
   readonly versions = new Map<string, string>();
   readonly deploys: string[] = [];
   readonly counters = new Map<string, { requests: number; errors: number }>();
+  /** When each replica's process started (its process_start_time_seconds). */
+  readonly startedAt = new Map<string, number>();
   failDeployOf?: string;
   notReadyOn?: string;
+  /** Replicas that get no traffic (their AZ evacuated): their counters stand still. */
+  readonly quiet = new Set<string>();
 
   constructor() {
-    for (const [cell, azs] of cells) for (const az of azs) this.versions.set(`${cell}/${az}`, "v1");
+    for (const [cell, azs] of cells) {
+      for (const az of azs) {
+        this.versions.set(`${cell}/${az}`, "v1");
+        this.startedAt.set(`${cell}/${az}`, Date.now() - 3_600_000);
+      }
+    }
+  }
+
+  /** The replica's process crashed and its supervisor started it again: a new process, counting from zero. */
+  restart(key: string) {
+    this.counters.delete(key);
+    this.startedAt.set(key, Date.now());
   }
 
   async currentVersion(t: RolloutTarget) {
@@ -45,7 +60,7 @@ class FakePlatform implements RolloutDriver {
     this.deploys.push(`${key}@${version}`);
     if (version === this.failDeployOf) throw new Error("image pull failed");
     this.versions.set(key, version);
-    this.counters.delete(key); // a restarted process counts from zero
+    this.restart(key); // a new process: counts from zero
   }
 
   probe: ReplicaProbe = {
@@ -55,11 +70,13 @@ class FakePlatform implements RolloutDriver {
     },
     metrics: async (url): Promise<ReplicaCounters> => {
       const c = this.counters.get(url) ?? { requests: 0, errors: 0 };
-      c.requests += 10;
+      if (!this.quiet.has(url)) c.requests += 10;
       if (this.versions.get(url) === "bad") c.errors += 3; // 30% errors
       this.counters.set(url, c);
       return {
         ...c,
+        // Whole seconds, as prom-client reports it.
+        processStartMs: Math.round((this.startedAt.get(url) ?? 0) / 1000) * 1000,
         buckets: [
           [0.01, c.requests],
           [Number.POSITIVE_INFINITY, c.requests],
@@ -181,6 +198,39 @@ describe("runRollout (controller use case)", () => {
     await start("v2");
     const out = await runRollout({ ...deps(), canaryFailures: async (c) => (c === "cell-2" ? undefined : 7) }, "r1");
     expect(out.kind === "finished" && out.rollout.status).toBe("completed");
+  });
+
+  it("a step that cannot gather its minimum requests is rolled back at the bake deadline, not baked forever", async () => {
+    // cell-1/az-1 evacuated after the plan was checked: it serves nothing while it bakes.
+    platform.quiet.add("cell-1/az-1");
+    await start("v2", { bake: { minSeconds: 0.1, minRequests: 10, maxSeconds: 0.5 } });
+    const out = await runRollout(deps(), "r1");
+    if (out.kind !== "finished") throw new Error(out.kind);
+    expect(out.rollout.status).toBe("rolled-back");
+    expect(out.rollout.reason).toMatch(
+      /^bake deadline: not passed in \d+s \(0 of 10 requests served\); does the target take traffic/,
+    );
+    expect(platform.deploys).toEqual(["cell-1/az-1@v2", "cell-1/az-1@v1"]);
+    expect(out.rollout.steps.filter((s) => s.phase === "pending")).toHaveLength(5);
+  });
+
+  it("a restart of the target during its bake (a crash its supervisor hid within a second) rolls the step back", async () => {
+    await start("v2", { bake: { minSeconds: 30, minRequests: 10 } });
+    const running = runRollout(deps(), "r1");
+    let bakeStarted = 0;
+    while (!bakeStarted) {
+      const at = (await store.get("r1"))?.steps[0]?.bakeStartedAt;
+      if (at) bakeStarted = Date.parse(at);
+      else await new Promise((res) => setTimeout(res, 20));
+    }
+    // Past the slack that absorbs a start time's rounding and clock skew, the process dies and is back at once.
+    await new Promise((res) => setTimeout(res, bakeStarted + 2_600 - Date.now()));
+    platform.restart("cell-1/az-1");
+    const out = await running;
+    if (out.kind !== "finished") throw new Error(out.kind);
+    expect(out.rollout.status).toBe("rolled-back");
+    expect(out.rollout.reason).toMatch(/^alarm: the target restarted during the bake \(its process started \d+s after/);
+    expect(platform.deploys).toEqual(["cell-1/az-1@v2", "cell-1/az-1@v1"]);
   });
 
   it("a failed deploy and a version that never gets ready are rolled back too", async () => {

@@ -10,6 +10,7 @@ import {
   checkVersion,
   type DriverFlags,
   driverConfigOf,
+  leaseMs,
   openDriver,
   type PlanFlags,
   planFlags,
@@ -193,7 +194,7 @@ Examples:
         }
         const r = id ? await store.get(id) : ((await store.active()) ?? (await store.list(1))[0]);
         if (!r) usage(command, id ? `unknown rollout ${id}` : "no rollout yet");
-        printRollout(r, Boolean(options.json));
+        printRollout(r, Boolean(options.json), leaseMs(env));
       });
     });
 }
@@ -210,7 +211,11 @@ export function rolloutCommand(env: NodeJS.ProcessEnv): Command {
         "pause",
         "Pause the rollout after the step in flight (it finishes baking, alarms still watched)",
         `
-Exit status: 0 requested, 1 refused (already paused or finished), 2 unknown rollout.
+Only a running controller obeys: when none is alive (its heartbeat is stale), this says so, and the
+pause takes effect under the next \`cellctl rollout resume\` (which keeps it: that controller finishes
+the step in flight, then pauses).
+
+Exit status: 0 requested, 1 refused (already paused, stopped at a gate, or finished), 2 unknown rollout.
 
 Examples:
   $ cellctl rollout pause
@@ -224,6 +229,10 @@ Examples:
         "abort",
         "Abort the rollout: the step in flight is rolled back to its previous version, later steps never run",
         `
+Only a running controller rolls back: when none is alive (its heartbeat is stale), this says so, and
+nothing is rolled back until \`cellctl rollout resume\` takes over and applies the abort. A paused or
+gated rollout has nothing in flight and is aborted at once.
+
 Steps already done keep the new version: roll them back with a new rollout of the previous version
 (no new build needed), e.g. \`cellctl rollout start --version v1 --yes\`.
 

@@ -4,7 +4,14 @@ import { createKubernetesDriver } from "../rollout/kubernetes-driver.js";
 import { LocalDriver } from "../rollout/local-driver.js";
 import { openLocalPlatformState } from "../rollout/open-rollout.js";
 import type { RolloutDriver } from "../rollout/rollout-driver.js";
-import { type CellAzs, type PlanInput, parsePlan, planSteps } from "../rollout/rollout-plan.js";
+import {
+  type CellAzs,
+  type PlanInput,
+  parsePlan,
+  planSteps,
+  type QuietTargets,
+  quietSteps,
+} from "../rollout/rollout-plan.js";
 import { withPlacementStore } from "./cli-env.js";
 import { nonNegativeInt, nonNegativeNumber } from "./cli-options.js";
 import { EXIT_REFUSED, EXIT_USAGE } from "./operator-prompt.js";
@@ -19,6 +26,7 @@ export interface PlanFlags {
   azOrder?: string;
   bakeSeconds?: number;
   bakeRequests?: number;
+  bakeMaxSeconds?: number;
   manualGates?: boolean;
 }
 
@@ -64,10 +72,17 @@ export function checkControllerFlags(command: Command, flags: { metricsPort?: nu
   }
 }
 
-/** Every cell that can take a version (not retired) and the AZs it has endpoints in. */
-export async function registryCells(env: NodeJS.ProcessEnv): Promise<CellAzs> {
-  const cells = await withPlacementStore(env, (s) => s.listCells());
-  return new Map(cells.filter((c) => c.state !== "retired").map((c) => [c.cellId, c.endpoints.map((e) => e.az)]));
+/**
+ * Every cell that can take a version (not retired) and the AZs it has endpoints in, and which of those
+ * endpoints take no traffic (router weight 0: the AZ is evacuated for that cell).
+ */
+export async function registryCells(env: NodeJS.ProcessEnv): Promise<{ cells: CellAzs; quiet: QuietTargets }> {
+  const listed = (await withPlacementStore(env, (s) => s.listCells())).filter((c) => c.state !== "retired");
+  const cells = new Map(listed.map((c) => [c.cellId, c.endpoints.map((e) => e.az)]));
+  const quiet = new Set(
+    listed.flatMap((c) => c.endpoints.filter((e) => e.weight === 0).map((e) => `${c.cellId}/${e.az}`)),
+  );
+  return { cells, quiet };
 }
 
 /** The plan: a JSON file (--plan) with flags on top of it, checked against the registry. */
@@ -80,7 +95,7 @@ export async function resolvePlan(env: NodeJS.ProcessEnv, flags: PlanFlags, comm
       usage(command, `cannot read the plan ${flags.plan}: ${(error as Error).message}`);
     }
   }
-  const cells = await registryCells(env);
+  const { cells, quiet } = await registryCells(env);
   const list = (s: string) =>
     s
       .split(",")
@@ -96,18 +111,26 @@ export async function resolvePlan(env: NodeJS.ProcessEnv, flags: PlanFlags, comm
     input.waves = [[canary], ...rest.filter((w) => w.length > 0)];
   }
   if (flags.azOrder) input.azOrder = list(flags.azOrder);
-  if (flags.bakeSeconds !== undefined || flags.bakeRequests !== undefined) {
+  if (flags.bakeSeconds !== undefined || flags.bakeRequests !== undefined || flags.bakeMaxSeconds !== undefined) {
     input.bake = {
       ...(input.bake ?? {}),
       ...(flags.bakeSeconds !== undefined ? { minSeconds: flags.bakeSeconds } : {}),
       ...(flags.bakeRequests !== undefined ? { minRequests: flags.bakeRequests } : {}),
+      ...(flags.bakeMaxSeconds !== undefined ? { maxSeconds: flags.bakeMaxSeconds } : {}),
     };
   }
   if (flags.manualGates) input.manualGates = true;
   if (input.version === undefined) usage(command, "give --version or a --plan file with a version");
-  const parsed = parsePlan(input, cells);
+  const parsed = parsePlan(input, cells, quiet);
   if (!parsed.ok) usage(command, `the plan is refused:\n  ${parsed.errors.join("\n  ")}`);
-  return { plan: parsed.plan, steps: planSteps(parsed.plan, cells) };
+  const steps = planSteps(parsed.plan, cells);
+  // Accepted only because the bake needs no requests (parsePlan refuses these otherwise): say what it means.
+  for (const s of quietSteps(steps, quiet)) {
+    process.stderr.write(
+      `warning: ${s.cellId}/${s.az} takes no traffic (weight 0: evacuated): its step bakes on time alone, its alarms see no requests\n`,
+    );
+  }
+  return { plan: parsed.plan, steps };
 }
 
 export function driverConfigOf(flags: DriverFlags, command: Command): DriverConfig {
@@ -167,6 +190,11 @@ export function planFlags(command: Command): Command {
     .option("--az-order <azs>", "AZ order inside every cell, comma-separated (default: sorted)")
     .option("--bake-seconds <s>", "minimum bake time per step", nonNegativeNumber)
     .option("--bake-requests <n>", "minimum API requests the target serves while baking", nonNegativeInt)
+    .option(
+      "--bake-max-seconds <s>",
+      "bake deadline per step: a step not passed by then is rolled back (default: 3 × bake seconds, at least 600)",
+      nonNegativeNumber,
+    )
     .option("--manual-gates", "stop before every wave after the canary until `cellctl rollout resume`")
     .option("--driver <driver>", "local (default) or kubernetes")
     .option("--manifests <dir>", "kubernetes: the synthesized manifests (npm run synth -- --version <v>)")

@@ -1,5 +1,6 @@
 import { Command } from "commander";
-import { requestAbort, requestPause, resumeRollout } from "../rollout/rollout-state.js";
+import type { Rollout } from "../rollout/rollout-state.js";
+import { controllerLiveness, requestAbort, requestPause, resumeRollout } from "../rollout/rollout-state.js";
 import { updateRollout } from "../rollout/rollout-store.js";
 import { operatorName, recordOperatorAction } from "./cli-env.js";
 import { port } from "./cli-options.js";
@@ -71,14 +72,28 @@ export function intentCommand(
         printRollout(r, true);
         return;
       }
-      const live = r.controller && Date.now() - Date.parse(r.controller.heartbeatAt) < leaseMs(env);
-      process.stdout.write(
-        r.status === "aborted"
-          ? `rollout ${rolloutId} aborted\n`
-          : `${verb} requested for rollout ${rolloutId}: the controller ${verb === "pause" ? "pauses after the step in flight" : "rolls back the step in flight and stops"}` +
-              `${live ? "" : "; no controller is running: `cellctl rollout resume` applies it"}\n`,
-      );
+      process.stdout.write(`${intentOutcome(verb, r, leaseMs(env))}\n`);
     });
+}
+
+/**
+ * What the operator's request does now. An intent is only obeyed by a running controller: with none alive
+ * (it crashed, its terminal closed) nothing happens until `resume` takes over, and saying otherwise would
+ * leave the new version in place while the operator believes it is being rolled back.
+ */
+function intentOutcome(verb: "pause" | "abort", r: Rollout, lease: number): string {
+  if (r.status === "aborted") return `rollout ${r.rolloutId} aborted`;
+  const effect = verb === "pause" ? "pauses after the step in flight" : "rolls back the step in flight and stops";
+  const controller = controllerLiveness(r, Date.now(), lease);
+  if (controller.kind === "live") {
+    return `${verb} requested for rollout ${r.rolloutId}: its controller (${controller.owner}, heartbeat ${controller.ageSeconds}s ago) ${effect}`;
+  }
+  const seen =
+    controller.kind === "stale" ? ` (${controller.owner}'s last heartbeat ${controller.ageSeconds}s ago)` : "";
+  return (
+    `${verb} requested for rollout ${r.rolloutId}, but no controller is running${seen}: nothing happens until ` +
+    `you run \`cellctl rollout resume ${r.rolloutId}\`, which takes over and ${effect.replace("pauses", "pauses it")}`
+  );
 }
 
 export function resumeCommand(env: NodeJS.ProcessEnv): Command {
@@ -98,7 +113,9 @@ export function resumeCommand(env: NodeJS.ProcessEnv): Command {
 Drives the rollout in this process from where it stopped: a step that was deploying is deployed
 again, a step that was baking bakes again from the start, a step that was rolling back finishes
 its rollback. If the previous controller crashed, resume waits for its lease (ROLLOUT_LEASE_MS,
-default 15 s) to expire; it is refused while another live controller drives the rollout.
+default 15 s) to expire; it is refused while another live controller drives the rollout. A pause or
+abort asked of the dead controller is kept and carried out: a pending pause stops the rollout after
+the step in flight (resume again to continue), a pending abort rolls that step back.
 
 Exit status: as for start (0 completed or stopped at the next gate, 1 rolled back/aborted/refused, 2 usage).
 
@@ -123,13 +140,9 @@ Examples:
             `nothing changed: could not record rollout.resume in the operator audit trail: ${(error as Error).message}`,
           );
         }
+        // A running rollout whose controller died is just driven again, obeying a pause or abort it was given.
         const resumed = await withRollouts(env, (s) =>
-          updateRollout(s, rolloutId, (r) =>
-            // A running rollout whose controller died is just driven again, obeying an abort it was given.
-            r.status === "running" && r.intent !== "pause"
-              ? { ok: true, rollout: r }
-              : resumeRollout(r, actor, Date.now()),
-          ),
+          updateRollout(s, rolloutId, (r) => resumeRollout(r, actor, Date.now())),
         );
         if (!resumed.ok) {
           if (/unknown rollout/.test(resumed.refusal)) usage(command, resumed.refusal);

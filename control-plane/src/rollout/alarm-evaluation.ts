@@ -27,7 +27,16 @@ export interface AlarmInput {
   target: ReplicaCounters;
   /** The baseline's over the same window; undefined when no replica is left on the old version. */
   baseline?: ReplicaCounters;
+  /** When the bake began (ms), and when the target's process started (its /metrics), if it says. */
+  bakeStartedAtMs?: number;
+  targetProcessStartMs?: number;
 }
+
+/**
+ * How much later than the bake's start a target's process may have started and still be the process that
+ * was baked: its start time is rounded to whole seconds, and the replica's clock is not the controller's.
+ */
+export const RESTART_SLACK_MS = 2_000;
 
 export interface AlarmReading {
   targetErrorRatePercent?: number;
@@ -93,8 +102,17 @@ export function evaluateAlarms(state: AlarmState, input: AlarmInput, t: AlarmThr
     notReadySinceMs: input.targetReady ? undefined : (state.notReadySinceMs ?? nowMs),
   };
   const held = (start: number | undefined, forMs: number) => start !== undefined && nowMs - start >= forMs;
+  // A process that started after the bake began replaced the one that was baking: the version crashed (or
+  // was killed) and a supervisor restarted it within seconds, far quicker than the readiness alarm's duration.
+  // Fires at once: a crash is no noise to wait out, and a bake that did not watch one process vouches for none.
+  const restartedAfterMs =
+    input.targetProcessStartMs !== undefined && input.bakeStartedAtMs !== undefined
+      ? input.targetProcessStartMs - input.bakeStartedAtMs
+      : undefined;
   let fired: string | undefined;
-  if (held(next.notReadySinceMs, t.readinessLostForMs)) {
+  if (restartedAfterMs !== undefined && restartedAfterMs > RESTART_SLACK_MS) {
+    fired = `the target restarted during the bake (its process started ${Math.round(restartedAfterMs / 1000)}s after the bake began)`;
+  } else if (held(next.notReadySinceMs, t.readinessLostForMs)) {
     fired = `readiness lost for ${Math.round((nowMs - (next.notReadySinceMs ?? nowMs)) / 1000)}s`;
   } else if (held(next.errorBreachSinceMs, t.errorRateForMs)) {
     fired =

@@ -10,6 +10,11 @@ export interface ReplicaCounters {
   errors: number;
   /** Cumulative latency histogram of API requests: upper bound (seconds, Infinity last) → count. */
   buckets: Array<[number, number]>;
+  /**
+   * When the process that answered started (ms since the epoch, whole seconds: prom-client's
+   * process_start_time_seconds, which every cell build exports); how the controller sees a restart.
+   */
+  processStartMs?: number;
 }
 
 const LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/;
@@ -29,6 +34,7 @@ export function parseReplicaMetrics(text: string): ReplicaCounters {
   let requests = 0;
   let errors = 0;
   const buckets = new Map<number, number>();
+  let processStartMs: number | undefined;
   for (const line of text.split("\n")) {
     if (line.startsWith("#")) continue;
     const m = LINE.exec(line);
@@ -36,6 +42,7 @@ export function parseReplicaMetrics(text: string): ReplicaCounters {
     const [, name, labelText, valueText] = m;
     const value = Number(valueText);
     if (!Number.isFinite(value)) continue;
+    if (name === "process_start_time_seconds") processStartMs = value * 1000;
     const l = labels(labelText);
     if (!isApi(l.route)) continue;
     if (name === "cellwallet_http_requests_total") {
@@ -46,7 +53,12 @@ export function parseReplicaMetrics(text: string): ReplicaCounters {
       buckets.set(le, (buckets.get(le) ?? 0) + value);
     }
   }
-  return { requests, errors, buckets: [...buckets.entries()].sort((a, b) => a[0] - b[0]) };
+  return {
+    requests,
+    errors,
+    buckets: [...buckets.entries()].sort((a, b) => a[0] - b[0]),
+    ...(processStartMs !== undefined ? { processStartMs } : {}),
+  };
 }
 
 /** The counters' increase from `before` to `after`; a restarted process (counters went down) counts from zero. */

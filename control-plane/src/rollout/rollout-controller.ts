@@ -1,5 +1,12 @@
 import type { RunRolloutDeps } from "./rollout-deps.js";
-import { claimController, isTerminal, type Rollout, type RolloutStep, type Transition } from "./rollout-state.js";
+import {
+  claimController,
+  heartbeatIntervalMs,
+  isTerminal,
+  type Rollout,
+  type RolloutStep,
+  type Transition,
+} from "./rollout-state.js";
 import { updateRollout } from "./rollout-store.js";
 
 /** This controller no longer holds the rollout: another one took over (its writes are refused). */
@@ -35,12 +42,9 @@ export class RolloutController {
     );
     if (!claimed.ok) return claimed;
     controller.seen = claimed.rollout.events.length;
-    controller.heartbeat = setInterval(
-      () => {
-        controller.write((r) => r).catch(() => undefined);
-      },
-      Math.max(200, Math.floor(deps.leaseMs / 3)),
-    );
+    controller.heartbeat = setInterval(() => {
+      controller.write((r) => r).catch(() => undefined);
+    }, heartbeatIntervalMs(deps.leaseMs));
     return { ok: true, controller };
   }
 

@@ -27,6 +27,12 @@ export interface BakeSettings {
   minMs: number;
   /** ... and minimum number of API requests the target must have served meanwhile. Both must hold. */
   minRequests: number;
+  /**
+   * The bake deadline (ms): a step that has not passed by then (too few requests, or an alarm still pending)
+   * is rolled back. Without it a target that gets no traffic (an evacuated AZ, a quiet cell) bakes forever,
+   * holding the one active rollout slot.
+   */
+  maxMs: number;
 }
 
 export interface RolloutPlan {
@@ -62,7 +68,12 @@ export const DEFAULT_ALARMS: AlarmThresholds = {
   minWindowRequests: 20,
 };
 
-export const DEFAULT_BAKE: BakeSettings = { minMs: 10 * 60_000, minRequests: 1000 };
+/** The bake deadline when the plan names none: three times the minimum bake time, and never under 10 minutes. */
+export function defaultMaxBakeMs(minMs: number): number {
+  return Math.max(3 * minMs, 10 * 60_000);
+}
+
+export const DEFAULT_BAKE: BakeSettings = { minMs: 10 * 60_000, minRequests: 1000, maxMs: 30 * 60_000 };
 
 export const DEFAULT_READY_TIMEOUT_MS = 120_000;
 export const DEFAULT_SCRAPE_INTERVAL_MS = 5_000;
@@ -73,7 +84,7 @@ export interface PlanInput {
   waves?: unknown;
   azOrder?: unknown;
   manualGates?: unknown;
-  bake?: { minSeconds?: unknown; minRequests?: unknown };
+  bake?: { minSeconds?: unknown; minRequests?: unknown; maxSeconds?: unknown };
   alarms?: {
     errorRatePointsAboveBaseline?: unknown;
     errorRateForSeconds?: unknown;
@@ -89,6 +100,14 @@ export interface PlanInput {
 
 /** The registry's view the plan is checked against: every cell and the AZs it has. */
 export type CellAzs = ReadonlyMap<string, readonly string[]>;
+
+/** Targets that take no traffic (their AZ's weight is 0: evacuated), as `cell/az`. */
+export type QuietTargets = ReadonlySet<string>;
+
+/** The steps whose target takes no traffic: they can serve no request while baking. */
+export function quietSteps(steps: readonly PlannedStep[], quiet: QuietTargets): PlannedStep[] {
+  return steps.filter((s) => quiet.has(`${s.cellId}/${s.az}`));
+}
 
 export type PlanResult = { ok: true; plan: RolloutPlan } | { ok: false; errors: string[] };
 
@@ -141,9 +160,11 @@ function number(value: unknown, name: string, fallback: number, errors: string[]
 
 /**
  * Checks a plan against the registry and fills in the defaults. Every problem
- * is reported at once; a plan with any problem is refused as a whole.
+ * is reported at once; a plan with any problem is refused as a whole. A step
+ * into an AZ that takes no traffic is refused when the bake needs requests: it
+ * could only end at the bake deadline.
  */
-export function parsePlan(input: PlanInput, cells: CellAzs): PlanResult {
+export function parsePlan(input: PlanInput, cells: CellAzs, quiet: QuietTargets = new Set()): PlanResult {
   const errors: string[] = [];
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     return { ok: false, errors: ["the plan must be a JSON object"] };
@@ -195,14 +216,18 @@ export function parsePlan(input: PlanInput, cells: CellAzs): PlanResult {
   const bake = input.bake ?? {};
   const alarms = input.alarms ?? {};
   if (typeof bake !== "object" || typeof alarms !== "object") errors.push("bake and alarms must be objects");
+  const minMs = seconds(bake.minSeconds, "bake.minSeconds", DEFAULT_BAKE.minMs, errors);
+  const maxMs = seconds(bake.maxSeconds, "bake.maxSeconds", defaultMaxBakeMs(minMs), errors);
+  if (maxMs < minMs) errors.push("bake.maxSeconds must be at least bake.minSeconds");
   const plan: RolloutPlan = {
     version,
     waves,
     azOrder,
     manualGates: input.manualGates === true,
     bake: {
-      minMs: seconds(bake.minSeconds, "bake.minSeconds", DEFAULT_BAKE.minMs, errors),
+      minMs,
       minRequests: number(bake.minRequests, "bake.minRequests", DEFAULT_BAKE.minRequests, errors, true),
+      maxMs,
     },
     alarms: {
       errorRatePointsAboveBaseline: number(
@@ -248,7 +273,16 @@ export function parsePlan(input: PlanInput, cells: CellAzs): PlanResult {
       0.05,
     ),
   };
-  if (plan.version && waves.length > 0 && planSteps(plan, cells).length === 0) errors.push("the plan has no step");
+  const steps = plan.version && waves.length > 0 ? planSteps(plan, cells) : [];
+  if (plan.version && waves.length > 0 && steps.length === 0) errors.push("the plan has no step");
+  if (plan.bake.minRequests > 0) {
+    for (const s of quietSteps(steps, quiet)) {
+      errors.push(
+        `${s.cellId}/${s.az} takes no traffic (weight 0: evacuated), so its bake could never serve bake.minRequests: ` +
+          `restore it (cellctl az restore ${s.az} --cell ${s.cellId}) or leave ${s.cellId} out of the plan`,
+      );
+    }
+  }
   return errors.length > 0 ? { ok: false, errors } : { ok: true, plan };
 }
 

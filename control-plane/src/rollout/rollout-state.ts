@@ -21,6 +21,8 @@ export interface RolloutStep extends PlannedStep {
   previousVersion?: string;
   startedAt?: string;
   bakeStartedAt?: string;
+  /** API requests the target has served in the bake so far (written at every scrape, for `rollout status`). */
+  bakeRequests?: number;
   finishedAt?: string;
   /** The alarm (or operator abort) that rolled this step back. */
   reason?: string;
@@ -151,12 +153,19 @@ export function stepDeployed(r: Rollout, step: RolloutStep, nowMs: number): Tran
 }
 
 export function stepReady(r: Rollout, step: RolloutStep, nowMs: number): Transition {
-  return move(r, step, ["waiting-ready"], "baking", nowMs, { bakeStartedAt: iso(nowMs) });
+  return move(r, step, ["waiting-ready"], "baking", nowMs, { bakeStartedAt: iso(nowMs), bakeRequests: 0 });
 }
 
 /** A resumed controller re-bakes from the start: its samples died with the previous process. */
 export function restartBake(r: Rollout, step: RolloutStep, nowMs: number): Transition {
-  return move(r, step, ["baking"], "baking", nowMs, { bakeStartedAt: iso(nowMs) }, "bake restarted");
+  return move(r, step, ["baking"], "baking", nowMs, { bakeStartedAt: iso(nowMs), bakeRequests: 0 }, "bake restarted");
+}
+
+/** The requests a baking step's target has served so far; no event (it changes at every scrape). */
+export function noteBakeProgress(r: Rollout, step: RolloutStep, requests: number): Rollout {
+  const current = r.steps.find((s) => s.index === step.index);
+  if (current?.phase !== "baking" || current.bakeRequests === requests) return r;
+  return { ...r, steps: replaceStep(r, { ...current, bakeRequests: requests }) };
 }
 
 /**
@@ -229,6 +238,8 @@ export function rollbackDone(r: Rollout, step: RolloutStep, nowMs: number): Tran
 export function requestPause(r: Rollout, actor: string, nowMs: number): Transition {
   if (isTerminal(r)) return { ok: false, refusal: `the rollout is already ${r.status}` };
   if (r.status === "paused" || r.intent === "pause") return { ok: false, refusal: "the rollout is already paused" };
+  // Nothing runs at a gate, and the resume that passes it continues the rollout: a pause there would do nothing.
+  if (r.status === "waiting-gate") return { ok: false, refusal: "the rollout is already stopped at a manual gate" };
   if (r.intent === "abort") return { ok: false, refusal: "the rollout is being aborted" };
   return {
     ok: true,
@@ -250,9 +261,14 @@ export function requestAbort(r: Rollout, actor: string, nowMs: number): Transiti
   };
 }
 
-/** resume: a paused rollout runs again; one waiting at a gate passes it; a pending pause is withdrawn. */
+/**
+ * resume: a paused rollout runs again; one waiting at a gate passes it. A running one (its controller died) is
+ * only driven again: an operator's pending pause or abort is kept and obeyed, so a pause asked of a dead
+ * controller still stops the rollout after the step in flight.
+ */
 export function resumeRollout(r: Rollout, actor: string, nowMs: number): Transition {
   if (isTerminal(r)) return { ok: false, refusal: `the rollout is already ${r.status}` };
+  if (r.status === "running") return { ok: true, rollout: r };
   if (r.intent === "abort") return { ok: false, refusal: "the rollout is being aborted" };
   const type = r.status === "waiting-gate" ? "gate.passed" : "rollout.resumed";
   return {
@@ -276,6 +292,28 @@ export function applyAbortBetweenSteps(r: Rollout, nowMs: number): Rollout {
     { type: "rollout.aborted", ...(r.reason ? { detail: r.reason } : {}) },
     { status: "aborted", intent: undefined },
   );
+}
+
+/** How often a controller renews its lease while it waits (it also does at every write). */
+export function heartbeatIntervalMs(leaseMs: number): number {
+  return Math.max(200, Math.floor(leaseMs / 3));
+}
+
+export type ControllerLiveness = { kind: "live" | "stale"; owner: string; ageSeconds: number } | { kind: "none" };
+
+/**
+ * Whether a controller is driving the rollout, as operators see it: one that missed two heartbeats is
+ * presumably dead (stale) even before its lease expires and `resume` may take over; none is recorded when
+ * no controller runs (a paused or gated rollout, or one whose start died before claiming it).
+ */
+export function controllerLiveness(r: Rollout, nowMs: number, leaseMs: number): ControllerLiveness {
+  if (!r.controller) return { kind: "none" };
+  const ageMs = nowMs - Date.parse(r.controller.heartbeatAt);
+  return {
+    kind: ageMs > 2 * heartbeatIntervalMs(leaseMs) ? "stale" : "live",
+    owner: r.controller.owner,
+    ageSeconds: Math.max(0, Math.round(ageMs / 1000)),
+  };
 }
 
 /** Takes the rollout for one controller, unless another one's heartbeat is fresher than leaseMs. */

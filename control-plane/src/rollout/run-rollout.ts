@@ -136,8 +136,9 @@ async function bake(c: RolloutController, r: Rollout, step: RolloutStep, bakedHe
   const bakingStep = currentStep(fresh) as RolloutStep;
   const outcome = await withSpan("rollout bake", spanOf(bakingStep), () => bakeStep(c, fresh, bakingStep));
   if (outcome.aborted) return;
-  if (outcome.fired) {
-    await c.write((x) => beginRollback(x, bakingStep, `alarm: ${outcome.fired}`, c.now()));
+  if (outcome.fired || outcome.expired) {
+    const reason = outcome.fired ? `alarm: ${outcome.fired}` : (outcome.expired as string);
+    await c.write((x) => beginRollback(x, bakingStep, reason, c.now()));
     return;
   }
   await c.write((x) => {

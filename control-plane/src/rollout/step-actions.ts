@@ -3,7 +3,8 @@ import { CANARY_FAILURES_ALARM } from "../canary/canary-alarm.js";
 import { type AlarmState, alarmPending, baselineDelta, evaluateAlarms, SampleWindow } from "./alarm-evaluation.js";
 import { counterDelta, type ReplicaCounters } from "./replica-metrics.js";
 import type { RolloutController } from "./rollout-controller.js";
-import { type Rollout, type RolloutStep, rollbackDone } from "./rollout-state.js";
+import { defaultMaxBakeMs } from "./rollout-plan.js";
+import { noteBakeProgress, type Rollout, type RolloutStep, rollbackDone } from "./rollout-state.js";
 
 /** What a controller does to one step's replica: wait for it to be ready, bake it, roll it back. */
 
@@ -44,11 +45,16 @@ async function baselineReplicas(c: RolloutController, r: Rollout, step: RolloutS
 
 export interface BakeOutcome {
   fired?: string;
+  /** The bake deadline passed before the step could pass: why it could not. */
+  expired?: string;
   aborted?: boolean;
   detail?: string;
 }
 
-/** Bakes the step: scrapes target and baseline until min time and min requests, or an alarm, or an abort. */
+/**
+ * Bakes the step: scrapes target and baseline until min time and min requests, or an alarm, or an abort,
+ * or the bake deadline.
+ */
 export async function bakeStep(c: RolloutController, start: Rollout, step: RolloutStep): Promise<BakeOutcome> {
   const { plan } = start;
   const { deps } = c;
@@ -61,6 +67,8 @@ export async function bakeStep(c: RolloutController, start: Rollout, step: Rollo
   let state: AlarmState = {};
   let canaryAtStart: number | undefined;
   const bakeStarted = Date.parse(step.bakeStartedAt ?? new Date(c.now()).toISOString());
+  // A rollout persisted before the deadline existed has none in its plan: it gets the default one.
+  const maxMs = plan.bake.maxMs ?? defaultMaxBakeMs(plan.bake.minMs);
   for (;;) {
     const at = c.now();
     const [ready, counters, ...base] = await Promise.all([
@@ -82,6 +90,8 @@ export async function bakeStep(c: RolloutController, start: Rollout, step: Rollo
         targetReady: ready.ready && ready.version === plan.version,
         target: target.windowDelta() ?? { requests: 0, errors: 0, buckets: [] },
         ...(baselines.length > 0 ? { baseline: baselineDelta(baselines) } : {}),
+        bakeStartedAtMs: bakeStarted,
+        ...(counters?.processStartMs !== undefined ? { targetProcessStartMs: counters.processStartMs } : {}),
       },
       plan.alarms,
     );
@@ -96,15 +106,32 @@ export async function bakeStep(c: RolloutController, start: Rollout, step: Rollo
       }
     }
     const served = counters && firstTarget ? counterDelta(firstTarget, counters).requests : 0;
-    const current = await c.write((r) => r); // heartbeat, and the latest intents
+    // Heartbeat, the latest intents, and the progress `rollout status` shows.
+    const current = await c.write((r) => noteBakeProgress(r, step, served));
     if (current.intent === "abort") return { aborted: true };
     // A breach not yet held for its duration is pending: it fires or clears within that duration, and
     // a step is never passed in between (a slow scrape must not let a failing version through).
     const pending = alarmPending(state);
-    if (!pending && at - bakeStarted >= plan.bake.minMs && served >= plan.bake.minRequests) {
+    const elapsed = at - bakeStarted;
+    if (!pending && elapsed >= plan.bake.minMs && served >= plan.bake.minRequests) {
       const r = verdict.reading;
       return {
-        detail: `${served} requests in ${Math.round((at - bakeStarted) / 1000)}s; error rate ${r.targetErrorRatePercent ?? "-"}% vs ${r.baselineErrorRatePercent ?? "-"}%; p99 ${r.targetP99Ms ?? "-"} ms vs ${r.baselineP99Ms ?? "-"} ms`,
+        detail: `${served} requests in ${Math.round(elapsed / 1000)}s; error rate ${r.targetErrorRatePercent ?? "-"}% vs ${r.baselineErrorRatePercent ?? "-"}%; p99 ${r.targetP99Ms ?? "-"} ms vs ${r.baselineP99Ms ?? "-"} ms`,
+      };
+    }
+    // Not proven by the deadline: rolled back, never left in place. An unproven version stays off the target
+    // (it would take traffic unbaked once the AZ is restored), the rollout ends and frees the active slot,
+    // and a CI deploy fails loudly instead of hanging.
+    if (elapsed >= maxMs) {
+      const short = served < plan.bake.minRequests;
+      const why = [
+        ...(short ? [`${served} of ${plan.bake.minRequests} requests served`] : []),
+        ...(pending ? ["an alarm still pending"] : []),
+      ];
+      return {
+        expired:
+          `bake deadline: not passed in ${Math.round(elapsed / 1000)}s (${why.join(", ")})` +
+          (short ? "; does the target take traffic (an evacuated AZ, a quiet cell)?" : ""),
       };
     }
     await sleep(plan.scrapeIntervalMs);
