@@ -1,5 +1,6 @@
 import type { BackupManifest, LossReport, LostEntry } from "@cellwallet/cell-service";
 import type { RestoredCell } from "../backup/restore-types.js";
+import { backupCounts, backupCountsText } from "./backup-counts.js";
 
 /** What `cellctl backup restore` reports, for its embedded and DynamoDB paths. */
 
@@ -10,8 +11,7 @@ export function restoreJson(r: RestoredCell): Record<string, unknown> {
     cellId: r.cellId,
     backup: r.backupDir,
     backupCreatedAt: manifest.createdAt,
-    wallets: manifest.wallets,
-    entries: manifest.entries,
+    ...backupCounts(manifest),
     chainsVerified: true,
     ...(r.store === "sqlite"
       ? { replaced: r.replaced, restartedReady: r.restartedReady ?? null }
@@ -31,7 +31,7 @@ export function restoreLines(r: RestoredCell): string[] {
   const pending = `cross-cell transfers in flight at backup time: ${manifest.pendingTransfers.length} (the cell's retry worker completes them)`;
   if (r.store === "dynamodb") {
     return [
-      `restored ${cellId} from ${r.backupDir} (taken ${manifest.createdAt}) as tables ${r.tablePrefix}-${cellId}-*: ${manifest.wallets} wallets, ${manifest.entries} entries, every chain verified`,
+      `restored ${cellId} from ${r.backupDir} (taken ${manifest.createdAt}) as tables ${r.tablePrefix}-${cellId}-*: ${backupCountsText(manifest)}, every chain verified`,
       ...lossLines(r.loss, manifest),
       ...movedAwayLines(r),
       ...migratedInLines(r),
@@ -40,7 +40,7 @@ export function restoreLines(r: RestoredCell): string[] {
     ];
   }
   return [
-    `restored ${cellId} from ${r.backupDir} (taken ${manifest.createdAt}): ${manifest.wallets} wallets, ${manifest.entries} entries, every chain verified`,
+    `restored ${cellId} from ${r.backupDir} (taken ${manifest.createdAt}): ${backupCountsText(manifest)}, every chain verified`,
     ...lossLines(r.loss, manifest),
     ...movedAwayLines(r),
     ...migratedInLines(r),
