@@ -188,6 +188,15 @@ describe("backup and restore drill (embedded store, npm start as a process)", ()
     );
     expect(restored.stdout).toContain("processes restarted by the launcher: ready");
     expect(restored.stdout).not.toContain("migrated into cell-2");
+    // The restore's own kill is no crash: the launcher says why it restarts them and counts no restart.
+    expect(launcher.output()).toMatch(/cell-2\S* stopped by cellctl backup restore of cell-2: restarting it/);
+    expect(launcher.output()).not.toMatch(/cell-2\S* exited unexpectedly/);
+    expect(
+      launcher
+        .processes()
+        .filter((p) => p.cellId === "cell-2")
+        .map((p) => p.restarts),
+    ).toEqual([0, 0, 0]);
 
     // cell-2 is back at the backup's state; cell-1 lost nothing; both write again.
     expect(await balance("u1")).toMatchObject({ balance: atBackup.u1.balance, version: 2 });

@@ -149,7 +149,9 @@ export async function restoreSqliteCell(
       "refused",
     );
   }
-  signal(pids, "SIGKILL"); // the launcher restarts them on the restored ledger
+  // The launcher restarts them on the restored ledger; announced, so that it does not report crashes.
+  if (pids.length > 0) deps.announceKills(pids, `cellctl backup restore of ${request.cellId}`);
+  signal(pids, "SIGKILL");
   const replacedLedger = join(replacedDir, "ledger.sqlite");
   const reference = found.reference ?? (await replacedLedgerReference(deps, replacedLedger));
   const loss = reference
