@@ -15,7 +15,8 @@ export {
   verifyDynamoDbBackup,
 } from "./backup/dynamodb-backup.js";
 export { readExportedCheckpoint } from "./backup/exported-checkpoint.js";
-export { type LossReport, lossReport, type ReferenceHead } from "./backup/loss-report.js";
+export { type LossReport, type LostEntry, lossReport, type ReferenceHead } from "./backup/loss-report.js";
+export { readLostEntries } from "./backup/lost-entries.js";
 export {
   createSqliteBackup,
   ledgerFiles,

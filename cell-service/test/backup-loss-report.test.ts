@@ -1,5 +1,11 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { crossCellOut, seedWallet } from "../../test-support/ledger-fixtures.js";
+import { SqliteLedgerStore } from "../src/adapters/sqlite/sqlite-ledger-store.js";
 import { lossReport } from "../src/backup/loss-report.js";
+import { readLostEntries } from "../src/backup/lost-entries.js";
 
 const head = (walletId: string, version: number, balance: string) => ({
   walletId,
@@ -43,5 +49,24 @@ describe("restore loss report", () => {
       complete: true,
     });
     expect(later.windowMs).toBe(0); // nothing lost: no window, however late the reference
+  });
+});
+
+describe("restore loss report: the lost entries", () => {
+  it("lists each lost entry after the backup's version, with type, amount and transfer id, up to the reference", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), "lost-entries-")), "ledger.sqlite");
+    const store = new SqliteLedgerStore({ path });
+    const wallet = await seedWallet(store, [1000n, 200n]); // versions 1, 2: in the backup
+    const out = await crossCellOut(store, wallet, { walletId: "w-elsewhere", cellId: "cell-9" }, 300n); // 3: lost
+    const walletId = wallet.walletId;
+    await seedWallet(store, [5n]); // another wallet, not asked for
+    await store.close();
+    const lost = await readLostEntries(path, [{ walletId, afterVersion: 2, upToVersion: 3 }]);
+    expect([...lost.keys()]).toEqual([walletId]);
+    expect(lost.get(walletId)).toEqual([
+      { sequence: 3, type: "TRANSFER_OUT", amount: "300", createdAt: expect.any(String), transferId: out.transferId },
+    ]);
+    const upTo = await readLostEntries(path, [{ walletId, afterVersion: 1, upToVersion: 2 }]);
+    expect(upTo.get(walletId)?.map((e) => [e.sequence, e.type, e.amount])).toEqual([[2, "DEPOSIT", "200"]]);
   });
 });

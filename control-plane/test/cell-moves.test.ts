@@ -61,6 +61,22 @@ describe("drainCell", () => {
     expect(recorded).toEqual([]);
   });
 
+  it("plans override-pinned users (the canary) last and reports them", async () => {
+    const store = await registry([
+      { cellId: "cell-a", state: "active", capacity: 10, users: 0 },
+      { cellId: "cell-b", state: "cordoned", capacity: 10, users: 0 },
+    ]);
+    for (const userId of ["a-canary", "b-user", "c-user"]) {
+      if (userId === "a-canary") await store.setOverride(userId, "cell-a");
+      await store.placeUser(userId, "cell-a", userId === "a-canary" ? "override" : "policy");
+    }
+    await store.setOverride("c-user", "cell-b"); // pinned elsewhere: not pinned here
+    await store.setCellState("cell-a", "draining", { from: ["active"] });
+    const outcome = await drainCell(context(store).ctx, "cell-a");
+    expect(outcome.pinned).toEqual(["a-canary"]);
+    expect(outcome.unplaceable).toEqual(["b-user", "c-user", "a-canary"]);
+  });
+
   it("says an empty cell is empty", async () => {
     const store = await registry([{ cellId: "cell-a", state: "draining", capacity: 10, users: 0 }]);
     const outcome = await drainCell(context(store).ctx, "cell-a");

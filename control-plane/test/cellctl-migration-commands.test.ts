@@ -138,15 +138,25 @@ describe("cellctl cells drain | retire | rebalance", () => {
     expect(log.filter((r) => r.action === "cell.retire").map((r) => r.target)).toEqual(["spare"]);
   });
 
-  it("drains: marks the cell draining first, then reports the users it could not move (exit 1)", async () => {
+  it("refuses (exit 1, one line) to drain a cell the other cells have no room for, changing nothing", async () => {
     // Every other cell is full or retired: nobody can be placed elsewhere.
     await store.putCell({ cellId: "empty", state: "active", capacity: 0, endpoints });
+    const run = await cellctl(["cells", "drain", "full", "--yes"]);
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stderr.trim().split("\n")).toEqual([
+      "cellctl: refusing to drain full: the other active cells have room for 0 of its 8 user(s); nothing changed (add room first: cellctl cells register)",
+    ]);
+    expect((await store.getCell("full"))?.state).toBe("active");
+    expect((await actions()).some((r) => r.action === "cell.drain")).toBe(false);
+    expect((await cellctl(["cells", "drain", "ghost", "--yes"])).code).toBe(2);
+  });
+
+  it("re-running a drain of a cell already draining reports the users it could not move (exit 1)", async () => {
+    await store.setCellState("full", "draining", { from: ["active"] });
     const run = await cellctl(["cells", "drain", "full", "--yes", "--json"]);
     expect(run.code, run.stderr).toBe(1);
-    expect(JSON.parse(run.stdout)).toMatchObject({ cellId: "full", moved: 0, usersLeft: 8 });
+    expect(JSON.parse(run.stdout)).toMatchObject({ cellId: "full", moved: 0, usersLeft: 8, pinned: [] });
     expect(JSON.parse(run.stdout).unplaceable).toHaveLength(8);
-    expect((await store.getCell("full"))?.state).toBe("draining");
     expect((await actions()).some((r) => r.action === "cell.drain" && r.target === "full")).toBe(true);
-    expect((await cellctl(["cells", "drain", "ghost", "--yes"])).code).toBe(2);
   });
 });

@@ -177,6 +177,9 @@ describe("backup and restore drill (embedded store, npm start as a process)", ()
     expect(restored.stdout).toContain(`loss relative to checkpoint ${sequence} (`);
     expect(restored.stdout).toContain("5 entries in 2 wallets written after the backup");
     expect(restored.stdout).toMatch(/writes after checkpoint \d+ \(\S+\) are lost too and not counted here/);
+    expect(restored.stdout).toMatch(
+      /the lost entries themselves are not listed: checkpoint \d+ \(\S+\) holds wallet heads only/,
+    );
     expect(restored.stdout).toContain(
       `${wallets.get("u1")}: version 5 -> 2 (3 entries, balance difference 300 minor units)`,
     );
@@ -185,6 +188,15 @@ describe("backup and restore drill (embedded store, npm start as a process)", ()
     );
     expect(restored.stdout).toContain("processes restarted by the launcher: ready");
     expect(restored.stdout).not.toContain("migrated into cell-2");
+    // The restore's own kill is no crash: the launcher says why it restarts them and counts no restart.
+    expect(launcher.output()).toMatch(/cell-2\S* stopped by cellctl backup restore of cell-2: restarting it/);
+    expect(launcher.output()).not.toMatch(/cell-2\S* exited unexpectedly/);
+    expect(
+      launcher
+        .processes()
+        .filter((p) => p.cellId === "cell-2")
+        .map((p) => p.restarts),
+    ).toEqual([0, 0, 0]);
 
     // cell-2 is back at the backup's state; cell-1 lost nothing; both write again.
     expect(await balance("u1")).toMatchObject({ balance: atBackup.u1.balance, version: 2 });
@@ -311,7 +323,14 @@ describe("backup and restore drill (embedded store, npm start as a process)", ()
     const restored = await cellctl(["backup", "restore", out, "--cell", "cell-2", "--force"]);
     expect(restored.code, restored.stderr).toBe(0);
     expect(restored.stdout).toContain(
-      "migrated into cell-2 since the backup, so not in it (they answer 404 until recovered): 1 wallets",
+      "migrated into cell-2 since the backup, so not in it as the cell's own (until recovered they answer 404, or 503 moved where the backup holds the read-only copy an earlier move away left): 1 wallets",
+    );
+    // Compared with the replaced ledger: u2's entries are listed, and marked as what recover-migrated brings back.
+    expect(restored.stdout).toContain(
+      `  ${u2}: version ${atMove.version + 1} -> 0 (${atMove.version + 1} entries, balance difference`,
+    );
+    expect(restored.stdout).toMatch(
+      /; migrated in since the backup: recover-migrated brings back its entries up to that move\): DEPOSIT \d+/,
     );
     expect(restored.stdout).toContain(`  ${u2} (u2) <- cell-1\n`);
     expect(restored.stdout).toContain("next: cellctl backup recover-migrated --cell cell-2, then cellctl verify");

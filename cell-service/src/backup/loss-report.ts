@@ -7,6 +7,18 @@ export interface ReferenceHead {
   balance: bigint;
 }
 
+/** One ledger entry a restore gives up, as the replaced ledger held it: what an accountant follows up. */
+export interface LostEntry {
+  sequence: number;
+  type: string;
+  /** Minor units, unsigned (the type says debit or credit). */
+  amount: string;
+  createdAt: string;
+  /** Transfers: the id both sides' entries and transfer records carry, and the other wallet. */
+  transferId?: string;
+  counterpartyWalletId?: string;
+}
+
 export interface LostWallet {
   walletId: string;
   backupVersion: number;
@@ -15,6 +27,16 @@ export interface LostWallet {
   entriesLost: number;
   /** Balance in the reference minus balance in the backup (minor units). */
   balanceDifference: string;
+  /**
+   * The lost entries themselves, when a ledger that still holds them was readable (the replaced one); absent
+   * when only a checkpoint's heads were (a checkpoint holds no entries).
+   */
+  entries?: LostEntry[];
+  /**
+   * The wallet's user was migrated into the cell after the backup: `cellctl backup recover-migrated` brings back
+   * its entries up to that move, so only what was written after the move stays lost.
+   */
+  migratedIn?: boolean;
 }
 
 export interface LossReport {

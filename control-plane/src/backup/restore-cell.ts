@@ -48,6 +48,9 @@ export async function restoreCell(deps: RestoreCellDeps, request: RestoreCellReq
     manifest.store === "dynamodb"
       ? await restoreDynamoDbCell(deps, request, { manifest, reference, trusted, movedAway })
       : await restoreSqliteCell(deps, request, { cell, manifest, reference, trusted, movedAway });
+  // Their entries up to the move come back with recover-migrated: say so beside what the report counts as lost.
+  const recoverable = new Set(migratedIn.map((m) => m.walletId));
+  for (const w of restored.loss?.wallets ?? []) if (recoverable.has(w.walletId)) w.migratedIn = true;
   return { ...restored, migratedIn };
 }
 

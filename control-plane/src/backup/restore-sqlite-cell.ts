@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
-import type { BackupManifest } from "@cellwallet/cell-service";
+import type { BackupManifest, LossReport } from "@cellwallet/cell-service";
 import type { CellRecord } from "@cellwallet/placement";
 import { markMovedAway } from "./moved-away.js";
 import {
@@ -85,6 +85,27 @@ async function replacedLedgerReference(
 }
 
 /**
+ * The lost entries themselves (type, amount, transfer id, counterparty), read from the replaced ledger when it is
+ * still readable: what an accountant needs to follow a reconcile mismatch to the other cell's side.
+ */
+async function attachLostEntries(deps: RestoreCellDeps, loss: LossReport, replacedLedger: string): Promise<void> {
+  if (!existsSync(replacedLedger) || loss.wallets.length === 0) return;
+  try {
+    const entries = await deps.cellService.readLostEntries(
+      replacedLedger,
+      loss.wallets.map((w) => ({
+        walletId: w.walletId,
+        afterVersion: w.backupVersion,
+        upToVersion: w.referenceVersion,
+      })),
+    );
+    for (const w of loss.wallets) w.entries = entries.get(w.walletId) ?? [];
+  } catch {
+    // the replaced files are unreadable (the reason for the restore): counts and balances only
+  }
+}
+
+/**
  * An embedded (SQLite) backup in place of the cell's ledger: verified first, the current files moved aside
  * into <data dir>/<cell>/replaced-<time>/; a live cell run by the local launcher is paused during the swap,
  * then killed so that the launcher restarts it on the restored ledger.
@@ -128,11 +149,15 @@ export async function restoreSqliteCell(
       "refused",
     );
   }
-  signal(pids, "SIGKILL"); // the launcher restarts them on the restored ledger
-  const reference = found.reference ?? (await replacedLedgerReference(deps, join(replacedDir, "ledger.sqlite")));
+  // The launcher restarts them on the restored ledger; announced, so that it does not report crashes.
+  if (pids.length > 0) deps.announceKills(pids, `cellctl backup restore of ${request.cellId}`);
+  signal(pids, "SIGKILL");
+  const replacedLedger = join(replacedDir, "ledger.sqlite");
+  const reference = found.reference ?? (await replacedLedgerReference(deps, replacedLedger));
   const loss = reference
     ? deps.cellService.lossReport(manifest.heads, manifest.createdAtMs, reference.heads, reference)
     : undefined;
+  if (loss) await attachLostEntries(deps, loss, replacedLedger);
   const restartedReady = pids.length > 0 ? await waitReady(deps, cell, 30_000) : undefined;
   return {
     store: "sqlite",

@@ -31,6 +31,8 @@ export interface RestoreCellDeps {
   liveReplicas(cell: CellRecord, timeoutMs?: number): Promise<string[]>;
   /** The pids the local launcher runs for `cellId`; undefined when no launcher runs here. */
   launcherPidsOf(cellId: string): number[] | undefined;
+  /** Tells the launcher these pids are killed on purpose (it restarts them without counting a crash). */
+  announceKills(pids: readonly number[], reason: string): void;
   /** Records the restore in the operator audit trail; called before anything changes. */
   recordRestore(cellId: string, details: Record<string, unknown>): Promise<void>;
   dynamoDbClient(): Promise<ReturnType<CellService["createDynamoDbClient"]>>;

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { BackupManifest } from "@cellwallet/cell-service";
 import { Command } from "commander";
+import { backupCounts, backupCountsText } from "./backup-counts.js";
 import { backupRoot, cellService, dynamoDbFromEnv, ledgerPathOf, trustedCheckpointKeys } from "./backup-env.js";
 import { backupRecoverCommand } from "./backup-recover-command.js";
 import { backupRestoreCommand } from "./backup-restore-command.js";
@@ -33,7 +34,15 @@ function compactTime(ms: number): string {
 
 function summary(m: BackupManifest, path: string): string {
   const checkpoint = m.latestCheckpoint ? `checkpoint ${m.latestCheckpoint.sequence}` : "no checkpoint yet";
-  return `${m.cellId} at ${m.createdAt}: ${m.wallets} wallets, ${m.entries} entries, ${checkpoint}, ${m.pendingTransfers.length} cross-cell transfers in flight -> ${path}`;
+  return `${m.cellId} at ${m.createdAt}: ${backupCountsText(m)}, ${checkpoint}, ${m.pendingTransfers.length} cross-cell transfers in flight -> ${path}`;
+}
+
+/** How much of the backup its latest checkpoint signs: entries written after it rest on their hash chains alone. */
+function anchorText(m: BackupManifest): string {
+  const cp = m.latestCheckpoint;
+  if (!cp) return "";
+  const { wallets, entries } = backupCounts(m);
+  return `, anchored by signed checkpoint ${cp.sequence} of ${new Date(cp.createdAt).toISOString()} (it signed ${cp.wallets} wallets and ${cp.entries} entries, of the backup's ${wallets} and ${entries}: entries written after it are checked by their hash chains only)`;
 }
 
 function createCommand(env: NodeJS.ProcessEnv): Command {
@@ -53,7 +62,13 @@ With WALLET_STORE=dynamodb (DYNAMODB_ENDPOINT, AWS_REGION, WALLET_TABLE_PREFIX a
 takes one on-demand backup (CreateBackup) per cell table instead; the tables are backed up one
 after the other, so back up a quiet cell (or verify: a write between two tables' backups fails it).
 
-Exit status: 0 backup written, 1 failed (nothing kept), 2 usage, unknown cell or no ledger.
+An embedded backup is verified as \`backup verify\` does before the command succeeds: a cell whose chains do not
+verify (tampered, damaged) gives a backup that \`backup restore\` refuses; it is kept (evidence) and the
+command exits 1 naming the problems. A DynamoDB backup is not verified here (it needs scratch tables): run
+\`backup verify\` on it.
+
+Exit status: 0 backup written (embedded: and verified), 1 failed (nothing kept) or written but it does not
+verify (kept; restore refuses it), 2 usage, unknown cell or no ledger.
 
 Examples:
   $ cellctl backup create --cell cell-1
@@ -100,12 +115,29 @@ Examples:
           exitCode: EXIT_REFUSED,
         });
       }
+      // The copy is checked like a restore checks it: a backup that cannot be restored must not read as a success.
+      let problems: string[] = [];
+      if (kind === "sqlite") {
+        try {
+          const { verifySqliteBackup } = await cellService();
+          problems = (await verifySqliteBackup(outDir, await trustedCheckpointKeys(env))).problems;
+        } catch (error) {
+          problems = [`could not verify it: ${(error as Error).message}`];
+        }
+      }
+      const verified = kind === "sqlite" ? problems.length === 0 : null;
       if (options.json) {
         const { heads: _heads, ...rest } = manifest;
-        printJson({ path: outDir, ...rest });
-        return;
+        printJson({ path: outDir, ...rest, ...backupCounts(manifest), verified, problems });
+      } else {
+        process.stdout.write(`backup ${summary(manifest, outDir)}${verified ? "; every chain verified" : ""}\n`);
+        if (problems.length > 0) {
+          process.stderr.write(
+            `cellctl: backup of ${options.cell} written to ${outDir} but it does not verify (backup restore refuses it; kept as evidence): ${problems.join("; ")}\n`,
+          );
+        }
       }
-      process.stdout.write(`backup ${summary(manifest, outDir)}\n`);
+      if (problems.length > 0) process.exitCode = EXIT_REFUSED;
     });
 }
 
@@ -162,8 +194,7 @@ Examples:
                 path: b.path,
                 cellId: b.manifest.cellId,
                 createdAt: b.manifest.createdAt,
-                wallets: b.manifest.wallets,
-                entries: b.manifest.entries,
+                ...backupCounts(b.manifest),
                 checkpoint: b.manifest.latestCheckpoint?.sequence ?? null,
                 store: b.manifest.store,
                 bytes: b.manifest.file?.bytes ?? null,
@@ -181,7 +212,7 @@ Examples:
           continue;
         }
         lines.push(
-          `${m.cellId.padEnd(12)} ${m.createdAt.padEnd(26)} ${String(m.wallets).padStart(7)} ${String(m.entries).padStart(10)}  ${String(m.latestCheckpoint?.sequence ?? "-").padStart(10)} ${String(m.file?.bytes ?? m.store).padStart(10)}  ${b.path}`,
+          `${m.cellId.padEnd(12)} ${m.createdAt.padEnd(26)} ${String(backupCounts(m).wallets).padStart(7)} ${String(backupCounts(m).entries).padStart(10)}  ${String(m.latestCheckpoint?.sequence ?? "-").padStart(10)} ${String(m.file?.bytes ?? m.store).padStart(10)}  ${b.path}`,
         );
       }
       if (backups.length === 0) lines.push("(no backups)");
@@ -240,14 +271,21 @@ Examples:
           createdAt: manifest.createdAt,
           valid: result.valid,
           problems: result.problems,
-          wallets: result.report?.wallets ?? null,
-          entries: result.report?.entries ?? null,
+          ...backupCounts(manifest),
           checkpoint: manifest.latestCheckpoint?.sequence ?? null,
           anchored: result.report?.checkpoints.anchored ?? false,
+          // What the checkpoint signs; entries after it are checked by their hash chains only.
+          checkpointCovers: manifest.latestCheckpoint
+            ? {
+                createdAt: new Date(manifest.latestCheckpoint.createdAt).toISOString(),
+                wallets: manifest.latestCheckpoint.wallets,
+                entries: manifest.latestCheckpoint.entries,
+              }
+            : null,
         });
       } else if (result.valid) {
         process.stdout.write(
-          `valid: ${summary(manifest, resolve(backup))}; every chain verified${result.report?.checkpoints.anchored ? ", anchored by the signed checkpoint" : ""}\n`,
+          `valid: ${summary(manifest, resolve(backup))}; every chain verified${result.report?.checkpoints.anchored ? anchorText(manifest) : ""}\n`,
         );
       }
       if (!result.valid) {

@@ -1,6 +1,7 @@
 import type { KeyObject } from "node:crypto";
 import { resolve } from "node:path";
 import type { CellRecord } from "@cellwallet/placement";
+import { announceIntendedKills } from "../local/intended-kills.js";
 import {
   type LauncherStatus,
   launcherAlive,
@@ -49,6 +50,11 @@ export async function liveReplicas(cell: CellRecord, timeoutMs = 1000): Promise<
     }),
   );
   return answers.filter((u): u is string => u !== undefined);
+}
+
+/** Tells the local launcher (same data dir) that `pids` are about to be killed on purpose, and why. */
+export function announceLauncherKills(env: NodeJS.ProcessEnv, pids: readonly number[], reason: string): void {
+  announceIntendedKills(resolve(env.WALLET_DATA_DIR ?? ".data"), pids, reason);
 }
 
 /** The pids the local launcher (npm start, same data dir) runs for `cellId`, when it runs. */

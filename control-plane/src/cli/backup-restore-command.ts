@@ -4,6 +4,7 @@ import { lastMovesInto } from "../backup/recover-migrated-in.js";
 import { restoreCell } from "../backup/restore-cell.js";
 import { type RestoreCellDeps, RestoreFailure } from "../backup/restore-types.js";
 import {
+  announceLauncherKills,
   cellService,
   dynamoDbFromEnv,
   launcherPidsOf,
@@ -33,6 +34,7 @@ async function restoreDeps(env: NodeJS.ProcessEnv): Promise<RestoreCellDeps> {
     ledgerPathOf: (cellId) => ledgerPathOf(env, cellId),
     liveReplicas,
     launcherPidsOf: (cellId) => launcherPidsOf(env, cellId),
+    announceKills: (pids, reason) => announceLauncherKills(env, pids, reason),
     recordRestore: (cellId, details) =>
       recordOperatorAction(env, { actor: operatorName(env), action: "backup.restore", target: cellId, details }),
     dynamoDbClient: async () => (await dynamoDbFromEnv(env)).client,
@@ -74,9 +76,10 @@ anything is replaced; a backup that does not verify changes nothing. The cell's 
 files are moved aside (never deleted) into <data dir>/<cell>/replaced-<time>/. A backup
 restores only as its own cell (wallet ids are cell-scoped): two histories never mix.
 With --force a live cell run by \`npm start\` (same WALLET_DATA_DIR) is paused, swapped and
-its processes killed; the launcher restarts them on the restored ledger. A live cell run
-elsewhere must be stopped first. The loss (RPO seen) is measured against --checkpoint,
-else against the replaced ledger when it is readable.
+its processes killed; the launcher restarts them on the restored ledger (announced: no
+crash reported, no restart counted). A live cell run elsewhere must be stopped first. The
+loss (RPO seen) is measured against --checkpoint, else against the replaced ledger when it
+is readable, which also lists each lost entry (type, amount, transfer id, counterparty).
 A DynamoDB backup (taken with WALLET_STORE=dynamodb) is restored as new tables under
 --table-prefix (DynamoDB cannot restore over a table; none may exist), verified there and
 deleted again if it does not verify; start the cell on them with WALLET_TABLE_PREFIX.

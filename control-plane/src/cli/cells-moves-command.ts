@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { drainCell } from "../migration/drain-cell.js";
+import { drainCell, drainRoom } from "../migration/drain-cell.js";
 import { type MoveContext, moveUsers } from "../migration/move-users.js";
 import { planCellRebalance } from "../migration/rebalance-cells.js";
 import { DEFAULT_REBALANCE_THRESHOLD } from "../migration/rebalance-plan.js";
@@ -21,11 +21,15 @@ function drainCommand(env: NodeJS.ProcessEnv): Command {
       "after",
       `
 Each user goes to the least-filled active cell with room (the onboarding policy), one migration at a
-time, each with its short write pause. Resumable: running it again first finishes the migrations a
-crashed drain left behind, then moves whoever is still there. When the cell is empty, retire it.
+time, each with its short write pause. Before a cell is marked draining (which cannot be undone), the
+other active cells must have room for every one of its users: otherwise the drain is refused and nothing
+changes. Users pinned to the cell by a placement override (its canary users, a quarantine) move too, last,
+so the cell's canary tests it while it still serves users; their overrides stay. Resumable: running it
+again first finishes the migrations a crashed drain left behind, then moves whoever is still there. When
+the cell is empty, retire it.
 
-Exit status: 0 the cell is empty, 1 some users could not be moved (no room, a migration failed) or the
-cell is retired, 2 unknown cell or not confirmed.
+Exit status: 0 the cell is empty, 1 refused (no room for every user, nothing changed; the cell is retired)
+or some users could not be moved (a migration failed), 2 unknown cell or not confirmed.
 
 Examples:
   $ cellctl cells drain cell-3 --yes
@@ -38,6 +42,15 @@ Examples:
         if (!cell) return command.error(`cellctl: unknown cell ${cellId}`, { exitCode: EXIT_USAGE });
         if (cell.state === "retired") {
           return command.error(`cellctl: ${cellId} is retired: nothing to drain`, { exitCode: EXIT_REFUSED });
+        }
+        if (cell.state !== "draining") {
+          const room = await drainRoom(store, cellId);
+          if (room.unplaceable > 0) {
+            return command.error(
+              `cellctl: refusing to drain ${cellId}: the other active cells have room for ${room.users - room.unplaceable} of its ${room.users} user(s); nothing changed (add room first: cellctl cells register)`,
+              { exitCode: EXIT_REFUSED },
+            );
+          }
         }
         await confirmOrExit(command, options.yes, `Drain ${cellId} (${cell.users} users will be migrated away)?`);
         let context: MoveContext;
@@ -60,10 +73,14 @@ Examples:
         if (!changed.ok)
           return command.error(`cellctl: cannot drain ${cellId}: ${changed.reason}`, { exitCode: EXIT_REFUSED });
         if (!json) process.stdout.write(`${cellId}: ${cell.state} -> draining; ${cell.users} user(s) to move\n`);
-        const { results, failed, unplaceable, usersLeft, empty } = await drainCell(context, cellId);
+        const { results, failed, unplaceable, pinned, usersLeft, empty } = await drainCell(context, cellId);
         if (json) {
-          printJson({ cellId, moved: results.length - failed.length, failed, unplaceable, usersLeft, results });
+          printJson({ cellId, moved: results.length - failed.length, failed, unplaceable, pinned, usersLeft, results });
         } else {
+          if (pinned.length > 0)
+            process.stdout.write(
+              `${cellId}: pinned here by an override, so moved last (overrides kept): ${pinned.join(", ")}\n`,
+            );
           process.stdout.write(
             `${cellId}: moved ${results.length - failed.length}, failed ${failed.length}, no room for ${unplaceable.length}; ${usersLeft} user(s) left${usersLeft === 0 ? ` — retire it with: cellctl cells retire ${cellId} --yes` : ""}\n`,
           );

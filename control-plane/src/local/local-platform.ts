@@ -8,6 +8,7 @@ import {
 } from "@cellwallet/placement";
 import { makeDirectory } from "@cellwallet/store-support/fs";
 import { DEFAULT_RESTART_POLICY } from "./crash-backoff.js";
+import { takeIntendedKill } from "./intended-kills.js";
 import { launchError } from "./launch-error.js";
 import { launcherStatusPath, writeLauncherStatus } from "./launcher-status.js";
 import { DEFAULT_LIVENESS, LivenessProber } from "./liveness.js";
@@ -53,6 +54,8 @@ export class LocalPlatform {
   onSupervisorEvent?: (event: SupervisorEvent<ManagedProcess>) => void;
   /** A hung process was killed by the liveness probe (its supervisor restarts it). */
   onLivenessKill?: (p: ManagedProcess, reason: string) => void;
+  /** A process killed on purpose by another command (announced, e.g. a backup restore): restarted at once. */
+  onIntendedKill?: (p: ManagedProcess, reason: string) => void;
   private readonly supervisor: ProcessSupervisor<ManagedProcess>;
   private liveness?: LivenessProber<ManagedProcess>;
 
@@ -308,6 +311,15 @@ export class LocalPlatform {
       const unexpected = p.child === child;
       if (unexpected) p.child = undefined;
       if (unexpected && ready && !this.stopping) {
+        // Announced by the command that killed it (a restore): a deliberate restart, not a crash to count.
+        const intended = child.pid === undefined ? undefined : takeIntendedKill(this.options.dataDir, child.pid);
+        if (intended !== undefined) {
+          this.onIntendedKill?.(p, intended);
+          void this.startProcess(p).catch((error: Error) =>
+            this.supervisor.crashed(p, `restart failed: ${error.message.split("\n")[0]}`),
+          );
+          return;
+        }
         this.onUnexpectedExit?.(p, code, signal);
         // What `cellctl cells describe` shows as the last exit: a hang the probe ended is not a crash of its own.
         const hung = p.hungPid !== undefined && p.hungPid === child.pid;

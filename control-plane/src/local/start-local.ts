@@ -39,6 +39,7 @@ platform.onSupervisorEvent = (event) => {
   }
 };
 platform.onLivenessKill = (p, reason) => console.error(`${p.name} is hung (${reason}): killed; restarting it`);
+platform.onIntendedKill = (p, reason) => console.error(`${p.name} stopped by ${reason}: restarting it`);
 platform.onReconcileError = (error) => console.error(`applying the declared state failed (retrying): ${error.message}`);
 process.on("SIGINT", () => void shutdown(0));
 process.on("SIGTERM", () => void shutdown(0));
