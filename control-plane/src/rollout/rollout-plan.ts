@@ -229,41 +229,7 @@ export function parsePlan(input: PlanInput, cells: CellAzs, quiet: QuietTargets 
       minRequests: number(bake.minRequests, "bake.minRequests", DEFAULT_BAKE.minRequests, errors, true),
       maxMs,
     },
-    alarms: {
-      errorRatePointsAboveBaseline: number(
-        alarms.errorRatePointsAboveBaseline,
-        "alarms.errorRatePointsAboveBaseline",
-        DEFAULT_ALARMS.errorRatePointsAboveBaseline,
-        errors,
-      ),
-      errorRateForMs: seconds(
-        alarms.errorRateForSeconds,
-        "alarms.errorRateForSeconds",
-        DEFAULT_ALARMS.errorRateForMs,
-        errors,
-      ),
-      p99RatioAboveBaseline: number(
-        alarms.p99RatioAboveBaseline,
-        "alarms.p99RatioAboveBaseline",
-        DEFAULT_ALARMS.p99RatioAboveBaseline,
-        errors,
-      ),
-      p99ForMs: seconds(alarms.p99ForSeconds, "alarms.p99ForSeconds", DEFAULT_ALARMS.p99ForMs, errors),
-      readinessLostForMs: seconds(
-        alarms.readinessLostForSeconds,
-        "alarms.readinessLostForSeconds",
-        DEFAULT_ALARMS.readinessLostForMs,
-        errors,
-      ),
-      windowMs: seconds(alarms.windowSeconds, "alarms.windowSeconds", DEFAULT_ALARMS.windowMs, errors, 0.1),
-      minWindowRequests: number(
-        alarms.minWindowRequests,
-        "alarms.minWindowRequests",
-        DEFAULT_ALARMS.minWindowRequests,
-        errors,
-        true,
-      ),
-    },
+    alarms: parseAlarms(alarms, errors),
     readyTimeoutMs: seconds(input.readyTimeoutSeconds, "readyTimeoutSeconds", DEFAULT_READY_TIMEOUT_MS, errors, 1),
     scrapeIntervalMs: seconds(
       input.scrapeIntervalSeconds,
@@ -284,6 +250,45 @@ export function parsePlan(input: PlanInput, cells: CellAzs, quiet: QuietTargets 
     }
   }
   return errors.length > 0 ? { ok: false, errors } : { ok: true, plan };
+}
+
+/** The plan's alarm thresholds, each defaulted; a bad value adds its error. */
+function parseAlarms(alarms: NonNullable<PlanInput["alarms"]>, errors: string[]): RolloutPlan["alarms"] {
+  return {
+    errorRatePointsAboveBaseline: number(
+      alarms.errorRatePointsAboveBaseline,
+      "alarms.errorRatePointsAboveBaseline",
+      DEFAULT_ALARMS.errorRatePointsAboveBaseline,
+      errors,
+    ),
+    errorRateForMs: seconds(
+      alarms.errorRateForSeconds,
+      "alarms.errorRateForSeconds",
+      DEFAULT_ALARMS.errorRateForMs,
+      errors,
+    ),
+    p99RatioAboveBaseline: number(
+      alarms.p99RatioAboveBaseline,
+      "alarms.p99RatioAboveBaseline",
+      DEFAULT_ALARMS.p99RatioAboveBaseline,
+      errors,
+    ),
+    p99ForMs: seconds(alarms.p99ForSeconds, "alarms.p99ForSeconds", DEFAULT_ALARMS.p99ForMs, errors),
+    readinessLostForMs: seconds(
+      alarms.readinessLostForSeconds,
+      "alarms.readinessLostForSeconds",
+      DEFAULT_ALARMS.readinessLostForMs,
+      errors,
+    ),
+    windowMs: seconds(alarms.windowSeconds, "alarms.windowSeconds", DEFAULT_ALARMS.windowMs, errors, 0.1),
+    minWindowRequests: number(
+      alarms.minWindowRequests,
+      "alarms.minWindowRequests",
+      DEFAULT_ALARMS.minWindowRequests,
+      errors,
+      true,
+    ),
+  };
 }
 
 /** The steps in the order they run: wave by wave, cell by cell, and inside a cell AZ by AZ in azOrder. */
