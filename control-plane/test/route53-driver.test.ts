@@ -15,6 +15,7 @@ import {
   ListResourceRecordSetsCommand,
   Route53Client,
 } from "@aws-sdk/client-route-53";
+import { SqlitePlacementStore } from "@cellwallet/placement";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { runCellctl } from "../../test-support/cellctl.js";
 import { Route53Driver } from "../src/az/route53-driver.js";
@@ -89,6 +90,8 @@ async function audit(): Promise<{ action: string; target: string; actor: string;
 
 describe("cellctl az --driver route53 (moto)", () => {
   beforeAll(async () => {
+    // The registry that keeps the operator audit trail exists (cellctl refuses a missing one rather than create it).
+    await new SqlitePlacementStore({ path: registryPath }).close();
     const zone = await client.send(
       new CreateHostedZoneCommand({ Name: DOMAIN, CallerReference: `cellwallet-${suffix}` }),
     );

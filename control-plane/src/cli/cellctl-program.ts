@@ -23,7 +23,8 @@ export function buildCellctl(env: NodeJS.ProcessEnv): Command {
       `
 Exit status: each command's help lists its own. Everywhere: 2 for a usage error (unknown command or
 option, missing argument) and when the command could not run at all (e.g. the placement registry cannot
-be opened); never 1, which always means the command ran and found or refused something.`,
+be opened, or there is none where WALLET_DATA_DIR or PLACEMENT_SQLITE_PATH point: only cells register,
+cells create and token create it); never 1, which always means the command ran and found or refused something.`,
     )
     .addCommand(tokenCommand(env))
     .addCommand(verifyCommand(env))

@@ -38,7 +38,8 @@ function listCommand(env: NodeJS.ProcessEnv): Command {
       "after",
       `
 Exit status: 0 listed (also when no cell is registered: "(no cells registered)"), 2 usage or the placement
-registry cannot be opened.
+registry cannot be opened or does not exist (a mistyped WALLET_DATA_DIR or PLACEMENT_SQLITE_PATH: nothing is
+created).
 
 Examples:
   $ cellctl cells list
@@ -197,6 +198,7 @@ function registerCommand(env: NodeJS.ProcessEnv): Command {
       `
 A new cell needs --endpoint and --capacity, and starts active with every AZ at weight 1.
 An update keeps the state, the user count and, for AZs already registered, their weights.
+With cells create, token and npm start, the one command that creates a missing registry (others exit 2).
 
 Exit status: 0 registered, 1 the record could not be written or recorded, 2 usage.
 
@@ -219,45 +221,49 @@ Examples:
         if (options.capacity !== undefined && !(Number.isSafeInteger(options.capacity) && options.capacity >= 0)) {
           command.error("cellctl: --capacity must be a non-negative integer", { exitCode: EXIT_USAGE });
         }
-        await withPlacementStore(env, async (store) => {
-          const existing = await store.getCell(cellId);
-          if (!existing && (!parsed || options.capacity === undefined)) {
-            command.error(`cellctl: ${cellId} is a new cell: give --endpoint (per AZ) and --capacity`, {
-              exitCode: EXIT_USAGE,
-            });
-          }
-          const endpoints: CellEndpoint[] = parsed
-            ? parsed.map((e) => ({ ...e, weight: existing?.endpoints.find((x) => x.az === e.az)?.weight ?? 1 }))
-            : (existing?.endpoints ?? []);
-          const next = {
-            cellId,
-            state: existing?.state ?? "active",
-            capacity: options.capacity ?? existing?.capacity ?? 0,
-            endpoints,
-          } as const;
-          const written = await recordThenApply(
-            env,
-            command,
-            {
-              actor: operatorName(env),
-              action: "cell.register",
-              target: cellId,
-              details: {
-                created: !existing,
-                before: existing
-                  ? { state: existing.state, capacity: existing.capacity, endpoints: existing.endpoints }
-                  : null,
-                after: { state: next.state, capacity: next.capacity, endpoints: next.endpoints },
+        await withPlacementStore(
+          env,
+          async (store) => {
+            const existing = await store.getCell(cellId);
+            if (!existing && (!parsed || options.capacity === undefined)) {
+              command.error(`cellctl: ${cellId} is a new cell: give --endpoint (per AZ) and --capacity`, {
+                exitCode: EXIT_USAGE,
+              });
+            }
+            const endpoints: CellEndpoint[] = parsed
+              ? parsed.map((e) => ({ ...e, weight: existing?.endpoints.find((x) => x.az === e.az)?.weight ?? 1 }))
+              : (existing?.endpoints ?? []);
+            const next = {
+              cellId,
+              state: existing?.state ?? "active",
+              capacity: options.capacity ?? existing?.capacity ?? 0,
+              endpoints,
+            } as const;
+            const written = await recordThenApply(
+              env,
+              command,
+              {
+                actor: operatorName(env),
+                action: "cell.register",
+                target: cellId,
+                details: {
+                  created: !existing,
+                  before: existing
+                    ? { state: existing.state, capacity: existing.capacity, endpoints: existing.endpoints }
+                    : null,
+                  after: { state: next.state, capacity: next.capacity, endpoints: next.endpoints },
+                },
               },
-            },
-            () => store.putCell(next),
-          );
-          if (options.json) printJson({ created: !existing, cell: written });
-          else
-            process.stdout.write(
-              `${existing ? "updated" : "registered"} ${cellId}: ${written.state}, ${written.users}/${written.capacity} users, ${azSummary(written)}\n`,
+              () => store.putCell(next),
             );
-        });
+            if (options.json) printJson({ created: !existing, cell: written });
+            else
+              process.stdout.write(
+                `${existing ? "updated" : "registered"} ${cellId}: ${written.state}, ${written.users}/${written.capacity} users, ${azSummary(written)}\n`,
+              );
+          },
+          { create: true },
+        );
       },
     );
 }
