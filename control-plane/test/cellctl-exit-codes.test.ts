@@ -206,6 +206,21 @@ describe("cellctl exit codes", () => {
     }
   }, 60_000);
 
+  it("prints a refusal with several reasons as one line, every reason kept, on stderr and under --json", async () => {
+    const env = registry();
+    const args = ["rollout", "plan", "--version", "v 2", "--canary", "cell-9"];
+    const run = await runCellctl(args, env);
+    expect([run.code, run.stdout], run.stderr).toEqual([2, ""]);
+    expect(run.stderr).toMatch(
+      /^cellctl: the plan is refused: version must be [^\n]*; unknown cell cell-9(; [^\n]*)?\n$/,
+    );
+    const json = await runCellctl([...args, "--json"], env);
+    expect([json.code, JSON.parse(json.stdout)]).toEqual([
+      2,
+      { error: { message: run.stderr.replace(/^cellctl: /, "").trim(), exitCode: 2 } },
+    ]);
+  }, 60_000);
+
   it("exits 0 for --help", async () => {
     const run = await runCellctl(["cells", "rebalance", "--help"], registry());
     expect(run.code).toBe(0);

@@ -151,7 +151,7 @@ Examples:
       await withDriver(env, options, command, async (driver) => {
         const plan = await driver.planEvacuation(az);
         if (!plan.ok) {
-          return command.error(`cellctl: refusing to evacuate ${az}:\n  ${plan.refusals.join("\n  ")}`, {
+          return command.error(`cellctl: refusing to evacuate ${az}: ${plan.refusals.join("; ")}`, {
             exitCode: EXIT_REFUSED,
           });
         }
@@ -179,6 +179,10 @@ Examples:
     });
 }
 
+/**
+ * Restoring gives back what evacuate took and asks nothing; --yes is accepted, like uncordon's, so a script
+ * confirming every step (evacuate --yes, restore --yes) does not fail on it.
+ */
 function restoreCommand(env: NodeJS.ProcessEnv): Command {
   return driverOptions(
     new Command("restore")
@@ -186,10 +190,13 @@ function restoreCommand(env: NodeJS.ProcessEnv): Command {
       .argument("<az>"),
   )
     .option("--weight <w>", "weight to set (default: the weight before the last evacuation, else 1)", positiveNumber)
+    .option("-y, --yes", "accepted for consistency (restore does not ask)")
     .option("--json", "print the changes as JSON")
     .addHelpText(
       "after",
       `${DRIVERS_HELP}
+
+Does not ask for confirmation; --yes is accepted.
 
 Exit status: 0 restored (or nothing evacuated), 1 the change could not be recorded or written,
 2 usage or unknown cell/AZ/record.

@@ -277,13 +277,20 @@ function lifecycleCommand(env: NodeJS.ProcessEnv, verb: "cordon" | "uncordon"): 
         : "Let a cordoned cell take new users again (back to active)",
     )
     .argument("<cellId>")
-    .option("--json", "print the outcome as JSON");
-  if (cordon) command.option("-y, --yes", "do not ask for confirmation (required in non-interactive use)");
+    .option("--json", "print the outcome as JSON")
+    // Accepted by both: uncordon gives back what cordon took and asks nothing, but a script confirming every
+    // step (cordon --yes, uncordon --yes) must not fail on it.
+    .option(
+      "-y, --yes",
+      cordon
+        ? "do not ask for confirmation (required in non-interactive use)"
+        : "accepted for consistency (uncordon does not ask)",
+    );
   return command
     .addHelpText(
       "after",
       `
-Refused for draining and retired cells. ${cordon ? "Without --yes, asks at a terminal; elsewhere exits 2." : ""}
+Refused for draining and retired cells. ${cordon ? "Without --yes, asks at a terminal; elsewhere exits 2." : "Does not ask for confirmation; --yes is accepted."}
 
 Exit status: 0 done (or already ${cordon ? "cordoned" : "active"}), 1 refused, 2 unknown cell${cordon ? " or not confirmed" : ""}.
 
