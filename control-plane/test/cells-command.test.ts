@@ -294,6 +294,22 @@ describe("cellctl cells and az", () => {
     expect([run.code, run.stderr, run.stdout]).toEqual([0, "", "cell-b: cordoned -> active\n"]);
   });
 
+  it("asks before a --capacity below the users the cell holds (exit 2 without --yes), then says it is over", async () => {
+    // cell-a holds 2 users (capacity 8): a typo of 1 would close it to new users without a word.
+    const refused = await cellctl(["cells", "register", "cell-a", "--capacity", "1"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toBe(
+      "cellctl: Set cell-a's capacity to 1, below the 2 users it holds (no new user placed there until it has room) needs confirmation: pass --yes in non-interactive use\n",
+    );
+    expect((await withRegistry((s) => s.getCell("cell-a")))?.capacity).toBe(8);
+    const confirmed = await cellctl(["cells", "register", "cell-a", "--capacity", "1", "--yes"]);
+    expect(confirmed.code, confirmed.stderr).toBe(0);
+    expect(confirmed.stdout).toMatch(/^updated cell-a: active, 2\/1 users \(OVER CAPACITY: no new users\), /);
+    const json = await cellctl(["cells", "register", "cell-a", "--capacity", "8", "--json"]);
+    expect(json.code, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ created: false, overCapacity: false, cell: { capacity: 8 } });
+  });
+
   it("documents the commands with examples in --help", async () => {
     for (const args of [
       ["cells", "--help"],

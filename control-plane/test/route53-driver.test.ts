@@ -324,6 +324,34 @@ describe("cellctl az --driver route53 (moto)", () => {
     expect(records[2]?.details.changes).toEqual([expect.objectContaining({ from: 0, to: 7 })]);
   });
 
+  it("says what failed, against which API and zone, when Route 53 cannot be read (exit 2, one line)", async () => {
+    const base = ["--driver", "route53", "--zone-id", zoneId, "--record", RECORD, "--yes"];
+    const unreachable = await cellctl(["az", "evacuate", "us-east-1a", ...base, "--endpoint", "http://127.0.0.1:1"], {
+      AWS_MAX_ATTEMPTS: "1",
+    });
+    expect([unreachable.code, unreachable.stdout]).toEqual([2, ""]);
+    expect(unreachable.stderr).toMatch(
+      new RegExp(
+        `^cellctl: Route 53 \\(--endpoint http://127\\.0\\.0\\.1:1\\): ListResourceRecordSets of hosted zone ${zoneId} failed: .*ECONNREFUSED[^\n]*\n$`,
+      ),
+    );
+    // No credentials anywhere (HOME has no ~/.aws): the SDK's bare "Could not load credentials" gets the context.
+    const anonymous = await runCellctl(["az", "restore", "us-east-1a", ...base.filter((a) => a !== "--yes")], {
+      ...auditEnv,
+      HOME: dir,
+      AWS_REGION: "us-east-1",
+      AWS_ENDPOINT_URL_ROUTE_53: motoEndpoint,
+      AWS_MAX_ATTEMPTS: "1",
+    });
+    expect([anonymous.code, anonymous.stdout]).toEqual([2, ""]);
+    expect(anonymous.stderr).toMatch(
+      new RegExp(
+        `^cellctl: Route 53 \\(AWS_ENDPOINT_URL_ROUTE_53 ${motoEndpoint.replace(/[.]/g, "\\.")}\\): ListResourceRecordSets of hosted zone ${zoneId} failed: [^\n]*credentials[^\n]*\n$`,
+      ),
+    );
+    expect(await weights()).toEqual({ "us-east-1a": 100, "us-east-1b": 7, "us-east-1c": 50 });
+  });
+
   it("documents the route53 driver in --help", async () => {
     const run = await cellctl(["az", "evacuate", "--help"]);
     expect(run.code).toBe(0);

@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { Route53Driver, route53ClientFromEnv } from "../az/route53-driver.js";
+import { Route53Driver, route53ApiLocation, route53ClientFromEnv } from "../az/route53-driver.js";
 import { RouterWeightsDriver } from "../az/router-weights-driver.js";
 import { type AzTrafficDriver, UsageError, type WeightChange } from "../az/traffic-driver.js";
 import { openOperatorLogFromEnv, openPlacementStoreFromEnv, operatorName } from "./cli-env.js";
@@ -57,6 +57,7 @@ function openDriver(env: NodeJS.ProcessEnv, options: DriverOptions, command: Com
       client: route53ClientFromEnv(env, options.endpoint),
       hostedZoneId: options.zoneId,
       recordName: options.record,
+      apiLocation: route53ApiLocation(env, options.endpoint),
     });
   }
   return command.error(`cellctl: --driver must be router-weights or route53, got ${kind}`, { exitCode: EXIT_USAGE });

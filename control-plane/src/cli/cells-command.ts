@@ -192,15 +192,19 @@ function registerCommand(env: NodeJS.ProcessEnv): Command {
       (v: string, all: string[] = []) => [...all, v],
     )
     .option("--capacity <n>", "most users the cell may hold", positiveInt)
+    .option("-y, --yes", "confirm a --capacity below the users the cell holds (required in non-interactive use)")
     .option("--json", "print the resulting record as JSON")
     .addHelpText(
       "after",
       `
 A new cell needs --endpoint and --capacity, and starts active with every AZ at weight 1.
 An update keeps the state, the user count and, for AZs already registered, their weights.
+A --capacity below the users the cell holds needs confirmation (--yes, or "yes" at a terminal): no
+new user is placed there until it has room, its users stay (cells rebalance moves the excess away).
 With cells create, token and npm start, the one command that creates a missing registry (others exit 2).
 
-Exit status: 0 registered, 1 the record could not be written or recorded, 2 usage.
+Exit status: 0 registered, 1 the record could not be written or recorded, 2 usage or a capacity below
+the users not confirmed.
 
 Examples:
   $ cellctl cells register cell-3 --capacity 10000 \\
@@ -208,7 +212,11 @@ Examples:
   $ cellctl cells register cell-3 --capacity 20000`,
     )
     .action(
-      async (cellId: string, options: { endpoint?: string[]; capacity?: number; json?: boolean }, command: Command) => {
+      async (
+        cellId: string,
+        options: { endpoint?: string[]; capacity?: number; yes?: boolean; json?: boolean },
+        command: Command,
+      ) => {
         let parsed: { az: string; url: string }[] | undefined;
         try {
           parsed = options.endpoint?.map(parseEndpointOption);
@@ -239,6 +247,15 @@ Examples:
               capacity: options.capacity ?? existing?.capacity ?? 0,
               endpoints,
             } as const;
+            // A typo (10 for 100000) would silently close the cell to new users: an explicit yes or nothing.
+            const over = existing !== undefined && options.capacity !== undefined && options.capacity < existing.users;
+            if (over) {
+              await confirmOrExit(
+                command,
+                options.yes,
+                `Set ${cellId}'s capacity to ${next.capacity}, below the ${existing.users} users it holds (no new user placed there until it has room)?`,
+              );
+            }
             const written = await recordThenApply(
               env,
               command,
@@ -256,10 +273,11 @@ Examples:
               },
               () => store.putCell(next),
             );
-            if (options.json) printJson({ created: !existing, cell: written });
+            if (options.json)
+              printJson({ created: !existing, overCapacity: written.users > written.capacity, cell: written });
             else
               process.stdout.write(
-                `${existing ? "updated" : "registered"} ${cellId}: ${written.state}, ${written.users}/${written.capacity} users, ${azSummary(written)}\n`,
+                `${existing ? "updated" : "registered"} ${cellId}: ${written.state}, ${written.users}/${written.capacity} users${written.users > written.capacity ? " (OVER CAPACITY: no new users)" : ""}, ${azSummary(written)}\n`,
               );
           },
           { create: true },
