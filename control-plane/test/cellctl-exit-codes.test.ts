@@ -1,6 +1,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SqlitePlacementStore } from "@cellwallet/placement";
 import { describe, expect, it, vi } from "vitest";
 import { runCellctl } from "../../test-support/cellctl.js";
 import { buildCellctl, everyCommand, runCellctl as runCellctlProgram } from "../src/cli/cellctl-program.js";
@@ -10,9 +11,13 @@ import { buildCellctl, everyCommand, runCellctl as runCellctlProgram } from "../
  * arguments exits 2 with exactly one line on stderr (no stack trace, no help dump), and a command that cannot
  * run at all (no registry) exits 2 — never 1, which reports a finding (tampering, a mismatch, a refusal).
  */
-const registry = () => ({
-  PLACEMENT_SQLITE_PATH: join(mkdtempSync(join(tmpdir(), "cellctl-exit-")), "placement.sqlite"),
-});
+/** An empty registry that exists (cellctl refuses a missing one, see cellctl-registry-missing.test.ts). */
+async function emptyRegistry(path: string): Promise<string> {
+  await new SqlitePlacementStore({ path }).close();
+  return path;
+}
+const emptyRegistryPath = await emptyRegistry(join(mkdtempSync(join(tmpdir(), "cellctl-exit-")), "placement.sqlite"));
+const registry = () => ({ PLACEMENT_SQLITE_PATH: emptyRegistryPath });
 
 function pathOf(command: ReturnType<typeof buildCellctl>): string[] {
   const path: string[] = [];
@@ -116,7 +121,7 @@ describe("cellctl exit codes", () => {
 
   it("exits 2, not 0, when --all finds no cell in the registry (a wrong WALLET_DATA_DIR checks nothing)", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "cellctl-empty-"));
-    const where = `sqlite ${join(dataDir, "control-plane", "placement.sqlite")}`;
+    const where = `sqlite ${await emptyRegistry(join(dataDir, "control-plane", "placement.sqlite"))}`;
     const line = `cellctl: no cell in the registry at ${where} (check WALLET_DATA_DIR or PLACEMENT_*)\n`;
     for (const command of ["verify", "reconcile"]) {
       const run = await runCellctl([command, "--all"], { WALLET_DATA_DIR: dataDir });
@@ -199,6 +204,21 @@ describe("cellctl exit codes", () => {
       expect(answer.error.message, what).toContain(text);
       expect(answer.error.message, what).not.toMatch(/^cellctl:|\n/);
     }
+  }, 60_000);
+
+  it("prints a refusal with several reasons as one line, every reason kept, on stderr and under --json", async () => {
+    const env = registry();
+    const args = ["rollout", "plan", "--version", "v 2", "--canary", "cell-9"];
+    const run = await runCellctl(args, env);
+    expect([run.code, run.stdout], run.stderr).toEqual([2, ""]);
+    expect(run.stderr).toMatch(
+      /^cellctl: the plan is refused: version must be [^\n]*; unknown cell cell-9(; [^\n]*)?\n$/,
+    );
+    const json = await runCellctl([...args, "--json"], env);
+    expect([json.code, JSON.parse(json.stdout)]).toEqual([
+      2,
+      { error: { message: run.stderr.replace(/^cellctl: /, "").trim(), exitCode: 2 } },
+    ]);
   }, 60_000);
 
   it("exits 0 for --help", async () => {

@@ -251,6 +251,7 @@ describe("cellctl cells and az", () => {
     const last = await cellctl(["az", "evacuate", "az-4", "--yes"]);
     expect(last.code).toBe(1);
     expect(last.stderr).toMatch(/cell-a: az-4 is its last AZ in service/);
+    expect(last.stderr.trim().split("\n"), last.stderr).toHaveLength(1);
     expect(await weights("cell-a")).toEqual({ "az-2": 0, "az-4": 1 });
 
     const noSuchAz = await cellctl(["az", "evacuate", "az-9", "--yes"]);
@@ -261,7 +262,7 @@ describe("cellctl cells and az", () => {
     expect(one.code, one.stderr).toBe(0);
     expect(await weights("cell-b")).toEqual({ "az-1": 1, "az-2": 1, "az-3": 1 });
     expect(await weights("cell-a")).toEqual({ "az-2": 0, "az-4": 1 });
-    const rest = await cellctl(["az", "restore", "az-2"]);
+    const rest = await cellctl(["az", "restore", "az-2", "--yes"]); // accepted, as by uncordon
     expect(rest.code, rest.stderr).toBe(0);
     expect(rest.stdout).toMatch(/cell-a\s+az-2\s+0 -> 3/);
     expect(rest.stdout).toMatch(/cell-b\s+az-2\s+unchanged/);
@@ -285,6 +286,28 @@ describe("cellctl cells and az", () => {
     const evacuation = records[6] as unknown as { details: { driver: string; changes: unknown[] } };
     expect(evacuation.details.driver).toBe("router-weights");
     expect(evacuation.details.changes).toHaveLength(2);
+  });
+
+  it("takes --yes on uncordon as on cordon (a script confirming every step must not fail on it)", async () => {
+    expect((await cellctl(["cells", "cordon", "cell-b", "--yes"])).code).toBe(0);
+    const run = await cellctl(["cells", "uncordon", "cell-b", "--yes"]);
+    expect([run.code, run.stderr, run.stdout]).toEqual([0, "", "cell-b: cordoned -> active\n"]);
+  });
+
+  it("asks before a --capacity below the users the cell holds (exit 2 without --yes), then says it is over", async () => {
+    // cell-a holds 2 users (capacity 8): a typo of 1 would close it to new users without a word.
+    const refused = await cellctl(["cells", "register", "cell-a", "--capacity", "1"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toBe(
+      "cellctl: Set cell-a's capacity to 1, below the 2 users it holds (no new user placed there until it has room) needs confirmation: pass --yes in non-interactive use\n",
+    );
+    expect((await withRegistry((s) => s.getCell("cell-a")))?.capacity).toBe(8);
+    const confirmed = await cellctl(["cells", "register", "cell-a", "--capacity", "1", "--yes"]);
+    expect(confirmed.code, confirmed.stderr).toBe(0);
+    expect(confirmed.stdout).toMatch(/^updated cell-a: active, 2\/1 users \(OVER CAPACITY: no new users\), /);
+    const json = await cellctl(["cells", "register", "cell-a", "--capacity", "8", "--json"]);
+    expect(json.code, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ created: false, overCapacity: false, cell: { capacity: 8 } });
   });
 
   it("documents the commands with examples in --help", async () => {

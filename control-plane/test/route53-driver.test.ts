@@ -15,6 +15,7 @@ import {
   ListResourceRecordSetsCommand,
   Route53Client,
 } from "@aws-sdk/client-route-53";
+import { SqlitePlacementStore } from "@cellwallet/placement";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { runCellctl } from "../../test-support/cellctl.js";
 import { Route53Driver } from "../src/az/route53-driver.js";
@@ -89,6 +90,8 @@ async function audit(): Promise<{ action: string; target: string; actor: string;
 
 describe("cellctl az --driver route53 (moto)", () => {
   beforeAll(async () => {
+    // The registry that keeps the operator audit trail exists (cellctl refuses a missing one rather than create it).
+    await new SqlitePlacementStore({ path: registryPath }).close();
     const zone = await client.send(
       new CreateHostedZoneCommand({ Name: DOMAIN, CallerReference: `cellwallet-${suffix}` }),
     );
@@ -319,6 +322,34 @@ describe("cellctl az --driver route53 (moto)", () => {
       changes: [{ record: `${RECORD}.`, type: "A", setIdentifier: "us-east-1b", az: "us-east-1b", from: 7, to: 0 }],
     });
     expect(records[2]?.details.changes).toEqual([expect.objectContaining({ from: 0, to: 7 })]);
+  });
+
+  it("says what failed, against which API and zone, when Route 53 cannot be read (exit 2, one line)", async () => {
+    const base = ["--driver", "route53", "--zone-id", zoneId, "--record", RECORD, "--yes"];
+    const unreachable = await cellctl(["az", "evacuate", "us-east-1a", ...base, "--endpoint", "http://127.0.0.1:1"], {
+      AWS_MAX_ATTEMPTS: "1",
+    });
+    expect([unreachable.code, unreachable.stdout]).toEqual([2, ""]);
+    expect(unreachable.stderr).toMatch(
+      new RegExp(
+        `^cellctl: Route 53 \\(--endpoint http://127\\.0\\.0\\.1:1\\): ListResourceRecordSets of hosted zone ${zoneId} failed: .*ECONNREFUSED[^\n]*\n$`,
+      ),
+    );
+    // No credentials anywhere (HOME has no ~/.aws): the SDK's bare "Could not load credentials" gets the context.
+    const anonymous = await runCellctl(["az", "restore", "us-east-1a", ...base.filter((a) => a !== "--yes")], {
+      ...auditEnv,
+      HOME: dir,
+      AWS_REGION: "us-east-1",
+      AWS_ENDPOINT_URL_ROUTE_53: motoEndpoint,
+      AWS_MAX_ATTEMPTS: "1",
+    });
+    expect([anonymous.code, anonymous.stdout]).toEqual([2, ""]);
+    expect(anonymous.stderr).toMatch(
+      new RegExp(
+        `^cellctl: Route 53 \\(AWS_ENDPOINT_URL_ROUTE_53 ${motoEndpoint.replace(/[.]/g, "\\.")}\\): ListResourceRecordSets of hosted zone ${zoneId} failed: [^\n]*credentials[^\n]*\n$`,
+      ),
+    );
+    expect(await weights()).toEqual({ "us-east-1a": 100, "us-east-1b": 7, "us-east-1c": 50 });
   });
 
   it("documents the route53 driver in --help", async () => {

@@ -2,6 +2,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { LocalPlatform } from "@cellwallet/control-plane/local";
+import { SqlitePlacementStore } from "@cellwallet/placement";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestPlatform } from "../../e2e/test/platform.js";
 import { runCellctl } from "../../test-support/cellctl.js";
@@ -87,6 +88,7 @@ describe("cellctl canary run (a process against the local platform)", () => {
     expect(interval.code).toBe(2);
     // A registry with no cell (a wrong WALLET_DATA_DIR or PLACEMENT_SQLITE_PATH): not "all passed".
     const emptyRegistry = join(mkdtempSync(join(tmpdir(), "cellwallet-canary-")), "placement.sqlite");
+    await new SqlitePlacementStore({ path: emptyRegistry }).close(); // one that exists (a missing one is refused)
     const none = await runCellctl(["canary", "run", "--all", "--once"], {
       ...env,
       PLACEMENT_SQLITE_PATH: emptyRegistry,

@@ -22,12 +22,22 @@ export interface Route53DriverOptions {
   hostedZoneId: string;
   /** The weighted name (EdgeStack's domainName), with or without the final dot. */
   recordName: string;
+  /** Where the API is, for messages: "--endpoint http://…", "AWS_ENDPOINT_URL …" (default: AWS itself). */
+  apiLocation?: string;
 }
 
 /** Route 53 names are fully qualified, lower case, with a final dot. */
 export function normalizeRecordName(name: string): string {
   const lower = name.trim().toLowerCase();
   return lower.endsWith(".") ? lower : `${lower}.`;
+}
+
+/** Where a client of route53ClientFromEnv sends its calls, named as the operator set it (for messages). */
+export function route53ApiLocation(env: NodeJS.ProcessEnv, endpoint?: string): string {
+  if (endpoint) return `--endpoint ${endpoint}`;
+  if (env.AWS_ENDPOINT_URL_ROUTE_53) return `AWS_ENDPOINT_URL_ROUTE_53 ${env.AWS_ENDPOINT_URL_ROUTE_53}`;
+  if (env.AWS_ENDPOINT_URL) return `AWS_ENDPOINT_URL ${env.AWS_ENDPOINT_URL}`;
+  return "AWS";
 }
 
 /** A Route 53 client for cellctl: `--endpoint`, else the SDK's own AWS_ENDPOINT_URL_ROUTE_53 / AWS_ENDPOINT_URL. */
@@ -53,12 +63,30 @@ export class Route53Driver implements AzTrafficDriver<Route53WeightChange> {
   private readonly zoneId: string;
   private readonly recordName: string;
   private readonly read = new Map<string, ResourceRecordSet>();
+  private readonly apiLocation: string;
 
   constructor(options: Route53DriverOptions) {
     this.client = options.client;
     this.zoneId = options.hostedZoneId.replace(/^\/?hostedzone\//, "");
     this.recordName = normalizeRecordName(options.recordName);
     this.scope = { zoneId: this.zoneId, record: this.recordName };
+    this.apiLocation = options.apiLocation ?? "AWS";
+  }
+
+  /**
+   * One Route 53 call whose failure says what was being done, where and to what: "Route 53 (AWS):
+   * ListResourceRecordSets of hosted zone Z… failed: Could not load credentials from any providers", never
+   * the SDK's bare message, which names neither Route 53 nor the zone.
+   */
+  private async call<T>(what: string, send: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      throw new Error(`Route 53 (${this.apiLocation}): ${what} of hosted zone ${this.zoneId} failed: ${message}`, {
+        cause: error,
+      });
+    }
   }
 
   /** Every weighted record set of the name (all types), read with ListResourceRecordSets. */
@@ -66,13 +94,15 @@ export class Route53Driver implements AzTrafficDriver<Route53WeightChange> {
     const found: ResourceRecordSet[] = [];
     let start: { name?: string; type?: string; identifier?: string } = { name: this.recordName };
     for (;;) {
-      const page: ListResourceRecordSetsCommandOutput = await this.client.send(
-        new ListResourceRecordSetsCommand({
-          HostedZoneId: this.zoneId,
-          StartRecordName: start.name,
-          ...(start.type ? { StartRecordType: start.type as never } : {}),
-          ...(start.identifier ? { StartRecordIdentifier: start.identifier } : {}),
-        }),
+      const page: ListResourceRecordSetsCommandOutput = await this.call("ListResourceRecordSets", () =>
+        this.client.send(
+          new ListResourceRecordSetsCommand({
+            HostedZoneId: this.zoneId,
+            StartRecordName: start.name,
+            ...(start.type ? { StartRecordType: start.type as never } : {}),
+            ...(start.identifier ? { StartRecordIdentifier: start.identifier } : {}),
+          }),
+        ),
       );
       let past = false;
       for (const set of page.ResourceRecordSets ?? []) {
@@ -150,19 +180,18 @@ export class Route53Driver implements AzTrafficDriver<Route53WeightChange> {
   /** One atomic change batch: every UPSERT applies or none does. */
   async apply(changes: readonly Route53WeightChange[]): Promise<void> {
     if (changes.length === 0) return;
-    const out = await this.client.send(
-      new ChangeResourceRecordSetsCommand({
-        HostedZoneId: this.zoneId,
-        ChangeBatch: {
-          Comment: `cellctl az ${changes[0]?.to === 0 ? "evacuate" : "restore"} ${changes[0]?.az}`,
-          Changes: changes.map((c) => {
-            const set = this.read.get(c.type);
-            if (!set) throw new Error(`record ${c.record} ${c.type} ${c.setIdentifier} was not read before`);
-            return { Action: "UPSERT", ResourceRecordSet: { ...set, Weight: c.to } };
-          }),
-        },
-      }),
-    );
+    const batch = new ChangeResourceRecordSetsCommand({
+      HostedZoneId: this.zoneId,
+      ChangeBatch: {
+        Comment: `cellctl az ${changes[0]?.to === 0 ? "evacuate" : "restore"} ${changes[0]?.az}`,
+        Changes: changes.map((c) => {
+          const set = this.read.get(c.type);
+          if (!set) throw new Error(`record ${c.record} ${c.type} ${c.setIdentifier} was not read before`);
+          return { Action: "UPSERT", ResourceRecordSet: { ...set, Weight: c.to } };
+        }),
+      },
+    });
+    const out = await this.call("ChangeResourceRecordSets", () => this.client.send(batch));
     this.lastChangeId = out.ChangeInfo?.Id;
   }
 

@@ -57,12 +57,22 @@ async function call(routerUrl: string, method: string, path: string, token: stri
     // Retries (by the router, or a journey repeated) never apply a canary operation twice.
     if (method === "POST") headers["idempotency-key"] = `canary-${randomUUID()}`;
   }
-  const response = await fetch(new URL(path, routerUrl), {
-    method,
-    headers,
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    signal: AbortSignal.timeout(5_000),
-  });
+  const url = new URL(path, routerUrl);
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method,
+      headers,
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      signal: AbortSignal.timeout(5_000),
+    });
+  } catch (error) {
+    // fetch says only "fetch failed": name the router that was tried (a default of 8080 may be the wrong
+    // platform's, or none) and the reason it gives in its cause (ECONNREFUSED, a timeout).
+    const cause = (error as { cause?: { message?: string } }).cause?.message;
+    const reason = `${(error as Error).message}${cause ? ` (${cause})` : ""}`;
+    throw new StepFailed(`${method} ${url.origin}${url.pathname}: ${reason}`);
+  }
   const text = await response.text();
   let parsed: unknown;
   try {

@@ -17,7 +17,8 @@ export function auditLogCommand(env: NodeJS.ProcessEnv): Command {
       "after",
       `
 Exit status: 0 the trail is intact, 1 tampered (the first invalid record is named), 2 usage or the trail
-cannot be read (the placement registry cannot be opened).
+cannot be read (the placement registry cannot be opened, or there is none where WALLET_DATA_DIR or
+PLACEMENT_SQLITE_PATH point: it is never created here).
 
 Examples:
   $ cellctl audit-log --tail 20

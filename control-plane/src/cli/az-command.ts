@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { Route53Driver, route53ClientFromEnv } from "../az/route53-driver.js";
+import { Route53Driver, route53ApiLocation, route53ClientFromEnv } from "../az/route53-driver.js";
 import { RouterWeightsDriver } from "../az/router-weights-driver.js";
 import { type AzTrafficDriver, UsageError, type WeightChange } from "../az/traffic-driver.js";
 import { openOperatorLogFromEnv, openPlacementStoreFromEnv, operatorName } from "./cli-env.js";
@@ -57,6 +57,7 @@ function openDriver(env: NodeJS.ProcessEnv, options: DriverOptions, command: Com
       client: route53ClientFromEnv(env, options.endpoint),
       hostedZoneId: options.zoneId,
       recordName: options.record,
+      apiLocation: route53ApiLocation(env, options.endpoint),
     });
   }
   return command.error(`cellctl: --driver must be router-weights or route53, got ${kind}`, { exitCode: EXIT_USAGE });
@@ -151,7 +152,7 @@ Examples:
       await withDriver(env, options, command, async (driver) => {
         const plan = await driver.planEvacuation(az);
         if (!plan.ok) {
-          return command.error(`cellctl: refusing to evacuate ${az}:\n  ${plan.refusals.join("\n  ")}`, {
+          return command.error(`cellctl: refusing to evacuate ${az}: ${plan.refusals.join("; ")}`, {
             exitCode: EXIT_REFUSED,
           });
         }
@@ -179,6 +180,10 @@ Examples:
     });
 }
 
+/**
+ * Restoring gives back what evacuate took and asks nothing; --yes is accepted, like uncordon's, so a script
+ * confirming every step (evacuate --yes, restore --yes) does not fail on it.
+ */
 function restoreCommand(env: NodeJS.ProcessEnv): Command {
   return driverOptions(
     new Command("restore")
@@ -186,10 +191,13 @@ function restoreCommand(env: NodeJS.ProcessEnv): Command {
       .argument("<az>"),
   )
     .option("--weight <w>", "weight to set (default: the weight before the last evacuation, else 1)", positiveNumber)
+    .option("-y, --yes", "accepted for consistency (restore does not ask)")
     .option("--json", "print the changes as JSON")
     .addHelpText(
       "after",
       `${DRIVERS_HELP}
+
+Does not ask for confirmation; --yes is accepted.
 
 Exit status: 0 restored (or nothing evacuated), 1 the change could not be recorded or written,
 2 usage or unknown cell/AZ/record.

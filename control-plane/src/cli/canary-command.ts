@@ -12,6 +12,7 @@ import {
   withPlacementStore,
 } from "./cli-env.js";
 import { port } from "./cli-options.js";
+import { localRouterUrl } from "./launcher-status-lines.js";
 import { EXIT_REFUSED, EXIT_USAGE } from "./operator-prompt.js";
 import { printJson } from "./output.js";
 
@@ -94,7 +95,10 @@ export function canaryCommand(env: NodeJS.ProcessEnv): Command {
     )
     .option("--once", "run one journey per cell and exit: 0 all passed, 1 one failed")
     .option("--metrics-port <port>", "serve cellwallet_canary_* on http://127.0.0.1:<port>/metrics", port)
-    .option("--router <url>", "the router the journeys go through (default http://127.0.0.1:$ROUTER_PORT, 8080)")
+    .option(
+      "--router <url>",
+      "the router the journeys go through (default http://127.0.0.1:$ROUTER_PORT, else the --az router of the local platform running in WALLET_DATA_DIR, else :8080)",
+    )
     .option("--az <az>", "the AZ this canary runs from (the az label of its metrics)", "az-1")
     .option("--json", "print each round's results as JSON")
     .addHelpText(
@@ -118,7 +122,11 @@ Examples:
         return command.error("cellctl: give --cell <id> or --all", { exitCode: EXIT_USAGE });
       }
       const { interval, metricsPort } = options;
-      const routerUrl = options.router ?? `http://127.0.0.1:${env.ROUTER_PORT ?? "8080"}`;
+      const routerUrl =
+        options.router ??
+        (env.ROUTER_PORT ? `http://127.0.0.1:${env.ROUTER_PORT}` : undefined) ??
+        localRouterUrl(env, options.az) ??
+        "http://127.0.0.1:8080";
       try {
         new URL(routerUrl);
       } catch {

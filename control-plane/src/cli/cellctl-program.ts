@@ -23,7 +23,8 @@ export function buildCellctl(env: NodeJS.ProcessEnv): Command {
       `
 Exit status: each command's help lists its own. Everywhere: 2 for a usage error (unknown command or
 option, missing argument) and when the command could not run at all (e.g. the placement registry cannot
-be opened); never 1, which always means the command ran and found or refused something.`,
+be opened, or there is none where WALLET_DATA_DIR or PLACEMENT_SQLITE_PATH point: only cells register,
+cells create and token create it); never 1, which always means the command ran and found or refused something.`,
     )
     .addCommand(tokenCommand(env))
     .addCommand(verifyCommand(env))
@@ -55,12 +56,25 @@ export function everyCommand(root: Command): Command[] {
 }
 
 /**
+ * A refusal that lists its reasons on lines of their own ("refusing to evacuate az-3:\n  cell-1: …\n  cell-2: …")
+ * as the one line the docs promise and scripts and log collectors expect: "refusing to evacuate az-3: cell-1: …;
+ * cell-2: …". Every reason is kept.
+ */
+export function singleLine(message: string): string {
+  const parts = message
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line !== "");
+  return parts.reduce((text, part) => (text === "" ? part : `${text}${text.endsWith(":") ? " " : "; "}${part}`), "");
+}
+
+/**
  * Commander's own parse errors ("error: unknown option '--x'") as one line that says where the help is; a
- * command's refusal (command.error) as it is worded (some list every reason on lines of their own).
+ * command's refusal (command.error) as one line too, every reason kept.
  */
 function errorText(message: string, command: Command): string {
   const prefix = (text: string) => (text.startsWith("cellctl:") ? text : `cellctl: ${text}`);
-  if (!/^error:/i.test(message)) return `${prefix(message.trimEnd())}\n`;
+  if (!/^error:/i.test(message)) return `${prefix(singleLine(message))}\n`;
   const first =
     message
       .replace(/^error:\s*/i, "")
@@ -105,7 +119,7 @@ export async function runCellctl(argv: string[], env: NodeJS.ProcessEnv): Promis
   }
 }
 
-/** A failure's first line, without commander's "error:" or our "cellctl:" prefix (for the JSON object). */
+/** A failure as one line, without commander's "error:" or our "cellctl:" prefix (for the JSON object). */
 function oneLine(message: string): string {
-  return (message.split("\n")[0] ?? "").replace(/^(error:|cellctl:)\s*/i, "").trim();
+  return singleLine(message).replace(/^(error:|cellctl:)\s*/i, "");
 }

@@ -38,7 +38,8 @@ function listCommand(env: NodeJS.ProcessEnv): Command {
       "after",
       `
 Exit status: 0 listed (also when no cell is registered: "(no cells registered)"), 2 usage or the placement
-registry cannot be opened.
+registry cannot be opened or does not exist (a mistyped WALLET_DATA_DIR or PLACEMENT_SQLITE_PATH: nothing is
+created).
 
 Examples:
   $ cellctl cells list
@@ -191,14 +192,19 @@ function registerCommand(env: NodeJS.ProcessEnv): Command {
       (v: string, all: string[] = []) => [...all, v],
     )
     .option("--capacity <n>", "most users the cell may hold", positiveInt)
+    .option("-y, --yes", "confirm a --capacity below the users the cell holds (required in non-interactive use)")
     .option("--json", "print the resulting record as JSON")
     .addHelpText(
       "after",
       `
 A new cell needs --endpoint and --capacity, and starts active with every AZ at weight 1.
 An update keeps the state, the user count and, for AZs already registered, their weights.
+A --capacity below the users the cell holds needs confirmation (--yes, or "yes" at a terminal): no
+new user is placed there until it has room, its users stay (cells rebalance moves the excess away).
+With cells create, token and npm start, the one command that creates a missing registry (others exit 2).
 
-Exit status: 0 registered, 1 the record could not be written or recorded, 2 usage.
+Exit status: 0 registered, 1 the record could not be written or recorded, 2 usage or a capacity below
+the users not confirmed.
 
 Examples:
   $ cellctl cells register cell-3 --capacity 10000 \\
@@ -206,7 +212,11 @@ Examples:
   $ cellctl cells register cell-3 --capacity 20000`,
     )
     .action(
-      async (cellId: string, options: { endpoint?: string[]; capacity?: number; json?: boolean }, command: Command) => {
+      async (
+        cellId: string,
+        options: { endpoint?: string[]; capacity?: number; yes?: boolean; json?: boolean },
+        command: Command,
+      ) => {
         let parsed: { az: string; url: string }[] | undefined;
         try {
           parsed = options.endpoint?.map(parseEndpointOption);
@@ -219,45 +229,59 @@ Examples:
         if (options.capacity !== undefined && !(Number.isSafeInteger(options.capacity) && options.capacity >= 0)) {
           command.error("cellctl: --capacity must be a non-negative integer", { exitCode: EXIT_USAGE });
         }
-        await withPlacementStore(env, async (store) => {
-          const existing = await store.getCell(cellId);
-          if (!existing && (!parsed || options.capacity === undefined)) {
-            command.error(`cellctl: ${cellId} is a new cell: give --endpoint (per AZ) and --capacity`, {
-              exitCode: EXIT_USAGE,
-            });
-          }
-          const endpoints: CellEndpoint[] = parsed
-            ? parsed.map((e) => ({ ...e, weight: existing?.endpoints.find((x) => x.az === e.az)?.weight ?? 1 }))
-            : (existing?.endpoints ?? []);
-          const next = {
-            cellId,
-            state: existing?.state ?? "active",
-            capacity: options.capacity ?? existing?.capacity ?? 0,
-            endpoints,
-          } as const;
-          const written = await recordThenApply(
-            env,
-            command,
-            {
-              actor: operatorName(env),
-              action: "cell.register",
-              target: cellId,
-              details: {
-                created: !existing,
-                before: existing
-                  ? { state: existing.state, capacity: existing.capacity, endpoints: existing.endpoints }
-                  : null,
-                after: { state: next.state, capacity: next.capacity, endpoints: next.endpoints },
+        await withPlacementStore(
+          env,
+          async (store) => {
+            const existing = await store.getCell(cellId);
+            if (!existing && (!parsed || options.capacity === undefined)) {
+              command.error(`cellctl: ${cellId} is a new cell: give --endpoint (per AZ) and --capacity`, {
+                exitCode: EXIT_USAGE,
+              });
+            }
+            const endpoints: CellEndpoint[] = parsed
+              ? parsed.map((e) => ({ ...e, weight: existing?.endpoints.find((x) => x.az === e.az)?.weight ?? 1 }))
+              : (existing?.endpoints ?? []);
+            const next = {
+              cellId,
+              state: existing?.state ?? "active",
+              capacity: options.capacity ?? existing?.capacity ?? 0,
+              endpoints,
+            } as const;
+            // A typo (10 for 100000) would silently close the cell to new users: an explicit yes or nothing.
+            const over = existing !== undefined && options.capacity !== undefined && options.capacity < existing.users;
+            if (over) {
+              await confirmOrExit(
+                command,
+                options.yes,
+                `Set ${cellId}'s capacity to ${next.capacity}, below the ${existing.users} users it holds (no new user placed there until it has room)?`,
+              );
+            }
+            const written = await recordThenApply(
+              env,
+              command,
+              {
+                actor: operatorName(env),
+                action: "cell.register",
+                target: cellId,
+                details: {
+                  created: !existing,
+                  before: existing
+                    ? { state: existing.state, capacity: existing.capacity, endpoints: existing.endpoints }
+                    : null,
+                  after: { state: next.state, capacity: next.capacity, endpoints: next.endpoints },
+                },
               },
-            },
-            () => store.putCell(next),
-          );
-          if (options.json) printJson({ created: !existing, cell: written });
-          else
-            process.stdout.write(
-              `${existing ? "updated" : "registered"} ${cellId}: ${written.state}, ${written.users}/${written.capacity} users, ${azSummary(written)}\n`,
+              () => store.putCell(next),
             );
-        });
+            if (options.json)
+              printJson({ created: !existing, overCapacity: written.users > written.capacity, cell: written });
+            else
+              process.stdout.write(
+                `${existing ? "updated" : "registered"} ${cellId}: ${written.state}, ${written.users}/${written.capacity} users${written.users > written.capacity ? " (OVER CAPACITY: no new users)" : ""}, ${azSummary(written)}\n`,
+              );
+          },
+          { create: true },
+        );
       },
     );
 }
@@ -271,13 +295,20 @@ function lifecycleCommand(env: NodeJS.ProcessEnv, verb: "cordon" | "uncordon"): 
         : "Let a cordoned cell take new users again (back to active)",
     )
     .argument("<cellId>")
-    .option("--json", "print the outcome as JSON");
-  if (cordon) command.option("-y, --yes", "do not ask for confirmation (required in non-interactive use)");
+    .option("--json", "print the outcome as JSON")
+    // Accepted by both: uncordon gives back what cordon took and asks nothing, but a script confirming every
+    // step (cordon --yes, uncordon --yes) must not fail on it.
+    .option(
+      "-y, --yes",
+      cordon
+        ? "do not ask for confirmation (required in non-interactive use)"
+        : "accepted for consistency (uncordon does not ask)",
+    );
   return command
     .addHelpText(
       "after",
       `
-Refused for draining and retired cells. ${cordon ? "Without --yes, asks at a terminal; elsewhere exits 2." : ""}
+Refused for draining and retired cells. ${cordon ? "Without --yes, asks at a terminal; elsewhere exits 2." : "Does not ask for confirmation; --yes is accepted."}
 
 Exit status: 0 done (or already ${cordon ? "cordoned" : "active"}), 1 refused, 2 unknown cell${cordon ? " or not confirmed" : ""}.
 

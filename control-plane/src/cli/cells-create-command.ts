@@ -68,7 +68,7 @@ Examples:
           process.stdout.write(`${awsPlan(cellId, options.capacity)}\n`);
           return;
         }
-        const placement = openPlacementStoreFromEnv(env);
+        const placement = openPlacementStoreFromEnv(env, { create: true });
         try {
           if (await placement.getCell(cellId)) fail(`cell ${cellId} already exists`);
           const version = options.version ?? DEFAULT_LOCAL_VERSION;

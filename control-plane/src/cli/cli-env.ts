@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { DEVELOPMENT_JWT_SECRET, isProductionMode, mintToken, SCOPES } from "@cellwallet/contract";
 import {
   type CellRecord,
@@ -86,8 +87,41 @@ function labelFailures<T extends object>(target: T, what: string): T {
   });
 }
 
+/**
+ * How a command opens the registry. Only the commands that bring a registry into being (`cells register`,
+ * `cells create`, the mint of `token`, which must be recorded somewhere) create a missing embedded one; every
+ * other command refuses it (RegistryMissingError).
+ */
+export interface RegistryAccess {
+  create?: boolean;
+}
+
+/** The embedded registry file is not there: nothing was created, the command could not run (exit 2). */
+export class RegistryMissingError extends Error {}
+
+/**
+ * Refuses a missing embedded registry file. Opening SQLite creates the file and its directories, so a mistyped
+ * WALLET_DATA_DIR or PLACEMENT_SQLITE_PATH used to leave a stray empty registry behind and read as a pass
+ * ("(no cells registered)", "VALID: 0 records"). DynamoDB tables are never created here: a wrong prefix or
+ * endpoint fails on its own and is named by openLabelled.
+ */
+function requireRegistry(env: NodeJS.ProcessEnv, access: RegistryAccess): void {
+  const config = placementStoreConfigFromEnv(env);
+  if (access.create || config.kind !== "sqlite" || existsSync(config.path)) return;
+  const variable = env.PLACEMENT_SQLITE_PATH ? "PLACEMENT_SQLITE_PATH" : "WALLET_DATA_DIR";
+  throw new RegistryMissingError(
+    `no placement registry at ${config.path} (check ${variable}; npm start or cellctl cells register creates it)`,
+  );
+}
+
 /** Opens something kept in the registry's store, its failures (opening included) naming the registry. */
-function openLabelled<T extends object>(env: NodeJS.ProcessEnv, what: string, open: () => T): T {
+function openLabelled<T extends object>(
+  env: NodeJS.ProcessEnv,
+  what: string,
+  access: RegistryAccess,
+  open: () => T,
+): T {
+  requireRegistry(env, access);
   const label = `${what} (${registryLocation(env)})`;
   try {
     return labelFailures(open(), label);
@@ -97,16 +131,17 @@ function openLabelled<T extends object>(env: NodeJS.ProcessEnv, what: string, op
 }
 
 /** The placement registry as the router opens it (same variables, same defaults). */
-export function openPlacementStoreFromEnv(env: NodeJS.ProcessEnv): PlacementStore {
-  return openLabelled(env, "placement registry", () => openPlacementStore(placementStoreConfigFromEnv(env)));
+export function openPlacementStoreFromEnv(env: NodeJS.ProcessEnv, access: RegistryAccess = {}): PlacementStore {
+  return openLabelled(env, "placement registry", access, () => openPlacementStore(placementStoreConfigFromEnv(env)));
 }
 
 /** Opens the placement registry for one command and always closes it (a CLI must not leave a handle open). */
 export async function withPlacementStore<T>(
   env: NodeJS.ProcessEnv,
   use: (store: PlacementStore) => Promise<T>,
+  access: RegistryAccess = {},
 ): Promise<T> {
-  const store = openPlacementStoreFromEnv(env);
+  const store = openPlacementStoreFromEnv(env, access);
   try {
     return await use(store);
   } finally {
@@ -197,8 +232,8 @@ export function operatorName(env: NodeJS.ProcessEnv): string {
 }
 
 /** The operator audit trail next to the placement registry (same variables as openPlacementStoreFromEnv). */
-export function openOperatorLogFromEnv(env: NodeJS.ProcessEnv): OperatorLogStore {
-  return openLabelled(env, "operator audit trail in the placement registry", () => openOperatorLog(env));
+export function openOperatorLogFromEnv(env: NodeJS.ProcessEnv, access: RegistryAccess = {}): OperatorLogStore {
+  return openLabelled(env, "operator audit trail in the placement registry", access, () => openOperatorLog(env));
 }
 
 function openOperatorLog(env: NodeJS.ProcessEnv): OperatorLogStore {
@@ -216,8 +251,12 @@ function openOperatorLog(env: NodeJS.ProcessEnv): OperatorLogStore {
  * Records one operator action in the tamper-evident trail. Throws when it
  * cannot: callers refuse to complete an action that would go unrecorded.
  */
-export async function recordOperatorAction(env: NodeJS.ProcessEnv, input: OperatorActionInput): Promise<void> {
-  const log = openOperatorLogFromEnv(env);
+export async function recordOperatorAction(
+  env: NodeJS.ProcessEnv,
+  input: OperatorActionInput,
+  access: RegistryAccess = {},
+): Promise<void> {
+  const log = openOperatorLogFromEnv(env, access);
   try {
     await log.append(input);
   } finally {

@@ -34,3 +34,16 @@ export function launcherSupervision(
   }
   return { json: { ...status, processes, launcherRunning: running }, lines };
 }
+
+/**
+ * The router of the local platform that runs in WALLET_DATA_DIR (its launcher alive): the one in `az`, else its
+ * first. Undefined when no launcher runs there. So a tool started with only WALLET_DATA_DIR talks to the
+ * platform whose registry it writes, not to whatever answers on 8080.
+ */
+export function localRouterUrl(env: NodeJS.ProcessEnv, az: string): string | undefined {
+  const status = readLauncherStatus(launcherStatusPath(resolve(env.WALLET_DATA_DIR ?? ".data")));
+  if (!status || !launcherAlive(status)) return undefined;
+  const routers = status.processes.filter((p) => p.kind === "router");
+  const router = routers.find((p) => p.az === az) ?? routers[0];
+  return router ? `http://127.0.0.1:${router.port}` : undefined;
+}

@@ -1,7 +1,7 @@
 import { createInterface } from "node:readline/promises";
 import type { Command } from "commander";
 import type { OperatorActionInput } from "../audit/operator-log.js";
-import { recordOperatorAction } from "./cli-env.js";
+import { RegistryMissingError, recordOperatorAction } from "./cli-env.js";
 
 /** Exit status of cellctl's registry commands: 0 done (or nothing to do), 1 refused by the rules, 2 usage, unknown cell or unconfirmed. */
 export const EXIT_REFUSED = 1;
@@ -41,6 +41,9 @@ export async function recordThenApply<T>(
   try {
     await recordOperatorAction(env, input);
   } catch (error) {
+    // No registry at all: the command could not run (2), it did not refuse anything.
+    if (error instanceof RegistryMissingError)
+      return command.error(`cellctl: ${error.message}`, { exitCode: EXIT_USAGE });
     return command.error(
       `cellctl: nothing changed: could not record ${input.action} in the operator audit trail: ${(error as Error).message}`,
       { exitCode: EXIT_REFUSED },

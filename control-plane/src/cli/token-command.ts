@@ -62,12 +62,17 @@ recorded (the operator audit trail in the placement registry cannot be reached):
       });
       try {
         // Key use is recorded (never the token itself) before the token is handed out.
-        await recordOperatorAction(env, {
-          actor: operatorName(env),
-          action: "token.mint",
-          target: options.sub,
-          details: { scopes, ttlSeconds: options.ttl },
-        });
+        await recordOperatorAction(
+          env,
+          {
+            actor: operatorName(env),
+            action: "token.mint",
+            target: options.sub,
+            details: { scopes, ttlSeconds: options.ttl },
+            // The mint is a write: it may bring the registry into being (a standalone cell, before npm start).
+          },
+          { create: true },
+        );
       } catch (error) {
         // The trail lives in the placement registry: not reaching it means the command could not run (2).
         command.error(`refusing to mint an unrecorded token: ${(error as Error).message}`, { exitCode: 2 });

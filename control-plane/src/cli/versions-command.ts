@@ -48,6 +48,8 @@ Examples:
         command.error("cellctl: a version name is 1..64 of A-Z a-z 0-9 . _ -", { exitCode: EXIT_USAGE });
       const entry = resolve(options.entry);
       if (!existsSync(entry)) command.error(`cellctl: no file ${entry}`, { exitCode: EXIT_USAGE });
+      // No local platform (a mistyped WALLET_DATA_DIR): refused before anything is recorded or created.
+      withState(env, command, () => undefined);
       try {
         await recordOperatorAction(env, {
           actor: operatorName(env),

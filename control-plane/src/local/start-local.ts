@@ -1,4 +1,5 @@
 import { LocalPlatform, type LocalPlatformOptions, localPlatformOptionsFromEnv } from "./local-platform.js";
+import { startBanner } from "./start-banner.js";
 
 /**
  * `npm start`: the local platform on the embedded store, data kept in
@@ -47,18 +48,13 @@ process.on("SIGTERM", () => void shutdown(0));
 platform.start().then(
   () => {
     const { options } = platform;
-    const routers = options.azs.map((az) => `${platform.routerUrl(az)} (${az})`).join(", ");
-    console.log(`
-Cellwallet is running: ${options.cells} cells x ${options.azs.length} AZs on the embedded store (${options.dataDir}).
-  API:      http://localhost:${options.routerPort}/api/v1      routers: ${routers}
-  OpenAPI:  http://localhost:${options.routerPort}/openapi.json
-  Token:    TOKEN=$(npx cellctl token --sub alice)
-  Try:      curl -s -X POST localhost:${options.routerPort}/api/v1/wallets -H "Authorization: Bearer $TOKEN" \\
-              -H 'Content-Type: application/json' -d '{"userId":"alice"}'
-  Rollout:  npx cellctl versions add v2 --entry <build>/cell-service/dist/main.js && npx cellctl rollout start --version v2 --yes
-  Observe:  npm run observe   (Prometheus with the alert rules, in another shell with the same variables; Grafana
-            dashboards in observability/dashboards/, see docs/observability.md)
-Press Ctrl-C to stop.`);
+    console.log(
+      startBanner(
+        options,
+        options.azs.map((az) => platform.routerUrl(az)),
+        process.env,
+      ),
+    );
   },
   async (error: Error) => {
     // Everything it started is stopped first (start() already did), so the reason is the last line printed.
