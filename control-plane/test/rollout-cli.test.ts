@@ -7,7 +7,7 @@
 import { mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ensurePlacementTables } from "@cellwallet/placement";
+import { ensurePlacementTables, SqlitePlacementStore } from "@cellwallet/placement";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { runCellctl } from "../../test-support/cellctl.js";
 import { dynamoClient } from "../../test-support/stores.js";
@@ -182,6 +182,8 @@ describe("cellctl rollout pause / abort / status with a dead controller", () => 
 
   it("says that nothing happens until `resume` instead of claiming the controller acts, and status marks it", async () => {
     mkdirSync(join(dir, "control-plane"), { recursive: true });
+    // The platform's registry (pause and abort are recorded in its operator audit trail).
+    await new SqlitePlacementStore({ path: join(dir, "control-plane", "placement.sqlite") }).close();
     const store = new SqliteRolloutStore(join(dir, "control-plane", "rollouts.sqlite"));
     const cells = new Map([["cell-1", ["az-1", "az-2"]]]);
     const parsed = parsePlan({ version: "v2" }, cells);
@@ -212,7 +214,7 @@ describe("cellctl rollout pause / abort / status with a dead controller", () => 
     // A live controller (fresh heartbeat) is the one that obeys.
     await heartbeat(0);
     const pause = await run(["rollout", "pause"]);
-    expect([pause.code, pause.stdout.trim()]).toEqual([
+    expect([pause.code, pause.stdout.trim()], pause.stderr).toEqual([
       0,
       expect.stringMatching(
         /^pause requested for rollout ro-dead-1: its controller \(host:999, heartbeat \d+s ago\) pauses after the step in flight$/,
@@ -225,7 +227,7 @@ describe("cellctl rollout pause / abort / status with a dead controller", () => 
       /\ncontroller: host:999 \(heartbeat 6\ds ago: STALE, presumably dead; nothing advances until `cellctl rollout resume ro-dead-1` takes over\)\n/,
     );
     const abort = await run(["rollout", "abort", "--yes"]);
-    expect([abort.code, abort.stdout.trim()]).toEqual([
+    expect([abort.code, abort.stdout.trim()], abort.stderr).toEqual([
       0,
       expect.stringMatching(
         /^abort requested for rollout ro-dead-1, but no controller is running \(host:999's last heartbeat 6\ds ago\): nothing happens until you run `cellctl rollout resume ro-dead-1`, which takes over and rolls back the step in flight and stops$/,
