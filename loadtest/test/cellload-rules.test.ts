@@ -152,6 +152,16 @@ describe("thresholds", () => {
   });
 });
 
+describe("the recorder's measured period", () => {
+  it("is exactly the offered duration it was stopped with, whatever the clock read at the start", () => {
+    // 39.012412 + 90 - 39.012412 is 89.99999999999998 in doubles: a rate over it was a hair off, and a
+    // run's 90 ms read as less than 90 ms (a CI failure of the test below).
+    const recorder = new Recorder(() => 39.012412);
+    recorder.stop(90);
+    expect(recorder.elapsedSeconds()).toBe(0.09);
+  });
+});
+
 describe("the recorder's percentiles", () => {
   it("never exceed the exact maximum (HDR's bucket may end above it)", () => {
     const recorder = new Recorder(() => 0);

@@ -81,7 +81,8 @@ export class Recorder implements MetricSource {
   private readonly lagHistogram = newHistogram();
   private droppedCount = 0;
   private startedAt = performance.now();
-  private stoppedAt: number | undefined;
+  /** The measured period's length once stopped (kept as given: startedAt + d - startedAt is not always d). */
+  private stoppedAfterMs: number | undefined;
 
   constructor(private readonly now: () => number = () => performance.now()) {
     this.startedAt = now();
@@ -93,12 +94,12 @@ export class Recorder implements MetricSource {
 
   /** Ends the measured period: after `elapsedMs` from the start when given (the offered duration), else now. */
   stop(elapsedMs?: number): void {
-    this.stoppedAt = elapsedMs === undefined ? this.now() : this.startedAt + elapsedMs;
+    this.stoppedAfterMs = elapsedMs ?? this.now() - this.startedAt;
     for (const second of [...this.open.keys()]) this.close(second);
   }
 
   elapsedSeconds(): number {
-    return ((this.stoppedAt ?? this.now()) - this.startedAt) / 1000;
+    return (this.stoppedAfterMs ?? this.now() - this.startedAt) / 1000;
   }
 
   iteration(): void {
