@@ -1,15 +1,11 @@
 import type { CellEndpoint, CellRecord, PlacementStore } from "@cellwallet/placement";
 import { Command } from "commander";
 import { probeReady, sampleLoad } from "../cells/cell-probes.js";
-import {
-  DEFAULT_AZ_HEADROOM,
-  lifecycleTransition,
-  parseEndpointOption,
-  staticStability,
-} from "../placement/cell-operations.js";
+import { DEFAULT_AZ_HEADROOM, lifecycleTransition, staticStability } from "../placement/cell-operations.js";
 import { capacityText, capacityView, listCapacityLines, setCapacityCommand } from "./cells-capacity-command.js";
 import { cellsCreateCommand } from "./cells-create-command.js";
 import { cellsMoveCommands } from "./cells-moves-command.js";
+import { azSummary, cellsRegisterCommand } from "./cells-register-command.js";
 import { operatorName, withPlacementStore } from "./cli-env.js";
 import { nonNegativeInt, positiveInt, positiveNumber } from "./cli-options.js";
 import { launcherSupervision } from "./launcher-status-lines.js";
@@ -18,10 +14,6 @@ import { printJson } from "./output.js";
 
 function fillPercent(cell: CellRecord): number | null {
   return cell.capacity > 0 ? Math.round((1000 * cell.users) / cell.capacity) / 10 : null;
-}
-
-function azSummary(cell: CellRecord): string {
-  return cell.endpoints.map((e) => `${e.az}:${e.weight}`).join(" ") || "-";
 }
 
 async function requireCell(store: PlacementStore, cellId: string, command: Command): Promise<CellRecord> {
@@ -182,110 +174,6 @@ Examples:
     );
 }
 
-function registerCommand(env: NodeJS.ProcessEnv): Command {
-  return new Command("register")
-    .description("Create or update a cell's registry record (users are kept)")
-    .argument("<cellId>")
-    .option(
-      "--endpoint <az=url>",
-      "a replica of the cell (repeat per AZ); replaces the endpoint set, keeping known AZs' weights",
-      (v: string, all: string[] = []) => [...all, v],
-    )
-    .option("--capacity <n>", "most users the cell may hold", positiveInt)
-    .option("-y, --yes", "confirm a --capacity below the users the cell holds (required in non-interactive use)")
-    .option("--json", "print the resulting record as JSON")
-    .addHelpText(
-      "after",
-      `
-A new cell needs --endpoint and --capacity, and starts active with every AZ at weight 1.
-An update keeps the state, the user count and, for AZs already registered, their weights.
-A --capacity below the users the cell holds needs confirmation (--yes, or "yes" at a terminal): no
-new user is placed there until it has room, its users stay (cells rebalance moves the excess away).
-With cells create, token and npm start, the one command that creates a missing registry (others exit 2).
-
-Exit status: 0 registered, 1 the record could not be written or recorded, 2 usage or a capacity below
-the users not confirmed.
-
-Examples:
-  $ cellctl cells register cell-3 --capacity 10000 \\
-      --endpoint az-1=http://10.0.1.10:8081 --endpoint az-2=http://10.0.2.10:8081 --endpoint az-3=http://10.0.3.10:8081
-  $ cellctl cells register cell-3 --capacity 20000`,
-    )
-    .action(
-      async (
-        cellId: string,
-        options: { endpoint?: string[]; capacity?: number; yes?: boolean; json?: boolean },
-        command: Command,
-      ) => {
-        let parsed: { az: string; url: string }[] | undefined;
-        try {
-          parsed = options.endpoint?.map(parseEndpointOption);
-        } catch (error) {
-          return command.error(`cellctl: ${(error as Error).message}`, { exitCode: EXIT_USAGE });
-        }
-        if (parsed && new Set(parsed.map((e) => e.az)).size !== parsed.length) {
-          command.error("cellctl: one --endpoint per AZ", { exitCode: EXIT_USAGE });
-        }
-        if (options.capacity !== undefined && !(Number.isSafeInteger(options.capacity) && options.capacity >= 0)) {
-          command.error("cellctl: --capacity must be a non-negative integer", { exitCode: EXIT_USAGE });
-        }
-        await withPlacementStore(
-          env,
-          async (store) => {
-            const existing = await store.getCell(cellId);
-            if (!existing && (!parsed || options.capacity === undefined)) {
-              command.error(`cellctl: ${cellId} is a new cell: give --endpoint (per AZ) and --capacity`, {
-                exitCode: EXIT_USAGE,
-              });
-            }
-            const endpoints: CellEndpoint[] = parsed
-              ? parsed.map((e) => ({ ...e, weight: existing?.endpoints.find((x) => x.az === e.az)?.weight ?? 1 }))
-              : (existing?.endpoints ?? []);
-            const next = {
-              cellId,
-              state: existing?.state ?? "active",
-              capacity: options.capacity ?? existing?.capacity ?? 0,
-              endpoints,
-            } as const;
-            // A typo (10 for 100000) would silently close the cell to new users: an explicit yes or nothing.
-            const over = existing !== undefined && options.capacity !== undefined && options.capacity < existing.users;
-            if (over) {
-              await confirmOrExit(
-                command,
-                options.yes,
-                `Set ${cellId}'s capacity to ${next.capacity}, below the ${existing.users} users it holds (no new user placed there until it has room)?`,
-              );
-            }
-            const written = await recordThenApply(
-              env,
-              command,
-              {
-                actor: operatorName(env),
-                action: "cell.register",
-                target: cellId,
-                details: {
-                  created: !existing,
-                  before: existing
-                    ? { state: existing.state, capacity: existing.capacity, endpoints: existing.endpoints }
-                    : null,
-                  after: { state: next.state, capacity: next.capacity, endpoints: next.endpoints },
-                },
-              },
-              () => store.putCell(next),
-            );
-            if (options.json)
-              printJson({ created: !existing, overCapacity: written.users > written.capacity, cell: written });
-            else
-              process.stdout.write(
-                `${existing ? "updated" : "registered"} ${cellId}: ${written.state}, ${written.users}/${written.capacity} users${written.users > written.capacity ? " (OVER CAPACITY: no new users)" : ""}, ${azSummary(written)}\n`,
-              );
-          },
-          { create: true },
-        );
-      },
-    );
-}
-
 function lifecycleCommand(env: NodeJS.ProcessEnv, verb: "cordon" | "uncordon"): Command {
   const cordon = verb === "cordon";
   const command = new Command(verb)
@@ -353,7 +241,7 @@ export function cellsCommand(env: NodeJS.ProcessEnv): Command {
     .description("Inspect and change the cell registry (the routers pick changes up on their next refresh)")
     .addCommand(listCommand(env))
     .addCommand(describeCommand(env))
-    .addCommand(registerCommand(env))
+    .addCommand(cellsRegisterCommand(env))
     .addCommand(cellsCreateCommand(env))
     .addCommand(lifecycleCommand(env, "cordon"))
     .addCommand(lifecycleCommand(env, "uncordon"))
